@@ -1,0 +1,151 @@
+import CPcap
+import Foundation
+import PacketDecoding
+import Ring
+import Synchronization
+
+/// Counters of one capture source, published for scrapes.
+public struct CaptureCounters: Sendable, Equatable {
+    /// Frames libpcap handed to the agent.
+    public var packets: UInt64 = 0
+    /// Frames that decoded to an IP packet.
+    public var decoded: UInt64 = 0
+    /// Frames that did not decode, by DecodeStatus raw value.
+    public var undecoded: [UInt64] = [UInt64](repeating: 0, count: DecodeStatus.allCases.count)
+    /// Packets dropped by the kernel or the interface (live only, from pcap_stats).
+    public var kernelDropped: UInt64 = 0
+    /// Packets dropped because the ring to the aggregator was full.
+    public var ringDropped: UInt64 = 0
+
+    public init() {}
+}
+
+/// What happens when the ring to the aggregator is full.
+public enum RingFullPolicy: Sendable {
+    /// Drop the packet and count it: live capture never blocks the kernel ring.
+    case drop
+    /// Wait for room: file replay must not lose packets.
+    case wait
+}
+
+/// State the libpcap callback works on; plain memory so the per-packet path does no
+/// reference counting and no allocation.
+struct DispatchContext {
+    var linkType: LinkType
+    var ring: Unmanaged<SPSCRing<PacketSummary>>
+    var policy: RingFullPolicy
+    var packets: UInt64 = 0
+    var decoded: UInt64 = 0
+    var undecoded: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    var summary = PacketSummary()
+}
+
+private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePointer<pcap_pkthdr>?, bytes: UnsafePointer<UInt8>?) {
+    guard let user, let header, let bytes else { return }
+    let context = UnsafeMutableRawPointer(user).assumingMemoryBound(to: DispatchContext.self)
+    context.pointee.packets &+= 1
+    let captured = UnsafeRawBufferPointer(start: bytes, count: Int(header.pointee.caplen))
+    let status = PacketDecoder.decode(captured, wireLength: Int(header.pointee.len),
+                                      linkType: context.pointee.linkType, into: &context.pointee.summary)
+    guard status == .ok else {
+        withUnsafeMutableBytes(of: &context.pointee.undecoded) { raw in
+            let counts = raw.bindMemory(to: UInt64.self)
+            let index = Int(status.rawValue)
+            if index < counts.count { counts[index] &+= 1 }
+        }
+        return
+    }
+    context.pointee.decoded &+= 1
+    let summary = context.pointee.summary
+    context.pointee.ring._withUnsafeGuaranteedRef { ring in
+        if context.pointee.policy == .drop {
+            _ = ring.push(summary)
+        } else {
+            while !ring.tryPush(summary) { sched_yield() }
+        }
+    }
+}
+
+/// Reads packets from one pcap handle on its own thread, decodes them and pushes the
+/// summaries into its ring. One source per interface or file.
+public final class CaptureSource: @unchecked Sendable {
+    public let handle: PcapHandle
+    public let ring: SPSCRing<PacketSummary>
+    private let policy: RingFullPolicy
+    private let published = Mutex(CaptureCounters())
+    private let stopRequested = Atomic<Bool>(false)
+    private let done = DispatchSemaphore(value: 0)
+    private let failure = Mutex<CaptureError?>(nil)
+
+    /// A source over `handle` whose summaries go into a new ring of `ringCapacity`.
+    public init(handle: PcapHandle, ringCapacity: Int = 65536, policy: RingFullPolicy) throws(CaptureError) {
+        guard handle.linkType != nil else {
+            throw CaptureError("\(handle.name): unsupported link-layer type \(handle.linkTypeNumber) (supported: Ethernet, Linux cooked SLL/SLL2, raw IP, BSD loopback)")
+        }
+        self.handle = handle
+        self.ring = SPSCRing(minimumCapacity: ringCapacity)
+        self.policy = policy
+    }
+
+    /// The latest counters.
+    public var counters: CaptureCounters { published.withLock { $0 } }
+
+    /// Why reading stopped early (a read error or truncated file), if it did.
+    public var error: CaptureError? { failure.withLock { $0 } }
+
+    /// Reads on a new thread until end of file, an error, or `stop()`.
+    public func start() {
+        let thread = Thread { [self] in
+            run()
+            done.signal()
+        }
+        thread.name = "capture-\(handle.name)"
+        thread.start()
+    }
+
+    /// Blocks until the reading thread has finished.
+    public func wait() { done.wait() }
+
+    /// Asks the reading thread to stop and waits for it.
+    public func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        handle.breakLoop()
+        done.wait()
+    }
+
+    /// Reads everything on the calling thread (used by `start`, and directly by tests).
+    public func run() {
+        guard let linkType = handle.linkType else { return }
+        var context = DispatchContext(linkType: linkType, ring: .passUnretained(ring), policy: policy)
+        let batch: Int32 = policy == .wait ? 4096 : -1
+        while !stopRequested.load(ordering: .acquiring) {
+            let status = withUnsafeMutablePointer(to: &context) { pointer in
+                pointer.withMemoryRebound(to: UInt8.self, capacity: MemoryLayout<DispatchContext>.size) { user in
+                    pcap_dispatch(handle.raw, batch, handlePacket, user)
+                }
+            }
+            publish(context)
+            if status == cpcap_error_break { break }
+            if status < 0 {
+                failure.withLock { $0 = CaptureError("\(handle.name): \(handle.lastError)", isTransient: true) }
+                break
+            }
+            // A file returns 0 at its end; a live handle returns 0 when its timeout expires.
+            if status == 0 && policy == .wait { break }
+        }
+        publish(context)
+    }
+
+    private func publish(_ context: DispatchContext) {
+        var counters = CaptureCounters()
+        counters.packets = context.packets
+        counters.decoded = context.decoded
+        withUnsafeBytes(of: context.undecoded) { raw in
+            let counts = raw.bindMemory(to: UInt64.self)
+            for index in counters.undecoded.indices where index < counts.count { counters.undecoded[index] = counts[index] }
+        }
+        counters.ringDropped = ring.droppedCount
+        if let stats = handle.statistics() { counters.kernelDropped = UInt64(stats.dropped) }
+        published.withLock { $0 = counters }
+    }
+}

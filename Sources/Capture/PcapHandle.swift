@@ -1,0 +1,126 @@
+import CPcap
+import PacketDecoding
+
+/// A capture problem, said in one line: what failed, on which file or interface, and
+/// what to do about it.
+public struct CaptureError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    /// True when retrying later may succeed (the interface may come back).
+    public let isTransient: Bool
+
+    public init(_ description: String, isTransient: Bool = false) {
+        self.description = description
+        self.isTransient = isTransient
+    }
+}
+
+/// Options for a live capture handle.
+public struct LiveCaptureOptions: Sendable {
+    /// Bytes captured per packet; only headers are needed.
+    public var snapLength: Int32 = 192
+    /// Promiscuous mode (off: only this host's traffic).
+    public var promiscuous = false
+    /// How long the kernel may hold packets before handing a block over, in ms.
+    public var bufferTimeoutMilliseconds: Int32 = 100
+    /// Kernel ring buffer size; large enough to ride out a scrape or a GC pause at ~1M packets/s.
+    public var bufferBytes: Int32 = 32 << 20
+    /// BPF filter expression (empty: everything).
+    public var filter = ""
+
+    public init() {}
+}
+
+/// One libpcap handle, live or offline. libpcap is wrapped here and nowhere else.
+///
+/// Not thread-safe except `breakLoop()`, which libpcap allows from another thread.
+public final class PcapHandle: @unchecked Sendable {
+    let raw: OpaquePointer
+    /// The name shown in errors and metric labels (file path or interface name).
+    public let name: String
+    /// The link-layer type the decoder uses; nil when the decoder does not know it.
+    public let linkType: LinkType?
+    /// The raw libpcap link-layer type number.
+    public let linkTypeNumber: Int32
+
+    private init(raw: OpaquePointer, name: String) {
+        self.raw = raw
+        self.name = name
+        self.linkTypeNumber = pcap_datalink(raw)
+        self.linkType = LinkType(pcapLinkType: UInt32(bitPattern: linkTypeNumber))
+    }
+
+    deinit { pcap_close(raw) }
+
+    /// Opens a pcap or pcapng file.
+    public static func openOffline(path: String) throws(CaptureError) -> PcapHandle {
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let raw = pcap_open_offline(path, &errorBuffer) else {
+            throw CaptureError("\(path): cannot read capture file: \(Self.text(errorBuffer))")
+        }
+        return PcapHandle(raw: raw, name: path)
+    }
+
+    /// Opens a live capture on an interface.
+    public static func openLive(interface: String, options: LiveCaptureOptions) throws(CaptureError) -> PcapHandle {
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let raw = pcap_create(interface, &errorBuffer) else {
+            throw CaptureError("interface \(interface): cannot create capture: \(Self.text(errorBuffer))", isTransient: true)
+        }
+        pcap_set_snaplen(raw, options.snapLength)
+        pcap_set_promisc(raw, options.promiscuous ? 1 : 0)
+        pcap_set_timeout(raw, options.bufferTimeoutMilliseconds)
+        pcap_set_buffer_size(raw, options.bufferBytes)
+        let status = pcap_activate(raw)
+        if status < 0 {
+            let detail = String(cString: pcap_geterr(raw))
+            pcap_close(raw)
+            throw Self.activationError(interface: interface, status: status, detail: detail)
+        }
+        let handle = PcapHandle(raw: raw, name: interface)
+        if !options.filter.isEmpty { try handle.setFilter(options.filter) }
+        return handle
+    }
+
+    static func activationError(interface: String, status: Int32, detail: String) -> CaptureError {
+        switch status {
+        case cpcap_error_perm_denied:
+            return CaptureError("interface \(interface): permission denied: capture needs root or CAP_NET_RAW (\(detail))")
+        case cpcap_error_no_such_device:
+            return CaptureError("interface \(interface): no such device (\(detail))", isTransient: true)
+        case cpcap_error_iface_not_up:
+            return CaptureError("interface \(interface): interface is down", isTransient: true)
+        default:
+            return CaptureError("interface \(interface): cannot start capture: \(detail)", isTransient: true)
+        }
+    }
+
+    /// Compiles and installs a BPF filter.
+    public func setFilter(_ expression: String) throws(CaptureError) {
+        var program = bpf_program()
+        guard pcap_compile(raw, &program, expression, 1, cpcap_netmask_unknown) == 0 else {
+            throw CaptureError("\(name): invalid capture filter \"\(expression)\": \(String(cString: pcap_geterr(raw)))")
+        }
+        defer { pcap_freecode(&program) }
+        guard pcap_setfilter(raw, &program) == 0 else {
+            throw CaptureError("\(name): cannot install capture filter: \(String(cString: pcap_geterr(raw)))")
+        }
+    }
+
+    /// Kernel statistics of a live handle: packets received and dropped (by the kernel
+    /// buffer or the interface). Nil for files or when libpcap cannot tell.
+    public func statistics() -> (received: UInt32, dropped: UInt32)? {
+        var stats = pcap_stat()
+        guard pcap_stats(raw, &stats) == 0 else { return nil }
+        return (stats.ps_recv, stats.ps_drop &+ stats.ps_ifdrop)
+    }
+
+    /// Makes a running dispatch return; safe from any thread.
+    public func breakLoop() { pcap_breakloop(raw) }
+
+    /// The last libpcap error text of this handle.
+    public var lastError: String { String(cString: pcap_geterr(raw)) }
+
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

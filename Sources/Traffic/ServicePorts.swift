@@ -1,0 +1,133 @@
+import NetAddress
+
+/// A set of port numbers as a 65,536-bit bitset: O(1) membership, no allocation.
+public struct PortSet: Sendable, Equatable {
+    @usableFromInline var words: [UInt64]
+
+    public init() { words = [UInt64](repeating: 0, count: 1024) }
+
+    public init(_ ports: some Sequence<UInt16>) {
+        self.init()
+        for port in ports { insert(port) }
+    }
+
+    public mutating func insert(_ port: UInt16) {
+        words[Int(port >> 6)] |= 1 << UInt64(port & 63)
+    }
+
+    @inlinable
+    public func contains(_ port: UInt16) -> Bool {
+        words.withUnsafeBufferPointer { ($0[Int(port >> 6)] >> UInt64(port & 63)) & 1 == 1 }
+    }
+
+    public var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
+}
+
+/// The kernel's ephemeral (client) port range, `/proc/sys/net/ipv4/ip_local_port_range`.
+public struct EphemeralPortRange: Sendable, Equatable {
+    public var lower: UInt16
+    public var upper: UInt16
+
+    /// Linux's default, 32768-60999.
+    public static let linuxDefault = EphemeralPortRange(lower: 32768, upper: 60999)
+
+    public init(lower: UInt16, upper: UInt16) {
+        self.lower = min(lower, upper)
+        self.upper = max(lower, upper)
+    }
+
+    /// Parses the two numbers of ip_local_port_range ("32768\t60999\n").
+    public init?(procText: String) {
+        let numbers = procText.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { UInt16($0) }
+        guard numbers.count == 2 else { return nil }
+        self.init(lower: numbers[0], upper: numbers[1])
+    }
+
+    @inlinable
+    public func contains(_ port: UInt16) -> Bool { port >= lower && port <= upper }
+}
+
+/// Remembers server endpoints (address, port, protocol) learned from TCP handshakes in a
+/// fixed-size direct-mapped cache: bounded memory, O(1), and an old entry is simply
+/// overwritten by a colliding newer one.
+struct ServerEndpointCache {
+    private struct Slot {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var tag: UInt32 = 0  // protocol << 16 | port, with bit 31 marking a used slot
+    }
+
+    private var slots: [Slot]
+    private let mask: Int
+
+    init(size: Int = 16384) {
+        var n = 1
+        while n < size { n <<= 1 }
+        slots = [Slot](repeating: Slot(), count: n)
+        mask = n - 1
+    }
+
+    private func position(_ address: IPAddress, _ tag: UInt32) -> Int {
+        var h = address.high ^ (address.low &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(tag) &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= h >> 31
+        h = h &* 0xD6E8_FEB8_6659_FD93
+        h ^= h >> 29
+        return Int(truncatingIfNeeded: h) & mask
+    }
+
+    mutating func insert(_ address: IPAddress, port: UInt16, ipProtocol: UInt8) {
+        let tag = 0x8000_0000 | UInt32(ipProtocol) << 16 | UInt32(port)
+        slots[position(address, tag)] = Slot(high: address.high, low: address.low, tag: tag)
+    }
+
+    func contains(_ address: IPAddress, port: UInt16, ipProtocol: UInt8) -> Bool {
+        let tag = 0x8000_0000 | UInt32(ipProtocol) << 16 | UInt32(port)
+        let slot = slots[position(address, tag)]
+        return slot.tag == tag && slot.high == address.high && slot.low == address.low
+    }
+}
+
+/// Remembers the service port of fragmented datagrams by (source, destination,
+/// protocol, identification), so later fragments are counted under the first one's port.
+struct FragmentPortCache {
+    private struct Slot {
+        var source: IPAddress = .zero
+        var destination: IPAddress = .zero
+        var identification: UInt32 = 0
+        var ipProtocol: UInt8 = 0
+        var used = false
+        var port: UInt16 = 0
+    }
+
+    private var slots: [Slot]
+    private let mask: Int
+
+    init(size: Int = 4096) {
+        var n = 1
+        while n < size { n <<= 1 }
+        slots = [Slot](repeating: Slot(), count: n)
+        mask = n - 1
+    }
+
+    private func position(_ source: IPAddress, _ destination: IPAddress, _ identification: UInt32) -> Int {
+        var h = source.low ^ (destination.low &* 0x9E37_79B9_7F4A_7C15) ^ (source.high ^ destination.high)
+        h ^= UInt64(identification) &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= h >> 31
+        h = h &* 0xD6E8_FEB8_6659_FD93
+        h ^= h >> 29
+        return Int(truncatingIfNeeded: h) & mask
+    }
+
+    mutating func insert(source: IPAddress, destination: IPAddress, identification: UInt32, ipProtocol: UInt8, port: UInt16) {
+        slots[position(source, destination, identification)] = Slot(
+            source: source, destination: destination, identification: identification,
+            ipProtocol: ipProtocol, used: true, port: port)
+    }
+
+    func port(source: IPAddress, destination: IPAddress, identification: UInt32, ipProtocol: UInt8) -> UInt16? {
+        let slot = slots[position(source, destination, identification)]
+        guard slot.used, slot.identification == identification, slot.ipProtocol == ipProtocol,
+              slot.source == source, slot.destination == destination else { return nil }
+        return slot.port
+    }
+}
