@@ -16,5 +16,13 @@ let package = Package(
         // Prometheus text exposition: writer (and parser for scraped targets).
         .target(name: "Exposition"),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
+
+        // Captured bytes -> PacketSummary; pure Swift, never imports libpcap.
+        .target(name: "PacketDecoding", dependencies: ["NetAddress"]),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"]),
+
+        // Lock-free single-producer single-consumer ring between capture and aggregation.
+        .target(name: "Ring", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
+        .testTarget(name: "RingTests", dependencies: ["Ring"]),
     ]
 )

@@ -1,0 +1,261 @@
+import NetAddress
+
+/// Turns one captured frame into a `PacketSummary`: pure, allocation-free, and safe on
+/// any input. Every read is preceded by a check against the captured length, so a
+/// frame cut by the snap length or forged by an attacker can only produce a status.
+public enum PacketDecoder {
+    /// Decodes `bytes` (the captured part of a frame of `wireLength` bytes on the wire)
+    /// into `summary`, which is reset first.
+    ///
+    /// Returns `.ok` when the frame is an IP packet whose addresses were captured; the
+    /// ports are then filled when they were captured too (`hasPorts`). A frame cut by
+    /// the snap length still reports its full IP length.
+    @inlinable
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer,
+        wireLength: Int,
+        linkType: LinkType,
+        into summary: inout PacketSummary
+    ) -> DecodeStatus {
+        summary = PacketSummary()
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return .truncated }
+        let frame = FrameReader(base: base, count: bytes.count)
+        // 0 = take the family from the version nibble; 4 or 6 = the link layer said so
+        // and the nibble must agree.
+        var family: UInt8 = 0
+        var offset = 0
+        // For the framings that carry an EtherType: where it is and where the header
+        // (and so the first VLAN tag, if any) ends.
+        var typeOffset = -1
+        switch linkType {
+        case .ethernet:
+            guard frame.count >= 14 else { return .truncated }
+            (typeOffset, offset) = (12, 14)
+        case .linuxSLL:
+            guard frame.count >= 16 else { return .truncated }
+            (typeOffset, offset) = (14, 16)
+        case .linuxSLL2:
+            guard frame.count >= 20 else { return .truncated }
+            (typeOffset, offset) = (0, 20)
+        case .bsdLoopback:
+            guard frame.count >= 4 else { return .truncated }
+            let word = frame.base.loadUnaligned(as: UInt32.self)
+            family = familyOfAddressFamily(UInt32(littleEndian: word)) | familyOfAddressFamily(UInt32(bigEndian: word))
+            guard family != 0 else { return .notIP }
+            offset = 4
+        case .rawIP:
+            break
+        case .rawIPv4:
+            family = 4
+        case .rawIPv6:
+            family = 6
+        }
+        if typeOffset >= 0 {
+            let etherType: UInt16
+            (etherType, offset) = skipTags(frame, type: frame.be16(typeOffset), headerEnd: offset)
+            guard offset >= 0 else { return .truncated }
+            switch etherType {
+            case 0x0800: family = 4
+            case 0x86DD: family = 6
+            default: return .notIP
+            }
+        }
+        guard offset < frame.count else { return .truncated }
+        let version = frame.u8(offset) >> 4
+        if family == 0 {
+            guard version == 4 || version == 6 else { return .malformed }
+            family = version
+        } else {
+            guard version == family else { return .malformed }
+        }
+        // The captured length never exceeds the wire length in a sane capture; taking
+        // the larger keeps the fallback length at least what was captured.
+        let ipWireLength = max(wireLength, frame.count) &- offset
+        if family == 4 {
+            return decodeIPv4(frame, at: offset, ipWireLength: ipWireLength, into: &summary)
+        }
+        return decodeIPv6(frame, at: offset, ipWireLength: ipWireLength, into: &summary)
+    }
+
+    /// 4 for AF_INET, 6 for the AF_INET6 values of Linux (10), the BSDs (24, 28) and
+    /// macOS (30), else 0.
+    @inlinable @inline(__always)
+    static func familyOfAddressFamily(_ value: UInt32) -> UInt8 {
+        switch value {
+        case 2: 4
+        case 10, 24, 28, 30: 6
+        default: 0
+        }
+    }
+
+    /// Skips the VLAN tags that follow a header ending at `headerEnd` whose type field
+    /// holds `type`. Returns the inner type and the offset of its payload, or offset -1
+    /// when the frame ends inside a tag.
+    @inlinable @inline(__always)
+    static func skipTags(_ frame: FrameReader, type first: UInt16, headerEnd: Int) -> (UInt16, Int) {
+        var type = first
+        var end = headerEnd
+        // 802.1Q, 802.1ad and the pre-standard 0x9100 QinQ tag: 2 bytes of TCI then
+        // the next type. Each tag moves 4 bytes on, so the loop ends with the frame.
+        while type == 0x8100 || type == 0x88A8 || type == 0x9100 {
+            guard end &+ 4 <= frame.count else { return (0, -1) }
+            type = frame.be16(end &+ 2)
+            end &+= 4
+        }
+        return (type, end)
+    }
+
+    @inlinable @inline(__always)
+    static func decodeIPv4(
+        _ frame: FrameReader, at ip: Int, ipWireLength: Int, into summary: inout PacketSummary
+    ) -> DecodeStatus {
+        let headerLength = Int(frame.u8(ip) & 0x0F) &<< 2
+        guard headerLength >= 20 else { return .malformed }
+        guard ip &+ 20 <= frame.count else { return .truncated }
+        let totalLength = Int(frame.be16(ip &+ 2))
+        // Where the IP packet ends inside the captured bytes (Ethernet pads short
+        // frames, so the capture can run past it).
+        let end: Int
+        if totalLength == 0 {
+            // Segmentation offload hands the stack one large packet with length 0.
+            guard ipWireLength >= headerLength else { return .malformed }
+            summary.ipBytes = UInt32(clamping: ipWireLength)
+            end = frame.count
+        } else {
+            guard totalLength >= headerLength else { return .malformed }
+            summary.ipBytes = UInt32(truncatingIfNeeded: totalLength)
+            end = min(frame.count, ip &+ totalLength)
+        }
+        summary.ipVersion = 4
+        summary.ipProtocol = frame.u8(ip &+ 9)
+        summary.source = IPAddress(ipv4: frame.be32(ip &+ 12))
+        summary.destination = IPAddress(ipv4: frame.be32(ip &+ 16))
+        let fragmentField = frame.be16(ip &+ 6)
+        let fragmentOffset = fragmentField & 0x1FFF
+        if fragmentField & 0x3FFF != 0 {
+            summary.isFragment = true
+            summary.isFirstFragment = fragmentOffset == 0
+            summary.fragmentID = UInt32(frame.be16(ip &+ 4))
+            if fragmentOffset != 0 { return .ok }
+        }
+        readPorts(frame, at: ip &+ headerLength, end: end, into: &summary)
+        return .ok
+    }
+
+    @inlinable @inline(__always)
+    static func decodeIPv6(
+        _ frame: FrameReader, at ip: Int, ipWireLength: Int, into summary: inout PacketSummary
+    ) -> DecodeStatus {
+        guard ip &+ 40 <= frame.count else { return .truncated }
+        let payloadLength = Int(frame.be16(ip &+ 4))
+        // `declaredEnd` is where the header says the packet ends (extension headers
+        // past it are malformed); `end` is that bounded by what was captured.
+        let declaredEnd: Int
+        if payloadLength == 0 {
+            // Jumbogram or segmentation offload: the wire length is all there is.
+            summary.ipBytes = UInt32(clamping: ipWireLength)
+            declaredEnd = Int.max
+        } else {
+            summary.ipBytes = UInt32(truncatingIfNeeded: payloadLength &+ 40)
+            declaredEnd = ip &+ 40 &+ payloadLength
+        }
+        let end = min(frame.count, declaredEnd)
+        summary.ipVersion = 6
+        summary.source = IPAddress(high: frame.be64(ip &+ 8), low: frame.be64(ip &+ 16))
+        summary.destination = IPAddress(high: frame.be64(ip &+ 24), low: frame.be64(ip &+ 32))
+        var next = frame.u8(ip &+ 6)
+        var position = ip &+ 40
+        // Every extension header is at least 8 bytes long and `position` never passes
+        // `end` before a read, so the walk ends within count / 8 steps. When the snap
+        // length cuts the chain, the protocol is the first header not reached.
+        walk: while true {
+            switch next {
+            case 0, 43, 60, 51:  // hop-by-hop, routing, destination options, AH
+                guard position &+ 2 <= end else {
+                    if position &+ 2 > declaredEnd { return .malformed }
+                    break walk
+                }
+                let units = Int(frame.u8(position &+ 1))
+                let length = next == 51 ? (units &+ 2) &<< 2 : (units &+ 1) &<< 3
+                guard position &+ length <= declaredEnd else { return .malformed }
+                next = frame.u8(position)
+                position &+= length
+            case 44:  // fragment
+                guard position &+ 8 <= end else {
+                    if position &+ 8 > declaredEnd { return .malformed }
+                    break walk
+                }
+                let offsetField = frame.be16(position &+ 2)
+                let fragmentOffset = offsetField >> 3
+                let moreFragments = offsetField & 1 != 0
+                let identification = frame.be32(position &+ 4)
+                next = frame.u8(position)
+                position &+= 8
+                // An atomic fragment (offset 0, no more) is a whole datagram.
+                if fragmentOffset != 0 || moreFragments {
+                    summary.isFragment = true
+                    summary.isFirstFragment = fragmentOffset == 0
+                    summary.fragmentID = identification
+                    if fragmentOffset != 0 { break walk }
+                }
+            default:
+                break walk
+            }
+        }
+        summary.ipProtocol = next
+        if summary.isFragment && !summary.isFirstFragment { return .ok }
+        readPorts(frame, at: position, end: end, into: &summary)
+        return .ok
+    }
+
+    /// Fills ports (and TCP flags) for TCP and UDP when their bytes lie before `end`.
+    @inlinable @inline(__always)
+    static func readPorts(_ frame: FrameReader, at transport: Int, end: Int, into summary: inout PacketSummary) {
+        let proto = summary.ipProtocol
+        guard proto == 6 || proto == 17, transport &+ 4 <= end else { return }
+        summary.sourcePort = frame.be16(transport)
+        summary.destinationPort = frame.be16(transport &+ 2)
+        summary.hasPorts = true
+        if proto == 6, transport &+ 14 <= end {
+            summary.tcpFlags = frame.u8(transport &+ 13)
+        }
+    }
+}
+
+/// Big-endian reads from a captured frame. The callers check bounds; the assertions
+/// re-check them in debug builds, where the tests and mutation tests run.
+@usableFromInline @frozen
+struct FrameReader {
+    @usableFromInline let base: UnsafeRawPointer
+    @usableFromInline let count: Int
+
+    @inlinable @inline(__always)
+    init(base: UnsafeRawPointer, count: Int) {
+        self.base = base
+        self.count = count
+    }
+
+    @inlinable @inline(__always)
+    func u8(_ offset: Int) -> UInt8 {
+        assert(offset >= 0 && offset < count, "read past the captured frame")
+        return base.load(fromByteOffset: offset, as: UInt8.self)
+    }
+
+    @inlinable @inline(__always)
+    func be16(_ offset: Int) -> UInt16 {
+        assert(offset >= 0 && offset <= count - 2, "read past the captured frame")
+        return UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    @inlinable @inline(__always)
+    func be32(_ offset: Int) -> UInt32 {
+        assert(offset >= 0 && offset <= count - 4, "read past the captured frame")
+        return UInt32(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    @inlinable @inline(__always)
+    func be64(_ offset: Int) -> UInt64 {
+        assert(offset >= 0 && offset <= count - 8, "read past the captured frame")
+        return UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+}

@@ -1,0 +1,83 @@
+import NetAddress
+
+/// What the traffic accounting needs from one captured packet, in a fixed-size, trivially
+/// copyable value that can travel through a ring without allocation (56-byte stride).
+///
+/// Fields that a packet does not carry are zero: `sourcePort`/`destinationPort` when
+/// `hasPorts` is false, `tcpFlags` unless the TCP header was captured, the fragment
+/// fields unless the packet is a fragment.
+@frozen
+public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
+    /// Source address (IPv4 held v4-mapped).
+    public var source: IPAddress
+    /// Destination address (IPv4 held v4-mapped).
+    public var destination: IPAddress
+    /// IP bytes: IPv4 total length or IPv6 payload length + 40; when that field is 0
+    /// (segmentation offload, jumbogram) the wire length minus the link header.
+    public var ipBytes: UInt32
+    /// IPv4 identification (16 bits) or IPv6 fragment header identification (32 bits);
+    /// zero unless `isFragment`.
+    public var fragmentID: UInt32
+    /// TCP or UDP source port; zero unless `hasPorts`.
+    public var sourcePort: UInt16
+    /// TCP or UDP destination port; zero unless `hasPorts`.
+    public var destinationPort: UInt16
+    /// The transport protocol: IPv4 protocol, or the IPv6 next header after walking the
+    /// extension headers (50 for ESP, 59 for No Next Header).
+    public var ipProtocol: UInt8
+    /// TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, ...); zero for
+    /// other protocols or when the byte was not captured.
+    public var tcpFlags: UInt8
+    /// 4 or 6.
+    public var ipVersion: UInt8
+    /// True for any fragment of a fragmented datagram (more-fragments set or offset > 0).
+    public var isFragment: Bool
+    /// True for the fragment at offset 0, the only one that carries the ports.
+    public var isFirstFragment: Bool
+    /// True when the TCP/UDP ports were captured and read.
+    public var hasPorts: Bool
+
+    /// An all-zero summary, ready to be filled by `PacketDecoder.decode`.
+    @inlinable
+    public init() {
+        source = .zero
+        destination = .zero
+        ipBytes = 0
+        fragmentID = 0
+        sourcePort = 0
+        destinationPort = 0
+        ipProtocol = 0
+        tcpFlags = 0
+        ipVersion = 0
+        isFragment = false
+        isFirstFragment = false
+        hasPorts = false
+    }
+}
+
+/// The outcome of decoding one frame. Anything but `ok` means the frame is not traffic
+/// and is counted in `planet_capture_undecoded_packets_total{reason}`.
+public enum DecodeStatus: UInt8, Sendable, CaseIterable {
+    /// An IP packet: the summary is filled.
+    case ok
+    /// A frame that carries something other than IPv4/IPv6 (ARP, LLDP, ...).
+    case notIP
+    /// The frame ends before the IP addresses.
+    case truncated
+    /// A header contradicts itself (bad version nibble, IHL < 5, lengths too short).
+    case malformed
+    /// The capture's link type is not one `LinkType` knows; reported by the capture
+    /// source, never by the decoder itself.
+    case unsupportedLink
+
+    /// The `reason` label value of the undecoded-packets metric; empty for `ok`.
+    public var reason: String {
+        switch self {
+        case .ok: ""
+        case .notIP: "not_ip"
+        case .truncated: "truncated"
+        case .malformed: "malformed"
+        case .unsupportedLink: "unsupported_link"
+        }
+    }
+}
