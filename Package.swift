@@ -4,6 +4,9 @@ import PackageDescription
 let package = Package(
     name: "planet-exporter",
     platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "planet-exporter", targets: ["planet-exporter"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
@@ -24,5 +27,25 @@ let package = Package(
         // Lock-free single-producer single-consumer ring between capture and aggregation.
         .target(name: "Ring", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         .testTarget(name: "RingTests", dependencies: ["Ring"]),
+    
+        // libpcap through pkg-config, wrapped once; only Capture imports it.
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+
+        // Counting rules, bounded series table, aggregator thread.
+        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring"]),
+        .testTarget(name: "TrafficTests", dependencies: ["Traffic"]),
+
+        // pcap sources (live interfaces, files), one reading thread per source feeding a ring.
+        .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic"]),
+
+        // Metric rendering, replay, and (with the agent) the HTTP endpoint and tasks.
+        .target(name: "Exporter", dependencies: ["Capture", "Traffic", "Exposition", "NetAddress", "PacketDecoding"]),
+        .testTarget(name: "ExporterTests", dependencies: ["Exporter"], resources: []),
+
+        .executableTarget(name: "planet-exporter", dependencies: [
+            "Exporter", "Capture", "Traffic", "NetAddress",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
     ]
 )

@@ -25,8 +25,8 @@ public enum HostInterfaces {
             let name = String(cString: entry.pointee.ifa_name)
             let flags = Int32(bitPattern: entry.pointee.ifa_flags)
             var interface = byName[name] ?? HostInterface(
-                name: name, isUp: flags & Int32(IFF_UP.rawValue) != 0,
-                isLoopback: flags & Int32(IFF_LOOPBACK.rawValue) != 0, addresses: [])
+                name: name, isUp: flags & Int32(IFF_UP) != 0,
+                isLoopback: flags & Int32(IFF_LOOPBACK) != 0, addresses: [])
             if let sockaddr = entry.pointee.ifa_addr, let address = address(of: sockaddr) {
                 interface.addresses.append(address)
             }

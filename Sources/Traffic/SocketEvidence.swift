@@ -89,6 +89,9 @@ public struct ProcessRegistry: Sendable {
         return id
     }
 
+    /// The id of an already registered name.
+    public func existingID(_ name: String) -> UInt32? { ids[name] }
+
     /// The name of an id ("" for unknown or out of range).
     public func name(_ id: UInt32) -> String {
         Int(id) < names.count ? names[Int(id)] : ""

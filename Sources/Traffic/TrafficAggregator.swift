@@ -30,7 +30,8 @@ public struct TrafficSnapshot: Sendable {
 /// Capture threads only push into their rings; this thread takes the lock once per
 /// batch, so a scrape waits at most for one batch and copies the table in one go.
 public final class TrafficAggregator: @unchecked Sendable {
-    private let state: Mutex<TrafficAccounting>
+    private let accounting: TrafficAccounting
+    private let lock = Mutex(())
     private let rings = Mutex<[SPSCRing<PacketSummary>]>([])
     private let running = Atomic<Bool>(false)
     private var thread: Thread?
@@ -39,7 +40,7 @@ public final class TrafficAggregator: @unchecked Sendable {
     public let batchSize: Int
 
     public init(accounting: TrafficAccounting, batchSize: Int = 4096) {
-        self.state = Mutex(accounting)
+        self.accounting = accounting
         self.batchSize = batchSize
     }
 
@@ -56,7 +57,7 @@ public final class TrafficAggregator: @unchecked Sendable {
 
     /// Runs `body` with the accounting under the lock (configuration changes, tests).
     public func withAccounting<R>(_ body: (TrafficAccounting) throws -> R) rethrows -> R {
-        try state.withLock { try body($0) }
+        try lock.withLock { _ in try body(accounting) }
     }
 
     /// Drains one ring completely into the table.
@@ -64,7 +65,7 @@ public final class TrafficAggregator: @unchecked Sendable {
     public func drain(_ ring: SPSCRing<PacketSummary>) -> Int {
         var total = 0
         while true {
-            let n = state.withLock { accounting in
+            let n = lock.withLock { _ in
                 ring.drain(max: batchSize) { accounting.count($0) }
             }
             total += n
@@ -105,7 +106,7 @@ public final class TrafficAggregator: @unchecked Sendable {
     /// A consistent copy of everything counted so far.
     public func snapshot() -> TrafficSnapshot {
         var snapshot = TrafficSnapshot()
-        state.withLock { accounting in
+        lock.withLock { _ in
             accounting.table.copy(keys: &snapshot.keys, counters: &snapshot.counters)
             snapshot.unattributedBytes = accounting.unattributedBytes
             snapshot.evictedSeries = accounting.table.evictedSeries

@@ -1,0 +1,128 @@
+import NetAddress
+import PacketDecoding
+import Ring
+import Testing
+@testable import Traffic
+
+@Suite struct TrafficAccountingTests {
+    let local = LocalAddresses(addresses: [IPAddress("10.0.0.5")!], networks: [IPNetwork("192.168.1.0/24")!])
+
+    func packet(_ src: String, _ dst: String, proto: UInt8 = 6, sport: UInt16 = 0, dport: UInt16 = 0,
+                bytes: UInt32 = 100, flags: UInt8 = 0x10, ports: Bool = true) -> PacketSummary {
+        var p = PacketSummary()
+        p.source = IPAddress(src)!
+        p.destination = IPAddress(dst)!
+        p.ipProtocol = proto
+        p.sourcePort = sport
+        p.destinationPort = dport
+        p.ipBytes = bytes
+        p.tcpFlags = flags
+        p.hasPorts = ports && (proto == 6 || proto == 17)
+        return p
+    }
+
+    func bytes(_ a: TrafficAccounting, _ peer: String, _ direction: Direction, proto: UInt8 = 6, port: UInt16?) -> UInt64? {
+        a.table.counters(for: TrafficKey(peer: IPAddress(peer)!, direction: direction, ipProtocol: proto, port: port))?.bytes
+    }
+
+    @Test func directionFromLocalAddressesAndNetworks() {
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local)
+        a.count(packet("10.0.0.5", "203.0.113.9", proto: 1, bytes: 84))
+        a.count(packet("203.0.113.9", "192.168.1.20", proto: 1, bytes: 60))
+        #expect(bytes(a, "203.0.113.9", .egress, proto: 1, port: nil) == 84)
+        #expect(bytes(a, "203.0.113.9", .ingress, proto: 1, port: nil) == 60)
+    }
+
+    @Test func bothOrNeitherLocalIsUnattributed() {
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local)
+        a.count(packet("10.0.0.5", "192.168.1.9", bytes: 40))
+        a.count(packet("198.51.100.1", "203.0.113.9", bytes: 52))
+        #expect(a.table.count == 0)
+        #expect(a.unattributedBytes[UnattributedReason.bothLocal.rawValue] == 40)
+        #expect(a.unattributedBytes[UnattributedReason.neitherLocal.rawValue] == 52)
+    }
+
+    @Test func handshakeDecidesServicePortBothWays() {
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local)
+        // A peer connects to local port 40000 (inside the ephemeral range): the SYN says it is the server.
+        a.count(packet("203.0.113.9", "10.0.0.5", sport: 50000, dport: 40000, bytes: 60, flags: 0x02))
+        a.count(packet("10.0.0.5", "203.0.113.9", sport: 40000, dport: 50000, bytes: 60, flags: 0x12))
+        a.count(packet("203.0.113.9", "10.0.0.5", sport: 50000, dport: 40000, bytes: 1000))
+        #expect(bytes(a, "203.0.113.9", .ingress, port: 40000) == 1060)
+        #expect(bytes(a, "203.0.113.9", .egress, port: 40000) == 60)
+        // Local client to a remote server on a port inside the ephemeral range, seen by its SYN+ACK only.
+        a.count(packet("198.51.100.7", "10.0.0.5", sport: 45000, dport: 33000, bytes: 60, flags: 0x12))
+        #expect(bytes(a, "198.51.100.7", .ingress, port: 45000) == 60)
+    }
+
+    @Test func ephemeralRangeThenLowerPort() {
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local)
+        a.count(packet("10.0.0.5", "203.0.113.9", proto: 17, sport: 41000, dport: 53, bytes: 70))
+        a.count(packet("203.0.113.9", "10.0.0.5", proto: 17, sport: 53, dport: 41000, bytes: 120))
+        #expect(bytes(a, "203.0.113.9", .egress, proto: 17, port: 53) == 70)
+        #expect(bytes(a, "203.0.113.9", .ingress, proto: 17, port: 53) == 120)
+        a.count(packet("10.0.0.5", "203.0.113.9", proto: 17, sport: 8125, dport: 9000, bytes: 10))
+        #expect(bytes(a, "203.0.113.9", .egress, proto: 17, port: 8125) == 10)
+    }
+
+    @Test func listeningSocketBeatsEverythingElse() {
+        var evidence = SocketEvidence()
+        evidence.addListener(.init(address: .zero, port: 41000, ipProtocol: 17), process: "collector")
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, sockets: evidence)
+        a.count(packet("203.0.113.9", "10.0.0.5", proto: 17, sport: 53, dport: 41000, bytes: 120))
+        let key = TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .ingress, ipProtocol: 17, port: 41000,
+                             process: a.processRegistry.existingID("collector")!)
+        #expect(a.table.counters(for: key)?.bytes == 120)
+        #expect(a.processAttributedBytes == 120)
+    }
+
+    @Test func processIdsStayStableAcrossEvidenceRefreshes() {
+        var first = SocketEvidence()
+        first.addConnection(.init(address: IPAddress("10.0.0.5")!, port: 41000, ipProtocol: 6), process: "curl")
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, sockets: first)
+        a.count(packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 10))
+        var second = SocketEvidence()
+        second.addConnection(.init(address: IPAddress("10.0.0.5")!, port: 41001, ipProtocol: 6), process: "wget")
+        second.addConnection(.init(address: IPAddress("10.0.0.5")!, port: 41000, ipProtocol: 6), process: "curl")
+        a.sockets = second
+        a.count(packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 5))
+        let curl = a.processRegistry.existingID("curl")!
+        let key = TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .egress, ipProtocol: 6, port: 443, process: curl)
+        #expect(a.table.counters(for: key)?.bytes == 15)
+    }
+
+    @Test func laterFragmentsTakeTheFirstFragmentsPort() {
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local)
+        var first = packet("203.0.113.9", "10.0.0.5", proto: 17, sport: 53, dport: 41000, bytes: 1500)
+        first.isFragment = true
+        first.isFirstFragment = true
+        first.fragmentID = 77
+        var later = packet("203.0.113.9", "10.0.0.5", proto: 17, bytes: 800, ports: false)
+        later.isFragment = true
+        later.fragmentID = 77
+        var orphan = later
+        orphan.fragmentID = 78
+        a.count(first)
+        a.count(later)
+        a.count(orphan)
+        #expect(bytes(a, "203.0.113.9", .ingress, proto: 17, port: 53) == 2300)
+        #expect(bytes(a, "203.0.113.9", .ingress, proto: 17, port: nil) == 800)
+    }
+
+    @Test func aggregatorDrainsARingFedFromAnotherThread() async {
+        let aggregator = TrafficAggregator(accounting: TrafficAccounting(maxSeries: 100, localAddresses: local), batchSize: 64)
+        let ring = SPSCRing<PacketSummary>(minimumCapacity: 256)
+        aggregator.attach(ring)
+        aggregator.start()
+        let sample = packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 3)
+        let producer = Task.detached {
+            for _ in 0..<20_000 { while !ring.tryPush(sample) { await Task.yield() } }
+        }
+        await producer.value
+        aggregator.stop()
+        aggregator.detach(ring)
+        let snapshot = aggregator.snapshot()
+        #expect(snapshot.keys.count == 1)
+        #expect(snapshot.counters.first == TrafficCounters(bytes: 60_000, packets: 20_000))
+    }
+}

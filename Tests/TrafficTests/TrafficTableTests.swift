@@ -1,0 +1,89 @@
+import NetAddress
+import Testing
+@testable import Traffic
+
+@Suite struct TrafficTableTests {
+    func key(_ n: UInt32, port: UInt16? = 443, direction: Direction = .ingress) -> TrafficKey {
+        TrafficKey(peer: IPAddress(ipv4: 0x0A00_0000 | n), direction: direction, ipProtocol: 6, port: port)
+    }
+
+    @Test func countsBytesAndPacketsPerKey() {
+        let table = TrafficTable(maxSeries: 10)
+        table.add(key(1), bytes: 100)
+        table.add(key(1), bytes: 50)
+        table.add(key(1, direction: .egress), bytes: 7)
+        table.add(key(1, port: nil), bytes: 3)
+        #expect(table.count == 3)
+        #expect(table.counters(for: key(1)) == TrafficCounters(bytes: 150, packets: 2))
+        #expect(table.counters(for: key(1, direction: .egress)) == TrafficCounters(bytes: 7, packets: 1))
+        #expect(table.counters(for: key(1, port: nil)) == TrafficCounters(bytes: 3, packets: 1))
+        #expect(table.counters(for: key(2)) == nil)
+    }
+
+    @Test func evictsLeastRecentlyActive() {
+        let table = TrafficTable(maxSeries: 3)
+        table.add(key(1), bytes: 1)
+        table.add(key(2), bytes: 1)
+        table.add(key(3), bytes: 1)
+        table.add(key(1), bytes: 1)  // 2 is now the least recently active
+        table.add(key(4), bytes: 1)
+        #expect(table.count == 3)
+        #expect(table.evictedSeries == 1)
+        #expect(table.counters(for: key(2)) == nil)
+        #expect(table.counters(for: key(1))?.bytes == 2)
+        #expect(table.snapshot().map(\.key) == [key(4), key(1), key(3)])
+    }
+
+    @Test func matchesADictionaryUnderRandomLoadWithEviction() {
+        var rng = SplitMix(seed: 42)
+        let bound = 500
+        let table = TrafficTable(maxSeries: bound, initialCapacity: 16, seed: 7)
+        var reference: [TrafficKey: UInt64] = [:]
+        var recency: [TrafficKey] = []  // least recent first
+        var evicted: UInt64 = 0
+        for _ in 0..<50_000 {
+            let k = key(UInt32(rng.next() % 2000), port: UInt16(rng.next() % 3))
+            let bytes = rng.next() % 1500
+            table.add(k, bytes: bytes)
+            if let value = reference[k] {
+                reference[k] = value + bytes
+                recency.removeAll { $0 == k }
+            } else {
+                if reference.count == bound {
+                    reference.removeValue(forKey: recency.removeFirst())
+                    evicted += 1
+                }
+                reference[k] = bytes
+            }
+            recency.append(k)
+        }
+        #expect(table.count == reference.count)
+        #expect(table.evictedSeries == evicted)
+        for (k, bytes) in reference { #expect(table.counters(for: k)?.bytes == bytes) }
+        #expect(table.snapshot().map(\.key) == recency.reversed())
+    }
+
+    @Test func memoryStaysBoundedPastTheLimit() {
+        let table = TrafficTable(maxSeries: 1000)
+        for n in 0..<1000 { table.add(key(UInt32(n)), bytes: 1) }
+        let footprint = table.memoryFootprint
+        for n in 1000..<100_000 { table.add(key(UInt32(n)), bytes: 1) }
+        #expect(table.memoryFootprint == footprint)
+        #expect(table.count == 1000)
+        #expect(table.evictedSeries == 99_000)
+        #expect(footprint / 1000 <= 256, "bytes per series: \(footprint / 1000)")
+    }
+}
+
+/// A small seeded generator so failures reproduce.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
