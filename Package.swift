@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Addresses and networks shared by every module: one 16-byte value type for IPv4 and IPv6.
@@ -47,5 +48,12 @@ let package = Package(
             "Exporter", "Capture", "Traffic", "NetAddress",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // Go-compatible command lines (flags, durations) and logrus-style logging for both executables.
+        .target(name: "CommandLineSupport", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
     ]
 )
