@@ -11,6 +11,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     ],
     targets: [
         // Addresses and networks shared by every module: one 16-byte value type for IPv4 and IPv6.
@@ -41,12 +45,22 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic"]),
 
         // Metric rendering, replay, and (with the agent) the HTTP endpoint and tasks.
-        .target(name: "Exporter", dependencies: ["Capture", "Traffic", "Exposition", "NetAddress", "PacketDecoding"]),
-        .testTarget(name: "ExporterTests", dependencies: ["Exporter"], resources: []),
+        .target(name: "Exporter", dependencies: [
+            "Capture", "Traffic", "Exposition", "NetAddress", "PacketDecoding",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+        ]),
+        .testTarget(name: "ExporterTests", dependencies: [
+            "Exporter", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
 
         .executableTarget(name: "planet-exporter", dependencies: [
-            "Exporter", "Capture", "Traffic", "NetAddress",
+            "Exporter", "Capture", "Traffic", "NetAddress", "CommandLineSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Go-compatible command lines (flags, durations) and logrus-style logging for both executables.

@@ -74,6 +74,9 @@ public final class CaptureSource: @unchecked Sendable {
     private let policy: RingFullPolicy
     private let published = Mutex(CaptureCounters())
     private let stopRequested = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    private let joined = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     private let failure = Mutex<CaptureError?>(nil)
 
@@ -95,22 +98,30 @@ public final class CaptureSource: @unchecked Sendable {
 
     /// Reads on a new thread until end of file, an error, or `stop()`.
     public func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
             run()
+            finished.store(true, ordering: .releasing)
             done.signal()
         }
         thread.name = "capture-\(handle.name)"
         thread.start()
     }
 
-    /// Blocks until the reading thread has finished.
-    public func wait() { done.wait() }
+    /// True once the reading thread has ended (end of file, error or stop).
+    public var hasFinished: Bool { finished.load(ordering: .acquiring) }
 
-    /// Asks the reading thread to stop and waits for it.
+    /// Blocks until the reading thread started by `start()` has finished.
+    public func wait() {
+        guard started.load(ordering: .acquiring), !joined.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        done.wait()
+    }
+
+    /// Asks the reading thread to stop and waits for it; safe to call more than once.
     public func stop() {
         stopRequested.store(true, ordering: .releasing)
         handle.breakLoop()
-        done.wait()
+        wait()
     }
 
     /// Reads everything on the calling thread (used by `start`, and directly by tests).

@@ -14,4 +14,18 @@ public struct HostLabels: Sendable, Equatable {
 }
 
 /// How renderers ask the inventory about an address; nil when it is not known.
-public typealias HostLabelLookup = (IPAddress) -> (hostgroup: String, domain: String)?
+public typealias HostLabelLookup = @Sendable (IPAddress) -> (hostgroup: String, domain: String)?
+
+/// Inventory labels for one scrape: this host's own, and a lookup for peers.
+public struct Enrichment: Sendable {
+    public var local: HostLabels
+    public var lookup: HostLabelLookup
+
+    public init(local: HostLabels, lookup: @escaping HostLabelLookup) {
+        self.local = local
+        self.lookup = lookup
+    }
+
+    /// No inventory: every hostgroup and domain is "".
+    public static let none = Enrichment(local: .unknown, lookup: { _ in nil })
+}

@@ -1,9 +1,31 @@
 import ArgumentParser
+import CommandLineSupport
 
-@main
-struct PlanetExporter: ParsableCommand {
+/// `planet-exporter [flags]` runs the agent; `planet-exporter replay FILE...` counts files.
+struct PlanetExporter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "planet-exporter",
         abstract: "Know your network dependencies, and the bytes that flow over them.",
-        subcommands: [ReplayCommand.self])
+        subcommands: [AgentCommand.self, ReplayCommand.self],
+        defaultSubcommand: AgentCommand.self)
+}
+
+@main
+enum Main {
+    static func main() async {
+        do {
+            // Go-style flags (-x, -x=false, one dash) are rewritten for the argument parser.
+            let arguments = try GoFlags.normalize(Array(CommandLine.arguments.dropFirst()),
+                                                  booleanFlags: AgentCommand.booleanFlags,
+                                                  subcommands: ["agent", "replay", "help"])
+            var command = try PlanetExporter.parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            PlanetExporter.exit(withError: error)
+        }
+    }
 }

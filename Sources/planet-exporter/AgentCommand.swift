@@ -1,0 +1,118 @@
+import ArgumentParser
+import CommandLineSupport
+import Exporter
+import Logging
+import NetAddress
+
+/// The agent: the Go original's flags (one dash or two), plus the -capture-* flags.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the agent and serve /metrics (the default command).")
+
+    /// Flags that take no value; GoFlags rewrites -x=false for them.
+    static let booleanFlags: Set<String> = [
+        "log-disable-colors", "log-disable-timestamp", "version", "task-socketstat-enabled",
+        "task-inventory-enabled", "task-darkstat-enabled", "task-ebpf-enabled", "task-capture-enabled",
+        "capture-promisc",
+    ]
+
+    @Option(name: .customLong("listen-address"), help: "Address to which exporter will bind its HTTP interface")
+    var listenAddress = "0.0.0.0:19100"
+    @Option(name: .customLong("log-level"), help: "Log level")
+    var logLevel = "info"
+    @Flag(name: .customLong("log-disable-colors"), inversion: .prefixedNo, help: "Disable colors on logger")
+    var logDisableColors = false
+    @Flag(name: .customLong("log-disable-timestamp"), inversion: .prefixedNo, help: "Disable timestamp on logger")
+    var logDisableTimestamp = false
+    @Flag(name: .customLong("version"), inversion: .prefixedNo, help: "Show version and exit")
+    var version = false
+    @Option(name: .customLong("task-interval"), help: "Interval between collection of expensive data into memory")
+    var taskInterval = GoDuration(nanoseconds: 7_000_000_000)
+    @Flag(name: .customLong("task-socketstat-enabled"), inversion: .prefixedNo, help: "Enable socketstat collector task")
+    var socketstatEnabled = true
+    @Flag(name: .customLong("task-inventory-enabled"), inversion: .prefixedNo, help: "Enable inventory collector task")
+    var inventoryEnabled = false
+    @Option(name: .customLong("task-inventory-addr"), help: "HTTP endpoint that returns the inventory data")
+    var inventoryAddress = ""
+    @Option(name: .customLong("task-inventory-format"), help: "Inventory format to parse the returned inventory data (arrayjson or ndjson)")
+    var inventoryFormat = "arrayjson"
+    @Flag(name: .customLong("task-darkstat-enabled"), inversion: .prefixedNo, help: "Enable darkstat collector task")
+    var darkstatEnabled = false
+    @Option(name: .customLong("task-darkstat-addr"), help: "Darkstat target address")
+    var darkstatAddress = ""
+    @Flag(name: .customLong("task-ebpf-enabled"), inversion: .prefixedNo, help: "Enable Ebpf collector task")
+    var ebpfEnabled = false
+    @Option(name: .customLong("task-ebpf-addr"), help: "Ebpf target address")
+    var ebpfAddress = "http://localhost:9435/metrics"
+    @Flag(name: .customLong("task-capture-enabled"), inversion: .prefixedNo, help: "Enable packet capture for per-peer bandwidth (replaces darkstat)")
+    var captureEnabled = true
+    @Option(name: .customLong("capture-interfaces"), help: "Comma-separated interfaces to capture on (default: every up interface with an address, loopback excluded)")
+    var captureInterfaces = ""
+    @Option(name: .customLong("capture-filter"), help: "BPF filter expression applied to capture")
+    var captureFilter = ""
+    @Option(name: .customLong("capture-local-net"), help: ArgumentHelp("Network counted as local besides the interfaces' addresses, in CIDR notation (repeatable)", valueName: "CIDR"))
+    var captureLocalNets: [String] = []
+    @Option(name: .customLong("capture-snaplen"), help: "Bytes captured per packet (headers only are needed)")
+    var captureSnaplen: Int32 = 192
+    @Option(name: .customLong("capture-max-series"), help: "Most traffic series kept in memory; the least recently active are evicted past it")
+    var captureMaxSeries = AgentDefaults.maxSeries
+    @Flag(name: .customLong("capture-promisc"), inversion: .prefixedNo, help: "Capture in promiscuous mode")
+    var capturePromisc = false
+
+    func validate() throws {
+        if AgentConfiguration.parseListenAddress(listenAddress) == nil {
+            throw ValidationError("-listen-address \(listenAddress): expected HOST:PORT, e.g. 0.0.0.0:19100")
+        }
+        if !["arrayjson", "ndjson"].contains(inventoryFormat) {
+            throw ValidationError("-task-inventory-format \(inventoryFormat): unknown format; use arrayjson or ndjson")
+        }
+        if inventoryEnabled && inventoryAddress.isEmpty {
+            throw ValidationError("-task-inventory-enabled needs -task-inventory-addr (an http:// or https:// URL)")
+        }
+        if darkstatEnabled && darkstatAddress.isEmpty {
+            throw ValidationError("-task-darkstat-enabled needs -task-darkstat-addr (e.g. http://localhost:51666/metrics)")
+        }
+        if taskInterval.nanoseconds <= 0 {
+            throw ValidationError("-task-interval \(taskInterval): must be positive")
+        }
+        if captureMaxSeries < 1 { throw ValidationError("-capture-max-series must be at least 1") }
+        if !(64...65535).contains(captureSnaplen) { throw ValidationError("-capture-snaplen must be between 64 and 65535") }
+        for text in captureLocalNets where IPNetwork(text) == nil {
+            throw ValidationError("-capture-local-net \(text): not a CIDR network (e.g. 10.0.0.0/8)")
+        }
+    }
+
+    func run() async throws {
+        if version {
+            print("planet-exporter \(BuildInfo.version) (revision \(BuildInfo.revision))")
+            return
+        }
+        do {
+            try LogSetup.bootstrap(level: logLevel, disableColors: logDisableColors, disableTimestamp: logDisableTimestamp)
+        } catch {
+            throw ValidationError("-log-level: \(error)")
+        }
+        var configuration = AgentConfiguration()
+        let listen = AgentConfiguration.parseListenAddress(listenAddress)!
+        configuration.listenHost = listen.host
+        configuration.listenPort = listen.port
+        configuration.taskInterval = taskInterval.duration
+        configuration.socketstatEnabled = socketstatEnabled
+        configuration.inventoryEnabled = inventoryEnabled
+        configuration.inventoryAddress = inventoryAddress
+        configuration.inventoryFormat = inventoryFormat
+        configuration.darkstatEnabled = darkstatEnabled
+        configuration.darkstatAddress = darkstatAddress
+        configuration.ebpfEnabled = ebpfEnabled
+        configuration.ebpfAddress = ebpfAddress
+        configuration.captureEnabled = captureEnabled
+        configuration.capture.interfaces = captureInterfaces.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        configuration.capture.options.filter = captureFilter
+        configuration.capture.options.snapLength = captureSnaplen
+        configuration.capture.options.promiscuous = capturePromisc
+        configuration.capture.localNetworks = captureLocalNets.compactMap { IPNetwork($0) }
+        configuration.capture.maxSeries = captureMaxSeries
+        try await Agent.run(configuration, logger: Logger(label: "planet-exporter"))
+    }
+}

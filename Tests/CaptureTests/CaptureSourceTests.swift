@@ -1,0 +1,116 @@
+import Capture
+import Foundation
+import NetAddress
+import Testing
+import Traffic
+
+/// Builds small pcap files in memory so these tests do not depend on fixtures.
+struct PcapFile {
+    var bytes: [UInt8] = []
+
+    init(linkType: UInt32 = 1) {
+        append32(0xA1B2_C3D4); append16(2); append16(4); append32(0); append32(0); append32(65535); append32(linkType)
+    }
+
+    mutating func append16(_ v: UInt16) { bytes += [UInt8(v & 0xFF), UInt8(v >> 8)] }
+    mutating func append32(_ v: UInt32) { for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8((v >> UInt32(shift)) & 0xFF)) } }
+
+    /// Adds an Ethernet/IPv4/UDP frame carrying `payload` bytes.
+    mutating func addUDP(from src: UInt32, to dst: UInt32, sport: UInt16, dport: UInt16, payload: Int) {
+        var frame: [UInt8] = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]
+        let total = 20 + 8 + payload
+        frame += [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, 0, 0, 64, 17, 0, 0]
+        for v in [src, dst] { frame += [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+        frame += [UInt8(sport >> 8), UInt8(sport & 0xFF), UInt8(dport >> 8), UInt8(dport & 0xFF), UInt8((8 + payload) >> 8), UInt8((8 + payload) & 0xFF), 0, 0]
+        frame += [UInt8](repeating: 0xAB, count: payload)
+        append32(0); append32(0); append32(UInt32(frame.count)); append32(UInt32(frame.count))
+        bytes += frame
+    }
+
+    func write() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("planet-\(UUID().uuidString).pcap").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+}
+
+@Suite struct CaptureSourceTests {
+    let local = LocalAddresses(networks: [IPNetwork("10.0.0.0/24")!])
+
+    func replay(_ path: String) throws -> (TrafficSnapshot, CaptureSource) {
+        let aggregator = TrafficAggregator(accounting: TrafficAccounting(maxSeries: 1000, localAddresses: local))
+        let source = try CaptureSource(handle: try PcapHandle.openOffline(path: path), ringCapacity: 64, policy: .wait)
+        aggregator.attach(source.ring)
+        aggregator.start()
+        source.run()
+        aggregator.stop()
+        aggregator.detach(source.ring)
+        return (aggregator.snapshot(), source)
+    }
+
+    @Test func readsAFileThroughTheRingWithoutLosingPackets() throws {
+        var file = PcapFile()
+        for i in 0..<5000 {
+            file.addUDP(from: 0x0A00_0005, to: 0xCB00_7109, sport: 41000, dport: 53, payload: i % 100)
+        }
+        let path = try file.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (snapshot, source) = try replay(path)
+        let expected = (0..<5000).reduce(UInt64(0)) { $0 + UInt64(28 + $1 % 100) }
+        #expect(snapshot.keys == [TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .egress, ipProtocol: 17, port: 53)])
+        #expect(snapshot.counters.first?.bytes == expected)
+        #expect(source.counters.packets == 5000)
+        #expect(source.counters.ringDropped == 0)
+        #expect(source.error == nil)
+    }
+
+    @Test func truncatedFileKeepsWhatCameBeforeAndSaysSo() throws {
+        var file = PcapFile()
+        file.addUDP(from: 0xCB00_7109, to: 0x0A00_0005, sport: 53, dport: 41000, payload: 72)
+        file.addUDP(from: 0xCB00_7109, to: 0x0A00_0005, sport: 53, dport: 41000, payload: 72)
+        file.bytes.removeLast(30)
+        let path = try file.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (snapshot, source) = try replay(path)
+        #expect(snapshot.counters.first?.bytes == 100)
+        let error = try #require(source.error)
+        #expect(error.description.hasPrefix(path + ": "))
+        #expect(error.description.contains("truncated"))
+    }
+
+    @Test func garbageAndMissingFilesGiveOneLineErrors() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("planet-garbage.pcap").path
+        try Data("this is not a capture".utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: CaptureError.self) { try PcapHandle.openOffline(path: path) }
+        do {
+            _ = try PcapHandle.openOffline(path: "/nonexistent/x.pcap")
+            Issue.record("opening a missing file succeeded")
+        } catch {
+            #expect(error.description.hasPrefix("/nonexistent/x.pcap: "))
+            #expect(!error.description.contains("\n"))
+        }
+    }
+
+    @Test func unsupportedLinkTypeIsRefusedWithItsNumber() throws {
+        var file = PcapFile(linkType: 147)  // a user DLT the decoder does not know
+        file.addUDP(from: 1, to: 2, sport: 1, dport: 2, payload: 0)
+        let path = try file.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try CaptureSource(handle: try PcapHandle.openOffline(path: path), policy: .wait)
+            Issue.record("an unknown link type was accepted")
+        } catch {
+            #expect(error.description.contains("unsupported link-layer type 147"))
+        }
+    }
+
+    @Test func invalidFilterIsReported() throws {
+        var file = PcapFile()
+        file.addUDP(from: 1, to: 2, sport: 1, dport: 2, payload: 0)
+        let path = try file.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let handle = try PcapHandle.openOffline(path: path)
+        #expect(throws: CaptureError.self) { try handle.setFilter("port not-a-number") }
+    }
+}
