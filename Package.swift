@@ -16,5 +16,9 @@ let package = Package(
         // Prometheus text exposition: writer (and parser for scraped targets).
         .target(name: "Exposition"),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
+
+        // Socket table (netlink sock_diag, /proc/net), owning processes, dependency metrics.
+        .target(name: "Sockets", dependencies: ["NetAddress", "Exposition"]),
+        .testTarget(name: "SocketsTests", dependencies: ["Sockets", "NetAddress", "Exposition"]),
     ]
 )
