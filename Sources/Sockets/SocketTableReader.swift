@@ -80,7 +80,7 @@ public struct SocketTableReader: Sendable {
         if fd < 0 {
             let code = errno
             // A kernel without IPv6 has no tcp6/udp6.
-            if code == ENOENT { return }
+            if code == ENOENT, ipv6 { return }
             throw SocketTableError("cannot open \(path): \(String(cString: strerror(code)))")
         }
         defer { Glibc.close(fd) }
