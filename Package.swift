@@ -69,5 +69,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
+
+        // Socket table (netlink sock_diag, /proc/net), owning processes, dependency metrics.
+        .target(name: "Sockets", dependencies: ["NetAddress", "Exposition"]),
+        .testTarget(name: "SocketsTests", dependencies: ["Sockets", "NetAddress", "Exposition"]),
     ]
 )

@@ -1,0 +1,103 @@
+import NetAddress
+
+/// One dependency of this host: a peer, the service port between them and the local process.
+public struct DependencyEdge: Hashable, Sendable, Comparable {
+    /// The local end; a loopback address is replaced by the host's primary address.
+    public var localAddress: IPAddress
+    public var remoteAddress: IPAddress
+    /// The service port: local for a downstream, remote for an upstream.
+    public var port: UInt16
+    public var `protocol`: TransportProtocol
+    /// "" when no process could be found.
+    public var processName: String
+
+    /// An edge from its fields.
+    public init(localAddress: IPAddress, remoteAddress: IPAddress, port: UInt16, protocol proto: TransportProtocol, processName: String) {
+        self.localAddress = localAddress
+        self.remoteAddress = remoteAddress
+        self.port = port
+        self.protocol = proto
+        self.processName = processName
+    }
+
+    public static func < (lhs: DependencyEdge, rhs: DependencyEdge) -> Bool {
+        if lhs.protocol != rhs.protocol { return lhs.protocol.rawValue < rhs.protocol.rawValue }
+        if lhs.port != rhs.port { return lhs.port < rhs.port }
+        if lhs.processName != rhs.processName { return lhs.processName < rhs.processName }
+        if lhs.remoteAddress != rhs.remoteAddress { return lhs.remoteAddress < rhs.remoteAddress }
+        return lhs.localAddress < rhs.localAddress
+    }
+}
+
+/// A process that listens (TCP) or is bound unconnected (UDP) on a local address.
+public struct ServerProcess: Hashable, Sendable, Comparable {
+    /// The bound address.
+    public var address: IPAddress
+    public var port: UInt16
+    /// "" when no process could be found.
+    public var processName: String
+
+    /// A server process from its fields.
+    public init(address: IPAddress, port: UInt16, processName: String) {
+        self.address = address
+        self.port = port
+        self.processName = processName
+    }
+
+    /// `ADDR:PORT` as the Go original writes it, without brackets: "0.0.0.0:22", ":::25".
+    public var bind: String { "\(address):\(port)" }
+
+    public static func < (lhs: ServerProcess, rhs: ServerProcess) -> Bool {
+        if lhs.address.isIPv4 != rhs.address.isIPv4 { return lhs.address.isIPv4 }
+        if lhs.address != rhs.address { return lhs.address < rhs.address }
+        if lhs.port != rhs.port { return lhs.port < rhs.port }
+        return lhs.processName < rhs.processName
+    }
+}
+
+/// The upstream and downstream dependencies and server processes of one socket snapshot.
+///
+/// A connection (established or TIME_WAIT) whose local port is a listening port of its
+/// protocol is a downstream, keyed by the local port, and takes the listener's process
+/// when it has none of its own; any other is an upstream, keyed by the remote port.
+/// Upstreams to a loopback address are skipped. Duplicates collapse to one edge.
+public struct DependencyReport: Sendable {
+    /// The address that replaces a loopback local address.
+    public let hostAddress: IPAddress
+    public let upstreams: [DependencyEdge]
+    public let downstreams: [DependencyEdge]
+    public let servers: [ServerProcess]
+
+    /// Classifies the sockets of `snapshot`, sorted for stable output.
+    public init(snapshot: SocketSnapshot, hostAddress: IPAddress) {
+        self.hostAddress = hostAddress
+        var upstreams = Set<DependencyEdge>()
+        var downstreams = Set<DependencyEdge>()
+        var servers = Set<ServerProcess>()
+        for socket in snapshot.sockets {
+            let entry = socket.entry
+            switch entry.state {
+            case .listen:
+                servers.insert(ServerProcess(address: entry.localAddress, port: entry.localPort, processName: socket.processName ?? ""))
+            case .established, .timeWait:
+                let local = entry.localAddress.isLoopback ? hostAddress : entry.localAddress
+                if snapshot.isListening(entry.protocol, entry.localPort) {
+                    let name = socket.processName
+                        ?? snapshot.listenerName(protocol: entry.protocol, localAddress: entry.localAddress, localPort: entry.localPort)
+                    downstreams.insert(DependencyEdge(
+                        localAddress: local, remoteAddress: entry.remoteAddress, port: entry.localPort,
+                        protocol: entry.protocol, processName: name ?? ""))
+                } else if !entry.remoteAddress.isLoopback {
+                    upstreams.insert(DependencyEdge(
+                        localAddress: local, remoteAddress: entry.remoteAddress, port: entry.remotePort,
+                        protocol: entry.protocol, processName: socket.processName ?? ""))
+                }
+            case .other:
+                continue
+            }
+        }
+        self.upstreams = upstreams.sorted()
+        self.downstreams = downstreams.sorted()
+        self.servers = servers.sorted()
+    }
+}

@@ -1,0 +1,138 @@
+import NetAddress
+
+/// A socket and the name of the process that owns it.
+public struct OwnedSocket: Sendable, Hashable {
+    public var entry: SocketEntry
+    /// nil when no process holds the socket (TIME_WAIT) or its owner could not be read.
+    public var processName: String?
+
+    /// A socket with its owner's name.
+    public init(entry: SocketEntry, processName: String?) {
+        self.entry = entry
+        self.processName = processName
+    }
+}
+
+/// A set of ports as a 65,536-bit bitset: O(1) membership, no allocation to query.
+public struct PortSet: Sendable, Hashable {
+    @usableFromInline var words: [UInt64]
+
+    /// The empty set.
+    public init() {
+        words = [UInt64](repeating: 0, count: 1024)
+    }
+
+    /// Adds a port.
+    public mutating func insert(_ port: UInt16) {
+        words[Int(port >> 6)] |= 1 << UInt64(port & 63)
+    }
+
+    /// True if the set holds `port`.
+    @inlinable
+    public func contains(_ port: UInt16) -> Bool {
+        words.withUnsafeBufferPointer { $0[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
+    }
+
+    /// The ports in ascending order.
+    public var sorted: [UInt16] {
+        (0...UInt16.max).filter(contains)
+    }
+}
+
+/// One immutable reading of the socket table with process names.
+///
+/// Built once per task interval and then shared: every property is a constant, so the
+/// traffic aggregator can query it from its own thread without locks.
+public final class SocketSnapshot: Sendable {
+    /// Every socket read, in the kernel's order.
+    public let sockets: [OwnedSocket]
+    /// Ports with a listening TCP socket.
+    public let tcpListening: PortSet
+    /// Ports with a bound, unconnected UDP socket.
+    public let udpListening: PortSet
+    /// Processes skipped because they exited or could not be read during the scan.
+    public let skippedProcesses: Int
+    /// Descriptors skipped because their link could not be read.
+    public let skippedDescriptors: Int
+
+    private let listeners: [EndpointKey: String]
+    private let byEndpoint: [EndpointKey: String]
+    private let byPort: [EndpointKey: String]
+
+    /// A snapshot of `sockets`, with the skip counts of the scan that named them.
+    public init(sockets: [OwnedSocket], skippedProcesses: Int = 0, skippedDescriptors: Int = 0) {
+        self.sockets = sockets
+        self.skippedProcesses = skippedProcesses
+        self.skippedDescriptors = skippedDescriptors
+        var tcp = PortSet()
+        var udp = PortSet()
+        var byEndpoint: [EndpointKey: String] = [:]
+        var byPort: [EndpointKey: String] = [:]
+        // Listeners claim an endpoint before the connections accepted on it.
+        for socket in sockets where socket.entry.state == .listen {
+            let entry = socket.entry
+            switch entry.protocol {
+            case .tcp: tcp.insert(entry.localPort)
+            case .udp: udp.insert(entry.localPort)
+            }
+            if let name = socket.processName {
+                let key = EndpointKey(entry.protocol, entry.localAddress, entry.localPort)
+                if byEndpoint[key] == nil { byEndpoint[key] = name }
+            }
+        }
+        let listeners = byEndpoint
+        for socket in sockets where socket.entry.state != .listen {
+            guard let name = socket.processName else { continue }
+            let entry = socket.entry
+            let key = EndpointKey(entry.protocol, entry.localAddress, entry.localPort)
+            if byEndpoint[key] == nil { byEndpoint[key] = name }
+            let portKey = EndpointKey(entry.protocol, .zero, entry.localPort)
+            if byPort[portKey] == nil { byPort[portKey] = name }
+        }
+        tcpListening = tcp
+        udpListening = udp
+        self.listeners = listeners
+        self.byEndpoint = byEndpoint
+        self.byPort = byPort
+    }
+
+    /// True if a socket listens on `port` (TCP) or is bound unconnected to it (UDP).
+    @inlinable
+    public func isListening(_ proto: TransportProtocol, _ port: UInt16) -> Bool {
+        switch proto {
+        case .tcp: tcpListening.contains(port)
+        case .udp: udpListening.contains(port)
+        }
+    }
+
+    /// The process that owns a local endpoint: a socket bound to exactly that address,
+    /// else a wildcard (0.0.0.0 or ::) listener on the port, else any connected socket
+    /// with that local port.
+    public func processName(protocol proto: TransportProtocol, localAddress: IPAddress, localPort: UInt16) -> String? {
+        if let name = byEndpoint[EndpointKey(proto, localAddress, localPort)] { return name }
+        // An IPv6 wildcard socket also accepts IPv4 unless it is IPV6_V6ONLY.
+        if localAddress.isIPv4, let name = byEndpoint[EndpointKey(proto, IPAddress(ipv4: 0), localPort)] { return name }
+        if let name = byEndpoint[EndpointKey(proto, .zero, localPort)] { return name }
+        return byPort[EndpointKey(proto, .zero, localPort)]
+    }
+
+    /// The process of the listener that a connection on `localAddress:localPort` was
+    /// accepted from: exact address first, then a wildcard listener.
+    func listenerName(protocol proto: TransportProtocol, localAddress: IPAddress, localPort: UInt16) -> String? {
+        if let name = listeners[EndpointKey(proto, localAddress, localPort)] { return name }
+        if localAddress.isIPv4, let name = listeners[EndpointKey(proto, IPAddress(ipv4: 0), localPort)] { return name }
+        return listeners[EndpointKey(proto, .zero, localPort)]
+    }
+}
+
+struct EndpointKey: Hashable, Sendable {
+    var address: IPAddress
+    var port: UInt16
+    var proto: TransportProtocol
+
+    init(_ proto: TransportProtocol, _ address: IPAddress, _ port: UInt16) {
+        self.address = address
+        self.port = port
+        self.proto = proto
+    }
+}

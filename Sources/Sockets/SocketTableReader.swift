@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads the socket table and the owning processes' names: the I/O edge of the module.
+///
+/// The live table is read over netlink `sock_diag`, which measured faster than
+/// formatting and parsing `/proc/net/*` text (see docs/sockets.md). When the reader
+/// points at another procfs root (a fixture tree), or a netlink dump is refused (no
+/// `udp_diag`, say), that table is read from `ROOT/net/{tcp,tcp6,udp,udp6}` instead.
+public struct SocketTableReader: Sendable {
+    /// Where socket rows come from.
+    public enum Source: Sendable {
+        /// Netlink for the live `/proc`, files for any other root.
+        case automatic
+        /// Netlink `sock_diag`, falling back to files per table when refused.
+        case netlink
+        /// `ROOT/net/{tcp,tcp6,udp,udp6}`.
+        case procfs
+    }
+
+    /// The procfs mount to read (`/proc` on a live system).
+    public let procRoot: String
+    public let source: Source
+
+    /// A reader of `procRoot` (default `/proc`).
+    public init(procRoot: String = "/proc", source: Source = .automatic) {
+        var root = procRoot
+        while root.count > 1, root.hasSuffix("/") { root.removeLast() }
+        self.procRoot = root
+        self.source = source
+    }
+
+    private var usesNetlink: Bool {
+        switch source {
+        case .automatic: procRoot == "/proc"
+        case .netlink: true
+        case .procfs: false
+        }
+    }
+
+    /// Reads every TCP and UDP socket, IPv4 and IPv6, and names their processes.
+    public func read() throws -> SocketSnapshot {
+        let entries = try readTable()
+        let scan = ProcessScanner.scan(procRoot: procRoot, inodes: entries.lazy.map(\.inode))
+        let sockets = entries.map { OwnedSocket(entry: $0, processName: $0.inode == 0 ? nil : scan.names[$0.inode]) }
+        return SocketSnapshot(
+            sockets: sockets, skippedProcesses: scan.skippedProcesses,
+            skippedDescriptors: scan.skippedDescriptors)
+    }
+
+    /// Reads the socket rows only, without process names.
+    public func readTable() throws -> [SocketEntry] {
+        var entries: [SocketEntry] = []
+        entries.reserveCapacity(1024)
+        var netlink: NetlinkSocket? = nil
+        if usesNetlink { netlink = try? NetlinkSocket() }
+        defer { netlink?.close() }
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        for proto in TransportProtocol.allCases {
+            for ipv6 in [false, true] {
+                if netlink != nil {
+                    let mark = entries.count
+                    do {
+                        try netlink!.dump(ipv6: ipv6, protocol: proto, buffer: &buffer, into: &entries)
+                        continue
+                    } catch {
+                        entries.removeSubrange(mark...)
+                    }
+                }
+                try readFile(ipv6: ipv6, protocol: proto, buffer: &buffer, into: &entries)
+            }
+        }
+        return entries
+    }
+
+    private func readFile(ipv6: Bool, protocol proto: TransportProtocol, buffer: inout [UInt8], into entries: inout [SocketEntry]) throws {
+        let path = "\(procRoot)/net/\(proto.label)\(ipv6 ? "6" : "")"
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let code = errno
+            // A kernel without IPv6 has no tcp6/udp6.
+            if code == ENOENT, ipv6 { return }
+            throw SocketTableError("cannot open \(path): \(String(cString: strerror(code)))")
+        }
+        defer { Glibc.close(fd) }
+        // procfs files report size 0, so read until end of file, growing as needed.
+        var used = 0
+        while true {
+            if used == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+            let count = buffer.withUnsafeMutableBytes { raw in
+                retryingEINTR { Glibc.read(fd, raw.baseAddress! + used, raw.count - used) }
+            }
+            if count < 0 {
+                throw SocketTableError("cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            used += count
+        }
+        try buffer.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            try ProcNetParser.parse(UnsafeRawBufferPointer(rebasing: raw[0..<used]), protocol: proto, into: &entries)
+        }
+    }
+}
+
+/// Retries a system call that failed with EINTR.
+@inline(__always)
+func retryingEINTR(_ call: () -> Int) -> Int {
+    while true {
+        let result = call()
+        if result < 0, errno == EINTR { continue }
+        return result
+    }
+}
+
+/// A `NETLINK_SOCK_DIAG` socket that runs dumps one after another.
+struct NetlinkSocket {
+    private let fd: Int32
+    private var sequence: UInt32 = 0
+
+    init() throws {
+        fd = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 4 /* NETLINK_SOCK_DIAG */)
+        if fd < 0 { throw SocketTableError("netlink sock_diag socket: \(String(cString: strerror(errno)))") }
+    }
+
+    func close() {
+        _ = Glibc.close(fd)
+    }
+
+    mutating func dump(ipv6: Bool, protocol proto: TransportProtocol, buffer: inout [UInt8], into entries: inout [SocketEntry]) throws {
+        sequence &+= 1
+        let request = SockDiagParser.dumpRequest(ipv6: ipv6, protocol: proto, sequence: sequence)
+        // sockaddr_nl for the kernel: family AF_NETLINK, pid 0, groups 0.
+        var kernel = sockaddr_storage()
+        withUnsafeMutableBytes(of: &kernel) { $0.storeBytes(of: UInt16(AF_NETLINK), toByteOffset: 0, as: UInt16.self) }
+        let sent = request.withUnsafeBytes { raw in
+            withUnsafePointer(to: &kernel) { address in
+                address.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                    retryingEINTR { sendto(fd, raw.baseAddress, raw.count, 0, address, 12) }
+                }
+            }
+        }
+        if sent != request.count { throw SocketTableError("netlink sock_diag send: \(String(cString: strerror(errno)))") }
+        while true {
+            let count = buffer.withUnsafeMutableBytes { raw in
+                retryingEINTR { recv(fd, raw.baseAddress, raw.count, 0) }
+            }
+            if count < 0 { throw SocketTableError("netlink sock_diag receive: \(String(cString: strerror(errno)))") }
+            if count == 0 { throw SocketTableError("netlink sock_diag: dump ended without NLMSG_DONE") }
+            let progress = try buffer.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                try SockDiagParser.parse(UnsafeRawBufferPointer(rebasing: raw[0..<count]), protocol: proto, into: &entries)
+            }
+            if progress == .done { return }
+        }
+    }
+}
