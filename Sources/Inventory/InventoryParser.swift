@@ -153,7 +153,7 @@ public enum InventoryParser {
     /// A short, printable, quoted excerpt so one log line shows what came back (an HTML
     /// error page, say) without dumping the body.
     private static func excerpt(_ bytes: [UInt8]) -> String {
-        quoted(String(decoding: bytes.prefix(40), as: UTF8.self))
+        quoted(String(decoding: bytes.prefix(40), as: UTF8.self)) + (bytes.count > 40 ? "..." : "")
     }
 
     /// Quotes user text for a log line, escaping control characters so it stays one line.
