@@ -6,6 +6,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "planet-exporter", targets: ["planet-exporter"]),
+
+        // For the benchmark packages under Benchmarks/, which depend on this one by path.
+        .library(name: "Inventory", targets: ["Inventory"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -73,5 +76,10 @@ let package = Package(
         // Socket table (netlink sock_diag, /proc/net), owning processes, dependency metrics.
         .target(name: "Sockets", dependencies: ["NetAddress", "Exposition"]),
         .testTarget(name: "SocketsTests", dependencies: ["Sockets", "NetAddress", "Exposition"]),
+
+        // Inventory: arrayjson/ndjson parsers and the longest-prefix-match table that maps
+        // peers to hostgroup and domain. Pure; the HTTP fetch lives with the agent.
+        .target(name: "Inventory", dependencies: ["NetAddress"]),
+        .testTarget(name: "InventoryTests", dependencies: ["Inventory", "NetAddress"]),
     ]
 )
