@@ -16,5 +16,10 @@ let package = Package(
         // Prometheus text exposition: writer (and parser for scraped targets).
         .target(name: "Exposition"),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
+
+        // darkstat and ebpf_exporter scrapes converted to this agent's traffic families,
+        // so a fleet can move from the Go original host by host.
+        .target(name: "Migration", dependencies: ["Exposition", "NetAddress"]),
+        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Exposition", "NetAddress"]),
     ]
 )
