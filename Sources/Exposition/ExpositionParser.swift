@@ -37,14 +37,14 @@ public struct ParsedSample: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        let rendered = labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",")
+        let rendered = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
         let stamp = timestampMilliseconds.map { " \($0)" } ?? ""
-        return "\(name){\(rendered)} \(ExpositionWriter.format(value))\(stamp)"
+        return "\(name)\(rendered) \(ExpositionWriter.format(value))\(stamp)"
     }
 }
 
-/// A line of an exposition that could not be read, and why.
-public struct ExpositionProblem: Sendable, Equatable, CustomStringConvertible {
+/// A line of an exposition that could not be read or used, and why.
+public struct ExpositionProblem: Error, Sendable, Equatable, CustomStringConvertible {
     /// The 1-based line number.
     public var line: Int
     /// What was wrong, in a few words.

@@ -21,8 +21,11 @@ public struct TrafficRecord: Sendable, Hashable {
 public struct DarkstatConversion: Sendable {
     /// One record per (peer, direction), ordered by peer then direction.
     public var records: [TrafficRecord]
-    /// host_bytes_total samples that could not be used.
-    public var problems: [MigrationProblem]
+    /// Lines skipped, malformed or unusable, in line order (at most
+    /// `ExpositionParser.maxRecordedProblems`).
+    public var problems: [ExpositionProblem]
+    /// How many lines were skipped in all.
+    public var problemCount: Int
     /// Samples skipped because their address is this host's own.
     public var skippedLocal: Int
 }
@@ -53,31 +56,38 @@ public enum Darkstat {
                 source: "darkstat", families: metricName, parsed: parsed, flag: "-task-darkstat-addr"))
         }
         var totals: [TrafficKey: UInt64] = [:]
-        var problems: [MigrationProblem] = []
+        var problems = ProblemLog(parsed: parsed)
+        var firstUnusable: ExpositionProblem?
+        func reject(_ sample: ParsedSample, _ reason: String) {
+            let problem = ExpositionProblem(line: sample.line, reason: reason)
+            firstUnusable = firstUnusable ?? problem
+            problems.add(problem)
+        }
         var skippedLocal = 0
         var samples = 0
         for sample in parsed.samples where sample.name == metricName {
             samples += 1
             guard let ipText = sample.label("ip") else {
-                problems.append(MigrationProblem(line: sample.line, reason: "\(metricName) has no ip label"))
+                reject(sample, "\(metricName) has no ip label")
                 continue
             }
             guard let remote = IPAddress(ipText) else {
-                problems.append(MigrationProblem(line: sample.line, reason: "ip \"\(ipText)\" is not an IP address"))
+                reject(sample, "ip \"\(ipText)\" is not an IP address")
                 continue
             }
             let direction: TrafficDirection
             switch sample.label("dir") {
             case "out": direction = .ingress
             case "in": direction = .egress
-            case let other:
-                let shown = other.map { "\"\($0)\"" } ?? "missing"
-                problems.append(MigrationProblem(line: sample.line, reason: "dir \(shown) is neither \"in\" nor \"out\""))
+            case nil:
+                reject(sample, "\(metricName) has no dir label")
+                continue
+            case let other?:
+                reject(sample, "dir \"\(other)\" is neither \"in\" nor \"out\"")
                 continue
             }
             guard let bytes = byteCount(sample.value) else {
-                problems.append(MigrationProblem(
-                    line: sample.line, reason: "value \(ExpositionWriter.format(sample.value)) is not a byte count"))
+                reject(sample, "value \(ExpositionWriter.format(sample.value)) is not a byte count")
                 continue
             }
             if local.contains(remote) {
@@ -87,19 +97,19 @@ public enum Darkstat {
             let key = TrafficKey(remote: remote, direction: direction)
             let (sum, overflow) = totals[key, default: 0].addingReportingOverflow(bytes)
             if overflow {
-                problems.append(MigrationProblem(line: sample.line, reason: "bytes for \(remote) overflow 64 bits"))
+                reject(sample, "bytes for \(remote) \(direction) overflow 64 bits")
                 continue
             }
             totals[key] = sum
         }
-        if samples > 0 && totals.isEmpty && skippedLocal == 0 {
-            let first = problems.first.map { ", first \($0)" } ?? ""
-            throw MigrationError("darkstat: none of \(samples) \(metricName) samples could be used\(first)")
+        if let firstUnusable, totals.isEmpty, skippedLocal == 0 {
+            throw MigrationError("darkstat: none of \(samples) \(metricName) samples could be used, first \(firstUnusable)")
         }
         let records = totals
             .map { TrafficRecord(remote: $0.key.remote, direction: $0.key.direction, bytes: $0.value) }
             .sorted { ($0.remote, $0.direction) < ($1.remote, $1.direction) }
-        return DarkstatConversion(records: records, problems: problems, skippedLocal: skippedLocal)
+        return DarkstatConversion(records: records, problems: problems.sorted, problemCount: problems.count,
+                                  skippedLocal: skippedLocal)
     }
 }
 

@@ -34,8 +34,11 @@ public struct EbpfRecord: Sendable, Hashable {
 public struct EbpfConversion: Sendable {
     /// Records in the exposition's order.
     public var records: [EbpfRecord]
-    /// tcptop samples that could not be used.
-    public var problems: [MigrationProblem]
+    /// Lines skipped, malformed or unusable, in line order (at most
+    /// `ExpositionParser.maxRecordedProblems`).
+    public var problems: [ExpositionProblem]
+    /// How many lines were skipped in all.
+    public var problemCount: Int
     /// Samples skipped because the peer address is this host's own.
     public var skippedLocal: Int
 }
@@ -69,13 +72,14 @@ public enum EbpfTcptop {
                 parsed: parsed, flag: "-task-ebpf-addr"))
         }
         var records: [EbpfRecord] = []
-        var problems: [MigrationProblem] = []
+        var problems = ProblemLog(parsed: parsed)
+        var firstUnusable: ExpositionProblem?
         var skippedLocal = 0
         var samples = 0
         for sample in parsed.samples {
             guard let direction = families.first(where: { $0.name == sample.name })?.direction else { continue }
             samples += 1
-            do throws(MigrationProblem) {
+            do throws(ExpositionProblem) {
                 let record = try record(from: sample, direction: direction)
                 if local.contains(record.destination) {
                     skippedLocal += 1
@@ -83,47 +87,48 @@ public enum EbpfTcptop {
                     records.append(record)
                 }
             } catch {
-                problems.append(error)
+                firstUnusable = firstUnusable ?? error
+                problems.add(error)
             }
         }
-        if samples > 0 && records.isEmpty && skippedLocal == 0 {
-            let first = problems.first.map { ", first \($0)" } ?? ""
-            throw MigrationError("ebpf_exporter: none of \(samples) tcptop samples could be used\(first)")
+        if let firstUnusable, records.isEmpty, skippedLocal == 0 {
+            throw MigrationError("ebpf_exporter: none of \(samples) tcptop samples could be used, first \(firstUnusable)")
         }
-        return EbpfConversion(records: records, problems: problems, skippedLocal: skippedLocal)
+        return EbpfConversion(records: records, problems: problems.sorted, problemCount: problems.count,
+                              skippedLocal: skippedLocal)
     }
 
-    private static func record(from sample: ParsedSample, direction: TrafficDirection) throws(MigrationProblem) -> EbpfRecord {
-        func label(_ name: String) throws(MigrationProblem) -> String {
+    private static func record(from sample: ParsedSample, direction: TrafficDirection) throws(ExpositionProblem) -> EbpfRecord {
+        func label(_ name: String) throws(ExpositionProblem) -> String {
             guard let value = sample.label(name) else {
-                throw MigrationProblem(line: sample.line, reason: "\(sample.name) has no \(name) label")
+                throw ExpositionProblem(line: sample.line, reason: "\(sample.name) has no \(name) label")
             }
             return value
         }
-        func address(_ name: String) throws(MigrationProblem) -> IPAddress {
+        func address(_ name: String) throws(ExpositionProblem) -> IPAddress {
             let text = try label(name)
             guard let address = IPAddress(text) else {
-                throw MigrationProblem(line: sample.line, reason: "\(name) \"\(text)\" is not an IP address")
+                throw ExpositionProblem(line: sample.line, reason: "\(name) \"\(text)\" is not an IP address")
             }
             return address
         }
-        func port(_ name: String) throws(MigrationProblem) -> UInt16 {
+        func port(_ name: String) throws(ExpositionProblem) -> UInt16 {
             let text = try label(name)
             guard let port = UInt16(text) else {
-                throw MigrationProblem(line: sample.line, reason: "\(name) \"\(text)\" is not a port number")
+                throw ExpositionProblem(line: sample.line, reason: "\(name) \"\(text)\" is not a port number")
             }
             return port
         }
         let pidText = try label("pid")
         guard let pid = UInt32(pidText) else {
-            throw MigrationProblem(line: sample.line, reason: "pid \"\(pidText)\" is not a process id")
+            throw ExpositionProblem(line: sample.line, reason: "pid \"\(pidText)\" is not a process id")
         }
         let source = try address("saddr")
         let destination = try address("daddr")
         let localPort = try port("lport")
         let remotePort = try port("dport")
         guard let bytes = byteCount(sample.value) else {
-            throw MigrationProblem(line: sample.line, reason: "value \(ExpositionWriter.format(sample.value)) is not a byte count")
+            throw ExpositionProblem(line: sample.line, reason: "value \(ExpositionWriter.format(sample.value)) is not a byte count")
         }
         return EbpfRecord(pid: pid, source: source, destination: destination, localPort: localPort,
                           remotePort: remotePort, direction: direction, bytes: bytes)

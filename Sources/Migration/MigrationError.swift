@@ -17,21 +17,6 @@ public struct MigrationError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String { message }
 }
 
-/// A sample that was read but could not be turned into traffic, and why.
-public struct MigrationProblem: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The 1-based line of the scraped exposition.
-    public var line: Int
-    /// What was wrong with it.
-    public var reason: String
-
-    public init(line: Int, reason: String) {
-        self.line = line
-        self.reason = reason
-    }
-
-    public var description: String { "line \(line): \(reason)" }
-}
-
 /// Which way bytes flowed, seen from this host.
 public enum TrafficDirection: String, Sendable, Hashable, Comparable, CaseIterable {
     case egress, ingress
@@ -57,6 +42,26 @@ public struct LocalAddresses: Sendable {
     public func contains(_ address: IPAddress) -> Bool {
         addresses.contains(address) || networks.contains { $0.contains(address) }
     }
+}
+
+/// The lines of one scrape that were skipped: the parser's and the converter's, capped
+/// as the parser caps its own so a garbage response cannot grow the report without bound.
+struct ProblemLog {
+    private(set) var problems: [ExpositionProblem]
+    private(set) var count: Int
+
+    init(parsed: ExpositionParseResult) {
+        problems = parsed.problems
+        count = parsed.problemCount
+    }
+
+    mutating func add(_ problem: ExpositionProblem) {
+        count += 1
+        if problems.count < ExpositionParser.maxRecordedProblems { problems.append(problem) }
+    }
+
+    /// Recorded problems in line order.
+    var sorted: [ExpositionProblem] { problems.sorted { $0.line < $1.line } }
 }
 
 /// Converts a sample value to a byte count; counters of bytes are whole and non-negative.
