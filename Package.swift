@@ -81,5 +81,10 @@ let package = Package(
         // peers to hostgroup and domain. Pure; the HTTP fetch lives with the agent.
         .target(name: "Inventory", dependencies: ["NetAddress"]),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory", "NetAddress"]),
+
+        // darkstat and ebpf_exporter scrapes converted to this agent's traffic families,
+        // so a fleet can move from the Go original host by host.
+        .target(name: "Migration", dependencies: ["Exposition", "NetAddress"]),
+        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Exposition", "NetAddress"]),
     ]
 )

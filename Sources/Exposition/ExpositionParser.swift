@@ -1,0 +1,381 @@
+/// One sample read from a Prometheus text exposition.
+public struct ParsedSample: Sendable, Equatable, CustomStringConvertible {
+    /// The metric name as written (`host_bytes_total`).
+    public var name: String
+    /// Labels in the order the exposition wrote them, values unescaped.
+    public var labels: [(String, String)]
+    /// The sample value; `NaN`, `+Inf` and `-Inf` come through as Double's own.
+    public var value: Double
+    /// The optional timestamp, milliseconds since the Unix epoch.
+    public var timestampMilliseconds: Int64?
+    /// The 1-based line the sample was read from, for error messages.
+    public var line: Int
+
+    public init(name: String, labels: [(String, String)], value: Double, timestampMilliseconds: Int64? = nil, line: Int) {
+        self.name = name
+        self.labels = labels
+        self.value = value
+        self.timestampMilliseconds = timestampMilliseconds
+        self.line = line
+    }
+
+    /// The value of the label called `name`, or nil when the sample has none.
+    public func label(_ name: String) -> String? {
+        for (key, value) in labels where key == name { return value }
+        return nil
+    }
+
+    /// NaN never equals itself, so two NaN samples compare equal here on purpose:
+    /// tests and callers compare what was read, not arithmetic.
+    public static func == (lhs: ParsedSample, rhs: ParsedSample) -> Bool {
+        lhs.name == rhs.name
+            && lhs.labels.count == rhs.labels.count
+            && zip(lhs.labels, rhs.labels).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            && (lhs.value == rhs.value || (lhs.value.isNaN && rhs.value.isNaN))
+            && lhs.timestampMilliseconds == rhs.timestampMilliseconds
+            && lhs.line == rhs.line
+    }
+
+    public var description: String {
+        let rendered = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
+        let stamp = timestampMilliseconds.map { " \($0)" } ?? ""
+        return "\(name)\(rendered) \(ExpositionWriter.format(value))\(stamp)"
+    }
+}
+
+/// A line of an exposition that could not be read or used, and why.
+public struct ExpositionProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The 1-based line number.
+    public var line: Int
+    /// What was wrong, in a few words.
+    public var reason: String
+
+    public init(line: Int, reason: String) {
+        self.line = line
+        self.reason = reason
+    }
+
+    public var description: String { "line \(line): \(reason)" }
+}
+
+/// Everything read from one exposition: the samples, and the lines that were skipped.
+public struct ExpositionParseResult: Sendable {
+    /// Samples in the order they appeared.
+    public var samples: [ParsedSample] = []
+    /// The first `ExpositionParser.maxRecordedProblems` problems, in line order.
+    public var problems: [ExpositionProblem] = []
+    /// How many lines were skipped as malformed (may exceed `problems.count`).
+    public var problemCount = 0
+    /// Lines in the input, blank and comment lines included.
+    public var lineCount = 0
+    /// Family types declared by `# TYPE` lines.
+    public var declaredTypes: [String: String] = [:]
+    /// Families named by a `# HELP` or `# TYPE` line, with or without samples.
+    public var declaredFamilies: Set<String> = []
+
+    public init() {}
+
+    /// True when the exposition declared or sampled `family`: an exporter that has
+    /// seen nothing yet still writes the family's header.
+    public func mentions(_ family: String) -> Bool {
+        declaredFamilies.contains(family) || samples.contains { $0.name == family }
+    }
+
+    /// One line saying how much of the input was unreadable, with the first reason;
+    /// nil when every line was read.
+    public var problemSummary: String? {
+        guard problemCount > 0, let first = problems.first else { return nil }
+        return "\(problemCount) of \(lineCount) lines malformed, first \(first)"
+    }
+}
+
+/// Reads the Prometheus text exposition format (version 0.0.4) into samples.
+///
+/// A scraped target is someone else's program, so nothing it writes is fatal: a line
+/// that cannot be read is skipped and reported with its number, and reading goes on.
+/// Accepted: `# HELP`/`# TYPE`/other comments, blank lines, CRLF line ends, spaces or
+/// tabs between tokens, `{}` and a trailing comma in label sets, the `\\`, `\"` and
+/// `\n` escapes, optional timestamps, `NaN`, `+Inf`, `-Inf` and exponent floats.
+public enum ExpositionParser {
+    /// At most this many problems are kept with their reasons; the rest are only counted,
+    /// so an HTML page or a binary blob cannot make the report grow without bound.
+    public static let maxRecordedProblems = 100
+
+    /// Family types the format defines; others are reported.
+    static let knownTypes: Set<String> = ["counter", "gauge", "histogram", "summary", "untyped"]
+
+    /// Parses an exposition held as bytes.
+    public static func parse(_ bytes: [UInt8]) -> ExpositionParseResult {
+        bytes.withUnsafeBufferPointer { parse(buffer: $0) }
+    }
+
+    /// Parses an exposition held as a String.
+    public static func parse(_ text: String) -> ExpositionParseResult {
+        var text = text
+        return text.withUTF8 { parse(buffer: $0) }
+    }
+
+    /// Parses an exposition in a buffer of UTF-8 bytes.
+    public static func parse(buffer: UnsafeBufferPointer<UInt8>) -> ExpositionParseResult {
+        var result = ExpositionParseResult()
+        var scratch: [UInt8] = []
+        var lineNumber = 0
+        var start = 0
+        let count = buffer.count
+        while start < count {
+            lineNumber += 1
+            var end = start
+            while end < count && buffer[end] != 0x0A { end += 1 }
+            var lineEnd = end
+            if lineEnd > start && buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            let line = UnsafeBufferPointer(rebasing: buffer[start..<lineEnd])
+            var reader = LineReader(line: line, number: lineNumber)
+            do {
+                try reader.readLine(into: &result, scratch: &scratch)
+            } catch {
+                result.problemCount += 1
+                if result.problems.count < maxRecordedProblems {
+                    result.problems.append(ExpositionProblem(line: lineNumber, reason: error.reason))
+                }
+            }
+            start = end + 1
+        }
+        result.lineCount = lineNumber
+        return result
+    }
+}
+
+/// Why a line was skipped; thrown inside a line and turned into an ExpositionProblem.
+struct LineError: Error {
+    let reason: String
+}
+
+/// Reads one line; `position` walks forward over `line` and never backs up.
+private struct LineReader {
+    let line: UnsafeBufferPointer<UInt8>
+    let number: Int
+    var position = 0
+
+    init(line: UnsafeBufferPointer<UInt8>, number: Int) {
+        self.line = line
+        self.number = number
+    }
+
+    private var atEnd: Bool { position >= line.count }
+    private var current: UInt8 { line[position] }
+
+    private static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+
+    private static func isNameStart(_ byte: UInt8, colon: Bool) -> Bool {
+        (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || byte == 0x5F
+            || (colon && byte == 0x3A)
+    }
+
+    private static func isNameContinue(_ byte: UInt8, colon: Bool) -> Bool {
+        isNameStart(byte, colon: colon) || (byte >= 0x30 && byte <= 0x39)
+    }
+
+    private mutating func skipBlanks() {
+        while !atEnd && Self.isBlank(current) { position += 1 }
+    }
+
+    private func text(_ range: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self)
+    }
+
+    /// A short, printable excerpt of the input for error messages.
+    private func excerpt(_ range: Range<Int>) -> String {
+        let clipped = range.lowerBound..<min(range.upperBound, range.lowerBound + 40)
+        let raw = text(clipped)
+        return range.count > clipped.count ? raw + "..." : raw
+    }
+
+    mutating func readLine(into result: inout ExpositionParseResult, scratch: inout [UInt8]) throws(LineError) {
+        skipBlanks()
+        if atEnd { return }
+        if current == UInt8(ascii: "#") {
+            try readComment(into: &result)
+            return
+        }
+        result.samples.append(try readSample(scratch: &scratch))
+    }
+
+    /// Reads a name of the metric-name (`colon: true`) or label-name alphabet.
+    private mutating func readName(colon: Bool, what: String) throws(LineError) -> String {
+        let begin = position
+        guard !atEnd, Self.isNameStart(current, colon: colon) else {
+            if atEnd { throw LineError(reason: "expected a \(what), found end of line") }
+            throw LineError(reason: "expected a \(what) at \"\(excerpt(position..<line.count))\"")
+        }
+        position += 1
+        while !atEnd && Self.isNameContinue(current, colon: colon) { position += 1 }
+        return text(begin..<position)
+    }
+
+    private mutating func readComment(into result: inout ExpositionParseResult) throws(LineError) {
+        position += 1
+        skipBlanks()
+        let keywordStart = position
+        while !atEnd && !Self.isBlank(current) { position += 1 }
+        let keyword = text(keywordStart..<position)
+        guard keyword == "HELP" || keyword == "TYPE" else { return }
+        skipBlanks()
+        let name = try readName(colon: true, what: "metric name after # \(keyword)")
+        if keyword == "HELP" {
+            // The docstring itself is not used; only that the family was declared.
+            if !atEnd && !Self.isBlank(current) {
+                throw LineError(reason: "expected a space after the metric name in # HELP")
+            }
+            result.declaredFamilies.insert(name)
+            return
+        }
+        skipBlanks()
+        let typeStart = position
+        while !atEnd && !Self.isBlank(current) { position += 1 }
+        let type = text(typeStart..<position)
+        skipBlanks()
+        guard atEnd else { throw LineError(reason: "unexpected text after the type in # TYPE \(name)") }
+        guard ExpositionParser.knownTypes.contains(type) else {
+            throw LineError(reason: "unknown metric type \"\(type)\" for \(name)")
+        }
+        result.declaredFamilies.insert(name)
+        result.declaredTypes[name] = type
+    }
+
+    private mutating func readSample(scratch: inout [UInt8]) throws(LineError) -> ParsedSample {
+        let name = try readName(colon: true, what: "metric name")
+        var labels: [(String, String)] = []
+        let afterName = position
+        skipBlanks()
+        if !atEnd && current == UInt8(ascii: "{") {
+            position += 1
+            try readLabels(into: &labels, scratch: &scratch)
+            skipBlanks()
+        } else if position == afterName {
+            if atEnd { throw LineError(reason: "metric \(name) has no value") }
+            throw LineError(reason: "unexpected \"\(excerpt(position..<line.count))\" after metric name \(name)")
+        }
+        let value = try readValue(name: name)
+        skipBlanks()
+        var timestamp: Int64?
+        if !atEnd {
+            timestamp = try readTimestamp(name: name)
+            skipBlanks()
+            guard atEnd else {
+                throw LineError(reason: "unexpected \"\(excerpt(position..<line.count))\" after the timestamp of \(name)")
+            }
+        }
+        return ParsedSample(name: name, labels: labels, value: value, timestampMilliseconds: timestamp, line: number)
+    }
+
+    private mutating func readLabels(into labels: inout [(String, String)], scratch: inout [UInt8]) throws(LineError) {
+        while true {
+            skipBlanks()
+            if atEnd { throw LineError(reason: "label set is missing its closing brace") }
+            if current == UInt8(ascii: "}") {
+                position += 1
+                return
+            }
+            let key = try readName(colon: false, what: "label name")
+            skipBlanks()
+            guard !atEnd, current == UInt8(ascii: "=") else {
+                throw LineError(reason: "expected '=' after label name \(key)")
+            }
+            position += 1
+            skipBlanks()
+            guard !atEnd, current == UInt8(ascii: "\"") else {
+                throw LineError(reason: "label \(key) has no quoted value")
+            }
+            position += 1
+            let value = try readQuoted(label: key, scratch: &scratch)
+            for (existing, _) in labels where existing == key {
+                throw LineError(reason: "label \(key) appears twice")
+            }
+            labels.append((key, value))
+            skipBlanks()
+            guard !atEnd else { throw LineError(reason: "label set is missing its closing brace") }
+            if current == UInt8(ascii: ",") {
+                position += 1
+            } else if current != UInt8(ascii: "}") {
+                throw LineError(reason: "expected ',' or '}' after label \(key)")
+            }
+        }
+    }
+
+    /// Reads a label value up to its closing quote; escapes are rare, so the common case
+    /// makes the String straight from the input without copying into `scratch`.
+    private mutating func readQuoted(label: String, scratch: inout [UInt8]) throws(LineError) -> String {
+        let begin = position
+        var escaped = false
+        while !atEnd && current != UInt8(ascii: "\"") {
+            if current == UInt8(ascii: "\\") {
+                escaped = true
+                position += 1
+            }
+            position += 1
+        }
+        guard !atEnd else {
+            throw LineError(reason: "value of label \(label) is missing its closing quote")
+        }
+        let end = position
+        position += 1
+        if !escaped { return text(begin..<end) }
+        scratch.removeAll(keepingCapacity: true)
+        var index = begin
+        while index < end {
+            let byte = line[index]
+            if byte == UInt8(ascii: "\\") {
+                let next = line[index + 1]
+                switch next {
+                case UInt8(ascii: "\\"): scratch.append(next)
+                case UInt8(ascii: "\""): scratch.append(next)
+                case UInt8(ascii: "n"): scratch.append(0x0A)
+                default:
+                    throw LineError(reason: "invalid escape \"\\\(Unicode.Scalar(next))\" in label \(label)")
+                }
+                index += 2
+            } else {
+                scratch.append(byte)
+                index += 1
+            }
+        }
+        return String(decoding: scratch, as: UTF8.self)
+    }
+
+    private mutating func readToken() -> Range<Int> {
+        let begin = position
+        while !atEnd && !Self.isBlank(current) { position += 1 }
+        return begin..<position
+    }
+
+    private mutating func readValue(name: String) throws(LineError) -> Double {
+        let range = readToken()
+        if range.isEmpty { throw LineError(reason: "metric \(name) has no value") }
+        // Counters are whole numbers nearly always; reading those directly skips the
+        // general float parser for most of a large exposition.
+        if range.count <= 15 {
+            var whole: Int64 = 0
+            var allDigits = true
+            for index in range {
+                let digit = line[index] &- 0x30
+                if digit > 9 { allDigits = false; break }
+                whole = whole * 10 + Int64(digit)
+            }
+            if allDigits { return Double(whole) }
+        }
+        // Like Go's ParseFloat, which the exporters' own parsers use, this takes NaN,
+        // Inf and Infinity in any case and with a sign, exponents and hex floats.
+        guard let value = Double(text(range)) else {
+            throw LineError(reason: "value \"\(excerpt(range))\" of \(name) is not a number")
+        }
+        return value
+    }
+
+    private mutating func readTimestamp(name: String) throws(LineError) -> Int64 {
+        let range = readToken()
+        guard let stamp = Int64(text(range)) else {
+            throw LineError(reason: "timestamp \"\(excerpt(range))\" of \(name) is not an integer")
+        }
+        return stamp
+    }
+}

@@ -1,0 +1,136 @@
+import Exposition
+import NetAddress
+
+/// Bytes one process moved over one TCP connection, as ebpf_exporter's tcptop counted them.
+public struct EbpfRecord: Sendable, Hashable {
+    /// The process that sent or received (its thread group id).
+    public var pid: UInt32
+    /// This host's address of the connection (`saddr`).
+    public var source: IPAddress
+    /// The peer's address (`daddr`).
+    public var destination: IPAddress
+    /// This host's port (`lport`).
+    public var localPort: UInt16
+    /// The peer's port (`dport`).
+    public var remotePort: UInt16
+    /// `send` counters are egress, `recv` counters ingress.
+    public var direction: TrafficDirection
+    /// Bytes since ebpf_exporter started.
+    public var bytes: UInt64
+
+    public init(pid: UInt32, source: IPAddress, destination: IPAddress, localPort: UInt16, remotePort: UInt16,
+                direction: TrafficDirection, bytes: UInt64) {
+        self.pid = pid
+        self.source = source
+        self.destination = destination
+        self.localPort = localPort
+        self.remotePort = remotePort
+        self.direction = direction
+        self.bytes = bytes
+    }
+}
+
+/// What one ebpf_exporter scrape gave: one record per tcptop sample, and the samples skipped.
+public struct EbpfConversion: Sendable {
+    /// Records in the exposition's order.
+    public var records: [EbpfRecord]
+    /// Lines skipped, malformed or unusable, in line order (at most
+    /// `ExpositionParser.maxRecordedProblems`).
+    public var problems: [ExpositionProblem]
+    /// How many lines were skipped in all.
+    public var problemCount: Int
+    /// Samples skipped because the peer address is this host's own.
+    public var skippedLocal: Int
+}
+
+/// Reads ebpf_exporter's tcptop counters (`ebpf_exporter_ipv{4,6}_{send,recv}_bytes` with
+/// labels pid, saddr, daddr, lport, dport) into per-connection records.
+public enum EbpfTcptop {
+    /// The four families and the direction each one counts.
+    public static let families: [(name: String, direction: TrafficDirection)] = [
+        ("ebpf_exporter_ipv4_send_bytes", .egress),
+        ("ebpf_exporter_ipv4_recv_bytes", .ingress),
+        ("ebpf_exporter_ipv6_send_bytes", .egress),
+        ("ebpf_exporter_ipv6_recv_bytes", .ingress),
+    ]
+
+    /// Converts an ebpf_exporter response body; throws when it holds none of the tcptop families.
+    public static func convert(exposition bytes: [UInt8], local: LocalAddresses) throws(MigrationError) -> EbpfConversion {
+        try convert(ExpositionParser.parse(bytes), local: local)
+    }
+
+    /// Converts an already parsed ebpf_exporter exposition.
+    ///
+    /// Any one of the four families is enough: the tcptop.yaml shipped with the Go
+    /// original exports only the IPv4 pair. Samples with a label missing or out of range
+    /// or a value that is not a byte count are skipped and reported; connections whose
+    /// peer (`daddr`) is in `local` (loopback talk, say) are skipped silently.
+    public static func convert(_ parsed: ExpositionParseResult, local: LocalAddresses) throws(MigrationError) -> EbpfConversion {
+        guard families.contains(where: { parsed.mentions($0.name) }) else {
+            throw MigrationError(missingFamilyMessage(
+                source: "ebpf_exporter", families: "tcptop (ebpf_exporter_ipv4_send_bytes and friends)",
+                parsed: parsed, flag: "-task-ebpf-addr"))
+        }
+        var records: [EbpfRecord] = []
+        var problems = ProblemLog(parsed: parsed)
+        var firstUnusable: ExpositionProblem?
+        var skippedLocal = 0
+        var samples = 0
+        for sample in parsed.samples {
+            guard let direction = families.first(where: { $0.name == sample.name })?.direction else { continue }
+            samples += 1
+            do throws(ExpositionProblem) {
+                let record = try record(from: sample, direction: direction)
+                if local.contains(record.destination) {
+                    skippedLocal += 1
+                } else {
+                    records.append(record)
+                }
+            } catch {
+                firstUnusable = firstUnusable ?? error
+                problems.add(error)
+            }
+        }
+        if let firstUnusable, records.isEmpty, skippedLocal == 0 {
+            throw MigrationError("ebpf_exporter: none of \(samples) tcptop samples could be used, first \(firstUnusable)")
+        }
+        return EbpfConversion(records: records, problems: problems.sorted, problemCount: problems.count,
+                              skippedLocal: skippedLocal)
+    }
+
+    private static func record(from sample: ParsedSample, direction: TrafficDirection) throws(ExpositionProblem) -> EbpfRecord {
+        func label(_ name: String) throws(ExpositionProblem) -> String {
+            guard let value = sample.label(name) else {
+                throw ExpositionProblem(line: sample.line, reason: "\(sample.name) has no \(name) label")
+            }
+            return value
+        }
+        func address(_ name: String) throws(ExpositionProblem) -> IPAddress {
+            let text = try label(name)
+            guard let address = IPAddress(text) else {
+                throw ExpositionProblem(line: sample.line, reason: "\(name) \"\(text)\" is not an IP address")
+            }
+            return address
+        }
+        func port(_ name: String) throws(ExpositionProblem) -> UInt16 {
+            let text = try label(name)
+            guard let port = UInt16(text) else {
+                throw ExpositionProblem(line: sample.line, reason: "\(name) \"\(text)\" is not a port number")
+            }
+            return port
+        }
+        let pidText = try label("pid")
+        guard let pid = UInt32(pidText) else {
+            throw ExpositionProblem(line: sample.line, reason: "pid \"\(pidText)\" is not a process id")
+        }
+        let source = try address("saddr")
+        let destination = try address("daddr")
+        let localPort = try port("lport")
+        let remotePort = try port("dport")
+        guard let bytes = byteCount(sample.value) else {
+            throw ExpositionProblem(line: sample.line, reason: "value \(ExpositionWriter.format(sample.value)) is not a byte count")
+        }
+        return EbpfRecord(pid: pid, source: source, destination: destination, localPort: localPort,
+                          remotePort: remotePort, direction: direction, bytes: bytes)
+    }
+}
