@@ -1,8 +1,10 @@
 import Capture
 import Hummingbird
+import Inventory
 import Logging
 import NetAddress
 import ServiceLifecycle
+import Sockets
 
 /// Everything the agent's command line configures.
 public struct AgentConfiguration: Sendable {
@@ -39,15 +41,39 @@ public enum Agent {
     public static func run(_ configuration: AgentConfiguration, logger: Logger) async throws {
         var services: [any Service] = []
         var collectors: [any MetricsCollector] = []
-        let enrichment: @Sendable () -> Enrichment = { .none }
+        let hostAddress: @Sendable () -> IPAddress = { HostIdentity.primaryAddress() }
 
+        var enrichment: @Sendable () -> Enrichment = { .none }
+        var inventoryTask: InventoryTask? = nil
+        if configuration.inventoryEnabled {
+            let format = try InventoryFormat(flagValue: configuration.inventoryFormat)
+            let task = InventoryTask(address: configuration.inventoryAddress, format: format,
+                                     interval: configuration.taskInterval, logger: logger)
+            inventoryTask = task
+            enrichment = { task.enrichment(hostAddress: hostAddress()) }
+        }
+
+        var capture: CaptureTask? = nil
         if configuration.captureEnabled {
             var settings = configuration.capture
             settings.interval = configuration.taskInterval
-            let capture = CaptureTask(settings: settings, logger: logger)
-            services.append(capture)
-            collectors.append(CaptureCollector(task: capture, rendersTraffic: true, enrichment: enrichment))
+            let task = CaptureTask(settings: settings, logger: logger)
+            capture = task
+            services.append(task)
+            collectors.append(CaptureCollector(task: task, rendersTraffic: true, enrichment: enrichment))
         }
+
+        if configuration.socketstatEnabled {
+            let task = SocketstatTask(interval: configuration.taskInterval, aggregator: capture?.aggregator, logger: logger)
+            services.append(task)
+            collectors.append(SocketstatCollector(task: task, enrichment: enrichment))
+        }
+
+        if let inventoryTask {
+            services.append(inventoryTask)
+            collectors.append(InventoryCollector(task: inventoryTask))
+        }
+        collectors.append(HostnameCollector(hostAddress: hostAddress, enrichment: enrichment))
 
         let registry = MetricsRegistry(collectors: collectors)
         var app = Application(

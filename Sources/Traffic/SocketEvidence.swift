@@ -28,12 +28,14 @@ public struct SocketEvidence: Sendable {
 
     public init() {}
 
-    /// True when nothing is known (the packet path then skips the lookups).
-    public var isEmpty: Bool { processNames.count == 1 && listeningTCP.isEmpty && listeningUDP.isEmpty }
+    /// True when nothing is known (the packet path then skips the lookups); stored, since
+    /// the packet path asks for every packet.
+    public private(set) var isEmpty = true
 
     /// Records a listening socket (TCP LISTEN, or a bound unconnected UDP socket).
     /// An unspecified address (0.0.0.0, ::) listens on every local address.
     public mutating func addListener(_ endpoint: Endpoint, process: String?) {
+        isEmpty = false
         if endpoint.ipProtocol == 6 { listeningTCP.insert(endpoint.port) } else { listeningUDP.insert(endpoint.port) }
         guard let process, !process.isEmpty else { return }
         let id = intern(process)
@@ -47,6 +49,7 @@ public struct SocketEvidence: Sendable {
     /// Records a connected socket's local endpoint and owner.
     public mutating func addConnection(_ endpoint: Endpoint, process: String?) {
         guard let process, !process.isEmpty else { return }
+        isEmpty = false
         if exact[endpoint] == nil { exact[endpoint] = intern(process) }
     }
 

@@ -23,6 +23,9 @@ public final class TrafficAccounting {
     /// Bytes counted with a resolved local process, and without one.
     public private(set) var processAttributedBytes: UInt64 = 0
     public private(set) var processUnattributedBytes: UInt64 = 0
+    /// Packets whose local TCP/UDP endpoint no socket in the evidence owns: a sign that
+    /// the socket table is older than a new connection, so it is worth re-reading early.
+    public private(set) var unknownLocalEndpointPackets: UInt64 = 0
 
     public var localAddresses: LocalAddresses
     public var ephemeralPorts: EphemeralPortRange
@@ -85,7 +88,12 @@ public final class TrafficAccounting {
         if let localPort, !sockets.isEmpty {
             process = processTranslation[Int(sockets.process(ipProtocol: proto, localAddress: local, localPort: localPort))]
         }
-        if process == 0 { processUnattributedBytes &+= bytes } else { processAttributedBytes &+= bytes }
+        if process == 0 {
+            processUnattributedBytes &+= bytes
+            if localPort != nil { unknownLocalEndpointPackets &+= 1 }
+        } else {
+            processAttributedBytes &+= bytes
+        }
 
         table.add(TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port, process: process), bytes: bytes)
     }

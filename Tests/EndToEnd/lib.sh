@@ -1,0 +1,100 @@
+# Shared helpers for the end-to-end tests. Each test sources this file, runs with
+# `set -euo pipefail`, exits 0 on success, 77 to skip (with a message), anything else
+# on failure. Every wait is bounded; everything started is stopped by the EXIT trap.
+
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PLANET_EXPORTER=${PLANET_EXPORTER:-$E2E_ROOT/.build/release/planet-exporter}
+E2E_TMP=$(mktemp -d /tmp/planet-e2e.XXXXXX)
+E2E_PIDS=()
+E2E_NETNS=()
+
+e2e_cleanup() {
+    local pid ns
+    for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${E2E_PIDS[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    done
+    for ns in "${E2E_NETNS[@]}"; do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+        ip netns delete "$ns" 2>/dev/null || true
+    done
+    rm -rf "$E2E_TMP"
+}
+trap e2e_cleanup EXIT
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+log() { echo "  $*"; }
+
+require_root() { [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, capture)"; }
+require_cmd() { local c; for c in "$@"; do command -v "$c" >/dev/null || skip "needs $c"; done; }
+require_agent() { [ -x "$PLANET_EXPORTER" ] || fail "no agent binary at $PLANET_EXPORTER (swift build -c release)"; }
+
+# A TCP port free on this host's loopback (tests in their own namespaces have all ports).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# new_netns NAME: a namespace with loopback up, removed at exit.
+new_netns() {
+    ip netns add "$1"
+    E2E_NETNS+=("$1")
+    ip -n "$1" link set lo up
+}
+
+# veth_pair NS_A IF_A ADDR_A NS_B IF_B ADDR_B [V6_A V6_B]: joins two namespaces.
+veth_pair() {
+    ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+    ip -n "$1" addr add "$3" dev "$2"
+    ip -n "$4" addr add "$6" dev "$5"
+    if [ $# -ge 8 ]; then
+        ip -n "$1" addr add "$7" dev "$2" nodad
+        ip -n "$4" addr add "$8" dev "$5" nodad
+    fi
+    ip -n "$1" link set "$2" up
+    ip -n "$4" link set "$5" up
+}
+
+# in_ns NS CMD...: runs CMD in NS in the background, registers its pid.
+in_ns_bg() {
+    local ns=$1; shift
+    ip netns exec "$ns" "$@" &
+    E2E_PIDS+=($!)
+}
+
+# wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds; fails after SECONDS.
+wait_for() {
+    local seconds=$1; shift
+    local deadline=$((SECONDS + seconds))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.2
+    done
+}
+
+# scrape NS URL: GET URL from inside NS.
+scrape() { ip netns exec "$1" curl -sf --max-time 10 "$2"; }
+
+# start_prometheus NS SCRAPE_TARGET PORT: a real Prometheus in NS scraping TARGET every second.
+start_prometheus() {
+    local ns=$1 target=$2 port=$3
+    mkdir -p "$E2E_TMP/prometheus"
+    cat > "$E2E_TMP/prometheus/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: planet-exporter
+    static_configs:
+      - targets: ['$target']
+YAML
+    promtool check config "$E2E_TMP/prometheus/prometheus.yml" >/dev/null
+    in_ns_bg "$ns" prometheus --config.file="$E2E_TMP/prometheus/prometheus.yml" \
+        --storage.tsdb.path="$E2E_TMP/prometheus/data" --web.listen-address="127.0.0.1:$port" \
+        --log.level=warn
+    wait_for 30 scrape "$ns" "http://127.0.0.1:$port/-/ready" || fail "prometheus did not become ready"
+}
+
+# promql NS PORT QUERY: the result vector of an instant query, as JSON.
+promql() {
+    ip netns exec "$1" curl -sf --max-time 10 "http://127.0.0.1:$2/api/v1/query" --data-urlencode "query=$3"
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Bandwidth per process end to end: two client processes with different names, in the
+# agent's namespace, talk to two servers in a peer namespace over connections that live
+# longer than one task interval. planet_traffic_bytes_total must give each process's
+# bytes per direction and port: all bytes of a port together exactly as tcpdump saw them,
+# and at least 99% of them under the right process_name.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+require_root
+require_cmd ip tcpdump tshark curl python3
+require_agent
+
+A=pe-proc-a-$$ B=pe-proc-b-$$
+new_netns "$A"; new_netns "$B"
+veth_pair "$A" veth-a 10.202.0.1/24 "$B" veth-b 10.202.0.2/24
+
+cat > "$E2E_TMP/peer.py" <<'PY'
+import ctypes, socket, sys, threading, time
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)  # PR_SET_NAME: the process name
+role = sys.argv[2]
+if role == "server":   # reads everything, then answers with REPLY bytes
+    port, reply = int(sys.argv[3]), int(sys.argv[4])
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.202.0.2", port)); s.listen()
+    while True:
+        c, _ = s.accept()
+        while c.recv(65536): pass
+        c.sendall(b"r" * reply); c.close()
+else:                  # connects, waits past a task interval, sends SIZE bytes, reads the answer
+    port, size = int(sys.argv[3]), int(sys.argv[4])
+    c = socket.socket(); c.settimeout(20); c.connect(("10.202.0.2", port))
+    time.sleep(2.5)
+    c.sendall(b"q" * size); c.shutdown(socket.SHUT_WR)
+    while c.recv(65536): pass
+    time.sleep(1); c.close()
+PY
+in_ns_bg "$B" python3 "$E2E_TMP/peer.py" pe-srv-one server 7001 10000
+in_ns_bg "$B" python3 "$E2E_TMP/peer.py" pe-srv-two server 7002 4000
+wait_for 10 bash -c "ip netns exec $B ss -ltn | grep -q ':7002'" || fail "servers did not start"
+
+in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -capture-interfaces veth-a -task-interval 1s
+wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:19100/metrics | grep -q 'planet_capture_packets_total{interface=\"veth-a\"}'" \
+    || fail "agent is not capturing on veth-a"
+in_ns_bg "$A" tcpdump -i veth-a -p -n -w "$E2E_TMP/reference.pcap" -U 'tcp port 7001 or tcp port 7002'
+TCPDUMP_PID=${E2E_PIDS[-1]}
+sleep 1
+
+log "pe-alpha sends 200000 bytes to port 7001, pe-beta 80000 bytes to port 7002"
+ip netns exec "$A" timeout 30 python3 "$E2E_TMP/peer.py" pe-alpha client 7001 200000 &
+alpha=$!
+ip netns exec "$A" timeout 30 python3 "$E2E_TMP/peer.py" pe-beta client 7002 80000 &
+beta=$!
+wait $alpha || fail "client pe-alpha failed"
+wait $beta || fail "client pe-beta failed"
+sleep 1
+kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null || true
+ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics > "$E2E_TMP/metrics.txt"
+
+tshark -r "$E2E_TMP/reference.pcap" -n -T fields -E separator=/t -e ip.src -e tcp.srcport -e tcp.dstport -e ip.len > "$E2E_TMP/reference.txt"
+python3 - "$E2E_TMP/metrics.txt" "$E2E_TMP/reference.txt" <<'PY'
+import re, sys
+from collections import Counter
+metrics, reference = sys.argv[1], sys.argv[2]
+expected = Counter()
+for line in open(reference):
+    src, sport, dport, size = line.split()
+    port = sport if sport in ("7001", "7002") else dport
+    expected[("egress" if src == "10.202.0.1" else "ingress", port)] += int(size)
+got, named = Counter(), Counter()
+owner = {"7001": "pe-alpha", "7002": "pe-beta"}
+for line in open(metrics):
+    m = re.match(r'^planet_traffic_bytes_total\{(.*)\} (\d+)$', line.strip())
+    if not m: continue
+    labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+    if labels["remote_ip"] != "10.202.0.2" or labels["port"] not in owner: continue
+    key = (labels["direction"], labels["port"])
+    got[key] += int(m.group(2))
+    if labels["process_name"] == owner[labels["port"]]: named[key] += int(m.group(2))
+    elif labels["process_name"]: sys.exit(f"bytes of port {labels['port']} attributed to {labels['process_name']}")
+errors = []
+for key in sorted(expected):
+    fraction = named[key] / expected[key]
+    print(f"    {key[0]} port {key[1]}: tcpdump {expected[key]}, agent {got[key]}, under {owner[key[1]]}: {named[key]} ({fraction:.2%})")
+    if got[key] != expected[key]: errors.append(f"{key}: agent counted {got[key]}, tcpdump {expected[key]}")
+    if fraction < 0.99: errors.append(f"{key}: only {fraction:.2%} attributed to {owner[key[1]]}")
+total = sum(expected.values())
+print(f"    attributed fraction over all: {sum(named.values()) / total:.4%}")
+if len(expected) != 4: errors.append(f"reference has {len(expected)} direction/port pairs, want 4")
+if errors: print("\n".join(errors)); sys.exit(1)
+PY
+echo "process bytes end to end: ok"
