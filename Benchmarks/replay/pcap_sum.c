@@ -2,7 +2,8 @@
  * pcap_sum: the reference that `planet-exporter replay` is measured against.
  *
  * A minimal libpcap loop doing the same sums as the replay: for every packet, decode
- * Ethernet (any number of 802.1Q/802.1ad tags), raw IP or BSD null to IPv4/IPv6
+ * Ethernet (any number of 802.1Q/802.1ad tags), Linux cooked (SLL, SLL2), raw IP or
+ * BSD null to IPv4/IPv6
  * addresses, protocol and ports; decide direction by the local networks; choose the
  * service port (handshake-learned server endpoint, then ephemeral range 32768-60999,
  * then the lower port); add the IP bytes to a series keyed by (peer, direction,
@@ -12,7 +13,8 @@
  *
  * Build: cc -O2 -o pcap_sum pcap_sum.c -lpcap
  * Usage: pcap_sum [-p] FILE [LOCALNET...]   (default local net 10.0.0.0/24)
- *        -p prints every series as "direction<TAB>protocol<TAB>port<TAB>ip<TAB>bytes".
+ *        -p prints every series as "direction<TAB>protocol<TAB>port<TAB>ip<TAB>bytes" and
+ *        the unattributed bytes, as in Fixtures/pcap/*.expected.
  */
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
@@ -294,6 +296,10 @@ int main(int argc, char **argv) {
             }
             off += 2;
             if (type != 0x0800 && type != 0x86DD) { undecoded++; continue; }
+        } else if (link == DLT_LINUX_SLL || link == DLT_LINUX_SLL2) {
+            off = link == DLT_LINUX_SLL ? 16 : 20;
+            uint16_t type = cap >= off ? be16(d + (link == DLT_LINUX_SLL ? 14 : 0)) : 0;
+            if (type != 0x0800 && type != 0x86DD) { undecoded++; continue; }
         } else if (link == DLT_NULL) {
             off = 4;
         } else if (link != DLT_RAW && link != 12 /* DLT_RAW on some systems */) {
@@ -323,6 +329,9 @@ int main(int argc, char **argv) {
                    (unsigned long long)s->bytes);
         }
     }
+    if (print && both_local_bytes) printf("unattributed\tboth_local\t%llu\n", (unsigned long long)both_local_bytes);
+    if (print && neither_local_bytes)
+        printf("unattributed\tneither_local\t%llu\n", (unsigned long long)neither_local_bytes);
     printf("# packets %llu series %zu bytes %llu both_local %llu neither_local %llu undecoded %llu\n",
            (unsigned long long)packets, series_len, (unsigned long long)attributed_bytes,
            (unsigned long long)both_local_bytes, (unsigned long long)neither_local_bytes,

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Checks the deployment files under setup/: YAML and JSON syntax, the systemd units
+# (systemd-analyze verify), the Prometheus example (promtool), and the Ansible roles
+# (ansible-playbook --syntax-check and a render of the flag templates) when Ansible
+# is installed. Exits non-zero on the first kind of failure, naming the file.
+set -euo pipefail
+cd "$(dirname "$0")"
+status=0
+
+echo "== YAML and JSON syntax"
+python3 - <<'PY' || status=1
+import glob, json, sys, yaml
+bad = 0
+for path in sorted(glob.glob("**/*.yml", recursive=True) + glob.glob("**/*.yaml", recursive=True)):
+    try:
+        list(yaml.safe_load_all(open(path)))
+    except yaml.YAMLError as error:
+        print(f"{path}: {error}".replace("\n", " ")); bad += 1
+for path in sorted(glob.glob("**/*.json", recursive=True)):
+    try:
+        json.load(open(path))
+    except ValueError as error:
+        print(f"{path}: {error}"); bad += 1
+for path in sorted(glob.glob("**/*.ndjson", recursive=True)):
+    for number, line in enumerate(open(path), 1):
+        try:
+            json.loads(line)
+        except ValueError as error:
+            print(f"{path}:{number}: {error}"); bad += 1
+print("ok" if not bad else f"{bad} file(s) with errors")
+sys.exit(1 if bad else 0)
+PY
+
+echo "== systemd units"
+if command -v systemd-analyze >/dev/null; then
+    # The binaries are not installed here: verify copies that run /bin/true instead.
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    for unit in systemd/*.service; do
+        sed 's|^ExecStart=/usr/local/bin/[^ ]*|ExecStart=/bin/true|' "$unit" > "$tmp/$(basename "$unit")"
+    done
+    if systemd-analyze verify "$tmp"/*.service; then echo ok; else status=1; fi
+else
+    echo "skipped: systemd-analyze not installed"
+fi
+
+echo "== Prometheus example"
+if command -v promtool >/dev/null; then
+    promtool check config examples/prometheus.yml || status=1
+else
+    echo "skipped: promtool not installed (apt-get install prometheus)"
+fi
+
+echo "== Ansible roles"
+if command -v ansible-playbook >/dev/null; then
+    (cd examples && ANSIBLE_ROLES_PATH=../ansible-roles ansible-playbook -i localhost, --syntax-check playbook.yml) || status=1
+    # Render the flag drop-ins with values that need quoting; compare with what systemd
+    # must read so that each flag stays one argument, unexpanded.
+    render=$(mktemp -d)
+    cat > "$render/render.yml" <<'YML'
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    planet_exporter_binary_path: /usr/local/bin/planet-exporter
+    planet_exporter_flags: ["-listen-address=0.0.0.0:19100"]
+    planet_exporter_extra_flags: ['-capture-filter=not port 22 and not host "a"', "-x=100%$HOME"]
+    planet_federator_binary_path: /usr/local/bin/planet-federator
+    planet_federator_flags: ["-influxdb-bucket=mothership"]
+    planet_federator_extra_flags: []
+    planet_federator_influxdb_token: "s3cret"
+  tasks:
+    - ansible.builtin.template: {src: "{{ role_dir }}/planet_exporter/templates/flags.conf.j2", dest: "{{ out }}/exporter.conf", mode: "0600"}
+    - ansible.builtin.template: {src: "{{ role_dir }}/planet_federator/templates/flags.conf.j2", dest: "{{ out }}/federator.conf", mode: "0600"}
+YML
+    if ansible-playbook -i localhost, -e "role_dir=$PWD/ansible-roles out=$render" "$render/render.yml" >/dev/null; then
+        check_render() {
+            local got
+            got=$(grep '^ExecStart=/' "$1")
+            if [ "$got" != "$2" ]; then
+                echo "$1 renders: $got"; echo "expected:  $2"; status=1
+            else
+                echo "ok: $(basename "$1")"
+            fi
+        }
+        check_render "$render/exporter.conf" 'ExecStart=/usr/local/bin/planet-exporter "-listen-address=0.0.0.0:19100" "-capture-filter=not port 22 and not host \"a\"" "-x=100%%$$HOME"'
+        check_render "$render/federator.conf" 'ExecStart=/usr/local/bin/planet-federator "-influxdb-bucket=mothership" "-influxdb-token=s3cret"'
+    else
+        status=1
+    fi
+    rm -rf "$render"
+else
+    echo "skipped: ansible-playbook not installed (apt-get install ansible-core)"
+fi
+
+[ "$status" -eq 0 ] && echo "setup: all checks passed" || echo "setup: checks FAILED"
+exit "$status"
