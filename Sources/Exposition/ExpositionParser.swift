@@ -56,6 +56,31 @@ public struct ExpositionProblem: Error, Sendable, Equatable, CustomStringConvert
     }
 
     public var description: String { "line \(line): \(reason)" }
+
+    /// `text` in quotes for a one-line message: quotes, backslashes and invisible or
+    /// line-breaking characters escaped, cut after `limit` characters, so whatever a
+    /// scraped target sends cannot break or flood a log line.
+    public static func quote(_ text: some StringProtocol, limit: Int = 40) -> String {
+        var out = "\""
+        var written = 0
+        for scalar in text.unicodeScalars {
+            if written == limit { return out + "\"..." }
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default:
+                switch scalar.properties.generalCategory {
+                case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate:
+                    out += "\\u{\(String(scalar.value, radix: 16))}"
+                default:
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+            written += 1
+        }
+        return out + "\""
+    }
 }
 
 /// Everything read from one exposition: the samples, and the lines that were skipped.
@@ -213,11 +238,12 @@ private struct LineReader {
         return slot.text
     }
 
-    /// A short, printable excerpt of the input for error messages.
+    /// The input from `range` quoted for an error message; only a bounded prefix is
+    /// decoded, so a megabyte-long garbage line costs no more than a short one.
     private func excerpt(_ range: Range<Int>) -> String {
-        let clipped = range.lowerBound..<min(range.upperBound, range.lowerBound + 40)
-        let raw = text(clipped)
-        return range.count > clipped.count ? raw + "..." : raw
+        let clipped = range.lowerBound..<min(range.upperBound, range.lowerBound + 256)
+        let quoted = ExpositionProblem.quote(text(clipped))
+        return clipped.count < range.count && !quoted.hasSuffix("...") ? quoted + "..." : quoted
     }
 
     mutating func readLine(into result: inout ExpositionParseResult, scratch: inout [UInt8],
@@ -240,7 +266,7 @@ private struct LineReader {
         let begin = position
         guard !atEnd, Self.isNameStart(current, colon: colon) else {
             if atEnd { throw LineError(reason: "expected a \(what), found end of line") }
-            throw LineError(reason: "expected a \(what) at \"\(excerpt(position..<end))\"")
+            throw LineError(reason: "expected a \(what) at \(excerpt(position..<end))")
         }
         position += 1
         while !atEnd && Self.isNameContinue(current, colon: colon) { position += 1 }
@@ -271,7 +297,7 @@ private struct LineReader {
         skipBlanks()
         guard atEnd else { throw LineError(reason: "unexpected text after the type in # TYPE \(name)") }
         guard ExpositionParser.knownTypes.contains(type) else {
-            throw LineError(reason: "unknown metric type \"\(type)\" for \(name)")
+            throw LineError(reason: "unknown metric type \(ExpositionProblem.quote(type)) for \(name)")
         }
         result.declaredFamilies.insert(name)
         result.declaredTypes[name] = type
@@ -291,7 +317,7 @@ private struct LineReader {
             skipBlanks()
         } else if position == afterName {
             if atEnd { throw LineError(reason: "metric \(name) has no value") }
-            throw LineError(reason: "unexpected \"\(excerpt(position..<end))\" after metric name \(name)")
+            throw LineError(reason: "unexpected \(excerpt(position..<end)) after metric name \(name)")
         }
         let value = try readValue(name: name)
         skipBlanks()
@@ -300,7 +326,7 @@ private struct LineReader {
             timestamp = try readTimestamp(name: name)
             skipBlanks()
             guard atEnd else {
-                throw LineError(reason: "unexpected \"\(excerpt(position..<end))\" after the timestamp of \(name)")
+                throw LineError(reason: "unexpected \(excerpt(position..<end)) after the timestamp of \(name)")
             }
         }
         return ParsedSample(name: name, labels: labels, value: value, timestampMilliseconds: timestamp, line: number)
@@ -376,7 +402,8 @@ private struct LineReader {
                 case UInt8(ascii: "\""): scratch.append(next)
                 case UInt8(ascii: "n"): scratch.append(0x0A)
                 default:
-                    throw LineError(reason: "invalid escape \"\\\(Unicode.Scalar(next))\" in label \(label)")
+                    let shown = (0x21...0x7E).contains(next) ? String(Unicode.Scalar(next)) : "x" + String(next, radix: 16)
+                    throw LineError(reason: "invalid escape \"\\\(shown)\" in label \(label)")
                 }
                 index += 2
             } else {
@@ -400,7 +427,7 @@ private struct LineReader {
         // Like Go's ParseFloat, which the exporters' own parsers use, this takes NaN,
         // Inf and Infinity in any case and with a sign, exponents and hex floats.
         guard let value = Double(text(range)) else {
-            throw LineError(reason: "value \"\(excerpt(range))\" of \(name) is not a number")
+            throw LineError(reason: "value \(excerpt(range)) of \(name) is not a number")
         }
         return value
     }
@@ -470,7 +497,7 @@ private struct LineReader {
     private mutating func readTimestamp(name: String) throws(LineError) -> Int64 {
         let range = readToken()
         guard let stamp = Int64(text(range)) else {
-            throw LineError(reason: "timestamp \"\(excerpt(range))\" of \(name) is not an integer")
+            throw LineError(reason: "timestamp \(excerpt(range)) of \(name) is not an integer")
         }
         return stamp
     }

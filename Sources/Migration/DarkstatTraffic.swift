@@ -72,7 +72,7 @@ public enum Darkstat {
                 continue
             }
             guard let remote = IPAddress(ipText) else {
-                reject(sample, "ip \"\(ipText)\" is not an IP address")
+                reject(sample, "ip \(ExpositionProblem.quote(ipText)) is not an IP address")
                 continue
             }
             let direction: TrafficDirection
@@ -83,7 +83,7 @@ public enum Darkstat {
                 reject(sample, "\(metricName) has no dir label")
                 continue
             case let other?:
-                reject(sample, "dir \"\(other)\" is neither \"in\" nor \"out\"")
+                reject(sample, "dir \(ExpositionProblem.quote(other)) is neither \"in\" nor \"out\"")
                 continue
             }
             guard let bytes = byteCount(sample.value) else {

@@ -72,13 +72,13 @@ private func sample(_ name: String, _ value: Double, at timestamp: Int64? = nil,
         BadCase(input: "m{a=\"b\"}", reason: "metric m has no value"),
         BadCase(input: "m-x 1", reason: "unexpected \"-x 1\" after metric name m"),
         BadCase(input: "9m 1", reason: "expected a metric name at \"9m 1\""),
-        BadCase(input: "{a=\"b\"} 1", reason: "expected a metric name at \"{a=\"b\"} 1\""),
+        BadCase(input: "{a=\"b\"} 1", reason: #"expected a metric name at "{a=\"b\"} 1""#),
         BadCase(input: "m{a=\"b\" 1", reason: "expected ',' or '}' after label a"),
         BadCase(input: "m{a=\"b\",", reason: "label set is missing its closing brace"),
         BadCase(input: "m{a=\"b} 1", reason: "value of label a is missing its closing quote"),
         BadCase(input: "m{a=b} 1", reason: "label a has no quoted value"),
         BadCase(input: "m{a\"b\"} 1", reason: "expected '=' after label name a"),
-        BadCase(input: "m{1a=\"b\"} 1", reason: "expected a label name at \"1a=\"b\"} 1\""),
+        BadCase(input: "m{1a=\"b\"} 1", reason: #"expected a label name at "1a=\"b\"} 1""#),
         BadCase(input: "m{a:b=\"c\"} 1", reason: "expected '=' after label name a"),
         BadCase(input: #"m{a="\t"} 1"#, reason: "invalid escape \"\\t\" in label a"),
         BadCase(input: #"m{a="x\"} 1"#, reason: "value of label a is missing its closing quote"),
@@ -94,7 +94,7 @@ private func sample(_ name: String, _ value: Double, at timestamp: Int64? = nil,
         BadCase(input: "# TYPE", reason: "expected a metric name after # TYPE, found end of line"),
         BadCase(input: "# HELP 1m text", reason: "expected a metric name after # HELP at \"1m text\""),
         BadCase(input: "<html><head><title>404 Not Found</title></head><body>",
-                reason: "expected a metric name at \"<html><head><title>404 Not Found</title>...\""),
+                reason: "expected a metric name at \"<html><head><title>404 Not Found</title>\"..."),
     ]
 
     @Test(arguments: badCases)
@@ -104,6 +104,19 @@ private func sample(_ name: String, _ value: Double, at timestamp: Int64? = nil,
         #expect(result.problemCount == 1)
         // Reading goes on after a bad line.
         #expect(result.samples == [sample("after", 1, line: 2)])
+    }
+
+    @Test func quotesUntrustedTextOnOneLine() {
+        #expect(ExpositionProblem.quote("10.0.0.1") == "\"10.0.0.1\"")
+        #expect(ExpositionProblem.quote("a\"b\\c\nd") == #""a\"b\\c\nd""#)
+        #expect(ExpositionProblem.quote("\u{1B}[31mred\r\u{2028}") == #""\u{1b}[31mred\u{d}\u{2028}""#)
+        #expect(ExpositionProblem.quote("grüße") == "\"grüße\"")
+        #expect(ExpositionProblem.quote(String(repeating: "x", count: 50)) == "\"" + String(repeating: "x", count: 40) + "\"...")
+    }
+
+    @Test func longGarbageLineIsReportedBriefly() {
+        let result = ExpositionParser.parse(String(repeating: "<", count: 1_000_000))
+        #expect(result.problems == [ExpositionProblem(line: 1, reason: "expected a metric name at \"" + String(repeating: "<", count: 40) + "\"...")])
     }
 
     @Test func readsEdgeCaseFixture() throws {
