@@ -11,6 +11,7 @@ public struct ParsedSample: Sendable, Equatable, CustomStringConvertible {
     /// The 1-based line the sample was read from, for error messages.
     public var line: Int
 
+    /// A sample as read from `line`.
     public init(name: String, labels: [(String, String)], value: Double, timestampMilliseconds: Int64? = nil, line: Int) {
         self.name = name
         self.labels = labels
@@ -36,6 +37,7 @@ public struct ParsedSample: Sendable, Equatable, CustomStringConvertible {
             && lhs.line == rhs.line
     }
 
+    /// The sample in exposition form, for logs and test failures.
     public var description: String {
         let rendered = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
         let stamp = timestampMilliseconds.map { " \($0)" } ?? ""
@@ -50,11 +52,13 @@ public struct ExpositionProblem: Error, Sendable, Equatable, CustomStringConvert
     /// What was wrong, in a few words.
     public var reason: String
 
+    /// A problem on `line`.
     public init(line: Int, reason: String) {
         self.line = line
         self.reason = reason
     }
 
+    /// `line N: reason`.
     public var description: String { "line \(line): \(reason)" }
 
     /// `text` in quotes for a one-line message: quotes, backslashes and invisible or
@@ -98,6 +102,7 @@ public struct ExpositionParseResult: Sendable {
     /// Families named by a `# HELP` or `# TYPE` line, with or without samples.
     public var declaredFamilies: Set<String> = []
 
+    /// An empty result, filled in by the parser.
     public init() {}
 
     /// True when the exposition declared or sampled `family`: an exporter that has

@@ -10,6 +10,7 @@ public struct TrafficRecord: Sendable, Hashable {
     /// Bytes since darkstat started.
     public var bytes: UInt64
 
+    /// A record of `bytes` with `remote` in `direction`.
     public init(remote: IPAddress, direction: TrafficDirection, bytes: UInt64) {
         self.remote = remote
         self.direction = direction

@@ -18,6 +18,7 @@ public struct EbpfRecord: Sendable, Hashable {
     /// Bytes since ebpf_exporter started.
     public var bytes: UInt64
 
+    /// A record of one tcptop sample.
     public init(pid: UInt32, source: IPAddress, destination: IPAddress, localPort: UInt16, remotePort: UInt16,
                 direction: TrafficDirection, bytes: UInt64) {
         self.pid = pid
