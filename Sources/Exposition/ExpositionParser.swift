@@ -11,6 +11,7 @@ public struct ParsedSample: Sendable, Equatable, CustomStringConvertible {
     /// The 1-based line the sample was read from, for error messages.
     public var line: Int
 
+    /// A sample as read from `line`.
     public init(name: String, labels: [(String, String)], value: Double, timestampMilliseconds: Int64? = nil, line: Int) {
         self.name = name
         self.labels = labels
@@ -36,6 +37,7 @@ public struct ParsedSample: Sendable, Equatable, CustomStringConvertible {
             && lhs.line == rhs.line
     }
 
+    /// The sample in exposition form, for logs and test failures.
     public var description: String {
         let rendered = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
         let stamp = timestampMilliseconds.map { " \($0)" } ?? ""
@@ -50,12 +52,39 @@ public struct ExpositionProblem: Error, Sendable, Equatable, CustomStringConvert
     /// What was wrong, in a few words.
     public var reason: String
 
+    /// A problem on `line`.
     public init(line: Int, reason: String) {
         self.line = line
         self.reason = reason
     }
 
+    /// `line N: reason`.
     public var description: String { "line \(line): \(reason)" }
+
+    /// `text` in quotes for a one-line message: quotes, backslashes and invisible or
+    /// line-breaking characters escaped, cut after `limit` characters, so whatever a
+    /// scraped target sends cannot break or flood a log line.
+    public static func quote(_ text: some StringProtocol, limit: Int = 40) -> String {
+        var out = "\""
+        var written = 0
+        for scalar in text.unicodeScalars {
+            if written == limit { return out + "\"..." }
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default:
+                switch scalar.properties.generalCategory {
+                case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate:
+                    out += "\\u{\(String(scalar.value, radix: 16))}"
+                default:
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+            written += 1
+        }
+        return out + "\""
+    }
 }
 
 /// Everything read from one exposition: the samples, and the lines that were skipped.
@@ -73,6 +102,7 @@ public struct ExpositionParseResult: Sendable {
     /// Families named by a `# HELP` or `# TYPE` line, with or without samples.
     public var declaredFamilies: Set<String> = []
 
+    /// An empty result, filled in by the parser.
     public init() {}
 
     /// True when the exposition declared or sampled `family`: an exporter that has
@@ -119,6 +149,7 @@ public enum ExpositionParser {
     public static func parse(buffer: UnsafeBufferPointer<UInt8>) -> ExpositionParseResult {
         var result = ExpositionParseResult()
         var scratch: [UInt8] = []
+        var cache = TokenCache()
         var lineNumber = 0
         var start = 0
         let count = buffer.count
@@ -128,10 +159,9 @@ public enum ExpositionParser {
             while end < count && buffer[end] != 0x0A { end += 1 }
             var lineEnd = end
             if lineEnd > start && buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-            let line = UnsafeBufferPointer(rebasing: buffer[start..<lineEnd])
-            var reader = LineReader(line: line, number: lineNumber)
+            var reader = LineReader(input: buffer, start: start, end: lineEnd, number: lineNumber)
             do {
-                try reader.readLine(into: &result, scratch: &scratch)
+                try reader.readLine(into: &result, scratch: &scratch, cache: &cache)
             } catch {
                 result.problemCount += 1
                 if result.problems.count < maxRecordedProblems {
@@ -150,18 +180,33 @@ struct LineError: Error {
     let reason: String
 }
 
-/// Reads one line; `position` walks forward over `line` and never backs up.
+/// Strings made for the previous sample, by slot (name, i-th label name, i-th label value).
+///
+/// Consecutive samples of a family repeat their name, their label names and often
+/// values (`saddr`, `lport`, `interface`); reusing the String when the bytes match
+/// skips most allocations in a large exposition.
+struct TokenCache {
+    var name: (range: Range<Int>, text: String) = (0..<0, "")
+    var keys: [(range: Range<Int>, text: String)] = []
+    var values: [(range: Range<Int>, text: String)] = []
+    var labelCount = 1
+}
+
+/// Reads one line of `input` (`start..<end`); `position` walks forward and never backs up.
 private struct LineReader {
     let line: UnsafeBufferPointer<UInt8>
+    let end: Int
     let number: Int
-    var position = 0
+    var position: Int
 
-    init(line: UnsafeBufferPointer<UInt8>, number: Int) {
-        self.line = line
+    init(input: UnsafeBufferPointer<UInt8>, start: Int, end: Int, number: Int) {
+        self.line = input
+        self.end = end
         self.number = number
+        self.position = start
     }
 
-    private var atEnd: Bool { position >= line.count }
+    private var atEnd: Bool { position >= end }
     private var current: UInt8 { line[position] }
 
     private static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
@@ -183,33 +228,54 @@ private struct LineReader {
         String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self)
     }
 
-    /// A short, printable excerpt of the input for error messages.
-    private func excerpt(_ range: Range<Int>) -> String {
-        let clipped = range.lowerBound..<min(range.upperBound, range.lowerBound + 40)
-        let raw = text(clipped)
-        return range.count > clipped.count ? raw + "..." : raw
+    /// The String for `range`, reusing the slot's when the previous sample had the same bytes there.
+    private func text(_ range: Range<Int>, reusing slot: inout (range: Range<Int>, text: String)) -> String {
+        if slot.range.count == range.count {
+            let offset = slot.range.lowerBound - range.lowerBound
+            var index = range.lowerBound
+            while index < range.upperBound && line[index] == line[index + offset] { index += 1 }
+            if index == range.upperBound {
+                slot.range = range
+                return slot.text
+            }
+        }
+        slot = (range, text(range))
+        return slot.text
     }
 
-    mutating func readLine(into result: inout ExpositionParseResult, scratch: inout [UInt8]) throws(LineError) {
+    /// The input from `range` quoted for an error message; only a bounded prefix is
+    /// decoded, so a megabyte-long garbage line costs no more than a short one.
+    private func excerpt(_ range: Range<Int>) -> String {
+        let clipped = range.lowerBound..<min(range.upperBound, range.lowerBound + 256)
+        let quoted = ExpositionProblem.quote(text(clipped))
+        return clipped.count < range.count && !quoted.hasSuffix("...") ? quoted + "..." : quoted
+    }
+
+    mutating func readLine(into result: inout ExpositionParseResult, scratch: inout [UInt8],
+                           cache: inout TokenCache) throws(LineError) {
         skipBlanks()
         if atEnd { return }
         if current == UInt8(ascii: "#") {
             try readComment(into: &result)
             return
         }
-        result.samples.append(try readSample(scratch: &scratch))
+        result.samples.append(try readSample(scratch: &scratch, cache: &cache))
     }
 
     /// Reads a name of the metric-name (`colon: true`) or label-name alphabet.
     private mutating func readName(colon: Bool, what: String) throws(LineError) -> String {
+        text(try readNameRange(colon: colon, what: what))
+    }
+
+    private mutating func readNameRange(colon: Bool, what: String) throws(LineError) -> Range<Int> {
         let begin = position
         guard !atEnd, Self.isNameStart(current, colon: colon) else {
             if atEnd { throw LineError(reason: "expected a \(what), found end of line") }
-            throw LineError(reason: "expected a \(what) at \"\(excerpt(position..<line.count))\"")
+            throw LineError(reason: "expected a \(what) at \(excerpt(position..<end))")
         }
         position += 1
         while !atEnd && Self.isNameContinue(current, colon: colon) { position += 1 }
-        return text(begin..<position)
+        return begin..<position
     }
 
     private mutating func readComment(into result: inout ExpositionParseResult) throws(LineError) {
@@ -236,24 +302,27 @@ private struct LineReader {
         skipBlanks()
         guard atEnd else { throw LineError(reason: "unexpected text after the type in # TYPE \(name)") }
         guard ExpositionParser.knownTypes.contains(type) else {
-            throw LineError(reason: "unknown metric type \"\(type)\" for \(name)")
+            throw LineError(reason: "unknown metric type \(ExpositionProblem.quote(type)) for \(name)")
         }
         result.declaredFamilies.insert(name)
         result.declaredTypes[name] = type
     }
 
-    private mutating func readSample(scratch: inout [UInt8]) throws(LineError) -> ParsedSample {
-        let name = try readName(colon: true, what: "metric name")
+    private mutating func readSample(scratch: inout [UInt8], cache: inout TokenCache) throws(LineError) -> ParsedSample {
+        let name = text(try readNameRange(colon: true, what: "metric name"), reusing: &cache.name)
         var labels: [(String, String)] = []
         let afterName = position
         skipBlanks()
         if !atEnd && current == UInt8(ascii: "{") {
             position += 1
-            try readLabels(into: &labels, scratch: &scratch)
+            // Samples of a family share their label count: one allocation instead of regrowing.
+            labels.reserveCapacity(cache.labelCount)
+            try readLabels(into: &labels, scratch: &scratch, cache: &cache)
+            cache.labelCount = labels.count
             skipBlanks()
         } else if position == afterName {
             if atEnd { throw LineError(reason: "metric \(name) has no value") }
-            throw LineError(reason: "unexpected \"\(excerpt(position..<line.count))\" after metric name \(name)")
+            throw LineError(reason: "unexpected \(excerpt(position..<end)) after metric name \(name)")
         }
         let value = try readValue(name: name)
         skipBlanks()
@@ -262,13 +331,14 @@ private struct LineReader {
             timestamp = try readTimestamp(name: name)
             skipBlanks()
             guard atEnd else {
-                throw LineError(reason: "unexpected \"\(excerpt(position..<line.count))\" after the timestamp of \(name)")
+                throw LineError(reason: "unexpected \(excerpt(position..<end)) after the timestamp of \(name)")
             }
         }
         return ParsedSample(name: name, labels: labels, value: value, timestampMilliseconds: timestamp, line: number)
     }
 
-    private mutating func readLabels(into labels: inout [(String, String)], scratch: inout [UInt8]) throws(LineError) {
+    private mutating func readLabels(into labels: inout [(String, String)], scratch: inout [UInt8],
+                                     cache: inout TokenCache) throws(LineError) {
         while true {
             skipBlanks()
             if atEnd { throw LineError(reason: "label set is missing its closing brace") }
@@ -276,7 +346,12 @@ private struct LineReader {
                 position += 1
                 return
             }
-            let key = try readName(colon: false, what: "label name")
+            let slot = labels.count
+            if cache.keys.count == slot {
+                cache.keys.append((0..<0, ""))
+                cache.values.append((0..<0, ""))
+            }
+            let key = text(try readNameRange(colon: false, what: "label name"), reusing: &cache.keys[slot])
             skipBlanks()
             guard !atEnd, current == UInt8(ascii: "=") else {
                 throw LineError(reason: "expected '=' after label name \(key)")
@@ -287,7 +362,7 @@ private struct LineReader {
                 throw LineError(reason: "label \(key) has no quoted value")
             }
             position += 1
-            let value = try readQuoted(label: key, scratch: &scratch)
+            let value = try readQuoted(label: key, scratch: &scratch, slot: &cache.values[slot])
             for (existing, _) in labels where existing == key {
                 throw LineError(reason: "label \(key) appears twice")
             }
@@ -304,7 +379,8 @@ private struct LineReader {
 
     /// Reads a label value up to its closing quote; escapes are rare, so the common case
     /// makes the String straight from the input without copying into `scratch`.
-    private mutating func readQuoted(label: String, scratch: inout [UInt8]) throws(LineError) -> String {
+    private mutating func readQuoted(label: String, scratch: inout [UInt8],
+                                     slot: inout (range: Range<Int>, text: String)) throws(LineError) -> String {
         let begin = position
         var escaped = false
         while !atEnd && current != UInt8(ascii: "\"") {
@@ -317,12 +393,12 @@ private struct LineReader {
         guard !atEnd else {
             throw LineError(reason: "value of label \(label) is missing its closing quote")
         }
-        let end = position
+        let close = position
         position += 1
-        if !escaped { return text(begin..<end) }
+        if !escaped { return text(begin..<close, reusing: &slot) }
         scratch.removeAll(keepingCapacity: true)
         var index = begin
-        while index < end {
+        while index < close {
             let byte = line[index]
             if byte == UInt8(ascii: "\\") {
                 let next = line[index + 1]
@@ -331,7 +407,8 @@ private struct LineReader {
                 case UInt8(ascii: "\""): scratch.append(next)
                 case UInt8(ascii: "n"): scratch.append(0x0A)
                 default:
-                    throw LineError(reason: "invalid escape \"\\\(Unicode.Scalar(next))\" in label \(label)")
+                    let shown = (0x21...0x7E).contains(next) ? String(Unicode.Scalar(next)) : "x" + String(next, radix: 16)
+                    throw LineError(reason: "invalid escape \"\\\(shown)\" in label \(label)")
                 }
                 index += 2
             } else {
@@ -351,30 +428,81 @@ private struct LineReader {
     private mutating func readValue(name: String) throws(LineError) -> Double {
         let range = readToken()
         if range.isEmpty { throw LineError(reason: "metric \(name) has no value") }
-        // Counters are whole numbers nearly always; reading those directly skips the
-        // general float parser for most of a large exposition.
-        if range.count <= 15 {
-            var whole: Int64 = 0
-            var allDigits = true
-            for index in range {
-                let digit = line[index] &- 0x30
-                if digit > 9 { allDigits = false; break }
-                whole = whole * 10 + Int64(digit)
-            }
-            if allDigits { return Double(whole) }
-        }
+        if let value = fastDecimal(range) { return value }
         // Like Go's ParseFloat, which the exporters' own parsers use, this takes NaN,
         // Inf and Infinity in any case and with a sign, exponents and hex floats.
         guard let value = Double(text(range)) else {
-            throw LineError(reason: "value \"\(excerpt(range))\" of \(name) is not a number")
+            throw LineError(reason: "value \(excerpt(range)) of \(name) is not a number")
         }
         return value
+    }
+
+    /// Reads plain decimals (`2005`, `-0.25`, `1.26014316e+08`) without the general parser
+    /// when the result is exact: at most 15 significant digits and a power of ten up to
+    /// 10^22 are both exact doubles, so one multiply or divide rounds correctly. Anything
+    /// else (NaN, Inf, long mantissas, hex) returns nil for the general parser.
+    private func fastDecimal(_ range: Range<Int>) -> Double? {
+        var index = range.lowerBound
+        var negative = false
+        if line[index] == UInt8(ascii: "-") || line[index] == UInt8(ascii: "+") {
+            negative = line[index] == UInt8(ascii: "-")
+            index += 1
+        }
+        var mantissa: Int64 = 0
+        var digits = 0
+        var exponent = 0
+        var sawDot = false
+        while index < range.upperBound {
+            let byte = line[index]
+            if byte >= 0x30 && byte <= 0x39 {
+                mantissa = mantissa &* 10 &+ Int64(byte - 0x30)
+                digits += 1
+                if sawDot { exponent -= 1 }
+            } else if byte == UInt8(ascii: "."), !sawDot {
+                sawDot = true
+            } else {
+                break
+            }
+            index += 1
+        }
+        guard digits > 0, digits <= 15 else { return nil }
+        if index < range.upperBound {
+            guard line[index] == UInt8(ascii: "e") || line[index] == UInt8(ascii: "E") else { return nil }
+            index += 1
+            var exponentNegative = false
+            if index < range.upperBound && (line[index] == UInt8(ascii: "-") || line[index] == UInt8(ascii: "+")) {
+                exponentNegative = line[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            var written = 0
+            let exponentStart = index
+            while index < range.upperBound, line[index] >= 0x30, line[index] <= 0x39, index - exponentStart < 4 {
+                written = written * 10 + Int(line[index] - 0x30)
+                index += 1
+            }
+            guard index == range.upperBound, index > exponentStart else { return nil }
+            exponent += exponentNegative ? -written : written
+        }
+        guard (-22...22).contains(exponent) else { return nil }
+        var value = Double(mantissa)
+        if exponent > 0 {
+            value *= Self.powersOfTen[exponent]
+        } else if exponent < 0 {
+            value /= Self.powersOfTen[-exponent]
+        }
+        return negative ? -value : value
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { exponent in
+        var power = 1.0
+        for _ in 0..<exponent { power *= 10 }
+        return power
     }
 
     private mutating func readTimestamp(name: String) throws(LineError) -> Int64 {
         let range = readToken()
         guard let stamp = Int64(text(range)) else {
-            throw LineError(reason: "timestamp \"\(excerpt(range))\" of \(name) is not an integer")
+            throw LineError(reason: "timestamp \(excerpt(range)) of \(name) is not an integer")
         }
         return stamp
     }

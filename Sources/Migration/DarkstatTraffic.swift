@@ -10,6 +10,7 @@ public struct TrafficRecord: Sendable, Hashable {
     /// Bytes since darkstat started.
     public var bytes: UInt64
 
+    /// A record of `bytes` with `remote` in `direction`.
     public init(remote: IPAddress, direction: TrafficDirection, bytes: UInt64) {
         self.remote = remote
         self.direction = direction
@@ -72,7 +73,7 @@ public enum Darkstat {
                 continue
             }
             guard let remote = IPAddress(ipText) else {
-                reject(sample, "ip \"\(ipText)\" is not an IP address")
+                reject(sample, "ip \(ExpositionProblem.quote(ipText)) is not an IP address")
                 continue
             }
             let direction: TrafficDirection
@@ -83,7 +84,7 @@ public enum Darkstat {
                 reject(sample, "\(metricName) has no dir label")
                 continue
             case let other?:
-                reject(sample, "dir \"\(other)\" is neither \"in\" nor \"out\"")
+                reject(sample, "dir \(ExpositionProblem.quote(other)) is neither \"in\" nor \"out\"")
                 continue
             }
             guard let bytes = byteCount(sample.value) else {

@@ -18,6 +18,7 @@ public struct EbpfRecord: Sendable, Hashable {
     /// Bytes since ebpf_exporter started.
     public var bytes: UInt64
 
+    /// A record of one tcptop sample.
     public init(pid: UInt32, source: IPAddress, destination: IPAddress, localPort: UInt16, remotePort: UInt16,
                 direction: TrafficDirection, bytes: UInt64) {
         self.pid = pid
@@ -108,20 +109,20 @@ public enum EbpfTcptop {
         func address(_ name: String) throws(ExpositionProblem) -> IPAddress {
             let text = try label(name)
             guard let address = IPAddress(text) else {
-                throw ExpositionProblem(line: sample.line, reason: "\(name) \"\(text)\" is not an IP address")
+                throw ExpositionProblem(line: sample.line, reason: "\(name) \(ExpositionProblem.quote(text)) is not an IP address")
             }
             return address
         }
         func port(_ name: String) throws(ExpositionProblem) -> UInt16 {
             let text = try label(name)
             guard let port = UInt16(text) else {
-                throw ExpositionProblem(line: sample.line, reason: "\(name) \"\(text)\" is not a port number")
+                throw ExpositionProblem(line: sample.line, reason: "\(name) \(ExpositionProblem.quote(text)) is not a port number")
             }
             return port
         }
         let pidText = try label("pid")
         guard let pid = UInt32(pidText) else {
-            throw ExpositionProblem(line: sample.line, reason: "pid \"\(pidText)\" is not a process id")
+            throw ExpositionProblem(line: sample.line, reason: "pid \(ExpositionProblem.quote(pidText)) is not a process id")
         }
         let source = try address("saddr")
         let destination = try address("daddr")

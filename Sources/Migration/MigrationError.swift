@@ -10,10 +10,12 @@ public struct MigrationError: Error, Sendable, Equatable, CustomStringConvertibl
     /// The one-line message.
     public let message: String
 
+    /// An error with its one-line message.
     public init(_ message: String) {
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 }
 
@@ -21,6 +23,7 @@ public struct MigrationError: Error, Sendable, Equatable, CustomStringConvertibl
 public enum TrafficDirection: String, Sendable, Hashable, Comparable, CaseIterable {
     case egress, ingress
 
+    /// Egress before ingress, the order of their label values.
     public static func < (lhs: TrafficDirection, rhs: TrafficDirection) -> Bool {
         lhs.rawValue < rhs.rawValue
     }
@@ -33,6 +36,7 @@ public struct LocalAddresses: Sendable {
     /// Whole blocks configured as local (-capture-local-net).
     public var networks: [IPNetwork]
 
+    /// This host's addresses and local networks.
     public init(addresses: Set<IPAddress>, networks: [IPNetwork] = []) {
         self.addresses = addresses
         self.networks = networks

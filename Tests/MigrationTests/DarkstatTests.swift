@@ -99,7 +99,7 @@ let fixtureHost = (hostgroup: "debugapp", domain: "debugapp.service.consul")
         // darkstat 3.0.719 (Debian) predates /metrics and answers with its 404 page.
         let page = try migrationFixture("darkstat-3.0.719-metrics-404.html")
         #expect(throws: MigrationError("darkstat: response has no host_bytes_total metric (5 of 5 lines malformed, "
-            + "first line 1: expected a metric name at \"<html><head><title>404 Not Found</title>...\"); "
+            + "first line 1: expected a metric name at \"<html><head><title>404 Not Found</title>\"...); "
             + "check that -task-darkstat-addr is the exporter's /metrics URL")) {
             try Darkstat.convert(exposition: page, local: local)
         }

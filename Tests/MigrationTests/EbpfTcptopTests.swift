@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Exposition
 import Migration
@@ -90,5 +91,32 @@ import NetAddress
         var writer = ExpositionWriter()
         MigrationRendering.writeEbpf([record, record], local: ("", ""), inventory: { _ in nil }, into: &writer)
         #expect(writer.text.hasSuffix("remote_ip=\"10.9.9.9\"} \(UInt64.max)\n"))
+    }
+
+    @Test func renderedFamiliesPassPromtool() throws {
+        let promtool = "/usr/bin/promtool"
+        guard FileManager.default.isExecutableFile(atPath: promtool) else {
+            print("skipped: \(promtool) not installed (Debian package prometheus)")
+            return
+        }
+        let darkstat = try Darkstat.convert(exposition: try migrationFixture("darkstat-metrics.prom"), local: local)
+        let ebpf = try EbpfTcptop.convert(exposition: try migrationFixture("ebpf-tcptop-metrics.prom"), local: local)
+        var writer = ExpositionWriter()
+        MigrationRendering.writeTraffic(darkstat.records, local: fixtureHost, inventory: fixtureInventory, into: &writer)
+        MigrationRendering.writeEbpf(ebpf.records, local: fixtureHost, inventory: fixtureInventory, into: &writer)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: promtool)
+        process.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(writer.bytes))
+        try input.fileHandleForWriting.close()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "promtool: \(report)")
     }
 }
