@@ -49,7 +49,7 @@ let package = Package(
 
         // Metric rendering, replay, and (with the agent) the HTTP endpoint and tasks.
         .target(name: "Exporter", dependencies: [
-            "Capture", "Traffic", "Exposition", "NetAddress", "PacketDecoding",
+            "Capture", "Traffic", "Exposition", "NetAddress", "PacketDecoding", "Sockets", "Inventory", "Migration",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -84,7 +84,7 @@ let package = Package(
 
         // darkstat and ebpf_exporter scrapes converted to this agent's traffic families,
         // so a fleet can move from the Go original host by host.
-        .target(name: "Migration", dependencies: ["Exposition", "NetAddress"]),
-        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Exposition", "NetAddress"]),
+        .target(name: "Migration", dependencies: ["Exposition", "NetAddress", "Traffic"]),
+        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Exposition", "NetAddress", "Traffic"]),
     ]
 )

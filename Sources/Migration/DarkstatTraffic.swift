@@ -1,17 +1,18 @@
 import Exposition
 import NetAddress
+import Traffic
 
 /// Bytes exchanged with one peer in one direction, as darkstat counted them.
 public struct TrafficRecord: Sendable, Hashable {
     /// The peer.
     public var remote: IPAddress
     /// Seen from this host.
-    public var direction: TrafficDirection
+    public var direction: Direction
     /// Bytes since darkstat started.
     public var bytes: UInt64
 
     /// A record of `bytes` with `remote` in `direction`.
-    public init(remote: IPAddress, direction: TrafficDirection, bytes: UInt64) {
+    public init(remote: IPAddress, direction: Direction, bytes: UInt64) {
         self.remote = remote
         self.direction = direction
         self.bytes = bytes
@@ -56,7 +57,7 @@ public enum Darkstat {
             throw MigrationError(missingFamilyMessage(
                 source: "darkstat", families: metricName, parsed: parsed, flag: "-task-darkstat-addr"))
         }
-        var totals: [TrafficKey: UInt64] = [:]
+        var totals: [PeerDirection: UInt64] = [:]
         var problems = ProblemLog(parsed: parsed)
         var firstUnusable: ExpositionProblem?
         func reject(_ sample: ParsedSample, _ reason: String) {
@@ -76,7 +77,7 @@ public enum Darkstat {
                 reject(sample, "ip \(ExpositionProblem.quote(ipText)) is not an IP address")
                 continue
             }
-            let direction: TrafficDirection
+            let direction: Direction
             switch sample.label("dir") {
             case "out": direction = .ingress
             case "in": direction = .egress
@@ -95,7 +96,7 @@ public enum Darkstat {
                 skippedLocal += 1
                 continue
             }
-            let key = TrafficKey(remote: remote, direction: direction)
+            let key = PeerDirection(remote: remote, direction: direction)
             let (sum, overflow) = totals[key, default: 0].addingReportingOverflow(bytes)
             if overflow {
                 reject(sample, "bytes for \(remote) \(direction) overflow 64 bits")
@@ -114,7 +115,7 @@ public enum Darkstat {
     }
 }
 
-struct TrafficKey: Hashable {
+struct PeerDirection: Hashable {
     var remote: IPAddress
-    var direction: TrafficDirection
+    var direction: Direction
 }

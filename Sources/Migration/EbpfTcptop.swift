@@ -1,5 +1,6 @@
 import Exposition
 import NetAddress
+import Traffic
 
 /// Bytes one process moved over one TCP connection, as ebpf_exporter's tcptop counted them.
 public struct EbpfRecord: Sendable, Hashable {
@@ -14,13 +15,13 @@ public struct EbpfRecord: Sendable, Hashable {
     /// The peer's port (`dport`).
     public var remotePort: UInt16
     /// `send` counters are egress, `recv` counters ingress.
-    public var direction: TrafficDirection
+    public var direction: Direction
     /// Bytes since ebpf_exporter started.
     public var bytes: UInt64
 
     /// A record of one tcptop sample.
     public init(pid: UInt32, source: IPAddress, destination: IPAddress, localPort: UInt16, remotePort: UInt16,
-                direction: TrafficDirection, bytes: UInt64) {
+                direction: Direction, bytes: UInt64) {
         self.pid = pid
         self.source = source
         self.destination = destination
@@ -48,7 +49,7 @@ public struct EbpfConversion: Sendable {
 /// labels pid, saddr, daddr, lport, dport) into per-connection records.
 public enum EbpfTcptop {
     /// The four families and the direction each one counts.
-    public static let families: [(name: String, direction: TrafficDirection)] = [
+    public static let families: [(name: String, direction: Direction)] = [
         ("ebpf_exporter_ipv4_send_bytes", .egress),
         ("ebpf_exporter_ipv4_recv_bytes", .ingress),
         ("ebpf_exporter_ipv6_send_bytes", .egress),
@@ -99,7 +100,7 @@ public enum EbpfTcptop {
                               skippedLocal: skippedLocal)
     }
 
-    private static func record(from sample: ParsedSample, direction: TrafficDirection) throws(ExpositionProblem) -> EbpfRecord {
+    private static func record(from sample: ParsedSample, direction: Direction) throws(ExpositionProblem) -> EbpfRecord {
         func label(_ name: String) throws(ExpositionProblem) -> String {
             guard let value = sample.label(name) else {
                 throw ExpositionProblem(line: sample.line, reason: "\(sample.name) has no \(name) label")

@@ -19,35 +19,6 @@ public struct MigrationError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String { message }
 }
 
-/// Which way bytes flowed, seen from this host.
-public enum TrafficDirection: String, Sendable, Hashable, Comparable, CaseIterable {
-    case egress, ingress
-
-    /// Egress before ingress, the order of their label values.
-    public static func < (lhs: TrafficDirection, rhs: TrafficDirection) -> Bool {
-        lhs.rawValue < rhs.rawValue
-    }
-}
-
-/// The addresses that are this host: traffic to or from them is not a peer's.
-public struct LocalAddresses: Sendable {
-    /// Single addresses (the host's interface addresses).
-    public var addresses: Set<IPAddress>
-    /// Whole blocks configured as local (-capture-local-net).
-    public var networks: [IPNetwork]
-
-    /// This host's addresses and local networks.
-    public init(addresses: Set<IPAddress>, networks: [IPNetwork] = []) {
-        self.addresses = addresses
-        self.networks = networks
-    }
-
-    /// True when `address` is one of this host's.
-    public func contains(_ address: IPAddress) -> Bool {
-        addresses.contains(address) || networks.contains { $0.contains(address) }
-    }
-}
-
 /// The lines of one scrape that were skipped: the parser's and the converter's, capped
 /// as the parser caps its own so a garbage response cannot grow the report without bound.
 struct ProblemLog {

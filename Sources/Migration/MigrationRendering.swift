@@ -1,5 +1,6 @@
 import Exposition
 import NetAddress
+import Traffic
 
 /// Hostgroup and domain of an address from the inventory, or nil when it is not listed.
 public typealias InventoryLookup = (IPAddress) -> (hostgroup: String, domain: String)?
@@ -24,7 +25,7 @@ public enum MigrationRendering {
         for record in records {
             let peer = inventory(record.remote)
             rows.append(([
-                ("direction", record.direction.rawValue),
+                ("direction", record.direction.label),
                 ("local_domain", local.domain),
                 ("local_hostgroup", local.hostgroup),
                 ("port", ""),
@@ -45,9 +46,9 @@ public enum MigrationRendering {
     public static func writeEbpf(_ records: [EbpfRecord], local: (hostgroup: String, domain: String),
                                  inventory: InventoryLookup, into writer: inout ExpositionWriter) {
         writer.family(ebpfMetric, help: "Total TCP traffic with peers, from ebpf_exporter tcptop", kind: .counter)
-        var totals: [TrafficKey: UInt64] = [:]
+        var totals: [PeerDirection: UInt64] = [:]
         for record in records {
-            let key = TrafficKey(remote: record.destination, direction: record.direction)
+            let key = PeerDirection(remote: record.destination, direction: record.direction)
             // Saturate: a wrapped counter would look like a reset to Prometheus.
             let (sum, overflow) = totals[key, default: 0].addingReportingOverflow(record.bytes)
             totals[key] = overflow ? .max : sum
@@ -55,7 +56,7 @@ public enum MigrationRendering {
         let rows = totals.map { key, bytes -> (labels: [(String, String)], bytes: UInt64) in
             let peer = inventory(key.remote)
             return ([
-                ("direction", key.direction.rawValue),
+                ("direction", key.direction.label),
                 ("local_domain", local.domain),
                 ("local_hostgroup", local.hostgroup),
                 ("remote_domain", peer?.domain ?? ""),

@@ -3,6 +3,7 @@ import Testing
 import Exposition
 import Migration
 import NetAddress
+import Traffic
 
 func migrationFixture(_ name: String) throws -> [UInt8] {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -3,6 +3,7 @@ import Testing
 import Exposition
 import Migration
 import NetAddress
+import Traffic
 
 @Suite struct EbpfTcptopTests {
     let local = LocalAddresses(addresses: [ip("10.20.0.5"), ip("2001:db8::5"), ip("127.0.0.1"), ip("::1")])
