@@ -4,6 +4,11 @@ import PackageDescription
 let package = Package(
     name: "planet-exporter",
     platforms: [.macOS(.v14)],
+    products: [
+        // For the packages beside this one (Fuzz/, Benchmarks/), which can use products only.
+        .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
+        .library(name: "Ring", targets: ["Ring"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
