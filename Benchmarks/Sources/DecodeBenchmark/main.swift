@@ -68,23 +68,35 @@ struct Measurement {
     var mallocsPerOperation: Double
 }
 
-/// Runs `body` (which performs `operations` operations) `rounds` times and keeps the
-/// fastest round; allocations are counted over all rounds.
-func measure(operations: Int, rounds: Int = 7, _ body: () -> Void) -> Measurement {
-    body()  // warm-up
-    let mallocsBefore = benchmark_malloc_count()
-    var best = Duration.seconds(1_000_000)
+/// Runs each body (each performs `operations` operations) `rounds` times, the bodies
+/// taking turns so that they share the machine's moments of contention, and keeps each
+/// body's fastest round; allocations are counted over all rounds.
+func measure(operations: Int, rounds: Int = 15, _ bodies: [() -> Void]) -> [Measurement] {
+    for body in bodies { body() }  // warm-up
+    var best = [Duration](repeating: .seconds(1_000_000), count: bodies.count)
+    var mallocs = [UInt64](repeating: 0, count: bodies.count)
     for _ in 0..<rounds {
-        let start = ContinuousClock.now
-        body()
-        best = min(best, ContinuousClock.now - start)
+        for (index, body) in bodies.enumerated() {
+            let mallocsBefore = benchmark_malloc_count()
+            let start = ContinuousClock.now
+            body()
+            let elapsed = ContinuousClock.now - start
+            mallocs[index] += benchmark_malloc_count() - mallocsBefore
+            best[index] = min(best[index], elapsed)
+        }
     }
-    let mallocs = benchmark_malloc_count() - mallocsBefore
-    let (seconds, attoseconds) = best.components
-    let nanoseconds = Double(seconds) * 1e9 + Double(attoseconds) / 1e9
-    return Measurement(
-        nanosecondsPerOperation: nanoseconds / Double(operations),
-        mallocsPerOperation: Double(mallocs) / Double(operations * rounds))
+    return zip(best, mallocs).map { duration, mallocs in
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = Double(seconds) * 1e9 + Double(attoseconds) / 1e9
+        return Measurement(
+            nanosecondsPerOperation: nanoseconds / Double(operations),
+            mallocsPerOperation: Double(mallocs) / Double(operations * rounds))
+    }
+}
+
+/// One body measured alone.
+func measure(operations: Int, rounds: Int = 15, _ body: @escaping () -> Void) -> Measurement {
+    measure(operations: operations, rounds: rounds, [body])[0]
 }
 
 func report(_ name: String, _ measurement: Measurement, unit: String) {
@@ -101,8 +113,8 @@ var checksum: UInt64 = 0
 
 /// The Swift decoder over `indices`, `passes` times.
 @MainActor
-func measureSwiftDecoder(_ indices: [Int]) -> Measurement {
-    measure(operations: passes * indices.count) {
+func swiftDecoderLoop(_ indices: [Int]) -> () -> Void {
+    {
         var summary = PacketSummary()
         var sum: UInt64 = 0
         for _ in 0..<passes {
@@ -118,10 +130,9 @@ func measureSwiftDecoder(_ indices: [Int]) -> Measurement {
 }
 
 let allFrames = Array(buffer.frames.indices)
-let swiftAll = measureSwiftDecoder(allFrames)
+let swiftAll = measure(operations: passes * allFrames.count, swiftDecoderLoop(allFrames))
 // The Swift decoder and the C reference over the Ethernet frames, side by side.
-let swiftEthernet = measureSwiftDecoder(ethernetFrames)
-let cEthernet = measure(operations: passes * ethernetFrames.count) {
+let cEthernetLoop = {
     var summary = reference_summary()
     var sum: UInt64 = 0
     for _ in 0..<passes {
@@ -135,6 +146,8 @@ let cEthernet = measure(operations: passes * ethernetFrames.count) {
     }
     checksum &+= sum
 }
+let ethernet = measure(operations: passes * ethernetFrames.count, [swiftDecoderLoop(ethernetFrames), cEthernetLoop])
+let (swiftEthernet, cEthernet) = (ethernet[0], ethernet[1])
 
 // Ring: one push and one pop at a time, then batches of 64 pushes and one drain, on
 // one thread; then two threads streaming through a 4096-slot ring.

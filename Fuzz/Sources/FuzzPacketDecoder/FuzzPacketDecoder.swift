@@ -10,7 +10,8 @@ public func fuzzPacketDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     let linkTypes = LinkType.allCases
     let linkType = linkTypes[Int(data[0]) % linkTypes.count]
     let frame = UnsafeRawBufferPointer(start: data + 3, count: size - 3)
-    let wireLength = frame.count + Int(data[1]) << 8 | Int(data[2]) - 256
+    // -256...65279 around the captured length: shorter (corrupt records) and longer.
+    let wireLength = frame.count + (Int(data[1]) << 8 | Int(data[2])) - 256
     var summary = PacketSummary()
     let status = PacketDecoder.decode(frame, wireLength: wireLength, linkType: linkType, into: &summary)
     guard status == .ok else { return 0 }
