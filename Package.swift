@@ -9,6 +9,10 @@ let package = Package(
 
         // For the benchmark packages under Benchmarks/, which depend on this one by path.
         .library(name: "Inventory", targets: ["Inventory"]),
+
+        // For the packages beside this one (Fuzz/, Benchmarks/), which can use products only.
+        .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
+        .library(name: "Ring", targets: ["Ring"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

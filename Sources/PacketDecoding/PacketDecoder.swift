@@ -5,7 +5,7 @@ import NetAddress
 /// frame cut by the snap length or forged by an attacker can only produce a status.
 public enum PacketDecoder {
     /// Decodes `bytes` (the captured part of a frame of `wireLength` bytes on the wire)
-    /// into `summary`, which is reset first.
+    /// into `summary`, which is reset first; its contents are meaningful only for `.ok`.
     ///
     /// Returns `.ok` when the frame is an IP packet whose addresses were captured; the
     /// ports are then filled when they were captured too (`hasPorts`). A frame cut by
@@ -105,6 +105,7 @@ public enum PacketDecoder {
         return (type, end)
     }
 
+    /// The IPv4 header at `ip` (its version nibble already checked), then the ports.
     @inlinable @inline(__always)
     static func decodeIPv4(
         _ frame: FrameReader, at ip: Int, ipWireLength: Int, into summary: inout PacketSummary
@@ -142,6 +143,8 @@ public enum PacketDecoder {
         return .ok
     }
 
+    /// The IPv6 header at `ip` (its version nibble already checked), the extension
+    /// header chain, then the ports.
     @inlinable @inline(__always)
     static func decodeIPv6(
         _ frame: FrameReader, at ip: Int, ipWireLength: Int, into summary: inout PacketSummary

@@ -40,8 +40,10 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     /// An all-zero summary, ready to be filled by `PacketDecoder.decode`.
     @inlinable
     public init() {
-        source = .zero
-        destination = .zero
+        // Not `IPAddress.zero`: a global from another module costs a call and a
+        // once-check on every packet.
+        source = IPAddress(high: 0, low: 0)
+        destination = IPAddress(high: 0, low: 0)
         ipBytes = 0
         fragmentID = 0
         sourcePort = 0

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Writes the fuzzer's seed corpus: one valid frame per link type and header case,
+each prefixed with the fuzzer's 3-byte header (link type index, wire length offset)."""
+import struct
+import sys
+from pathlib import Path
+
+# Indices into LinkType.allCases, in declaration order.
+ETHERNET, BSD_LOOPBACK, RAW_IP, RAW_IPV4, RAW_IPV6, SLL, SLL2 = range(7)
+
+
+def tcp(sport, dport, flags):
+    return struct.pack("!HHIIBBHHH", sport, dport, 1000, 0, 0x50, flags, 65535, 0, 0)
+
+
+def udp(sport, dport, payload=0):
+    return struct.pack("!HHHH", sport, dport, 8 + payload, 0) + bytes(payload)
+
+
+def ipv4(proto, payload, options=0, frag=0, total=None):
+    hlen = 20 + 4 * options
+    total = hlen + len(payload) if total is None else total
+    header = struct.pack("!BBHHHBBH4s4s", 0x40 | hlen // 4, 0, total, 0x1234, frag, 64, proto, 0,
+                         bytes([10, 0, 0, 1]), bytes([192, 168, 1, 2]))
+    return header + bytes([1]) * (4 * options) + payload
+
+
+def ipv6(nh, payload, plen=None):
+    plen = len(payload) if plen is None else plen
+    src = bytes([0x20, 0x01, 0x0D, 0xB8] + [0] * 11 + [1])
+    dst = bytes([0x20, 0x01, 0x0D, 0xB8, 0, 1] + [0] * 9 + [2])
+    return struct.pack("!IHBB", 0x60000000, plen, nh, 64) + src + dst + payload
+
+
+def ext(nh, units=0):
+    return bytes([nh, units]) + bytes(6 + 8 * units)
+
+
+def ah(nh):
+    return bytes([nh, 2, 0, 0]) + struct.pack("!II", 0x100, 1) + bytes(4)
+
+
+def frag(nh, offset, more, ident):
+    return struct.pack("!BBHI", nh, 0, offset << 3 | more, ident)
+
+
+def ether(ethertype, payload, tags=()):
+    types = list(tags) + [ethertype]
+    out = bytes([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]) + struct.pack("!H", types[0])
+    for i in range(len(tags)):
+        out += struct.pack("!HH", 100 + i, types[i + 1])
+    return out + payload
+
+
+def sll(proto, payload):
+    return struct.pack("!HHH8sH", 0, 1, 6, bytes([2, 0, 0, 0, 0, 1, 0, 0]), proto) + payload
+
+
+def sll2(proto, payload):
+    return struct.pack("!HHIHBB8s", proto, 0, 2, 1, 0, 6, bytes([2, 0, 0, 0, 0, 1, 0, 0])) + payload
+
+
+def main():
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    seg = tcp(43210, 443, 0x12)
+    v4 = ipv4(6, seg)
+    chain = ipv6(0, ext(43, 1) + ext(60) + ext(51) + ah(44) + frag(17, 0, 1, 7) + udp(53, 40000, 16))
+    seeds = [
+        (ETHERNET, ether(0x0800, v4 + bytes(6))),
+        (ETHERNET, ether(0x86DD, chain, tags=(0x88A8, 0x8100))),
+        (ETHERNET, ether(0x0800, ipv4(17, udp(1, 2), options=3), tags=(0x9100,))),
+        (ETHERNET, ether(0x0800, ipv4(6, seg, frag=0x2000))),
+        (ETHERNET, ether(0x0800, ipv4(6, bytes(8), frag=185))),
+        (ETHERNET, ether(0x86DD, ipv6(44, frag(6, 100, 0, 0xDEADBEEF) + bytes(4)))),
+        (ETHERNET, ether(0x0806, bytes(28))),
+        (SLL, sll(0x0800, v4)),
+        (SLL, sll(0x8100, struct.pack("!HH", 5, 0x86DD) + ipv6(6, seg))),
+        (SLL2, sll2(0x86DD, ipv6(50, bytes([0, 0, 1, 0, 0, 0, 0, 1])))),
+        (BSD_LOOPBACK, struct.pack("<I", 2) + v4),
+        (BSD_LOOPBACK, struct.pack(">I", 30) + ipv6(58, bytes([128, 0, 0, 0]))),
+        (RAW_IP, ipv6(60, ext(6, 2) + seg)),
+        (RAW_IP, ipv4(6, seg, total=0)),
+        (RAW_IPV4, ipv4(1, bytes([8, 0, 0, 0, 0, 1, 0, 1]))),
+        (RAW_IPV6, ipv6(59, b"", plen=0)),
+    ]
+    for index, (link, frame) in enumerate(seeds):
+        # Wire length offset 256 = wire length equal to the captured length.
+        (out / f"seed-{index:02d}").write_bytes(bytes([link, 1, 0]) + frame)
+
+
+if __name__ == "__main__":
+    main()
