@@ -102,9 +102,13 @@ let addresses = makeAddresses(1_000_000, from: entries, using: &random)
 
 var table = PrefixTable<Int>()
 for (index, entry) in entries.enumerated() { table.insert(entry.network, index) }
+let insertionOrder = table
+table.optimizeLayout()
 let inventory = Inventory(entries: entries)
 
 print("entries: \(entries.count) (\(table.count) distinct networks); lookups per round: \(addresses.count)")
+let unordered = measure { addresses.reduce(0) { $0 &+ (insertionOrder.lookup($1) ?? -1) } }
+print("PrefixTable<Int>.lookup, insertion layout:   \(rate(addresses.count, unordered))  (checksum \(unordered.checksum))")
 let trie = measure { addresses.reduce(0) { $0 &+ (table.lookup($1) ?? -1) } }
 print("PrefixTable<Int>.lookup, 100k entries:        \(rate(addresses.count, trie))  (checksum \(trie.checksum))")
 let snapshot = measure { addresses.reduce(0) { $0 &+ hostgroupLength(inventory.lookup($1)) } }
