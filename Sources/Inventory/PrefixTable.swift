@@ -41,13 +41,16 @@ public struct PrefixTable<Value> {
     public mutating func insert(_ network: IPNetwork, _ value: Value) {
         let prefix = network.address
         let bits = network.bits
-        let changedBits = insertNode(prefix: prefix, bits: bits, value: value)
-        if prefix.isIPv4 { refreshIPv4Starts(under: prefix, bits: changedBits) }
+        if let changedBits = insertNode(prefix: prefix, bits: bits, value: value), prefix.isIPv4 {
+            refreshIPv4Starts(under: prefix, bits: changedBits)
+        }
     }
 
     /// Adds or replaces the node for `prefix`/`bits`; returns the length of the shortest
-    /// prefix whose subtree changed, which bounds the start slots that need refreshing.
-    private mutating func insertNode(prefix: IPAddress, bits: Int, value: Value) -> Int {
+    /// prefix whose subtree changed, which bounds the start slots that need refreshing, or
+    /// nil when only a value was replaced in place (the slots hold value indices, so a
+    /// body repeating `0.0.0.0/0` a million times does not refill every slot each time).
+    private mutating func insertNode(prefix: IPAddress, bits: Int, value: Value) -> Int? {
         var link = prefix.isIPv4 ? Self.ipv4Root : Self.ipv6Root
         // The roots cover their whole family, so the walk starts inside the prefix.
         while true {
@@ -75,10 +78,10 @@ public struct PrefixTable<Value> {
             if bits == nodeBits {
                 if node.value == PrefixTrieNode.none {
                     nodes[Int(link)].value = appendValue(value)
-                } else {
-                    values[Int(node.value)] = value
+                    return bits
                 }
-                return bits
+                values[Int(node.value)] = value
+                return nil
             }
             let direction = Self.bit(prefix, at: nodeBits)
             let child = node.child(direction)

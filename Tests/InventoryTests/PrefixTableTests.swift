@@ -109,6 +109,19 @@ private struct SeededGenerator: RandomNumberGenerator {
         #expect(table.count == 1)
     }
 
+    @Test func repeatedShortPrefixStaysCheapToInsert() {
+        // Each insert of a new /0 touches all 65,536 IPv4 start slots; repeats must not.
+        var table = PrefixTable<Int>()
+        table.insert(net("10.1.2.3/32"), -1)
+        let clock = ContinuousClock()
+        let start = clock.now
+        for value in 0..<20_000 { table.insert(net("0.0.0.0/0"), value) }
+        #expect(clock.now - start < .seconds(20))
+        #expect(table.lookup(ip("192.0.2.1")) == 19_999)
+        #expect(table.lookup(ip("10.1.2.3")) == -1)
+        #expect(table.count == 2)
+    }
+
     @Test func shorterPrefixInsertedAfterLongerBecomesItsParent() {
         let table = table([("10.1.2.3/32", "host"), ("10.1.0.0/16", "net")])
         #expect(table.lookup(ip("10.1.2.3")) == "host")
