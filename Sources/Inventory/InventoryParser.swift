@@ -142,7 +142,7 @@ public enum InventoryParser {
             result.entries.append(InventoryEntry(
                 network: network,
                 host: InventoryHost(hostgroup: hostgroup, domain: domain),
-                isCIDRNotation: address.contains("/")))
+                isCIDRNotation: address.utf8.contains(UInt8(ascii: "/"))))
         }
     }
 
