@@ -43,13 +43,13 @@ public struct Inventory: Sendable {
         }
         table.insert(IPNetwork(address: IPAddress(ipv4: 0x7F00_0001), prefixLength: 32)!, .localhost)
         table.insert(IPNetwork(address: IPAddress(high: 0, low: 1), prefixLength: 128)!, .localhost)
+        table.optimizeLayout()
         storage = Storage(table: table)
     }
 
     /// The labels for `address`, or nil when no entry covers it.
-    @inlinable
     public func lookup(_ address: IPAddress) -> InventoryHost? {
-        table.lookup(address)
+        storage.table.lookup(address)
     }
 
     /// The number of distinct networks in the snapshot (localhost included).
@@ -59,7 +59,4 @@ public struct Inventory: Sendable {
     public func isSameSnapshot(as other: Inventory) -> Bool {
         storage === other.storage
     }
-
-    @usableFromInline
-    var table: PrefixTable<InventoryHost> { storage.table }
 }

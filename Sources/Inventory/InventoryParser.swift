@@ -142,7 +142,7 @@ public enum InventoryParser {
             result.entries.append(InventoryEntry(
                 network: network,
                 host: InventoryHost(hostgroup: hostgroup, domain: domain),
-                isCIDRNotation: address.contains("/")))
+                isCIDRNotation: address.utf8.contains(UInt8(ascii: "/"))))
         }
     }
 
@@ -186,29 +186,39 @@ private struct RawEntry: Decodable {
         case rejected(String)
     }
 
-    private enum Key: String, CodingKey {
-        case ipAddress = "ip_address"
-        case hostgroup
-        case domain
+    private struct FieldKey: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     let outcome: Outcome
 
     init(from decoder: any Decoder) {
-        guard let container = try? decoder.container(keyedBy: Key.self) else {
+        guard let container = try? decoder.container(keyedBy: FieldKey.self) else {
             outcome = .rejected("not a JSON object")
             return
+        }
+        // Go's encoding/json, which read these bodies before, also matches keys that differ
+        // only in case ("Hostgroup"); the exact spelling is preferred, as there.
+        var presentKeys: [FieldKey]?
+        func key(_ name: String) -> FieldKey {
+            let exact = FieldKey(stringValue: name)
+            if container.contains(exact) { return exact }
+            if presentKeys == nil { presentKeys = container.allKeys }
+            return presentKeys!.first { $0.stringValue.lowercased() == name } ?? exact
         }
         let address: String?
         let hostgroup: String?
         let domain: String?
-        do { address = try container.decodeIfPresent(String.self, forKey: .ipAddress) } catch {
+        do { address = try container.decodeIfPresent(String.self, forKey: key("ip_address")) } catch {
             outcome = .rejected("\"ip_address\" is not a string"); return
         }
-        do { hostgroup = try container.decodeIfPresent(String.self, forKey: .hostgroup) } catch {
+        do { hostgroup = try container.decodeIfPresent(String.self, forKey: key("hostgroup")) } catch {
             outcome = .rejected("\"hostgroup\" is not a string"); return
         }
-        do { domain = try container.decodeIfPresent(String.self, forKey: .domain) } catch {
+        do { domain = try container.decodeIfPresent(String.self, forKey: key("domain")) } catch {
             outcome = .rejected("\"domain\" is not a string"); return
         }
         guard let address else {

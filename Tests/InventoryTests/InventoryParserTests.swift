@@ -128,6 +128,14 @@ private func parse(_ text: String, _ format: InventoryFormat) throws -> Inventor
         #expect(result.entries == [entry("10.0.0.1", "a", ""), entry("10.0.0.2", "", "b.example")])
     }
 
+    @Test func keysMatchIgnoringCaseAsGoDidPreferringTheExactSpelling() throws {
+        let result = try parse(#"""
+            {"IP_Address":"10.0.0.1","HostGroup":"a","Domain":"a.example"}
+            {"IP_ADDRESS":"10.0.0.9","ip_address":"10.0.0.2","hostgroup":"b"}
+            """#, .ndjson)
+        #expect(result.entries == [entry("10.0.0.1", "a", "a.example"), entry("10.0.0.2", "b", "")])
+    }
+
     @Test func nonStringLabelsAreProblems() throws {
         let result = try parse(#"""
             {"ip_address":"10.0.0.1","hostgroup":"a"}

@@ -109,10 +109,68 @@ private struct SeededGenerator: RandomNumberGenerator {
         #expect(table.count == 1)
     }
 
+    @Test func repeatedShortPrefixStaysCheapToInsert() {
+        // Each insert of a new /0 touches all 65,536 IPv4 start slots; repeats must not.
+        var table = PrefixTable<Int>()
+        table.insert(net("10.1.2.3/32"), -1)
+        let clock = ContinuousClock()
+        let start = clock.now
+        for value in 0..<20_000 { table.insert(net("0.0.0.0/0"), value) }
+        #expect(clock.now - start < .seconds(20))
+        #expect(table.lookup(ip("192.0.2.1")) == 19_999)
+        #expect(table.lookup(ip("10.1.2.3")) == -1)
+        #expect(table.count == 2)
+    }
+
     @Test func shorterPrefixInsertedAfterLongerBecomesItsParent() {
         let table = table([("10.1.2.3/32", "host"), ("10.1.0.0/16", "net")])
         #expect(table.lookup(ip("10.1.2.3")) == "host")
         #expect(table.lookup(ip("10.1.9.9")) == "net")
+    }
+
+    @Test func ipv4StartSlotsFollowInsertsAboveAndBelowSlashSixteen() {
+        var table = PrefixTable<String>()
+        table.insert(net("10.1.2.3/32"), "host")
+        #expect(table.lookup(ip("10.1.9.9")) == nil)
+        table.insert(net("10.0.0.0/8"), "8")
+        #expect(table.lookup(ip("10.1.9.9")) == "8")
+        #expect(table.lookup(ip("10.200.0.1")) == "8")
+        table.insert(net("10.1.0.0/17"), "17")
+        #expect(table.lookup(ip("10.1.9.9")) == "17")
+        #expect(table.lookup(ip("10.1.200.9")) == "8")
+        table.insert(net("10.1.0.0/16"), "16")
+        #expect(table.lookup(ip("10.1.200.9")) == "16")
+        table.insert(net("0.0.0.0/0"), "0")
+        #expect(table.lookup(ip("11.0.0.1")) == "0")
+        table.insert(net("10.1.2.2/31"), "31")
+        #expect(table.lookup(ip("10.1.2.3")) == "host")
+        #expect(table.lookup(ip("10.1.2.2")) == "31")
+        #expect(table.lookup(ip("10.1.2.4")) == "17")
+        table.insert(net("10.0.0.0/15"), "15")
+        #expect(table.lookup(ip("10.0.5.5")) == "15")
+        #expect(table.lookup(ip("10.1.200.9")) == "16")
+        #expect(table.lookup(ip("10.2.0.1")) == "8")
+    }
+
+    @Test func matchesALinearScanAfterEveryInsert() {
+        var random = SeededGenerator(state: 42)
+        var reference: [(IPNetwork, Int)] = []
+        var table = PrefixTable<Int>()
+        for value in 0..<400 {
+            // 10.0.0.0/12 keeps the prefixes and the probes close together so they nest.
+            let address = IPAddress(ipv4: 0x0A00_0000 | UInt32.random(in: 0..<(1 << 20), using: &random))
+            let network = IPNetwork(address: address, prefixLength: Int.random(in: 4...32, using: &random))!
+            table.insert(network, value)
+            reference.removeAll { $0.0 == network }
+            reference.append((network, value))
+            // Inserting into a renumbered table must work as into a fresh one.
+            if value % 50 == 49 { table.optimizeLayout() }
+            for _ in 0..<25 {
+                let probe = IPAddress(ipv4: 0x0A00_0000 | UInt32.random(in: 0..<(1 << 20), using: &random))
+                let expected = reference.filter { $0.0.contains(probe) }.max { $0.0.prefixLength < $1.0.prefixLength }?.1
+                #expect(table.lookup(probe) == expected)
+            }
+        }
     }
 
     @Test func matchesALinearScanOnRandomPrefixes() {
@@ -149,6 +207,8 @@ private struct SeededGenerator: RandomNumberGenerator {
             reference.append((network, value))
         }
         #expect(table.count == reference.count)
+        var optimized = table
+        optimized.optimizeLayout()
 
         var mismatches = 0
         var matched = 0
@@ -160,6 +220,7 @@ private struct SeededGenerator: RandomNumberGenerator {
                 if best == nil || network.prefixLength > best!.length { best = (network.prefixLength, value) }
             }
             if table.lookup(address) != best?.value { mismatches += 1 }
+            if optimized.lookup(address) != best?.value { mismatches += 1 }
             if let best { matched += 1; if best.length >= 16 { deepMatches += 1 } }
         }
         #expect(mismatches == 0)
