@@ -6,11 +6,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "planet-exporter", targets: ["planet-exporter"]),
-
-        // For the benchmark packages under Benchmarks/, which depend on this one by path.
-        .library(name: "Inventory", targets: ["Inventory"]),
-
         // For the packages beside this one (Fuzz/, Benchmarks/), which can use products only.
+        .library(name: "Inventory", targets: ["Inventory"]),
         .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
         .library(name: "Ring", targets: ["Ring"]),
     ],
