@@ -4,6 +4,10 @@ import PackageDescription
 let package = Package(
     name: "planet-exporter",
     platforms: [.macOS(.v14)],
+    products: [
+        // For the benchmark package under Benchmarks/sockets.
+        .library(name: "Sockets", targets: ["Sockets"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
