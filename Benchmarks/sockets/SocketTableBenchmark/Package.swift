@@ -11,5 +11,9 @@ let package = Package(
             name: "sockets-bench",
             dependencies: [.product(name: "Sockets", package: "planet-exporter")],
             path: "Sources/SocketsBenchmark"),
+        .executableTarget(
+            name: "sockets-read",
+            dependencies: [.product(name: "Sockets", package: "planet-exporter")],
+            path: "Sources/SocketsRead"),
     ]
 )

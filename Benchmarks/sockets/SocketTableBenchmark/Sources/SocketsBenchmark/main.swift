@@ -3,7 +3,9 @@
 // hyperfine.
 //
 //   sockets-bench [--connections N] [--iterations K] [--runs R]
-//   sockets-bench once [netlink|procfs]     (one read; what hyperfine runs)
+//   sockets-bench serve N                   (internal: holds the server ends)
+//
+// hyperfine runs `sockets-read` (built beside this binary) for the one-shot reads.
 import Foundation
 import Sockets
 
@@ -26,9 +28,9 @@ func source(_ name: String?) -> SocketTableReader.Source {
     }
 }
 
-func readOnce(_ source: SocketTableReader.Source) -> SocketSnapshot {
+func readOnce(_ source: SocketTableReader.Source, threads: Int) -> SocketSnapshot {
     do {
-        return try SocketTableReader(source: source).read()
+        return try SocketTableReader(source: source, scanThreads: threads).read()
     } catch {
         fail("\(error)")
     }
@@ -148,12 +150,6 @@ var arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "serve", let count = arguments.dropFirst().first.flatMap(Int.init) {
     serve(count)
 }
-if arguments.first == "once" {
-    let snapshot = readOnce(source(arguments.dropFirst().first))
-    print(snapshot.sockets.count)
-    exit(0)
-}
-
 var connections = 10_000
 var iterations = 20
 var runs = 20
@@ -172,20 +168,21 @@ while !arguments.isEmpty {
 let (clients, server, hold) = openConnections(connections)
 print("holding \(connections) established loopback connections (client ends here, server ends in pid \(server.processIdentifier))")
 
-for kind in ["netlink", "procfs"] {
+let threads = ProcessScanner.defaultThreads
+for (kind, threads) in [("netlink", threads), ("netlink", 1), ("procfs", threads)] {
     var times: [Double] = []
     var found = 0
     let cpuStart = cpuMilliseconds()
     for _ in 0..<iterations {
         times.append(milliseconds {
-            let snapshot = readOnce(source(kind))
+            let snapshot = readOnce(source(kind), threads: threads)
             found = snapshot.sockets.reduce(0) { $0 + ($1.processName == nil ? 0 : 1) }
         })
     }
     let cpu = (cpuMilliseconds() - cpuStart) / Double(iterations)
     times.sort()
-    print(String(format: "in-process %@ read + names: median %.2f ms, min %.2f ms, CPU %.2f ms/read (%d sockets named)",
-                 kind, times[times.count / 2], times[0], cpu, found))
+    print(String(format: "in-process %@ read + names, %d scan thread(s): median %.2f ms, min %.2f ms, CPU %.2f ms/read (%d sockets named)",
+                 kind, threads, times[times.count / 2], times[0], cpu, found))
     guard found >= connections else { fail("named only \(found) sockets; expected at least \(connections)") }
 }
 for kind in ["netlink", "procfs"] {
@@ -199,11 +196,12 @@ for kind in ["netlink", "procfs"] {
     print(String(format: "in-process %@ table only: median %.2f ms, min %.2f ms, CPU %.2f ms/read", kind, times[times.count / 2], times[0], cpu))
 }
 
-let me = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+let reader = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    .deletingLastPathComponent().appendingPathComponent("sockets-read").path
 let hyperfine = Process()
 hyperfine.executableURL = URL(fileURLWithPath: "/usr/bin/hyperfine")
 hyperfine.arguments = ["-N", "--warmup", "3", "--runs", String(runs),
-                       "ss -tanp", "ss -tan", "\(me) once netlink", "\(me) once procfs"]
+                       "ss -tanp", "ss -tan", "\(reader) netlink", "\(reader) procfs"]
 do {
     try hyperfine.run()
 } catch {
