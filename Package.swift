@@ -22,7 +22,11 @@ let package = Package(
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
 
         // Socket table (netlink sock_diag, /proc/net), owning processes, dependency metrics.
-        .target(name: "Sockets", dependencies: ["NetAddress", "Exposition"]),
-        .testTarget(name: "SocketsTests", dependencies: ["Sockets", "NetAddress", "Exposition"]),
+        .target(
+            name: "Sockets",
+            dependencies: ["NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics")]),
+        .testTarget(
+            name: "SocketsTests",
+            dependencies: ["Sockets", "NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics")]),
     ]
 )

@@ -1,3 +1,4 @@
+import Atomics
 import NetAddress
 
 /// A socket and the name of the process that owns it.
@@ -124,6 +125,10 @@ public final class SocketSnapshot: Sendable {
         return listeners[EndpointKey(proto, .zero, localPort)]
     }
 }
+
+/// Lets the socket task publish each snapshot through a `ManagedAtomic<SocketSnapshot>`
+/// that the traffic aggregator loads without locks.
+extension SocketSnapshot: AtomicReference {}
 
 struct EndpointKey: Hashable, Sendable {
     var address: IPAddress

@@ -1,3 +1,4 @@
+import Atomics
 import NetAddress
 import Testing
 
@@ -18,6 +19,13 @@ struct SocketSnapshotTests {
         #expect(!snapshot.isListening(.tcp, 8301))
         #expect(!snapshot.isListening(.tcp, 0))
         #expect(!snapshot.isListening(.tcp, 65535))
+    }
+
+    @Test func publishedThroughAnAtomicReference() throws {
+        let published = ManagedAtomic(SocketSnapshot(sockets: []))
+        #expect(!published.load(ordering: .acquiring).isListening(.tcp, 22))
+        published.store(try fixture(), ordering: .releasing)
+        #expect(published.load(ordering: .acquiring).isListening(.tcp, 22))
     }
 
     @Test func portSetEdges() {

@@ -201,7 +201,7 @@ let reader = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
 let hyperfine = Process()
 hyperfine.executableURL = URL(fileURLWithPath: "/usr/bin/hyperfine")
 hyperfine.arguments = ["-N", "--warmup", "3", "--runs", String(runs),
-                       "ss -tanp", "ss -tan", "\(reader) netlink", "\(reader) procfs"]
+                       "ss -tanp", "ss -tan", "\(reader) netlink", "\(reader) netlink 1", "\(reader) procfs"]
 do {
     try hyperfine.run()
 } catch {
