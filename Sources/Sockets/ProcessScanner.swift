@@ -12,9 +12,10 @@ import Glibc
 /// links are read into a stack buffer, no path string is built per descriptor, `comm`
 /// is read only for processes that own a wanted socket, and descriptors are split
 /// among a few threads. On procfs, where `stat` of `/proc/PID/fd` reports the number
-/// of open descriptors, descriptor numbers below that count are probed directly
-/// instead of listing the directory (listing instantiates every entry first); a
-/// directory listing then picks up only what the probe missed.
+/// of open descriptors (Linux 6.2 and later), the numbers below that count are probed
+/// directly instead of listing them first (a listing instantiates every entry); the
+/// directory is then listed from that count on, which procfs can seek to, so a
+/// descriptor numbered past the count is still found.
 public enum ProcessScanner {
     /// Owners found by one scan.
     public struct Result: Sendable {
@@ -49,7 +50,8 @@ public enum ProcessScanner {
         for (index, process) in processes.enumerated() {
             var start: Int32 = 0
             repeat {
-                items.append(WorkItem(process: index, start: start, end: min(start + chunk, process.probeEnd)))
+                let end = min(start + chunk, process.probeEnd)
+                items.append(WorkItem(process: index, start: start, end: end, listsRest: end == process.probeEnd))
                 start += chunk
             } while start < process.probeEnd
         }
@@ -59,7 +61,7 @@ public enum ProcessScanner {
         let shared = WorkerResults(workers: max(1, min(threads, work.count)))
         let table = wanted
         DispatchQueue.concurrentPerform(iterations: shared.slots.count) { worker in
-            var local = WorkerResult(processes: processes.count)
+            var local = WorkerResult()
             var index = worker
             while index < work.count {
                 scan(work[index], processes: processes, rootFD: rootFD, wanted: table, into: &local)
@@ -68,44 +70,27 @@ public enum ProcessScanner {
             shared.slots[worker] = local
         }
 
-        var found = [Int32](repeating: 0, count: processes.count)
-        var failed = [Bool](repeating: false, count: processes.count)
-        var owns = [Bool](repeating: false, count: processes.count)
+        var failed = Set<Int>()
+        var owners = Set<Int>()
         for local in shared.slots {
             result.skippedDescriptors += local.skippedDescriptors
+            failed.formUnion(local.failed)
             for (inode, process) in local.matches {
                 let pid = processes[process].pid
                 if let slot = wanted.index(forKey: inode), pid < wanted.values[slot] { wanted.values[slot] = pid }
-                owns[process] = true
-            }
-            for process in 0..<processes.count {
-                found[process] += local.found[process]
-                failed[process] = failed[process] || local.failed[process]
+                owners.insert(process)
             }
         }
-        // Descriptors the probe could not see: numbered past the count, opened since,
-        // or all of them when the count is unknown (0, as kernels before 6.2 report).
-        var tail = WorkerResult(processes: processes.count)
-        for (index, process) in processes.enumerated() where !failed[index] && (found[index] < process.count || process.count == 0) {
-            scanListing(process: index, processes: processes, rootFD: rootFD, wanted: wanted, into: &tail)
-        }
-        result.skippedDescriptors += tail.skippedDescriptors
-        for (inode, process) in tail.matches {
-            let pid = processes[process].pid
-            if let slot = wanted.index(forKey: inode), pid < wanted.values[slot] { wanted.values[slot] = pid }
-            owns[process] = true
-        }
-        for index in processes.indices where failed[index] || tail.failed[index] {
-            result.skippedProcesses += 1
-        }
+        result.skippedProcesses += failed.count
 
         var comms: [Int32: String] = [:]
         var path = PathBuffer()
         var buffer = [UInt8](repeating: 0, count: 64)
-        for (index, process) in processes.enumerated() where owns[index] {
-            path.set(pid: process.pid, suffix: "/comm")
+        for index in owners.sorted() {
+            let pid = processes[index].pid
+            path.set(pid: pid, suffix: "/comm")
             if let comm = readComm(rootFD: rootFD, path: &path, buffer: &buffer) {
-                comms[process.pid] = comm
+                comms[pid] = comm
             } else {
                 result.skippedProcesses += 1
             }
@@ -124,53 +109,48 @@ public enum ProcessScanner {
 
     struct Process: Sendable {
         var pid: Int32
-        /// Open descriptors as procfs reports them; 0 when unknown.
-        var count: Int32
-        /// Descriptor numbers below this are probed directly.
+        /// Descriptor numbers below this are probed directly; 0 when the count is unknown.
         var probeEnd: Int32
     }
 
+    /// Descriptor numbers `start..<end` of one process, and for the last such range of
+    /// a process, every listed descriptor from `end` on.
     struct WorkItem: Sendable {
         var process: Int
         var start: Int32
         var end: Int32
+        var listsRest: Bool
     }
 
     struct WorkerResult: Sendable {
         var matches: [(UInt64, Int)] = []
-        var found: [Int32]
-        var failed: [Bool]
+        var failed: [Int] = []
         var skippedDescriptors = 0
-
-        init(processes: Int) {
-            found = [Int32](repeating: 0, count: processes)
-            failed = [Bool](repeating: false, count: processes)
-        }
     }
 
     final class WorkerResults: @unchecked Sendable {
         var slots: [WorkerResult]
 
         init(workers: Int) {
-            slots = [WorkerResult](repeating: WorkerResult(processes: 0), count: workers)
+            slots = [WorkerResult](repeating: WorkerResult(), count: workers)
         }
     }
 
     /// True for a procfs mount, whose root directory is inode 1 (PROC_ROOT_INO). Only
-    /// speed depends on this: the listing pass covers whatever a probe cannot.
+    /// speed depends on this: the listing covers whatever is not probed.
     private static func isProcfs(_ fd: Int32) -> Bool {
         var info = stat()
         return fstat(fd, &info) == 0 && info.st_ino == 1
     }
 
-    /// The processes under the root, with their descriptor counts when probing.
+    /// The processes under the root, in pid order, with their descriptor counts when probing.
     private static func listProcesses(rootFD: Int32, probing: Bool) -> [Process] {
         guard let root = fdopendir(dup(rootFD)) else { return [] }
         defer { closedir(root) }
         var processes: [Process] = []
         var path = PathBuffer()
         while let entry = readdir(root) {
-            guard let pid = Self.pid(of: entry) else { continue }
+            guard let pid = Self.number(of: entry) else { continue }
             var count: Int32 = 0
             if probing {
                 path.set(pid: pid, suffix: "/fd")
@@ -179,83 +159,77 @@ public enum ProcessScanner {
                     count = Int32(clamping: info.st_size)
                 }
             }
-            processes.append(Process(pid: pid, count: count, probeEnd: count))
+            processes.append(Process(pid: pid, probeEnd: count))
         }
         // /proc lists in pid order already; a fixture tree may not.
         processes.sort { $0.pid < $1.pid }
         return processes
     }
 
-    /// Probes descriptor numbers `item.start..<item.end` of one process.
+    /// Reads the descriptors of one work item.
     private static func scan(_ item: WorkItem, processes: [Process], rootFD: Int32, wanted: [UInt64: Int32], into result: inout WorkerResult) {
-        guard item.start < item.end else { return }
         var path = PathBuffer()
         path.set(pid: processes[item.process].pid, suffix: "/fd")
         let dirFD = path.withCString { openat(rootFD, $0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard dirFD >= 0 else {
-            result.failed[item.process] = true
+            result.failed.append(item.process)
             return
         }
-        defer { close(dirFD) }
-        var name = PathBuffer()
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { link in
-            for fd in item.start..<item.end {
-                name.set(number: fd)
-                let length = name.withCString { readlinkat(dirFD, $0, link.baseAddress!, link.count) }
+            /// Reads one link; false when the rest of the process cannot be read either.
+            func read(_ name: UnsafePointer<CChar>) -> Bool {
+                let length = readlinkat(dirFD, name, link.baseAddress!, link.count)
                 if length < 0 {
-                    if errno == ENOENT { continue }  // a hole in the descriptor table
-                    result.skippedDescriptors += 1
-                    // Every other descriptor of the process will say the same.
-                    if errno == EACCES {
-                        result.failed[item.process] = true
-                        return
+                    switch errno {
+                    case ENOENT:
+                        return true  // a hole in the descriptor table, or closed meanwhile
+                    case EACCES:
+                        result.skippedDescriptors += 1
+                        result.failed.append(item.process)
+                        return false
+                    default:
+                        result.skippedDescriptors += 1
+                        return true
                     }
-                    continue
                 }
-                result.found[item.process] += 1
                 if let inode = socketInode(UnsafeBufferPointer(rebasing: link[0..<length])), wanted[inode] != nil {
                     result.matches.append((inode, item.process))
                 }
+                return true
             }
-        }
-    }
 
-    /// Lists a process's fd directory and reads the links the probe did not cover.
-    private static func scanListing(process index: Int, processes: [Process], rootFD: Int32, wanted: [UInt64: Int32], into result: inout WorkerResult) {
-        var path = PathBuffer()
-        path.set(pid: processes[index].pid, suffix: "/fd")
-        let dirFD = path.withCString { openat(rootFD, $0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard dirFD >= 0, let directory = fdopendir(dirFD) else {
-            if dirFD >= 0 { close(dirFD) }
-            result.failed[index] = true
-            return
-        }
-        defer { closedir(directory) }
-        let probed = processes[index].probeEnd
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { link in
+            var name = PathBuffer()
+            for fd in item.start..<item.end {
+                name.set(number: fd)
+                guard name.withCString(read) else {
+                    close(dirFD)
+                    return
+                }
+            }
+            guard item.listsRest else {
+                close(dirFD)
+                return
+            }
+            // procfs fd directories keep "descriptor number + 2" as the listing offset.
+            if item.end > 0 { lseek(dirFD, off_t(item.end) + 2, SEEK_SET) }
+            guard let directory = fdopendir(dirFD) else {
+                close(dirFD)
+                result.failed.append(item.process)
+                return
+            }
+            defer { closedir(directory) }
             while let entry = readdir(directory) {
-                guard let fd = Self.pid(of: entry), fd >= probed else { continue }
-                let length = withUnsafePointer(to: &entry.pointee.d_name) { name in
-                    name.withMemoryRebound(to: CChar.self, capacity: 256) { readlinkat(dirFD, $0, link.baseAddress!, link.count) }
+                guard let fd = Self.number(of: entry), fd >= item.end else { continue }
+                let readable = withUnsafePointer(to: &entry.pointee.d_name) { name in
+                    name.withMemoryRebound(to: CChar.self, capacity: 256, read)
                 }
-                if length < 0 {
-                    if errno == ENOENT { continue }  // closed since the listing
-                    result.skippedDescriptors += 1
-                    if errno == EACCES {
-                        result.failed[index] = true
-                        return
-                    }
-                    continue
-                }
-                if let inode = socketInode(UnsafeBufferPointer(rebasing: link[0..<length])), wanted[inode] != nil {
-                    result.matches.append((inode, index))
-                }
+                if !readable { return }
             }
         }
     }
 
     /// The number a `/proc` or fd directory entry names, or nil for other entries.
-    private static func pid(of entry: UnsafeMutablePointer<dirent>) -> Int32? {
+    private static func number(of entry: UnsafeMutablePointer<dirent>) -> Int32? {
         withUnsafePointer(to: &entry.pointee.d_name) { name in
             name.withMemoryRebound(to: UInt8.self, capacity: 256) { name -> Int32? in
                 var value: Int32 = 0
