@@ -10,8 +10,8 @@ import Glibc
 /// One `readlinkat` per open descriptor of every process is the floor of this job and
 /// what dominates the cost of `ss -p`, so the scan keeps everything else off that path:
 /// links are read into a stack buffer, no path string is built per descriptor, `comm`
-/// is read only for processes that own a wanted socket, and descriptors are split
-/// among a few threads. On procfs, where `stat` of `/proc/PID/fd` reports the number
+/// is read only for processes that own a wanted socket, and descriptors can be split
+/// among threads. On procfs, where `stat` of `/proc/PID/fd` reports the number
 /// of open descriptors (Linux 6.2 and later), the numbers below that count are probed
 /// directly instead of listing them first (a listing instantiates every entry); the
 /// directory is then listed from that count on, which procfs can seek to, so a
@@ -102,10 +102,9 @@ public enum ProcessScanner {
         return result
     }
 
-    /// Online processors, at most 4: the scan is short and runs beside the agent's work.
-    public static var defaultThreads: Int {
-        max(1, min(4, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    }
+    /// One thread: the CPU cost is the same with more, and on a busy host more threads
+    /// measured no faster (docs/sockets.md); they shorten a scan only on idle cores.
+    public static let defaultThreads = 1
 
     struct Process: Sendable {
         var pid: Int32

@@ -169,7 +169,7 @@ let (clients, server, hold) = openConnections(connections)
 print("holding \(connections) established loopback connections (client ends here, server ends in pid \(server.processIdentifier))")
 
 let threads = ProcessScanner.defaultThreads
-for (kind, threads) in [("netlink", threads), ("netlink", 1), ("procfs", threads)] {
+for (kind, threads) in [("netlink", threads), ("netlink", 2), ("procfs", threads)] {
     var times: [Double] = []
     var found = 0
     let cpuStart = cpuMilliseconds()
@@ -201,7 +201,7 @@ let reader = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
 let hyperfine = Process()
 hyperfine.executableURL = URL(fileURLWithPath: "/usr/bin/hyperfine")
 hyperfine.arguments = ["-N", "--warmup", "3", "--runs", String(runs),
-                       "ss -tanp", "ss -tan", "\(reader) netlink", "\(reader) netlink 1", "\(reader) procfs"]
+                       "ss -tanp", "ss -tan", "\(reader) netlink", "\(reader) netlink 2", "\(reader) procfs"]
 do {
     try hyperfine.run()
 } catch {
