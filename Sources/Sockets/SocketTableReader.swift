@@ -62,13 +62,18 @@ public struct SocketTableReader: Sendable {
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         for proto in TransportProtocol.allCases {
             for ipv6 in [false, true] {
-                if netlink != nil {
+                if var socket = netlink {
                     let mark = entries.count
                     do {
-                        try netlink!.dump(ipv6: ipv6, protocol: proto, buffer: &buffer, into: &entries)
+                        try socket.dump(ipv6: ipv6, protocol: proto, buffer: &buffer, into: &entries)
+                        netlink = socket
                         continue
                     } catch {
+                        // A refused or broken dump may leave replies queued: the next
+                        // table starts on a fresh socket, and this one comes from the file.
                         entries.removeSubrange(mark...)
+                        socket.close()
+                        netlink = try? NetlinkSocket()
                     }
                 }
                 try readFile(ipv6: ipv6, protocol: proto, buffer: &buffer, into: &entries)
