@@ -97,6 +97,14 @@ public final class SocketSnapshot: Sendable {
         self.byPort = byPort
     }
 
+    /// The listening ports of one protocol.
+    public func listeningPorts(_ proto: TransportProtocol) -> PortSet {
+        switch proto {
+        case .tcp: tcpListening
+        case .udp: udpListening
+        }
+    }
+
     /// True if a socket listens on `port` (TCP) or is bound unconnected to it (UDP).
     @inlinable
     public func isListening(_ proto: TransportProtocol, _ port: UInt16) -> Bool {

@@ -13,6 +13,8 @@ struct SocketSnapshotTests {
         let snapshot = try fixture()
         #expect(snapshot.tcpListening.sorted == [22, 80, 8500])
         #expect(snapshot.udpListening.sorted == [8301])
+        #expect(snapshot.listeningPorts(.tcp) == snapshot.tcpListening)
+        #expect(snapshot.listeningPorts(.udp).sorted == [8301])
         #expect(snapshot.isListening(.tcp, 22))
         #expect(!snapshot.isListening(.udp, 22))
         #expect(snapshot.isListening(.udp, 8301))
