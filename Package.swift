@@ -10,6 +10,9 @@ let package = Package(
         .library(name: "Inventory", targets: ["Inventory"]),
         .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
         .library(name: "Ring", targets: ["Ring"]),
+
+        // For the benchmark package under Benchmarks/sockets.
+        .library(name: "Sockets", targets: ["Sockets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -87,5 +90,12 @@ let package = Package(
         // so a fleet can move from the Go original host by host.
         .target(name: "Migration", dependencies: ["Exposition", "NetAddress", "Traffic"]),
         .testTarget(name: "MigrationTests", dependencies: ["Migration", "Exposition", "NetAddress", "Traffic"]),
+
+        .target(
+            name: "Sockets",
+            dependencies: ["NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics")]),
+        .testTarget(
+            name: "SocketsTests",
+            dependencies: ["Sockets", "NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics")]),
     ]
 )

@@ -1,13 +1,21 @@
+import Dispatch
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Finds the process that owns each socket: `/proc/PID/fd/*` links read `socket:[INODE]`,
+/// Finds the process that owns each socket: `/proc/PID/fd/N` links read `socket:[INODE]`,
 /// and `/proc/PID/comm` names the process.
 ///
-/// This is what dominates the cost of `ss -p`, so it runs on raw buffers: one
-/// `readlinkat` per descriptor into a stack buffer, no path strings per descriptor,
-/// and `comm` read only for processes that own a wanted socket.
+/// One `readlinkat` per open descriptor of every process is the floor of this job and
+/// what dominates the cost of `ss -p`, so the scan keeps everything else off that path:
+/// links are read into a stack buffer, no path string is built per descriptor, `comm`
+/// is read only for processes that own a wanted socket, and descriptors can be split
+/// among threads. On procfs, where `stat` of `/proc/PID/fd` reports the number
+/// of open descriptors (Linux 6.2 and later), the numbers below that count are probed
+/// directly instead of listing them first (a listing instantiates every entry); the
+/// directory is then listed from that count on, which procfs can seek to, so a
+/// descriptor numbered past the count is still found.
 public enum ProcessScanner {
     /// Owners found by one scan.
     public struct Result: Sendable {
@@ -15,16 +23,20 @@ public enum ProcessScanner {
         public var names: [UInt64: String] = [:]
         /// Processes that exited, or whose fd directory or comm could not be read, mid-scan.
         public var skippedProcesses = 0
-        /// Descriptors whose link could not be read (closed mid-scan).
+        /// Descriptors whose link could not be read.
         public var skippedDescriptors = 0
     }
 
-    /// Scans every process under `procRoot` for descriptors that refer to `inodes`.
-    public static func scan(procRoot: String, inodes: some Sequence<UInt64>) -> Result {
-        var owners: [UInt64: Int32] = [:]
-        for inode in inodes where inode != 0 { owners[inode] = Int32.max }
+    /// Descriptor numbers per unit of work handed to a thread.
+    static let chunk: Int32 = 1024
+
+    /// Scans every process under `procRoot` for descriptors that refer to `inodes`,
+    /// on up to `threads` threads.
+    public static func scan(procRoot: String, inodes: some Sequence<UInt64>, threads: Int = defaultThreads) -> Result {
+        var wanted: [UInt64: Int32] = [:]
+        for inode in inodes where inode != 0 { wanted[inode] = Int32.max }
         var result = Result()
-        guard !owners.isEmpty else { return result }
+        guard !wanted.isEmpty else { return result }
 
         let rootFD = open(procRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
@@ -32,70 +44,198 @@ public enum ProcessScanner {
             return result
         }
         defer { close(rootFD) }
-        guard let root = fdopendir(dup(rootFD)) else { return result }
-        defer { closedir(root) }
 
-        var path = [CChar](repeating: 0, count: 32)
-        var link = [UInt8](repeating: 0, count: 64)
-        var ownerPIDs: [Int32] = []
-        while let entry = readdir(root) {
-            guard let pid = Self.pid(of: entry) else { continue }
-            Self.write(pid: pid, suffix: "/fd", into: &path)
-            let fdDirFD = openat(rootFD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard fdDirFD >= 0, let fdDir = fdopendir(fdDirFD) else {
-                if fdDirFD >= 0 { close(fdDirFD) }
-                result.skippedProcesses += 1
-                continue
+        let processes = listProcesses(rootFD: rootFD, probing: isProcfs(rootFD))
+        var items: [WorkItem] = []
+        for (index, process) in processes.enumerated() {
+            var start: Int32 = 0
+            repeat {
+                let end = min(start + chunk, process.probeEnd)
+                items.append(WorkItem(process: index, start: start, end: end, listsRest: end == process.probeEnd))
+                start += chunk
+            } while start < process.probeEnd
+        }
+        let work = items
+
+        // Each worker writes only its own slot; the slots are read after all finish.
+        let shared = WorkerResults(workers: max(1, min(threads, work.count)))
+        let table = wanted
+        DispatchQueue.concurrentPerform(iterations: shared.slots.count) { worker in
+            var local = WorkerResult()
+            var index = worker
+            while index < work.count {
+                scan(work[index], processes: processes, rootFD: rootFD, wanted: table, into: &local)
+                index += shared.slots.count
             }
-            var owns = false
-            while let fdEntry = readdir(fdDir) {
-                let length = withUnsafePointer(to: &fdEntry.pointee.d_name) { name in
-                    name.withMemoryRebound(to: CChar.self, capacity: 256) { name -> Int in
-                        if name[0] == 0x2E { return 0 }  // "." and ".."
-                        return link.withUnsafeMutableBufferPointer { buffer in
-                            readlinkat(fdDirFD, name, buffer.baseAddress!, buffer.count)
-                        }
-                    }
-                }
-                if length < 0 {
-                    result.skippedDescriptors += 1
-                    continue
-                }
-                guard let inode = Self.socketInode(link, length: length),
-                      let slot = owners.index(forKey: inode) else { continue }
-                if pid < owners.values[slot] { owners.values[slot] = pid }
-                owns = true
-            }
-            closedir(fdDir)
-            if owns { ownerPIDs.append(pid) }
+            shared.slots[worker] = local
         }
 
+        var failed = Set<Int>()
+        var owners = Set<Int>()
+        for local in shared.slots {
+            result.skippedDescriptors += local.skippedDescriptors
+            failed.formUnion(local.failed)
+            for (inode, process) in local.matches {
+                let pid = processes[process].pid
+                if let slot = wanted.index(forKey: inode), pid < wanted.values[slot] { wanted.values[slot] = pid }
+                owners.insert(process)
+            }
+        }
+        result.skippedProcesses += failed.count
+
         var comms: [Int32: String] = [:]
-        comms.reserveCapacity(ownerPIDs.count)
-        for pid in ownerPIDs {
-            Self.write(pid: pid, suffix: "/comm", into: &path)
-            if let comm = Self.readComm(rootFD: rootFD, path: path, buffer: &link) {
+        var path = PathBuffer()
+        var buffer = [UInt8](repeating: 0, count: 64)
+        for index in owners.sorted() {
+            let pid = processes[index].pid
+            path.set(pid: pid, suffix: "/comm")
+            if let comm = readComm(rootFD: rootFD, path: &path, buffer: &buffer) {
                 comms[pid] = comm
             } else {
                 result.skippedProcesses += 1
             }
         }
-        result.names.reserveCapacity(owners.count)
-        for (inode, pid) in owners where pid != Int32.max {
+        result.names.reserveCapacity(wanted.count)
+        for (inode, pid) in wanted where pid != Int32.max {
             if let comm = comms[pid] { result.names[inode] = comm }
         }
         return result
     }
 
-    /// The pid a `/proc` entry names, or nil for non-process entries.
-    private static func pid(of entry: UnsafeMutablePointer<dirent>) -> Int32? {
+    /// One thread: the CPU cost is the same with more, and on a busy host more threads
+    /// measured no faster (docs/sockets.md); they shorten a scan only on idle cores.
+    public static let defaultThreads = 1
+
+    struct Process: Sendable {
+        var pid: Int32
+        /// Descriptor numbers below this are probed directly; 0 when the count is unknown.
+        var probeEnd: Int32
+    }
+
+    /// Descriptor numbers `start..<end` of one process, and for the last such range of
+    /// a process, every listed descriptor from `end` on.
+    struct WorkItem: Sendable {
+        var process: Int
+        var start: Int32
+        var end: Int32
+        var listsRest: Bool
+    }
+
+    struct WorkerResult: Sendable {
+        var matches: [(UInt64, Int)] = []
+        var failed: [Int] = []
+        var skippedDescriptors = 0
+    }
+
+    final class WorkerResults: @unchecked Sendable {
+        var slots: [WorkerResult]
+
+        init(workers: Int) {
+            slots = [WorkerResult](repeating: WorkerResult(), count: workers)
+        }
+    }
+
+    /// True for a procfs mount, whose root directory is inode 1 (PROC_ROOT_INO). Only
+    /// speed depends on this: the listing covers whatever is not probed.
+    private static func isProcfs(_ fd: Int32) -> Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_ino == 1
+    }
+
+    /// The processes under the root, in pid order, with their descriptor counts when probing.
+    private static func listProcesses(rootFD: Int32, probing: Bool) -> [Process] {
+        guard let root = fdopendir(dup(rootFD)) else { return [] }
+        defer { closedir(root) }
+        var processes: [Process] = []
+        var path = PathBuffer()
+        while let entry = readdir(root) {
+            guard let pid = Self.number(of: entry) else { continue }
+            var count: Int32 = 0
+            if probing {
+                path.set(pid: pid, suffix: "/fd")
+                var info = stat()
+                if path.withCString({ fstatat(rootFD, $0, &info, 0) }) == 0 {
+                    count = Int32(clamping: info.st_size)
+                }
+            }
+            processes.append(Process(pid: pid, probeEnd: count))
+        }
+        // /proc lists in pid order already; a fixture tree may not.
+        processes.sort { $0.pid < $1.pid }
+        return processes
+    }
+
+    /// Reads the descriptors of one work item.
+    private static func scan(_ item: WorkItem, processes: [Process], rootFD: Int32, wanted: [UInt64: Int32], into result: inout WorkerResult) {
+        var path = PathBuffer()
+        path.set(pid: processes[item.process].pid, suffix: "/fd")
+        let dirFD = path.withCString { openat(rootFD, $0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard dirFD >= 0 else {
+            result.failed.append(item.process)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { link in
+            /// Reads one link; false when the rest of the process cannot be read either.
+            func read(_ name: UnsafePointer<CChar>) -> Bool {
+                let length = readlinkat(dirFD, name, link.baseAddress!, link.count)
+                if length < 0 {
+                    switch errno {
+                    case ENOENT:
+                        return true  // a hole in the descriptor table, or closed meanwhile
+                    case EACCES:
+                        result.skippedDescriptors += 1
+                        result.failed.append(item.process)
+                        return false
+                    default:
+                        result.skippedDescriptors += 1
+                        return true
+                    }
+                }
+                if let inode = socketInode(UnsafeBufferPointer(rebasing: link[0..<length])), wanted[inode] != nil {
+                    result.matches.append((inode, item.process))
+                }
+                return true
+            }
+
+            var name = PathBuffer()
+            for fd in item.start..<item.end {
+                name.set(number: fd)
+                guard name.withCString(read) else {
+                    close(dirFD)
+                    return
+                }
+            }
+            guard item.listsRest else {
+                close(dirFD)
+                return
+            }
+            // procfs fd directories keep "descriptor number + 2" as the listing offset.
+            if item.end > 0 { lseek(dirFD, off_t(item.end) + 2, SEEK_SET) }
+            guard let directory = fdopendir(dirFD) else {
+                close(dirFD)
+                result.failed.append(item.process)
+                return
+            }
+            defer { closedir(directory) }
+            while let entry = readdir(directory) {
+                guard let fd = Self.number(of: entry), fd >= item.end else { continue }
+                let readable = withUnsafePointer(to: &entry.pointee.d_name) { name in
+                    name.withMemoryRebound(to: CChar.self, capacity: 256, read)
+                }
+                if !readable { return }
+            }
+        }
+    }
+
+    /// The number a `/proc` or fd directory entry names, or nil for other entries.
+    private static func number(of entry: UnsafeMutablePointer<dirent>) -> Int32? {
         withUnsafePointer(to: &entry.pointee.d_name) { name in
             name.withMemoryRebound(to: UInt8.self, capacity: 256) { name -> Int32? in
                 var value: Int32 = 0
                 var index = 0
                 while name[index] != 0 {
                     let digit = name[index] &- 0x30
-                    guard digit < 10, index < 10 else { return nil }
+                    guard digit < 10, index < 9 else { return nil }
                     value = value &* 10 &+ Int32(digit)
                     index += 1
                 }
@@ -105,9 +245,10 @@ public enum ProcessScanner {
     }
 
     /// The inode in a `socket:[INODE]` link target.
-    static func socketInode(_ link: [UInt8], length: Int) -> UInt64? {
+    static func socketInode(_ link: UnsafeBufferPointer<UInt8>) -> UInt64? {
         // "socket:[" is 8 bytes; the shortest target is "socket:[1]".
-        guard length >= 10, length <= link.count,
+        let length = link.count
+        guard length >= 10, length <= 29,
               link[0] == 0x73, link[1] == 0x6F, link[2] == 0x63, link[3] == 0x6B,
               link[4] == 0x65, link[5] == 0x74, link[6] == 0x3A, link[7] == 0x5B,
               link[length - 1] == 0x5D
@@ -115,41 +256,57 @@ public enum ProcessScanner {
         var inode: UInt64 = 0
         for index in 8..<(length - 1) {
             let digit = link[index] &- 0x30
-            guard digit < 10, index < 28 else { return nil }
+            guard digit < 10 else { return nil }
             inode = inode &* 10 &+ UInt64(digit)
         }
         return inode
     }
 
-    private static func write(pid: Int32, suffix: StaticString, into path: inout [CChar]) {
-        var digits: [CChar] = []
-        var value = pid
-        repeat {
-            digits.append(CChar(0x30 + value % 10))
-            value /= 10
-        } while value > 0
-        var index = 0
-        for digit in digits.reversed() {
-            path[index] = digit
-            index += 1
-        }
-        suffix.withUTF8Buffer { suffix in
-            for byte in suffix {
-                path[index] = CChar(bitPattern: byte)
-                index += 1
-            }
-        }
-        path[index] = 0
-    }
-
-    private static func readComm(rootFD: Int32, path: [CChar], buffer: inout [UInt8]) -> String? {
-        let fd = openat(rootFD, path, O_RDONLY | O_CLOEXEC)
+    private static func readComm(rootFD: Int32, path: inout PathBuffer, buffer: inout [UInt8]) -> String? {
+        let fd = path.withCString { openat(rootFD, $0, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        let count = buffer.withUnsafeMutableBytes { raw in retryingEINTR { read(fd, raw.baseAddress!, raw.count) } }
         guard count > 0 else { return nil }
         var end = count
         if buffer[end - 1] == 0x0A { end -= 1 }
         return String(decoding: buffer[0..<end], as: UTF8.self)
+    }
+}
+
+/// A NUL-terminated relative path such as `1234/fd` or `17`, built without allocating.
+struct PathBuffer {
+    private var bytes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    mutating func set(number: Int32, suffix: StaticString = "") {
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            var digits: (UInt64, UInt64) = (0, 0)
+            var count = 0
+            var value = UInt32(bitPattern: number)
+            withUnsafeMutableBytes(of: &digits) { scratch in
+                repeat {
+                    scratch[count] = UInt8(0x30 + value % 10)
+                    value /= 10
+                    count += 1
+                } while value > 0
+                for index in 0..<count { raw[index] = scratch[count - 1 - index] }
+            }
+            var end = count
+            suffix.withUTF8Buffer { suffix in
+                for byte in suffix where end < raw.count - 1 {
+                    raw[end] = byte
+                    end += 1
+                }
+            }
+            raw[end] = 0
+        }
+    }
+
+    mutating func set(pid: Int32, suffix: StaticString) {
+        set(number: pid, suffix: suffix)
+    }
+
+    mutating func withCString<R>(_ body: (UnsafePointer<CChar>) -> R) -> R {
+        withUnsafeBytes(of: &bytes) { raw in body(raw.baseAddress!.assumingMemoryBound(to: CChar.self)) }
     }
 }

@@ -1,3 +1,4 @@
+import Atomics
 import NetAddress
 
 /// A socket and the name of the process that owns it.
@@ -96,6 +97,14 @@ public final class SocketSnapshot: Sendable {
         self.byPort = byPort
     }
 
+    /// The listening ports of one protocol.
+    public func listeningPorts(_ proto: TransportProtocol) -> PortSet {
+        switch proto {
+        case .tcp: tcpListening
+        case .udp: udpListening
+        }
+    }
+
     /// True if a socket listens on `port` (TCP) or is bound unconnected to it (UDP).
     @inlinable
     public func isListening(_ proto: TransportProtocol, _ port: UInt16) -> Bool {
@@ -124,6 +133,10 @@ public final class SocketSnapshot: Sendable {
         return listeners[EndpointKey(proto, .zero, localPort)]
     }
 }
+
+/// Lets the socket task publish each snapshot through a `ManagedAtomic<SocketSnapshot>`
+/// that the traffic aggregator loads without locks.
+extension SocketSnapshot: AtomicReference {}
 
 struct EndpointKey: Hashable, Sendable {
     var address: IPAddress

@@ -22,13 +22,16 @@ public struct SocketTableReader: Sendable {
     /// The procfs mount to read (`/proc` on a live system).
     public let procRoot: String
     public let source: Source
+    /// Threads that read process descriptors.
+    public let scanThreads: Int
 
     /// A reader of `procRoot` (default `/proc`).
-    public init(procRoot: String = "/proc", source: Source = .automatic) {
+    public init(procRoot: String = "/proc", source: Source = .automatic, scanThreads: Int = ProcessScanner.defaultThreads) {
         var root = procRoot
         while root.count > 1, root.hasSuffix("/") { root.removeLast() }
         self.procRoot = root
         self.source = source
+        self.scanThreads = max(1, scanThreads)
     }
 
     private var usesNetlink: Bool {
@@ -42,7 +45,7 @@ public struct SocketTableReader: Sendable {
     /// Reads every TCP and UDP socket, IPv4 and IPv6, and names their processes.
     public func read() throws -> SocketSnapshot {
         let entries = try readTable()
-        let scan = ProcessScanner.scan(procRoot: procRoot, inodes: entries.lazy.map(\.inode))
+        let scan = ProcessScanner.scan(procRoot: procRoot, inodes: entries.lazy.map(\.inode), threads: scanThreads)
         let sockets = entries.map { OwnedSocket(entry: $0, processName: $0.inode == 0 ? nil : scan.names[$0.inode]) }
         return SocketSnapshot(
             sockets: sockets, skippedProcesses: scan.skippedProcesses,
@@ -59,13 +62,18 @@ public struct SocketTableReader: Sendable {
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         for proto in TransportProtocol.allCases {
             for ipv6 in [false, true] {
-                if netlink != nil {
+                if var socket = netlink {
                     let mark = entries.count
                     do {
-                        try netlink!.dump(ipv6: ipv6, protocol: proto, buffer: &buffer, into: &entries)
+                        try socket.dump(ipv6: ipv6, protocol: proto, buffer: &buffer, into: &entries)
+                        netlink = socket
                         continue
                     } catch {
+                        // A refused or broken dump may leave replies queued: the next
+                        // table starts on a fresh socket, and this one comes from the file.
                         entries.removeSubrange(mark...)
+                        socket.close()
+                        netlink = try? NetlinkSocket()
                     }
                 }
                 try readFile(ipv6: ipv6, protocol: proto, buffer: &buffer, into: &entries)

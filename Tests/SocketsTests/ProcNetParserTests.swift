@@ -83,4 +83,38 @@ struct ProcNetParserTests {
         }
         #expect(error?.description == "tcp socket table line 2: not a socket row")
     }
+
+    @Test func corruptedTablesFailCleanly() throws {
+        let table = try Fixtures.bytes("proc/net/tcp6")
+        var generator = SplitMix(seed: 42)
+        var rejected = 0
+        for _ in 0..<500 {
+            var bytes = table
+            for _ in 0..<4 {
+                bytes[Int(generator.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: generator.next())
+            }
+            bytes.removeLast(Int(generator.next() % 40))
+            do {
+                _ = try ProcNetParser.parse(bytes, protocol: .tcp)
+            } catch {
+                rejected += 1
+            }
+        }
+        #expect(rejected > 0)
+    }
+}
+
+/// A small deterministic generator, so corruption tests repeat exactly.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

@@ -57,4 +57,17 @@ struct SockDiagParserTests {
         #expect(request[16] == 10 && request[17] == 17)
         #expect(Array(request[20..<24]) == [0xFF, 0xFF, 0xFF, 0xFF])
     }
+
+    @Test func corruptedRepliesFailCleanly() throws {
+        let reply = try Fixtures.bytes("sockdiag-tcp4.bin")
+        var generator = SplitMix(seed: 7)
+        for _ in 0..<500 {
+            var bytes = reply
+            for _ in 0..<3 {
+                bytes[Int(generator.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: generator.next())
+            }
+            bytes.removeLast(Int(generator.next() % 90))
+            _ = try? parse(bytes)
+        }
+    }
 }

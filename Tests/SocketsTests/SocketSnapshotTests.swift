@@ -1,3 +1,4 @@
+import Atomics
 import NetAddress
 import Testing
 
@@ -12,12 +13,21 @@ struct SocketSnapshotTests {
         let snapshot = try fixture()
         #expect(snapshot.tcpListening.sorted == [22, 80, 8500])
         #expect(snapshot.udpListening.sorted == [8301])
+        #expect(snapshot.listeningPorts(.tcp) == snapshot.tcpListening)
+        #expect(snapshot.listeningPorts(.udp).sorted == [8301])
         #expect(snapshot.isListening(.tcp, 22))
         #expect(!snapshot.isListening(.udp, 22))
         #expect(snapshot.isListening(.udp, 8301))
         #expect(!snapshot.isListening(.tcp, 8301))
         #expect(!snapshot.isListening(.tcp, 0))
         #expect(!snapshot.isListening(.tcp, 65535))
+    }
+
+    @Test func publishedThroughAnAtomicReference() throws {
+        let published = ManagedAtomic(SocketSnapshot(sockets: []))
+        #expect(!published.load(ordering: .acquiring).isListening(.tcp, 22))
+        published.store(try fixture(), ordering: .releasing)
+        #expect(published.load(ordering: .acquiring).isListening(.tcp, 22))
     }
 
     @Test func portSetEdges() {

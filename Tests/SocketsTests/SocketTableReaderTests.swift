@@ -41,10 +41,7 @@ struct SocketTableReaderTests {
 
     @Test func socketInodeReadsOnlySocketLinks() {
         func inode(_ text: String) -> UInt64? {
-            var link = [UInt8](repeating: 0, count: 64)
-            let bytes = Array(text.utf8)
-            link.replaceSubrange(0..<bytes.count, with: bytes)
-            return ProcessScanner.socketInode(link, length: bytes.count)
+            Array(text.utf8).withUnsafeBufferPointer { ProcessScanner.socketInode($0) }
         }
         #expect(inode("socket:[123456]") == 123456)
         #expect(inode("socket:[1]") == 1)
@@ -109,6 +106,18 @@ struct LiveSocketTableTests {
         #expect(!report.upstreams.contains { $0.port == v4.serverPort })
     }
 
+    @Test func findsSocketHeldOnlyAtAHighDescriptorNumber() throws {
+        var sockets = LoopbackSockets()
+        defer { sockets.closeAll() }
+        // Far past the process's descriptor count, where only the directory listing sees it.
+        let bound = try sockets.udpBound(ipv6: false, movedTo: 900)
+        for threads in [1, 3] {
+            let snapshot = try SocketTableReader(scanThreads: threads).read()
+            let socket = try #require(snapshot.sockets.first { $0.entry.protocol == .udp && $0.entry.localPort == bound.port })
+            #expect(socket.processName == (try Self.ownComm()))
+        }
+    }
+
     @Test func netlinkAndProcfsAgree() throws {
         var sockets = LoopbackSockets()
         defer { sockets.closeAll() }
@@ -165,9 +174,15 @@ struct LoopbackSockets {
         return Pair(address: server.address, serverPort: server.port, clientPort: try Self.port(of: client).port)
     }
 
-    mutating func udpBound(ipv6: Bool) throws -> Bound {
-        let fd = try open(ipv6: ipv6, type: SOCK_DGRAM)
+    mutating func udpBound(ipv6: Bool, movedTo high: Int32? = nil) throws -> Bound {
+        var fd = try open(ipv6: ipv6, type: SOCK_DGRAM)
         try bindLoopback(fd, ipv6: ipv6)
+        if let high {
+            try check(dup2(fd, high), "dup2")
+            close(descriptors.removeLast())
+            descriptors.append(high)
+            fd = high
+        }
         return try Self.port(of: fd)
     }
 
