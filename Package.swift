@@ -10,8 +10,6 @@ let package = Package(
         .library(name: "Inventory", targets: ["Inventory"]),
         .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
         .library(name: "Ring", targets: ["Ring"]),
-
-        // For the benchmark package under Benchmarks/sockets.
         .library(name: "Sockets", targets: ["Sockets"]),
     ],
     dependencies: [
