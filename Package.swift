@@ -76,8 +76,12 @@ let package = Package(
         .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
 
         // Socket table (netlink sock_diag, /proc/net), owning processes, dependency metrics.
-        .target(name: "Sockets", dependencies: ["NetAddress", "Exposition"]),
-        .testTarget(name: "SocketsTests", dependencies: ["Sockets", "NetAddress", "Exposition"]),
+        .target(name: "Sockets", dependencies: [
+            "NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics"),
+        ]),
+        .testTarget(name: "SocketsTests", dependencies: [
+            "Sockets", "NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics"),
+        ]),
 
         // Inventory: arrayjson/ndjson parsers and the longest-prefix-match table that maps
         // peers to hostgroup and domain. Pure; the HTTP fetch lives with the agent.
@@ -88,12 +92,5 @@ let package = Package(
         // so a fleet can move from the Go original host by host.
         .target(name: "Migration", dependencies: ["Exposition", "NetAddress", "Traffic"]),
         .testTarget(name: "MigrationTests", dependencies: ["Migration", "Exposition", "NetAddress", "Traffic"]),
-
-        .target(
-            name: "Sockets",
-            dependencies: ["NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics")]),
-        .testTarget(
-            name: "SocketsTests",
-            dependencies: ["Sockets", "NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics")]),
     ]
 )
