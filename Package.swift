@@ -47,7 +47,7 @@ let package = Package(
 
         // pcap sources (live interfaces, files), one reading thread per source feeding a ring.
         .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress"]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic", "PacketDecoding"]),
 
         // Metric rendering, replay, and (with the agent) the HTTP endpoint and tasks.
         .target(name: "Exporter", dependencies: [

@@ -31,7 +31,8 @@ public enum RingFullPolicy: Sendable {
 /// State the libpcap callback works on; plain memory so the per-packet path does no
 /// reference counting and no allocation.
 struct DispatchContext {
-    var linkType: LinkType
+    /// Nil for a link type the decoder does not know: every frame counts as unsupported_link.
+    var linkType: LinkType?
     var ring: Unmanaged<SPSCRing<PacketSummary>>
     var policy: RingFullPolicy
     var packets: UInt64 = 0
@@ -45,8 +46,13 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     let context = UnsafeMutableRawPointer(user).assumingMemoryBound(to: DispatchContext.self)
     context.pointee.packets &+= 1
     let captured = UnsafeRawBufferPointer(start: bytes, count: Int(header.pointee.caplen))
-    let status = PacketDecoder.decode(captured, wireLength: Int(header.pointee.len),
-                                      linkType: context.pointee.linkType, into: &context.pointee.summary)
+    let status: DecodeStatus
+    if let linkType = context.pointee.linkType {
+        status = PacketDecoder.decode(captured, wireLength: Int(header.pointee.len), linkType: linkType,
+                                      into: &context.pointee.summary)
+    } else {
+        status = .unsupportedLink
+    }
     guard status == .ok else {
         withUnsafeMutableBytes(of: &context.pointee.undecoded) { raw in
             let counts = raw.bindMemory(to: UInt64.self)
@@ -80,11 +86,9 @@ public final class CaptureSource: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let failure = Mutex<CaptureError?>(nil)
 
-    /// A source over `handle` whose summaries go into a new ring of `ringCapacity`.
-    public init(handle: PcapHandle, ringCapacity: Int = 65536, policy: RingFullPolicy) throws(CaptureError) {
-        guard handle.linkType != nil else {
-            throw CaptureError("\(handle.name): unsupported link-layer type \(handle.linkTypeNumber) (supported: Ethernet, Linux cooked SLL/SLL2, raw IP, BSD loopback)")
-        }
+    /// A source over `handle` whose summaries go into a new ring of `ringCapacity`. Frames
+    /// of a link type the decoder does not know are counted as undecoded (unsupported_link).
+    public init(handle: PcapHandle, ringCapacity: Int = 65536, policy: RingFullPolicy) {
         self.handle = handle
         self.ring = SPSCRing(minimumCapacity: ringCapacity)
         self.policy = policy
@@ -126,8 +130,7 @@ public final class CaptureSource: @unchecked Sendable {
 
     /// Reads everything on the calling thread (used by `start`, and directly by tests).
     public func run() {
-        guard let linkType = handle.linkType else { return }
-        var context = DispatchContext(linkType: linkType, ring: .passUnretained(ring), policy: policy)
+        var context = DispatchContext(linkType: handle.linkType, ring: .passUnretained(ring), policy: policy)
         let batch: Int32 = policy == .wait ? 4096 : -1
         while !stopRequested.load(ordering: .acquiring) {
             let status = withUnsafeMutablePointer(to: &context) { pointer in
@@ -135,12 +138,14 @@ public final class CaptureSource: @unchecked Sendable {
                     pcap_dispatch(handle.raw, batch, handlePacket, user)
                 }
             }
-            publish(context)
             if status == cpcap_error_break { break }
             if status < 0 {
-                failure.withLock { $0 = CaptureError("\(handle.name): \(handle.lastError)", isTransient: true) }
+                // Read the error text before anything else asks libpcap and overwrites it.
+                let message = "\(handle.name): \(handle.lastError)"
+                failure.withLock { $0 = CaptureError(message, isTransient: true) }
                 break
             }
+            publish(context)
             // A file returns 0 at its end; a live handle returns 0 when its timeout expires.
             if status == 0 && policy == .wait { break }
         }
@@ -156,7 +161,7 @@ public final class CaptureSource: @unchecked Sendable {
             for index in counters.undecoded.indices where index < counts.count { counters.undecoded[index] = counts[index] }
         }
         counters.ringDropped = ring.droppedCount
-        if let stats = handle.statistics() { counters.kernelDropped = UInt64(stats.dropped) }
+        if handle.isLive, let stats = handle.statistics() { counters.kernelDropped = UInt64(stats.dropped) }
         published.withLock { $0 = counters }
     }
 }

@@ -41,10 +41,13 @@ public final class PcapHandle: @unchecked Sendable {
     public let linkType: LinkType?
     /// The raw libpcap link-layer type number.
     public let linkTypeNumber: Int32
+    /// True for an interface, false for a file.
+    public let isLive: Bool
 
-    private init(raw: OpaquePointer, name: String) {
+    private init(raw: OpaquePointer, name: String, isLive: Bool) {
         self.raw = raw
         self.name = name
+        self.isLive = isLive
         self.linkTypeNumber = pcap_datalink(raw)
         self.linkType = LinkType(pcapLinkType: UInt32(bitPattern: linkTypeNumber))
     }
@@ -57,7 +60,7 @@ public final class PcapHandle: @unchecked Sendable {
         guard let raw = pcap_open_offline(path, &errorBuffer) else {
             throw CaptureError("\(path): cannot read capture file: \(Self.text(errorBuffer))")
         }
-        return PcapHandle(raw: raw, name: path)
+        return PcapHandle(raw: raw, name: path, isLive: false)
     }
 
     /// Opens a live capture on an interface.
@@ -76,7 +79,7 @@ public final class PcapHandle: @unchecked Sendable {
             pcap_close(raw)
             throw Self.activationError(interface: interface, status: status, detail: detail)
         }
-        let handle = PcapHandle(raw: raw, name: interface)
+        let handle = PcapHandle(raw: raw, name: interface, isLive: true)
         if !options.filter.isEmpty { try handle.setFilter(options.filter) }
         return handle
     }

@@ -80,8 +80,11 @@ public final class CaptureTask: Service, Sendable {
 
     private func open(_ interface: String) {
         do {
-            let source = try CaptureSource(handle: try PcapHandle.openLive(interface: interface, options: settings.options),
-                                           policy: .drop)
+            let handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+            if handle.linkType == nil {
+                logger.warning("interface \(interface): link-layer type \(handle.linkTypeNumber) is not decoded; its frames count as undecoded (unsupported_link)")
+            }
+            let source = CaptureSource(handle: handle, policy: .drop)
             aggregator.attach(source.ring)
             source.start()
             state.withLock {

@@ -25,7 +25,7 @@ public enum Replay {
         for file in files {
             let source: CaptureSource
             do {
-                source = try CaptureSource(handle: try PcapHandle.openOffline(path: file), policy: .wait)
+                source = CaptureSource(handle: try PcapHandle.openOffline(path: file), policy: .wait)
             } catch {
                 errors.append(error.description)
                 continue

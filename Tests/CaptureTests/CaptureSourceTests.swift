@@ -1,6 +1,7 @@
 import Capture
 import Foundation
 import NetAddress
+import PacketDecoding
 import Testing
 import Traffic
 
@@ -39,7 +40,7 @@ struct PcapFile {
 
     func replay(_ path: String) throws -> (TrafficSnapshot, CaptureSource) {
         let aggregator = TrafficAggregator(accounting: TrafficAccounting(maxSeries: 1000, localAddresses: local))
-        let source = try CaptureSource(handle: try PcapHandle.openOffline(path: path), ringCapacity: 64, policy: .wait)
+        let source = CaptureSource(handle: try PcapHandle.openOffline(path: path), ringCapacity: 64, policy: .wait)
         aggregator.attach(source.ring)
         aggregator.start()
         source.run()
@@ -92,17 +93,16 @@ struct PcapFile {
         }
     }
 
-    @Test func unsupportedLinkTypeIsRefusedWithItsNumber() throws {
+    @Test func framesOfAnUnknownLinkTypeAreCountedAsUndecoded() throws {
         var file = PcapFile(linkType: 147)  // a user DLT the decoder does not know
+        file.addUDP(from: 1, to: 2, sport: 1, dport: 2, payload: 0)
         file.addUDP(from: 1, to: 2, sport: 1, dport: 2, payload: 0)
         let path = try file.write()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        do {
-            _ = try CaptureSource(handle: try PcapHandle.openOffline(path: path), policy: .wait)
-            Issue.record("an unknown link type was accepted")
-        } catch {
-            #expect(error.description.contains("unsupported link-layer type 147"))
-        }
+        let (snapshot, source) = try replay(path)
+        #expect(snapshot.keys.isEmpty)
+        #expect(source.counters.packets == 2)
+        #expect(source.counters.undecoded[Int(DecodeStatus.unsupportedLink.rawValue)] == 2)
     }
 
     @Test func invalidFilterIsReported() throws {
