@@ -63,7 +63,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "planet-exporter", dependencies: [
-            "Exporter", "Capture", "Traffic", "NetAddress", "CommandLineSupport",
+            "Exporter", "Capture", "Traffic", "NetAddress", "CommandLineSupport", "Inventory",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -2,6 +2,7 @@ import Capture
 import Hummingbird
 import Inventory
 import Logging
+import Migration
 import NetAddress
 import ServiceLifecycle
 import Sockets
@@ -53,6 +54,11 @@ public enum Agent {
             enrichment = { task.enrichment(hostAddress: hostAddress()) }
         }
 
+        // Exactly one source feeds planet_traffic_bytes_total, so bytes are never counted twice.
+        let (feed, feedWarning) = TrafficFeed.select(captureEnabled: configuration.captureEnabled,
+                                                     darkstatEnabled: configuration.darkstatEnabled)
+        if let feedWarning { logger.warning("\(feedWarning)") }
+
         var capture: CaptureTask? = nil
         if configuration.captureEnabled {
             var settings = configuration.capture
@@ -60,7 +66,20 @@ public enum Agent {
             let task = CaptureTask(settings: settings, logger: logger)
             capture = task
             services.append(task)
-            collectors.append(CaptureCollector(task: task, rendersTraffic: true, enrichment: enrichment))
+            collectors.append(CaptureCollector(task: task, rendersTraffic: feed == .capture, enrichment: enrichment))
+        }
+
+        if feed == .darkstat {
+            logger.info("planet_traffic_bytes_total comes from darkstat at \(configuration.darkstatAddress)")
+            let task = DarkstatCollector.task(address: configuration.darkstatAddress, interval: configuration.taskInterval, logger: logger)
+            services.append(task)
+            collectors.append(DarkstatCollector(task: task, enrichment: enrichment))
+        }
+
+        if configuration.ebpfEnabled {
+            let task = EbpfCollector.task(address: configuration.ebpfAddress, interval: configuration.taskInterval, logger: logger)
+            services.append(task)
+            collectors.append(EbpfCollector(task: task, enrichment: enrichment))
         }
 
         if configuration.socketstatEnabled {

@@ -8,9 +8,11 @@ public struct HTTPFetcher: Sendable {
     /// Most bytes accepted from one response.
     public var maxBytes = 256 << 20
     /// Time allowed for the whole request.
-    public var timeout: Duration = .seconds(10)
+    public var timeout: Duration
 
-    public init() {}
+    public init(timeout: Duration = .seconds(10)) {
+        self.timeout = timeout
+    }
 
     /// The body of a 200 response; anything else throws a one-line error naming the URL.
     public func get(_ url: String) async throws(FetchError) -> [UInt8] {

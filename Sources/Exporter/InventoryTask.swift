@@ -36,9 +36,10 @@ public final class InventoryTask: Service, Sendable {
     }
 
     public func run() async throws {
-        await refresh()
+        // A fetch in flight is cancelled on shutdown rather than waited for.
+        try await cancelWhenGracefulShutdown { await self.refresh() }
         for try await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
-            await refresh()
+            try await cancelWhenGracefulShutdown { await self.refresh() }
         }
     }
 
@@ -80,13 +81,7 @@ public final class InventoryTask: Service, Sendable {
     /// Labels for rendering from the inventory in use; lookups are cached per peer until
     /// the inventory changes.
     public func enrichment(hostAddress: IPAddress) -> Enrichment {
-        let inventory = state.get().inventory
-        let cache = self.cache
-        let local = inventory.lookup(hostAddress) ?? .unknown
-        return Enrichment(local: HostLabels(hostgroup: local.hostgroup, domain: local.domain)) { address in
-            let host = cache.host(for: address, in: inventory)
-            return host == .unknown ? nil : (host.hostgroup, host.domain)
-        }
+        Enrichment(inventory: state.get().inventory, hostAddress: hostAddress, cache: cache)
     }
 }
 
@@ -124,5 +119,17 @@ public struct HostnameCollector: MetricsCollector {
         writer.sample("planet_hostname", ["domain": local.domain, "hostname": HostIdentity.hostname(),
                                           "ip": hostAddress().description, "local_hostgroup": local.hostgroup], UInt64(1))
         return true
+    }
+}
+
+extension Enrichment {
+    /// Labels from `inventory`: this host's from its entry for `hostAddress`, peers'
+    /// through `cache` (one prefix walk per peer per inventory).
+    public init(inventory: Inventory, hostAddress: IPAddress, cache: InventoryLabelCache = InventoryLabelCache()) {
+        let local = inventory.lookup(hostAddress) ?? .unknown
+        self.init(local: HostLabels(hostgroup: local.hostgroup, domain: local.domain)) { address in
+            let host = cache.host(for: address, in: inventory)
+            return host == .unknown ? nil : (host.hostgroup, host.domain)
+        }
     }
 }

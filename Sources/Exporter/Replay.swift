@@ -16,7 +16,7 @@ public enum Replay {
     /// file that breaks off part way keeps what was counted before the break.
     public static func run(files: [String], localAddresses: LocalAddresses, maxSeries: Int,
                            ephemeralPorts: EphemeralPortRange = .linuxDefault,
-                           local: HostLabels = .unknown, lookup: HostLabelLookup = { _ in nil }) -> Result {
+                           enrichment: Enrichment = .none) -> Result {
         let aggregator = TrafficAggregator(accounting: TrafficAccounting(
             maxSeries: maxSeries, localAddresses: localAddresses, ephemeralPorts: ephemeralPorts))
         aggregator.start()
@@ -39,7 +39,7 @@ public enum Replay {
         aggregator.stop()
         let snapshot = aggregator.snapshot()
         var writer = ExpositionWriter(reservingCapacity: 256 * max(16, snapshot.seriesCount))
-        TrafficMetrics.renderTraffic(snapshot, local: local, lookup: lookup, into: &writer)
+        TrafficMetrics.renderTraffic(snapshot, local: enrichment.local, lookup: enrichment.lookup, into: &writer)
         TrafficMetrics.renderSelf(snapshot, sources: sources, into: &writer)
         return Result(exposition: writer.bytes, errors: errors)
     }

@@ -9,7 +9,8 @@ public enum DependencyMetrics {
 
     /// Writes the three families (each only when it has samples), labels sorted by
     /// name, value 1. An address is shown as its inventory domain when known, else
-    /// as the IP. Edges that render to the same labels are written once.
+    /// as the IP; edges also carry `remote_ip`. Edges that render to the same labels
+    /// are written once.
     public static func render(_ report: DependencyReport, into writer: inout ExpositionWriter, labels: Labels) {
         func describe(_ address: IPAddress) -> (hostgroup: String, address: String) {
             let known = labels(address)
@@ -23,12 +24,15 @@ public enum DependencyMetrics {
                 let local = describe(edge.localAddress)
                 let remote = describe(edge.remoteAddress)
                 let values = [local.address, local.hostgroup, String(edge.port), edge.processName,
-                              edge.protocol.label, remote.address, remote.hostgroup]
+                              edge.protocol.label, remote.address, remote.hostgroup, edge.remoteAddress.description]
                 if seen.insert(values).inserted { series.append(values) }
             }
             return series
         }
-        let edgeKeys = ["local_address", "local_hostgroup", "port", "process_name", "protocol", "remote_address", "remote_hostgroup"]
+        // remote_ip (always the IP, unlike remote_address) lets the gauges join with
+        // planet_traffic_bytes_total on remote_ip, port, protocol and process_name.
+        let edgeKeys = ["local_address", "local_hostgroup", "port", "process_name", "protocol", "remote_address",
+                        "remote_hostgroup", "remote_ip"]
         write("planet_upstream", help: "Upstream dependency of this machine", keys: edgeKeys,
               series: edgeSeries(report.upstreams), into: &writer)
         write("planet_downstream", help: "Downstream dependency of this machine", keys: edgeKeys,

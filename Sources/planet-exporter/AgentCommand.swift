@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandLineSupport
 import Exporter
+import Inventory
 import Logging
 import NetAddress
 
@@ -64,9 +65,7 @@ struct AgentCommand: AsyncParsableCommand {
         if AgentConfiguration.parseListenAddress(listenAddress) == nil {
             throw ValidationError("-listen-address \(listenAddress): expected HOST:PORT, e.g. 0.0.0.0:19100")
         }
-        if !["arrayjson", "ndjson"].contains(inventoryFormat) {
-            throw ValidationError("-task-inventory-format \(inventoryFormat): unknown format; use arrayjson or ndjson")
-        }
+        do { _ = try InventoryFormat(flagValue: inventoryFormat) } catch { throw ValidationError("\(error)") }
         if inventoryEnabled && inventoryAddress.isEmpty {
             throw ValidationError("-task-inventory-enabled needs -task-inventory-addr (an http:// or https:// URL)")
         }

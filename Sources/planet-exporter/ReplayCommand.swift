@@ -2,6 +2,7 @@ import ArgumentParser
 import Capture
 import Exporter
 import Foundation
+import Inventory
 import NetAddress
 import Traffic
 
@@ -17,6 +18,12 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("local-net"), help: ArgumentHelp("A local network in CIDR notation (repeatable). Default: this machine's addresses.", valueName: "CIDR"))
     var localNets: [String] = []
 
+    @Option(name: .customLong("inventory"), help: ArgumentHelp("An inventory file for hostgroup and domain labels.", valueName: "FILE"))
+    var inventory: String?
+
+    @Option(name: .customLong("inventory-format"), help: "Format of the inventory file: arrayjson or ndjson.")
+    var inventoryFormat = "arrayjson"
+
     @Option(name: .customLong("max-series"), help: "Most traffic series kept; the least recently active are evicted past it.")
     var maxSeries: Int = AgentDefaults.maxSeries
 
@@ -31,12 +38,34 @@ struct ReplayCommand: ParsableCommand {
         let local = networks.isEmpty
             ? LocalAddresses(addresses: HostInterfaces.allAddresses())
             : LocalAddresses(networks: networks)
+        var enrichment = Enrichment.none
+        if let inventory {
+            enrichment = try Self.loadInventory(path: inventory, format: inventoryFormat)
+        }
         let result = Replay.run(files: files, localAddresses: local, maxSeries: maxSeries,
-                                ephemeralPorts: AgentDefaults.ephemeralPorts())
+                                ephemeralPorts: AgentDefaults.ephemeralPorts(), enrichment: enrichment)
         FileHandle.standardOutput.write(Data(result.exposition))
         for line in result.errors {
             FileHandle.standardError.write(Data("planet-exporter replay: \(line)\n".utf8))
         }
         if !result.errors.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Reads an inventory file; bad entries are reported and skipped, an unusable file stops the replay.
+    static func loadInventory(path: String, format text: String) throws -> Enrichment {
+        let format: InventoryFormat
+        do { format = try InventoryFormat(flagValue: text) } catch { throw ValidationError("--inventory-format: \(error)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("--inventory \(path): cannot read the file")
+        }
+        do {
+            let parsed = try InventoryParser.parse(Array(data), format: format)
+            for problem in parsed.problems {
+                FileHandle.standardError.write(Data("planet-exporter replay: \(path): \(problem)\n".utf8))
+            }
+            return Enrichment(inventory: Inventory(entries: parsed.entries), hostAddress: HostIdentity.primaryAddress())
+        } catch {
+            throw ValidationError("--inventory \(path): \(error)")
+        }
     }
 }

@@ -17,7 +17,7 @@ veth_pair "$A" veth-a 10.200.0.1/24 "$B" veth-b 10.200.0.2/24 fd00:200::1/64 fd0
 AGENT_PORT=19100 PROM_PORT=9090
 log "starting the agent in $A"
 in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address "127.0.0.1:$AGENT_PORT" -capture-interfaces veth-a \
-    -task-interval 1s -log-level debug
+    -task-interval 1s
 wait_for 30 scrape "$A" "http://127.0.0.1:$AGENT_PORT/-/healthy" || fail "agent did not answer"
 wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:$AGENT_PORT/metrics | grep -q 'planet_capture_packets_total{interface=\"veth-a\"}'" \
     || fail "agent is not capturing on veth-a"

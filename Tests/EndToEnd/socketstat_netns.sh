@@ -53,7 +53,9 @@ named "$A" pe-dns-ask udp-client 10.201.0.2 5300
 wait_for 10 bash -c "[ \$(ip netns exec $A ss -tn state established | grep -c ':8080\|:8443\|:7000') -ge 5 ]" || fail "connections not established"
 
 in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -task-interval 1s -task-capture-enabled=false
-wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:19100/metrics | grep -q planet_downstream" || fail "no planet_downstream from the agent"
+# The first reading can come before the agent's own listener opens; wait for one after it.
+wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:19100/metrics | grep -q 'planet_server_process{bind=\"127.0.0.1:19100\"'" \
+    || fail "the agent's own listener never showed in planet_server_process"
 ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics > "$E2E_TMP/metrics.txt"
 ip netns exec "$A" ss -tanup > "$E2E_TMP/ss.txt"
 promtool check metrics < "$E2E_TMP/metrics.txt" || fail "promtool rejects the exposition"
@@ -70,12 +72,12 @@ for line in open(metrics):
         series.setdefault(m.group(1), set()).add(tuple(sorted(labels.items())))
 def edge(local, remote, port, proto, process):
     return tuple(sorted({"local_address": local, "local_hostgroup": "", "remote_address": remote, "remote_hostgroup": "",
-                         "port": port, "protocol": proto, "process_name": process}.items()))
+                         "remote_ip": remote, "port": port, "protocol": proto, "process_name": process}.items()))
 def server(bind, port, process):
     return tuple(sorted({"bind": bind, "port": port, "process_name": process, "local_hostgroup": ""}.items()))
 want = {
     "planet_downstream": {edge("10.201.0.1", "10.201.0.2", "8080", "tcp", "pe-web"),
-                          edge("10.201.0.1", "fd00:201::2", "8443", "tcp", "pe-web6")},
+                          edge("fd00:201::1", "fd00:201::2", "8443", "tcp", "pe-web6")},
     "planet_upstream": {edge("10.201.0.1", "10.201.0.2", "7000", "tcp", "pe-app"),
                         edge("10.201.0.1", "10.201.0.2", "5300", "udp", "pe-dns-ask")},
     "planet_server_process": {server("0.0.0.0:8080", "8080", "pe-web"), server("fd00:201::1:8443", "8443", "pe-web6"),
