@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# End-to-end test of planet-federator against real servers on 127.0.0.1: a recorded
+# exposition served over HTTP, a real Prometheus scraping it every second, a real
+# InfluxDB 1.x. Runs the federator once (-once) and on a cron schedule, then runs the
+# seed README's example InfluxQL queries and asserts their rows. Also times the seed's
+# dashboard question on the raw series in Prometheus against the federated measurement.
+# Exit 0: pass; 77: skipped (a server is not installed); anything else: failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+skip() { echo "SKIP: $*" >&2; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+binary=.build/release/planet-federator
+[ -x "$binary" ] || fail "$binary is missing: build it with 'swift build -c release --product planet-federator'"
+for tool in prometheus influxd python3 curl; do
+    command -v "$tool" >/dev/null || skip "$tool is not installed (apt-get install prometheus influxdb python3 curl)"
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# Polls "$@" every 0.5 s for at most $1 seconds.
+wait_for() {
+    local limit=$1; shift
+    local deadline=$((SECONDS + limit))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.5
+    done
+}
+
+expo_port=$(free_port); prom_port=$(free_port); influx_port=$(free_port); influx_rpc_port=$(free_port)
+prom="http://127.0.0.1:$prom_port"
+influx="http://127.0.0.1:$influx_port"
+
+python3 Fixtures/federator/exposition_server.py --port "$expo_port" --file Fixtures/federator/metrics.prom \
+    --peers 300 --max-seconds 600 &
+pids+=($!)
+
+cat > "$work/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: planet
+    static_configs:
+      - targets: ['127.0.0.1:$expo_port']
+EOF
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus" \
+    --web.listen-address="127.0.0.1:$prom_port" --log.level=warn 2>"$work/prometheus.log" &
+pids+=($!)
+
+cat > "$work/influxdb.conf" <<EOF
+reporting-disabled = true
+bind-address = "127.0.0.1:$influx_rpc_port"
+[meta]
+  dir = "$work/influxdb/meta"
+[data]
+  dir = "$work/influxdb/data"
+  wal-dir = "$work/influxdb/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:$influx_port"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+EOF
+influxd -config "$work/influxdb.conf" >"$work/influxdb.log" 2>&1 &
+pids+=($!)
+
+wait_for 30 curl -fsS "http://127.0.0.1:$expo_port/metrics" || fail "exposition server did not start"
+wait_for 30 curl -fsS "$prom/-/ready" || { cat "$work/prometheus.log" >&2; fail "prometheus did not become ready"; }
+wait_for 30 curl -fsS "$influx/ping" || { tail -20 "$work/influxdb.log" >&2; fail "influxd did not start"; }
+
+influxql() { # database, query -> JSON on stdout
+    curl -fsS -G "$influx/query" --data-urlencode "db=$1" --data-urlencode "q=$2"
+}
+curl -fsS -XPOST "$influx/query" --data-urlencode "q=CREATE DATABASE mothership" >/dev/null
+curl -fsS -XPOST "$influx/query" --data-urlencode "q=CREATE DATABASE excluded" >/dev/null
+
+# irate() needs two scrapes in its window: wait until Prometheus has traffic rates.
+has_rates() {
+    curl -fsS -G "$prom/api/v1/query" --data-urlencode 'query=irate(planet_traffic_bytes_total[5s])' \
+        | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["data"]["result"] else 1)'
+}
+wait_for 30 has_rates || fail "prometheus has no traffic rates after 30 s"
+sleep 3
+
+common=(-prometheus-addr "$prom" -influxdb-addr "$influx" -query-step 2s -query-rate-window=5s
+        --cron-job-time-offset -1s -log-disable-colors)
+
+echo "-- one run (-once) with the seed's command line"
+first_run=$(date +%s)
+"$binary" "${common[@]}" -influxdb-bucket mothership -once 2>"$work/once.log" \
+    || { cat "$work/once.log" >&2; fail "federator -once failed"; }
+grep -q 'detected influxdb write api' "$work/once.log" || { cat "$work/once.log" >&2; fail "no API detection logged"; }
+grep -q 'api=v1' "$work/once.log" || { cat "$work/once.log" >&2; fail "InfluxDB 1.x not detected as v1"; }
+
+echo "-- exclusions (-exclude-ports 22 -exclude-remote-addresses=10.2.3.3)"
+"$binary" "${common[@]}" -influxdb-bucket excluded -exclude-ports 22 -exclude-remote-addresses=10.2.3.3 \
+    -once=true 2>"$work/excluded.log" || { cat "$work/excluded.log" >&2; fail "federator -once with exclusions failed"; }
+
+echo "-- cron schedule every 2 s, stopped with SIGTERM"
+"$binary" "${common[@]}" -influxdb-bucket mothership -cron-job-schedule '*/2 * * * * *' \
+    -cron-job-timeout-second 5 2>"$work/cron.log" &
+cron_pid=$!
+pids+=($cron_pid)
+runs() { grep -c 'federation run finished' "$work/cron.log" || true; }
+cron_deadline=$((SECONDS + 30))
+while [ "$(runs)" -lt 3 ] && [ $SECONDS -lt $cron_deadline ] && kill -0 "$cron_pid" 2>/dev/null; do
+    sleep 0.5
+done
+[ "$(runs)" -ge 3 ] || { cat "$work/cron.log" >&2; fail "cron schedule did not run 3 jobs"; }
+kill -TERM "$cron_pid"
+set +e; wait "$cron_pid"; rc=$?; set -e
+[ "$rc" -eq 0 ] || { cat "$work/cron.log" >&2; fail "federator exited $rc on SIGTERM"; }
+grep -q 'federator stopped' "$work/cron.log" || fail "no clean stop logged"
+last_run=$(date +%s)
+if grep -q 'failures=[1-9]' "$work/cron.log"; then cat "$work/cron.log" >&2; fail "a cron run reported failures"; fi
+
+echo "-- failures are clear and do not crash"
+set +e
+"$binary" -prometheus-addr "http://127.0.0.1:$(free_port)" -influxdb-addr "$influx" -once \
+    -cron-job-timeout-second 2 -log-disable-colors 2>"$work/down.log"
+rc=$?
+"$binary" -once=maybe 2>"$work/badflag.log"; badflag_rc=$?
+set -e
+[ "$rc" -eq 1 ] || { cat "$work/down.log" >&2; fail "-once with Prometheus down exited $rc, want 1"; }
+grep -q 'cannot reach prometheus' "$work/down.log" || { cat "$work/down.log" >&2; fail "no clear error for Prometheus down"; }
+[ "$badflag_rc" -ne 0 ] && grep -q 'invalid boolean value "maybe" for -once' "$work/badflag.log" \
+    || { cat "$work/badflag.log" >&2; fail "bad boolean flag not reported"; }
+
+echo "-- the seed README's InfluxQL queries"
+service=debugapp
+# Grafana's $timeFilter and $__interval macros are the only substitutions.
+q_ingress="SELECT
+  SUM(\"bandwidth_bps\")
+FROM
+  \"ingress\"
+WHERE
+  (\"service\" = '$service') AND time > now() - 1h
+GROUP BY
+  time(2s), \"service\", \"remote_service\", \"remote_address\""
+q_upstream="SELECT
+    SUM(\"service_dependency\")
+FROM (
+    SELECT * FROM \"upstream\" WHERE (\"service\" = '$service') AND Time > now() - 7d
+)
+GROUP BY
+    \"upstream_service\", \"upstream_address\", \"process_name\", \"upstream_port\", \"protocol\", time(10000d)"
+q_downstream="SELECT
+    SUM(\"service_dependency\")
+FROM (
+    SELECT * FROM \"downstream\" WHERE (\"service\" = '$service') AND Time > now() - 7d
+)
+GROUP BY
+    \"downstream_service\", \"downstream_address\", \"process_name\", \"port\", \"protocol\", time(10000d)"
+
+influxql mothership "$q_ingress" >"$work/ingress.json"
+influxql mothership "$q_upstream" >"$work/upstream.json"
+influxql mothership "$q_downstream" >"$work/downstream.json"
+influxql excluded "$q_upstream" >"$work/excluded-upstream.json"
+influxql excluded "$q_downstream" >"$work/excluded-downstream.json"
+influxql excluded "$q_ingress" >"$work/excluded-ingress.json"
+
+python3 - "$work" <<'EOF'
+import json, sys
+work = sys.argv[1]
+
+def series(name):
+    result = json.load(open(f"{work}/{name}.json"))["results"][0]
+    if "error" in result:
+        sys.exit(f"FAIL: {name}: {result['error']}")
+    return result.get("series", [])
+
+def tagsets(name, keys):
+    rows = {}
+    for s in series(name):
+        values = [v[1] for v in s["values"] if v[1] is not None]
+        rows[tuple(s["tags"].get(k, "") for k in keys)] = values
+    return rows
+
+def check(cond, message):
+    if not cond:
+        sys.exit("FAIL: " + message)
+
+# Bandwidth: the fixture's bytes/s summed per remote service and domain, times 8, above 1000 bit/s.
+ingress = tagsets("ingress", ["service", "remote_service", "remote_address"])
+want = {("debugapp", "xyz", "xyz.service.consul"): 8 * 40000, ("debugapp", "", ""): 8 * 4000}
+check(set(ingress) == set(want), f"ingress groups {sorted(ingress)} != {sorted(want)}")
+for key, expected in want.items():
+    values = ingress[key]
+    check(len(values) >= 3, f"ingress {key}: only {len(values)} points")
+    off = [v for v in values if abs(v - expected) > 0.1 * expected]
+    check(not off, f"ingress {key}: {off} not within 10% of {expected}")
+# The 800 bit/s node_exporter series is under the noise floor.
+check(("debugapp", "prometheus", "prometheus.service.consul") not in ingress, "noise floor not applied")
+
+keys = ["upstream_service", "upstream_address", "process_name", "upstream_port", "protocol"]
+upstream = tagsets("upstream", keys)
+want_up = {
+    ("xyz", "xyz.service.consul", "debugapp", "80", "tcp"),
+    ("localhost", "127.0.0.1", "consul-template", "8500", "tcp"),
+    ("consul-server", "10.2.3.3", "consul", "8300", "tcp"),
+    ("consul-server", "10.2.3.4", "consul", "8300", "tcp"),
+    ("", "100.100.98.18", "", "3128", "tcp"),
+    ("", "35.158.25.125", "", "443", "tcp"),
+    ("", "52.219.32.222", "", "443", "tcp"),
+    ("", "100.100.103.57", "cloudmetrics", "80", "tcp"),
+    ("", "100.100.30.26", "cloudmetrics", "80", "tcp"),
+}
+check(set(upstream) == want_up, f"upstream rows {sorted(upstream)} != {sorted(want_up)}")
+check(all(v and v[0] >= 3 for v in upstream.values()), f"upstream sums too small: {upstream}")
+
+keys = ["downstream_service", "downstream_address", "process_name", "port", "protocol"]
+downstream = tagsets("downstream", keys)
+want_down = {
+    ("prometheus", "prometheus.service.consul", "node_exporter", "9100", "tcp"),
+    ("prometheus", "prometheus.service.consul", "planet-exporter", "19100", "tcp"),
+    ("", "192.168.1.2", "planet-exporter", "19100", "tcp"),
+    ("", "192.168.1.2", "sshd", "22", "tcp"),
+}
+check(set(downstream) == want_down, f"downstream rows {sorted(downstream)} != {sorted(want_down)}")
+
+# Exclusions: port 22 and address 10.2.3.3 are gone, everything else is there.
+excluded_down = tagsets("excluded-downstream", keys)
+check(set(excluded_down) == want_down - {("", "192.168.1.2", "sshd", "22", "tcp")}, f"port exclusion: {sorted(excluded_down)}")
+excluded_up = tagsets("excluded-upstream", ["upstream_service", "upstream_address", "process_name", "upstream_port", "protocol"])
+check(set(excluded_up) == want_up - {("consul-server", "10.2.3.3", "consul", "8300", "tcp")}, f"address exclusion: {sorted(excluded_up)}")
+check(set(tagsets("excluded-ingress", ["service", "remote_service", "remote_address"])) == {("debugapp", "xyz", "xyz.service.consul")},
+      "port exclusion on traffic")
+print("influxql rows: ok")
+EOF
+
+echo "-- timing: the dashboard's bandwidth question, raw series in Prometheus vs federated in InfluxDB (20 runs each)"
+# The window the runs above federated: -once covers the 30 s before it, the cron runs what follows.
+start=$((first_run - 28)); end=$last_run
+promql='sum by (direction, local_hostgroup, remote_hostgroup, remote_domain) (irate(planet_traffic_bytes_total{direction="ingress", local_hostgroup="crowded"}[5s])) * 8'
+q_crowded="SELECT SUM(\"bandwidth_bps\") FROM \"ingress\" WHERE (\"service\" = 'crowded') AND time >= ${start}s AND time <= ${end}s GROUP BY time(2s), \"service\", \"remote_service\", \"remote_address\""
+time_runs() { # label, command...
+    local label=$1; shift
+    python3 - "$label" "$@" <<'EOF'
+import subprocess, sys, time
+label, cmd = sys.argv[1], sys.argv[2:]
+subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # warm-up
+times = []
+for _ in range(20):
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    times.append((time.perf_counter() - t) * 1000)
+times.sort()
+print(f"{label}: median {times[10]:.1f} ms, min {times[0]:.1f} ms, max {times[-1]:.1f} ms")
+EOF
+}
+time_runs "prometheus raw (query_range, ${start}..${end}, step 2s, 600 raw series)" curl -fsS -G "$prom/api/v1/query_range" \
+    --data-urlencode "query=$promql" --data-urlencode "start=$start" --data-urlencode "end=$end" --data-urlencode "step=2"
+time_runs "influxdb federated (InfluxQL, same range, 2s buckets)" curl -fsS -G "$influx/query" \
+    --data-urlencode "db=mothership" --data-urlencode "q=$q_crowded"
+echo "federator end-to-end: passed"
