@@ -225,8 +225,15 @@ public actor Federator {
         } catch let error as CancellationError {
             throw error
         } catch {
-            throw FederatorError(description: "cannot reach \(server) at \(request.url): \(error)", retryable: true)
+            throw FederatorError(description: "cannot reach \(server) at \(Self.origin(request.url)): \(error)", retryable: true)
         }
+    }
+
+    /// scheme://host:port of a URL, so errors do not quote whole encoded queries.
+    static func origin(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let rest = url[schemeEnd.upperBound...]
+        return String(url[..<schemeEnd.upperBound]) + String(rest.prefix(while: { $0 != "/" && $0 != "?" }))
     }
 
     private static func check(_ status: HTTPResponseStatus, body: ByteBuffer?, server: String) throws {
@@ -251,10 +258,12 @@ public actor Federator {
             attempt += 1
             let left = deadline - ContinuousClock.now
             guard left > .zero else {
-                throw FederatorError(description: "\(what): job timed out before attempt \(attempt)", retryable: false)
+                throw FederatorError(description: "\(what): not attempted, the job timeout (-cron-job-timeout-second) was reached", retryable: false)
             }
             do {
-                return try await operation(min(left, .seconds(30)))
+                // The HTTP client retries refused connections until the request's deadline,
+                // so one attempt is capped well below the job timeout to leave room for more.
+                return try await operation(min(left, .seconds(10)))
             } catch let error as FederatorError where error.retryable {
                 if ContinuousClock.now + delay >= deadline {
                     throw FederatorError(description: "\(error) (gave up after \(attempt) attempts: job timeout)", retryable: false)

@@ -32,16 +32,17 @@ public struct FederatorService: Service {
                 break
             }
             // After an overrun, the window stretches back to the previous run so no data is skipped.
-            let period = previous.map { next - $0 } ?? Self.period(of: schedule, at: next)
+            let period = previous.map { next - $0 } ?? Self.period(of: schedule, near: next)
             _ = await federator.run(runTime: next, periodSeconds: period)
             previous = next
         }
         logger.info("federator stopped")
     }
 
-    /// The gap between a fire time and the one after it; used for the first run and `-once`.
-    public static func period(of schedule: CronSchedule, at time: Int) -> Int {
-        guard let following = schedule.next(after: time) else { return 60 }
-        return following - time
+    /// The gap between the next two fire times after `time - 1`: the length of window a
+    /// run covers when there is no previous run (the first run, `-once`).
+    public static func period(of schedule: CronSchedule, near time: Int) -> Int {
+        guard let first = schedule.next(after: time - 1), let second = schedule.next(after: first) else { return 60 }
+        return second - first
     }
 }

@@ -24,7 +24,7 @@ struct PlanetFederator: AsyncParsableCommand {
     @Option(name: .customLong("cron-job-timeout-second"), help: "Seconds a run (queries, retries, writes) may take before it is abandoned.")
     var cronJobTimeoutSecond = 25
 
-    @Option(name: .customLong("cron-job-time-offset"), help: "Added to each run's time to get the end of the queried window; negative queries the past (e.g. -30s).")
+    @Option(name: .customLong("cron-job-time-offset"), help: "Added to each run's time to get the end of the queried window; negative queries the past (e.g. -30s). (default: 0s)", transform: GoDuration.init(parsing:))
     var cronJobTimeOffset = GoDuration(nanoseconds: 0)
 
     @Option(name: .customLong("prometheus-addr"), help: "Prometheus base URL.")
@@ -48,10 +48,10 @@ struct PlanetFederator: AsyncParsableCommand {
     @Option(name: .customLong("influxdb-api"), help: "Write API: auto (ask /ping), v1 (/write?db=) or v2 (/api/v2/write).")
     var influxdbAPI = InfluxAPIChoice.auto
 
-    @Option(name: .customLong("query-step"), help: "Spacing of the points written within each run's window.")
+    @Option(name: .customLong("query-step"), help: "Spacing of the points written within each run's window. (default: 30s)", transform: GoDuration.init(parsing:))
     var queryStep = GoDuration(nanoseconds: 30_000_000_000)
 
-    @Option(name: .customLong("query-rate-window"), help: "irate() window for traffic; must hold at least two scrapes.")
+    @Option(name: .customLong("query-rate-window"), help: "irate() window for traffic; must hold at least two scrapes. (default: 1m0s)", transform: GoDuration.init(parsing:))
     var queryRateWindow = GoDuration(nanoseconds: 60_000_000_000)
 
     @Option(name: .customLong("traffic-noise-floor-bps"), help: "Traffic at or below this many bits/s is not written.")
@@ -144,7 +144,7 @@ struct PlanetFederator: AsyncParsableCommand {
         var failed = false
         if once {
             let now = Int(Date().timeIntervalSince1970)
-            let summary = await federator.run(runTime: now, periodSeconds: FederatorService.period(of: schedule, at: now))
+            let summary = await federator.run(runTime: now, periodSeconds: FederatorService.period(of: schedule, near: now))
             failed = !summary.succeeded
         } else {
             logger.info("planet-federator started", metadata: [

@@ -60,3 +60,15 @@ import Testing
         }
     }
 }
+
+@Suite struct SchedulePeriodTests {
+    @Test(arguments: [
+        ("*/30 * * * * *", 1_000_000_012, 30),
+        ("*/30 * * * * *", 1_000_000_020, 30),
+        ("*/2 * * * * *", 1_000_000_001, 2),
+        ("0 * * * * *", 1_000_000_001, 60),
+    ])
+    func periodBetweenFireTimes(expression: String, time: Int, period: Int) throws {
+        #expect(FederatorService.period(of: try CronSchedule(expression), near: time) == period)
+    }
+}
