@@ -3,8 +3,7 @@
 
 Each planet_traffic_bytes_total value in the file is read as bytes per second and served
 multiplied by the seconds since start, so irate() of the series equals the recorded value.
---peers N adds N synthetic traffic series of a busy host (hostgroup "crowded") for query
-timing. The server stops by itself after --max-seconds.
+The server stops by itself after --max-seconds.
 """
 import argparse
 import http.server
@@ -15,20 +14,12 @@ import time
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--file", required=True)
-parser.add_argument("--peers", type=int, default=0)
 parser.add_argument("--max-seconds", type=int, default=900)
 args = parser.parse_args()
 
 start = time.time()
 counter = re.compile(r"^(planet_traffic_bytes_total\{.*\}) ([0-9.e+]+)$")
 lines = open(args.file).read().splitlines()
-for i in range(args.peers):
-    for direction in ("ingress", "egress"):
-        lines.append(
-            'planet_traffic_bytes_total{direction="%s",local_domain="crowded.service.consul",'
-            'local_hostgroup="crowded",port="443",process_name="crowded",protocol="tcp",'
-            'remote_domain="peer%d.service.consul",remote_hostgroup="peer%d",remote_ip="10.9.%d.%d"} %d'
-            % (direction, i % 30, i % 30, i // 250, i % 250 + 1, 1000 + i))
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
