@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "planet-exporter", targets: ["planet-exporter"]),
+        .executable(name: "planet-federator", targets: ["planet-federator"]),
         // For the packages beside this one (Fuzz/, Benchmarks/), which can use products only.
         .library(name: "Inventory", targets: ["Inventory"]),
         .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // Addresses and networks shared by every module: one 16-byte value type for IPv4 and IPv6.
@@ -92,5 +94,21 @@ let package = Package(
         // so a fleet can move from the Go original host by host.
         .target(name: "Migration", dependencies: ["Exposition", "NetAddress", "Traffic"]),
         .testTarget(name: "MigrationTests", dependencies: ["Migration", "Exposition", "NetAddress", "Traffic"]),
+
+        // Federator: Prometheus query_range -> InfluxDB line protocol, on a cron schedule.
+        .target(name: "Federator", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .testTarget(name: "FederatorTests", dependencies: ["Federator"]),
+        .executableTarget(name: "planet-federator", dependencies: [
+            "CommandLineSupport", "Federator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
     ]
 )

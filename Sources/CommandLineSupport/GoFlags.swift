@@ -59,13 +59,14 @@ public enum GoFlags {
                 result.append(enabled ? "--" + name : "--no-" + name)
             } else if let value {
                 result.append("--" + name + "=" + value)
+            } else if index < arguments.count {
+                // The value is the next argument verbatim, even when it starts with a dash
+                // ("-cron-job-time-offset -30s"); joining keeps the parser from reading it as a flag.
+                result.append("--" + name + "=" + arguments[index])
+                index += 1
             } else {
+                // Left without a value so the parser reports it as missing.
                 result.append("--" + name)
-                // The value is the next argument verbatim, even when it starts with a dash.
-                if index < arguments.count {
-                    result.append(arguments[index])
-                    index += 1
-                }
             }
         }
         return result

@@ -1,0 +1,146 @@
+/// The three data sets the federator copies, each one PromQL query and one InfluxDB schema.
+public enum DataSet: String, Sendable, CaseIterable {
+    /// Bandwidth in bits/s per direction and pair of services (measurements ingress, egress).
+    case traffic
+    /// Services this service calls (measurement upstream).
+    case upstream
+    /// Services calling this service (measurement downstream).
+    case downstream
+}
+
+/// What the queries leave out and how they smooth the raw series.
+public struct QueryOptions: Sendable, Equatable {
+    /// Service ports whose series are not federated (e.g. the exporter's own scrape port).
+    public var excludedPorts: [String]
+    /// Remote addresses (IPs, or the names the inventory gave them) that are not federated.
+    public var excludedRemoteAddresses: [String]
+    /// Traffic below this many bits/s is noise and is not written.
+    public var noiseFloorBitsPerSecond: Double
+    /// Range of the irate() window, in seconds; needs at least two scrapes inside it.
+    public var rateWindowSeconds: Int
+
+    /// Options as given; the defaults exclude nothing.
+    public init(
+        excludedPorts: [String] = [], excludedRemoteAddresses: [String] = [],
+        noiseFloorBitsPerSecond: Double = 1000, rateWindowSeconds: Int = 60
+    ) {
+        self.excludedPorts = excludedPorts
+        self.excludedRemoteAddresses = excludedRemoteAddresses
+        self.noiseFloorBitsPerSecond = noiseFloorBitsPerSecond
+        self.rateWindowSeconds = rateWindowSeconds
+    }
+}
+
+/// PromQL for each data set, built from ``QueryOptions``.
+public enum FederationQueries {
+    /// Labels kept by the traffic aggregation: the peer's IP (and the scraping job's
+    /// labels) are summed away, which is what makes the federated data cheap to query.
+    public static let trafficLabels = ["direction", "local_hostgroup", "local_domain", "remote_hostgroup", "remote_domain"]
+    /// Labels kept by the dependency aggregation.
+    public static let dependencyLabels = ["local_hostgroup", "local_address", "remote_hostgroup", "remote_address", "port", "protocol", "process_name"]
+
+    /// The query for `dataSet`; `stepSeconds` is the spacing of evaluations, so that a
+    /// dependency seen at any scrape between two evaluations is kept.
+    public static func query(_ dataSet: DataSet, options: QueryOptions, stepSeconds: Int) -> String {
+        switch dataSet {
+        case .traffic:
+            let selector = "planet_traffic_bytes_total" + matchers(options, addressLabel: "remote_ip")
+            return "sum by (\(trafficLabels.joined(separator: ", "))) (irate(\(selector)[\(options.rateWindowSeconds)s])) * 8 > "
+                + LineProtocol.formatFloat(options.noiseFloorBitsPerSecond)
+        case .upstream, .downstream:
+            let selector = "planet_\(dataSet.rawValue)" + matchers(options, addressLabel: "remote_address")
+            return "max by (\(dependencyLabels.joined(separator: ", "))) (max_over_time(\(selector)[\(max(1, stepSeconds))s]))"
+        }
+    }
+
+    private static func matchers(_ options: QueryOptions, addressLabel: String) -> String {
+        var parts: [String] = []
+        if !options.excludedPorts.isEmpty {
+            parts.append("port!~" + quote(options.excludedPorts.map(escapeRegex).joined(separator: "|")))
+        }
+        if !options.excludedRemoteAddresses.isEmpty {
+            parts.append(addressLabel + "!~" + quote(options.excludedRemoteAddresses.map(escapeRegex).joined(separator: "|")))
+        }
+        return parts.isEmpty ? "" : "{" + parts.joined(separator: ", ") + "}"
+    }
+
+    /// Exclusions are literal values, so regex metacharacters (the dots of an address) are escaped.
+    static func escapeRegex(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if "\\.+*?()|[]{}^$".contains(character) { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+
+    /// A PromQL double-quoted string literal.
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for character in text {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Turns query results into InfluxDB points with the seed's measurement, tag and field names.
+public enum PointMapping {
+    /// Prometheus label -> InfluxDB tag, per data set (see docs/federator.md).
+    public static func tagNames(_ dataSet: DataSet) -> [(label: String, tag: String)] {
+        switch dataSet {
+        case .traffic:
+            return [("local_hostgroup", "service"), ("local_domain", "address"),
+                    ("remote_hostgroup", "remote_service"), ("remote_domain", "remote_address")]
+        case .upstream:
+            return [("local_hostgroup", "service"), ("local_address", "address"),
+                    ("remote_hostgroup", "upstream_service"), ("remote_address", "upstream_address"),
+                    ("port", "upstream_port"), ("process_name", "process_name"), ("protocol", "protocol")]
+        case .downstream:
+            return [("local_hostgroup", "service"), ("local_address", "address"),
+                    ("remote_hostgroup", "downstream_service"), ("remote_address", "downstream_address"),
+                    ("port", "port"), ("process_name", "process_name"), ("protocol", "protocol")]
+        }
+    }
+
+    /// The field each data set's value is written to.
+    public static func fieldName(_ dataSet: DataSet) -> String {
+        dataSet == .traffic ? "bandwidth_bps" : "service_dependency"
+    }
+
+    /// One point per finite sample. Traffic goes to the measurement named by its direction
+    /// (series with another direction are skipped); empty label values are left out, since
+    /// line protocol has no empty tag values.
+    public static func points(_ dataSet: DataSet, series: [PrometheusSeries]) -> [Point] {
+        let names = tagNames(dataSet)
+        let field = fieldName(dataSet)
+        var points: [Point] = []
+        for one in series {
+            let measurement: String
+            switch dataSet {
+            case .traffic:
+                guard let direction = one.labels["direction"], direction == "ingress" || direction == "egress" else { continue }
+                measurement = direction
+            case .upstream, .downstream:
+                measurement = dataSet.rawValue
+            }
+            var tags: [(key: String, value: String)] = []
+            for (label, tag) in names {
+                if let value = one.labels[label], !value.isEmpty { tags.append((tag, value)) }
+            }
+            tags.sort { $0.key < $1.key }
+            for sample in one.samples where sample.value.isFinite {
+                points.append(Point(
+                    measurement: measurement, tags: tags, field: field, value: sample.value,
+                    timestampNanoseconds: sample.timestampMilliseconds * 1_000_000
+                ))
+            }
+        }
+        return points
+    }
+}

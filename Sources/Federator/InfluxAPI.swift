@@ -1,0 +1,86 @@
+/// Which InfluxDB write API to use; `auto` asks the server.
+public enum InfluxAPIChoice: String, Sendable, CaseIterable {
+    /// Ask `/ping` for the X-Influxdb-Version header.
+    case auto
+    /// InfluxDB 1.x: POST /write?db=BUCKET.
+    case v1
+    /// InfluxDB 2.x (and 3.x's compatible endpoint): POST /api/v2/write?org=ORG&bucket=BUCKET.
+    case v2
+}
+
+/// The InfluxDB write API a server speaks.
+public enum InfluxAPIVersion: String, Sendable, Equatable {
+    /// 1.x: the bucket is the database name.
+    case v1
+    /// 2.x or later: org, bucket and token.
+    case v2
+
+    /// Reads /ping's X-Influxdb-Version header ("1.8.10", "v2.7.4", "2.7.1"); nil when it
+    /// is missing or not a version.
+    public static func fromVersionHeader(_ header: String?) -> InfluxAPIVersion? {
+        guard var text = header?.trimmingSpaces(), !text.isEmpty else { return nil }
+        if text.first == "v" || text.first == "V" { text.removeFirst() }
+        guard let major = Int(text.prefix(while: { $0.isASCII && $0.isNumber })) else { return nil }
+        return major <= 1 ? .v1 : .v2
+    }
+}
+
+/// Where and how to write, with everything taken from the flags.
+public struct InfluxTarget: Sendable, Equatable {
+    /// Base URL, e.g. http://127.0.0.1:8086.
+    public var address: String
+    /// Bucket (2.x) or database (1.x).
+    public var bucket: String
+    /// Organisation, 2.x only.
+    public var org: String
+    /// API token (2.x) or "user:password" (1.x with authentication); empty for none.
+    public var token: String
+
+    /// A target as configured.
+    public init(address: String, bucket: String, org: String, token: String) {
+        self.address = address
+        self.bucket = bucket
+        self.org = org
+        self.token = token
+    }
+
+    /// The write URL for `version`, nanosecond precision.
+    public func writeURL(_ version: InfluxAPIVersion) -> String {
+        let base = address.hasSuffix("/") ? String(address.dropLast()) : address
+        switch version {
+        case .v1:
+            return base + "/write?db=" + percentEncode(bucket) + "&precision=ns"
+        case .v2:
+            return base + "/api/v2/write?org=" + percentEncode(org) + "&bucket=" + percentEncode(bucket) + "&precision=ns"
+        }
+    }
+
+    /// The ping URL used to tell the versions apart.
+    public var pingURL: String {
+        (address.hasSuffix("/") ? String(address.dropLast()) : address) + "/ping"
+    }
+
+    /// Authorization header value: both 1.8 and 2.x accept "Token ...".
+    public var authorization: String? {
+        token.isEmpty ? nil : "Token " + token
+    }
+}
+
+/// Percent-encodes a query parameter value (RFC 3986 unreserved characters stay).
+func percentEncode(_ text: String) -> String {
+    var out = ""
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "_"), UInt8(ascii: "~"):
+            out.unicodeScalars.append(Unicode.Scalar(byte))
+        default:
+            let hex = Array("0123456789ABCDEF".unicodeScalars)
+            out.unicodeScalars.append("%")
+            out.unicodeScalars.append(hex[Int(byte >> 4)])
+            out.unicodeScalars.append(hex[Int(byte & 0xF)])
+        }
+    }
+    return out
+}

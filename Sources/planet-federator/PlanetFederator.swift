@@ -1,0 +1,176 @@
+import ArgumentParser
+import AsyncHTTPClient
+import CommandLineSupport
+import Federator
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// planet-federator: copies planet-exporter data from Prometheus into InfluxDB on a cron
+/// schedule, with the seed's flags and schema.
+@main
+struct PlanetFederator: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "planet-federator",
+        abstract: "Aggregates planet-exporter metrics from Prometheus into InfluxDB measurements (ingress, egress, upstream, downstream).",
+        discussion: "Flags take one dash or two; booleans also accept -flag=true/false, as Go programs do."
+    )
+
+    @Option(name: .customLong("cron-job-schedule"), help: "Cron schedule with seconds: second minute hour day-of-month month day-of-week.")
+    var cronJobSchedule = "*/30 * * * * *"
+
+    @Option(name: .customLong("cron-job-timeout-second"), help: "Seconds a run (queries, retries, writes) may take before it is abandoned.")
+    var cronJobTimeoutSecond = 25
+
+    @Option(name: .customLong("cron-job-time-offset"), help: "Added to each run's time to get the end of the queried window; negative queries the past (e.g. -30s). (default: 0s)", transform: GoDuration.init(parsing:))
+    var cronJobTimeOffset = GoDuration(nanoseconds: 0)
+
+    @Option(name: .customLong("prometheus-addr"), help: "Prometheus base URL.")
+    var prometheusAddr = "http://127.0.0.1:9090"
+
+    @Option(name: .customLong("influxdb-addr"), help: "InfluxDB base URL.")
+    var influxdbAddr = "http://127.0.0.1:8086"
+
+    @Option(name: .customLong("influxdb-token"), help: "InfluxDB 2.x API token (or user:password for an InfluxDB 1.x with authentication).")
+    var influxdbToken = ""
+
+    @Option(name: .customLong("influxdb-org"), help: "InfluxDB 2.x organisation.")
+    var influxdbOrg = ""
+
+    @Option(name: .customLong("influxdb-bucket"), help: "InfluxDB 2.x bucket, or the database name with InfluxDB 1.x.")
+    var influxdbBucket = "mothership"
+
+    @Option(name: .customLong("influxdb-batch-size"), help: "Points per write request.")
+    var influxdbBatchSize = 5000
+
+    @Option(name: .customLong("influxdb-api"), help: "Write API: auto (ask /ping), v1 (/write?db=) or v2 (/api/v2/write).")
+    var influxdbAPI = InfluxAPIChoice.auto
+
+    @Option(name: .customLong("query-step"), help: "Spacing of the points written within each run's window. (default: 30s)", transform: GoDuration.init(parsing:))
+    var queryStep = GoDuration(nanoseconds: 30_000_000_000)
+
+    @Option(name: .customLong("query-rate-window"), help: "irate() window for traffic; must hold at least two scrapes. (default: 1m0s)", transform: GoDuration.init(parsing:))
+    var queryRateWindow = GoDuration(nanoseconds: 60_000_000_000)
+
+    @Option(name: .customLong("traffic-noise-floor-bps"), help: "Traffic at or below this many bits/s is not written.")
+    var trafficNoiseFloorBps = 1000.0
+
+    @Option(name: .customLong("exclude-ports"), help: "Comma-separated service ports not to federate (e.g. 22,19100).")
+    var excludePorts = ""
+
+    @Option(name: .customLong("exclude-remote-addresses"), help: "Comma-separated remote addresses (IPs or inventory names) not to federate.")
+    var excludeRemoteAddresses = ""
+
+    @Flag(name: .customLong("once"), inversion: .prefixedNo, help: "Run one job for the window ending now, then exit (status 1 if it failed).")
+    var once = false
+
+    @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, warn, error, fatal, panic.")
+    var logLevel = "info"
+
+    @Flag(name: .customLong("log-disable-colors"), inversion: .prefixedNo, help: "Disable colors on logger.")
+    var logDisableColors = false
+
+    @Flag(name: .customLong("log-disable-timestamp"), inversion: .prefixedNo, help: "Disable timestamp on logger.")
+    var logDisableTimestamp = false
+
+    @Flag(name: .customLong("version"), inversion: .prefixedNo, help: "Show version and exit.")
+    var showVersion = false
+
+    static let booleanFlags: Set<String> = ["once", "log-disable-colors", "log-disable-timestamp", "version"]
+
+    static func main() async {
+        do {
+            let arguments = try GoFlags.normalize(Array(CommandLine.arguments.dropFirst()), booleanFlags: booleanFlags)
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as GoFlagError {
+            exit(withError: ValidationError(error.description))
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    func validate() throws {
+        do {
+            _ = try CronSchedule(cronJobSchedule)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        guard cronJobTimeoutSecond > 0 else { throw ValidationError("-cron-job-timeout-second must be positive") }
+        guard influxdbBatchSize > 0 else { throw ValidationError("-influxdb-batch-size must be positive") }
+        guard queryStep.nanoseconds >= 1_000_000_000 else { throw ValidationError("-query-step must be at least 1s") }
+        guard queryRateWindow.nanoseconds >= 1_000_000_000 else { throw ValidationError("-query-rate-window must be at least 1s") }
+        for address in [prometheusAddr, influxdbAddr] where !(address.hasPrefix("http://") || address.hasPrefix("https://")) {
+            throw ValidationError("address \"\(address)\" must start with http:// or https://")
+        }
+        do {
+            _ = try LogSetup.parseLevel(logLevel)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func run() async throws {
+        if showVersion {
+            print("planet-federator \(Self.version)")
+            return
+        }
+        try LogSetup.bootstrap(level: logLevel, disableColors: logDisableColors, disableTimestamp: logDisableTimestamp)
+        let logger = Logger(label: "planet-federator")
+        let schedule = try CronSchedule(cronJobSchedule)
+        let configuration = FederatorConfiguration(
+            prometheusAddress: prometheusAddr,
+            influx: InfluxTarget(address: influxdbAddr, bucket: influxdbBucket, org: influxdbOrg, token: influxdbToken),
+            influxAPI: influxdbAPI,
+            batchSize: influxdbBatchSize,
+            queryOptions: QueryOptions(
+                excludedPorts: Self.list(excludePorts),
+                excludedRemoteAddresses: Self.list(excludeRemoteAddresses),
+                noiseFloorBitsPerSecond: trafficNoiseFloorBps,
+                rateWindowSeconds: Int(queryRateWindow.nanoseconds / 1_000_000_000)
+            ),
+            stepSeconds: Int(queryStep.nanoseconds / 1_000_000_000),
+            timeOffsetSeconds: Int(cronJobTimeOffset.nanoseconds / 1_000_000_000),
+            jobTimeout: .seconds(cronJobTimeoutSecond)
+        )
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let federator = Federator(client: client, configuration: configuration, logger: logger)
+        var failed = false
+        if once {
+            let now = Int(Date().timeIntervalSince1970)
+            let summary = await federator.run(runTime: now, periodSeconds: FederatorService.period(of: schedule, near: now))
+            failed = !summary.succeeded
+        } else {
+            logger.info("planet-federator started", metadata: [
+                "version": "\(Self.version)", "schedule": "\(cronJobSchedule)",
+                "prometheus": "\(prometheusAddr)", "influxdb": "\(influxdbAddr)",
+            ])
+            let service = FederatorService(schedule: schedule, federator: federator, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            do {
+                try await group.run()
+            } catch {
+                logger.error("federator failed", metadata: ["error": "\(error)"])
+                failed = true
+            }
+        }
+        try await client.shutdown()
+        if failed { throw ExitCode.failure }
+    }
+
+    private static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
+
+extension InfluxAPIChoice: ExpressibleByArgument {}
