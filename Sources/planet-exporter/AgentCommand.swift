@@ -28,7 +28,8 @@ struct AgentCommand: AsyncParsableCommand {
     var logDisableTimestamp = false
     @Flag(name: .customLong("version"), inversion: .prefixedNo, help: "Show version and exit")
     var version = false
-    @Option(name: .customLong("task-interval"), help: "Interval between collection of expensive data into memory")
+    @Option(name: .customLong("task-interval"), help: "Interval between collection of expensive data into memory",
+            transform: { try GoDuration(parsing: $0) })
     var taskInterval = GoDuration(nanoseconds: 7_000_000_000)
     @Flag(name: .customLong("task-socketstat-enabled"), inversion: .prefixedNo, help: "Enable socketstat collector task")
     var socketstatEnabled = true
