@@ -68,14 +68,18 @@ struct DependencyMetricsTests {
             """)
     }
 
-    @Test func edgesThatRenderAlikeAreWrittenOnce() throws {
+    /// Two addresses behind one inventory domain stay two series: remote_ip keeps them
+    /// apart, so each still joins with its own traffic series.
+    @Test func edgesToOneDomainKeepTheirAddresses() throws {
         let snapshot = try SocketTableReader(procRoot: Fixtures.procRoot).read()
         let report = DependencyReport(snapshot: snapshot, hostAddress: IPAddress("10.0.0.5")!)
         let text = render(report) { address in
             address.description.hasPrefix("10.2.3.") ? ("consul-server", "consul.service.consul") : nil
         }
         let consul = text.split(separator: "\n").filter { $0.contains("remote_address=\"consul.service.consul\"") }
-        #expect(consul.count == 1)
+        #expect(consul.count == 2)
+        #expect(consul.contains { $0.contains("remote_ip=\"10.2.3.3\"") })
+        #expect(consul.contains { $0.contains("remote_ip=\"10.2.3.4\"") })
     }
 
     @Test func emptyReportWritesNothing() {
