@@ -18,28 +18,33 @@ public enum UnattributedReason: Int, Sendable, CaseIterable {
 ///
 /// Not thread-safe: the aggregator owns one and calls it under its lock.
 public final class TrafficAccounting {
+    // Only used under the aggregator's lock: no dynamic exclusivity checks on the packet path.
     public let table: TrafficTable
-    public private(set) var unattributedBytes = [UInt64](repeating: 0, count: UnattributedReason.allCases.count)
+    @exclusivity(unchecked) private var bothLocalBytes: UInt64 = 0
+    @exclusivity(unchecked) private var neitherLocalBytes: UInt64 = 0
     /// Bytes counted with a resolved local process, and without one.
-    public private(set) var processAttributedBytes: UInt64 = 0
-    public private(set) var processUnattributedBytes: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var processAttributedBytes: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var processUnattributedBytes: UInt64 = 0
+
+    /// Bytes not counted against a peer, indexed by UnattributedReason.rawValue.
+    public var unattributedBytes: [UInt64] { [bothLocalBytes, neitherLocalBytes] }
     /// Packets whose local TCP/UDP endpoint no socket in the evidence owns: a sign that
     /// the socket table is older than a new connection, so it is worth re-reading early.
-    public private(set) var unknownLocalEndpointPackets: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var unknownLocalEndpointPackets: UInt64 = 0
 
-    public var localAddresses: LocalAddresses
-    public var ephemeralPorts: EphemeralPortRange
+    @exclusivity(unchecked) public var localAddresses: LocalAddresses
+    @exclusivity(unchecked) public var ephemeralPorts: EphemeralPortRange
     /// The latest socket-table evidence; its process names are mapped onto stable ids
     /// so series keep their process across refreshes.
-    public var sockets: SocketEvidence {
+    @exclusivity(unchecked) public var sockets: SocketEvidence {
         didSet { processTranslation = sockets.processNames.map { processRegistry.id(for: $0) } }
     }
     /// Stable process ids used in TrafficKey.process.
-    public private(set) var processRegistry = ProcessRegistry()
-    private var processTranslation: [UInt32] = [0]
+    @exclusivity(unchecked) public private(set) var processRegistry = ProcessRegistry()
+    @exclusivity(unchecked) private var processTranslation: [UInt32] = [0]
 
-    private var serverEndpoints = ServerEndpointCache()
-    private var fragmentPorts = FragmentPortCache()
+    @exclusivity(unchecked) private var serverEndpoints = ServerEndpointCache()
+    @exclusivity(unchecked) private var fragmentPorts = FragmentPortCache()
 
     public init(maxSeries: Int, localAddresses: LocalAddresses, ephemeralPorts: EphemeralPortRange = .linuxDefault,
                 sockets: SocketEvidence = SocketEvidence()) {
@@ -50,14 +55,49 @@ public final class TrafficAccounting {
         self.processTranslation = sockets.processNames.map { processRegistry.id(for: $0) }
     }
 
-    /// Counts one decoded packet.
+    /// Packets classified but not yet added to the table; see `enqueue`.
+    public static let batchCapacity = 32
+    private let batchKeys = UnsafeMutablePointer<TrafficKey>.allocate(capacity: batchCapacity)
+    private let batchBytes = UnsafeMutablePointer<UInt64>.allocate(capacity: batchCapacity)
+    @exclusivity(unchecked) private var batchCount = 0
+
+    deinit {
+        batchKeys.deallocate()
+        batchBytes.deallocate()
+    }
+
+    /// Counts one decoded packet now.
     public func count(_ packet: PacketSummary) {
+        if let (key, bytes) = classify(packet) { table.add(key, bytes: bytes) }
+    }
+
+    /// Counts one decoded packet as part of a batch: it is classified now and added to
+    /// the table with the rest of its batch (`TrafficTable.add(batch:)`). Call `flush()`
+    /// before reading the table.
+    public func enqueue(_ packet: PacketSummary) {
+        guard let (key, bytes) = classify(packet) else { return }
+        batchKeys[batchCount] = key
+        batchBytes[batchCount] = bytes
+        batchCount += 1
+        if batchCount == Self.batchCapacity { flush() }
+    }
+
+    /// Adds the queued packets to the table.
+    public func flush() {
+        guard batchCount > 0 else { return }
+        table.add(batch: batchKeys, bytes: batchBytes, count: batchCount)
+        batchCount = 0
+    }
+
+    /// Applies the counting rules to one packet: its series key and IP bytes, or nil
+    /// when it is not a peer's traffic (counted as unattributed instead).
+    func classify(_ packet: PacketSummary) -> (TrafficKey, UInt64)? {
         let bytes = UInt64(packet.ipBytes)
         let sourceLocal = localAddresses.contains(packet.source)
         let destinationLocal = localAddresses.contains(packet.destination)
         if sourceLocal == destinationLocal {
-            unattributedBytes[sourceLocal ? UnattributedReason.bothLocal.rawValue : UnattributedReason.neitherLocal.rawValue] &+= bytes
-            return
+            if sourceLocal { bothLocalBytes &+= bytes } else { neitherLocalBytes &+= bytes }
+            return nil
         }
         let direction: Direction = sourceLocal ? .egress : .ingress
         let peer = sourceLocal ? packet.destination : packet.source
@@ -95,7 +135,7 @@ public final class TrafficAccounting {
             processAttributedBytes &+= bytes
         }
 
-        table.add(TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port, process: process), bytes: bytes)
+        return (TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port, process: process), bytes)
     }
 
     /// The service port of a TCP/UDP conversation, strongest evidence first.

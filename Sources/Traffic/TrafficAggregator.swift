@@ -66,7 +66,9 @@ public final class TrafficAggregator: @unchecked Sendable {
         var total = 0
         while true {
             let n = lock.withLock { _ in
-                ring.drain(max: batchSize) { accounting.count($0) }
+                let drained = ring.drain(max: batchSize) { accounting.enqueue($0) }
+                accounting.flush()
+                return drained
             }
             total += n
             if n < batchSize { return total }

@@ -14,30 +14,48 @@ public struct TrafficCounters: Sendable, BitwiseCopyable, Equatable {
 /// A bounded map from TrafficKey to counters that evicts the least recently active
 /// series when full.
 ///
-/// Storage is flat and grows by doubling up to the bound, so the per-packet path
-/// allocates nothing once warm: an open-addressing index (linear probing, backward-shift
-/// deletion, load at most 1/2) points into dense entry arrays, and an intrusive doubly
-/// linked list over entry indices keeps recency order (head = most recent). Live entries
-/// always occupy indices `0..<count`, which makes snapshots a straight copy.
+/// Built for the packet path: a hit touches one index slot and one 48-byte entry
+/// (key, counters and the tick it was last active, side by side), and nothing else.
+/// Storage is flat and grows by doubling up to the bound; the index is open addressing
+/// with linear probing at load at most 1/2. Live entries occupy `0..<count`, so a
+/// snapshot is a straight copy.
+///
+/// When a new series arrives at the bound, the least recently active sixteenth of the
+/// table (at least one series) is evicted in one pass: a selection over the last-active
+/// ticks, a compaction of the entries and a rebuild of the index. That is O(n) once per
+/// n/16 new series, and no per-packet bookkeeping.
 ///
 /// Not thread-safe; the aggregator owns it and guards it with its lock.
 public final class TrafficTable {
+    @frozen @usableFromInline
+    struct Entry {
+        @usableFromInline var key: TrafficKey
+        @usableFromInline var counters: TrafficCounters
+        @usableFromInline var lastActive: UInt64
+    }
+
     /// Most series the table holds; inserting past it evicts the least recently active.
     public let maxSeries: Int
-    /// Series evicted so far.
-    public private(set) var evictedSeries: UInt64 = 0
-    /// Live series.
-    public private(set) var count = 0
 
-    @usableFromInline var capacity = 0          // entry slots allocated
-    @usableFromInline var keys: UnsafeMutablePointer<TrafficKey>
-    @usableFromInline var counters: UnsafeMutablePointer<TrafficCounters>
-    @usableFromInline var newer: UnsafeMutablePointer<Int32>  // towards head
-    @usableFromInline var older: UnsafeMutablePointer<Int32>  // towards tail
-    @usableFromInline var index: UnsafeMutablePointer<Int32>  // slot -> entry, -1 empty
-    @usableFromInline var indexMask = 0
-    @usableFromInline var head: Int32 = -1
-    @usableFromInline var tail: Int32 = -1
+    // The table is only touched under the aggregator's lock, so the per-access dynamic
+    // exclusivity checks on these class properties would be pure cost on the packet path.
+
+    /// Series evicted so far.
+    @exclusivity(unchecked) public private(set) var evictedSeries: UInt64 = 0
+    /// Live series.
+    @exclusivity(unchecked) public private(set) var count = 0
+
+    @exclusivity(unchecked) @usableFromInline var capacity = 0
+    @exclusivity(unchecked) @usableFromInline var entries: UnsafeMutablePointer<Entry>
+    @exclusivity(unchecked) @usableFromInline var index: UnsafeMutablePointer<Int32>  // slot -> entry, -1 empty
+    @exclusivity(unchecked) @usableFromInline var indexMask = 0
+    @exclusivity(unchecked) @usableFromInline var tick: UInt64 = 0
+    /// Bumped whenever entries move (growth, eviction), so batched lookups know when
+    /// the entry positions they gathered are stale.
+    @exclusivity(unchecked) @usableFromInline var generation: UInt64 = 0
+    // Selection space for eviction, kept between evictions so a flood allocates nothing.
+    @exclusivity(unchecked) var scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    @exclusivity(unchecked) var scratchCapacity = 1
     @usableFromInline let seed: UInt64
 
     /// A table holding at most `maxSeries` series (at least 1).
@@ -45,10 +63,7 @@ public final class TrafficTable {
         self.maxSeries = max(1, maxSeries)
         self.seed = seed
         let start = min(self.maxSeries, max(16, initialCapacity))
-        keys = .allocate(capacity: start)
-        counters = .allocate(capacity: start)
-        newer = .allocate(capacity: start)
-        older = .allocate(capacity: start)
+        entries = .allocate(capacity: start)
         capacity = start
         let slots = Self.indexSize(for: start)
         index = .allocate(capacity: slots)
@@ -57,11 +72,9 @@ public final class TrafficTable {
     }
 
     deinit {
-        keys.deallocate()
-        counters.deallocate()
-        newer.deallocate()
-        older.deallocate()
+        entries.deallocate()
         index.deallocate()
+        scratch.deallocate()
     }
 
     static func indexSize(for entries: Int) -> Int {
@@ -74,14 +87,15 @@ public final class TrafficTable {
     /// recently active series if the table is full) when it is new.
     @inlinable
     public func add(_ key: TrafficKey, bytes: UInt64) {
+        tick &+= 1
         var slot = Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask
         while true {
-            let entry = index[slot]
+            let entry = Int(index[slot])
             if entry < 0 { break }
-            if keys[Int(entry)] == key {
-                counters[Int(entry)].bytes &+= bytes
-                counters[Int(entry)].packets &+= 1
-                if entry != head { moveToHead(entry) }
+            if entries[entry].key == key {
+                entries[entry].counters.bytes &+= bytes
+                entries[entry].counters.packets &+= 1
+                entries[entry].lastActive = tick
                 return
             }
             slot = (slot + 1) & indexMask
@@ -89,88 +103,87 @@ public final class TrafficTable {
         insert(key, bytes: bytes, emptySlot: slot)
     }
 
+    /// Adds one packet each to `keys[i]` with `bytes[i]`, in order, with the same result
+    /// as calling `add` for each.
+    ///
+    /// The table is larger than the CPU caches, so a lookup is two cache misses (index
+    /// slot, entry). Gathering the first probe of every key of the batch in one loop,
+    /// then comparing the entries in another, lets the CPU overlap those misses instead
+    /// of paying for them one packet after the other.
+    @inlinable
+    public func add(batch keys: UnsafePointer<TrafficKey>, bytes: UnsafePointer<UInt64>, count n: Int) {
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { first in
+            let start = generation
+            for i in 0..<n {
+                first[i] = index[Int(truncatingIfNeeded: keys[i].hashValue(seed: seed)) & indexMask]
+            }
+            for i in 0..<n where first[i] >= 0 && entries[Int(first[i])].key != keys[i] {
+                first[i] = -1
+            }
+            for i in 0..<n {
+                let entry = Int(first[i])
+                if entry >= 0 && generation == start {
+                    tick &+= 1
+                    entries[entry].counters.bytes &+= bytes[i]
+                    entries[entry].counters.packets &+= 1
+                    entries[entry].lastActive = tick
+                } else {
+                    add(keys[i], bytes: bytes[i])
+                }
+            }
+        }
+    }
+
     /// The counters of `key`, if it is in the table (not on the hot path).
     public func counters(for key: TrafficKey) -> TrafficCounters? {
-        guard let slot = findSlot(key) else { return nil }
-        return counters[Int(index[slot])]
-    }
-
-    /// Copies every live series, most recently active first.
-    public func snapshot() -> [(key: TrafficKey, counters: TrafficCounters)] {
-        var out: [(key: TrafficKey, counters: TrafficCounters)] = []
-        out.reserveCapacity(count)
-        var entry = head
-        while entry >= 0 {
-            out.append((keys[Int(entry)], counters[Int(entry)]))
-            entry = older[Int(entry)]
+        var slot = Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask
+        while index[slot] >= 0 {
+            let entry = Int(index[slot])
+            if entries[entry].key == key { return entries[entry].counters }
+            slot = (slot + 1) & indexMask
         }
-        return out
+        return nil
     }
 
-    /// Copies every live series in storage order into the given arrays (cheap: two
-    /// memcpy-like copies), replacing their contents.
+    /// Copies every live series, in storage order.
+    public func snapshot() -> [(key: TrafficKey, counters: TrafficCounters)] {
+        (0..<count).map { (entries[$0].key, entries[$0].counters) }
+    }
+
+    /// Copies every live series in storage order into the given arrays, replacing their
+    /// contents, in one pass.
     public func copy(keys outKeys: inout [TrafficKey], counters outCounters: inout [TrafficCounters]) {
         outKeys.removeAll(keepingCapacity: true)
         outCounters.removeAll(keepingCapacity: true)
-        outKeys.append(contentsOf: UnsafeBufferPointer(start: keys, count: count))
-        outCounters.append(contentsOf: UnsafeBufferPointer(start: counters, count: count))
+        outKeys.reserveCapacity(count)
+        outCounters.reserveCapacity(count)
+        for entry in UnsafeBufferPointer(start: entries, count: count) {
+            outKeys.append(entry.key)
+            outCounters.append(entry.counters)
+        }
     }
 
     /// Bytes of memory the table holds now.
     public var memoryFootprint: Int {
-        capacity * (MemoryLayout<TrafficKey>.stride + MemoryLayout<TrafficCounters>.stride + 8)
-            + (indexMask + 1) * 4
+        capacity * MemoryLayout<Entry>.stride + (indexMask + 1) * MemoryLayout<Int32>.stride
+            + scratchCapacity * MemoryLayout<UInt64>.stride
     }
 
     // MARK: - internals
 
     @usableFromInline
-    func moveToHead(_ entry: Int32) {
-        let e = Int(entry)
-        let n = newer[e], o = older[e]
-        if n >= 0 { older[Int(n)] = o }
-        if o >= 0 { newer[Int(o)] = n } else { tail = n }
-        newer[e] = -1
-        older[e] = head
-        if head >= 0 { newer[Int(head)] = entry }
-        head = entry
-        if tail < 0 { tail = entry }
-    }
-
-    @usableFromInline
     func insert(_ key: TrafficKey, bytes: UInt64, emptySlot: Int) {
         var slot = emptySlot
-        let entry: Int32
         if count == maxSeries {
-            // Full: reuse the least recently active entry.
-            entry = tail
-            removeFromIndex(entry)
-            unlink(entry)
-            evictedSeries &+= 1
+            evictLeastRecentlyActive()
             slot = probeEmptySlot(for: key)
-        } else {
-            if count == capacity {
-                grow()
-                slot = probeEmptySlot(for: key)
-            }
-            entry = Int32(count)
-            count += 1
+        } else if count == capacity {
+            grow()
+            slot = probeEmptySlot(for: key)
         }
-        keys[Int(entry)] = key
-        counters[Int(entry)] = TrafficCounters(bytes: bytes, packets: 1)
-        index[slot] = entry
-        newer[Int(entry)] = -1
-        older[Int(entry)] = head
-        if head >= 0 { newer[Int(head)] = entry }
-        head = entry
-        if tail < 0 { tail = entry }
-    }
-
-    func unlink(_ entry: Int32) {
-        let e = Int(entry)
-        let n = newer[e], o = older[e]
-        if n >= 0 { older[Int(n)] = o } else { head = o }
-        if o >= 0 { newer[Int(o)] = n } else { tail = n }
+        entries[count] = Entry(key: key, counters: TrafficCounters(bytes: bytes, packets: 1), lastActive: tick)
+        index[slot] = Int32(count)
+        count += 1
     }
 
     func probeEmptySlot(for key: TrafficKey) -> Int {
@@ -179,60 +192,79 @@ public final class TrafficTable {
         return slot
     }
 
-    func findSlot(_ key: TrafficKey) -> Int? {
-        var slot = Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask
-        while true {
-            let entry = index[slot]
-            if entry < 0 { return nil }
-            if keys[Int(entry)] == key { return slot }
-            slot = (slot + 1) & indexMask
+    /// Evicts the least recently active sixteenth (at least one series).
+    func evictLeastRecentlyActive() {
+        let victims = max(1, count / 16)
+        if scratchCapacity < count {
+            scratch.deallocate()
+            scratch = .allocate(capacity: capacity)
+            scratchCapacity = capacity
         }
+        let ticks = UnsafeMutableBufferPointer(start: scratch, count: count)
+        var older = 0
+        for position in 0..<count { ticks[position] = entries[position].lastActive }
+        let threshold = Self.select(ticks, rank: victims - 1)
+        for position in 0..<count where entries[position].lastActive < threshold { older += 1 }
+        // Everything older than the threshold goes; ties at it go until `victims` are out.
+        var tiesToEvict = victims - older
+        var kept = 0
+        for position in 0..<count {
+            let entry = entries[position]
+            let evict = entry.lastActive < threshold || (entry.lastActive == threshold && tiesToEvict > 0)
+            if evict {
+                if entry.lastActive == threshold { tiesToEvict -= 1 }
+                continue
+            }
+            entries[kept] = entry
+            kept += 1
+        }
+        evictedSeries &+= UInt64(count - kept)
+        count = kept
+        generation &+= 1
+        rebuildIndex()
     }
 
-    /// Removes the entry's slot with backward-shift deletion, so probes never need
-    /// tombstones.
-    func removeFromIndex(_ entry: Int32) {
-        guard var hole = findSlot(keys[Int(entry)]) else { return }
-        index[hole] = -1
-        var slot = (hole + 1) & indexMask
-        while index[slot] >= 0 {
-            let moving = index[slot]
-            let home = Int(truncatingIfNeeded: keys[Int(moving)].hashValue(seed: seed)) & indexMask
-            // Move back if the hole lies cyclically between home and slot.
-            let distanceToHole = (hole - home) & indexMask
-            let distanceToSlot = (slot - home) & indexMask
-            if distanceToHole < distanceToSlot {
-                index[hole] = moving
-                index[slot] = -1
-                hole = slot
+    /// The value of rank `rank` (0 = smallest) in `values`, by quickselect; reorders them.
+    static func select(_ values: UnsafeMutableBufferPointer<UInt64>, rank: Int) -> UInt64 {
+        var low = 0, high = values.count - 1
+        while low < high {
+            let pivot = values[(low + high) / 2]
+            var i = low, j = high
+            while i <= j {
+                while values[i] < pivot { i += 1 }
+                while values[j] > pivot { j -= 1 }
+                if i <= j {
+                    values.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
             }
-            slot = (slot + 1) & indexMask
+            if rank <= j { high = j } else if rank >= i { low = i } else { return values[rank] }
         }
+        return values[rank]
     }
 
     func grow() {
         let newCapacity = min(maxSeries, capacity * 2)
-        keys = Self.reallocate(keys, from: capacity, to: newCapacity)
-        counters = Self.reallocate(counters, from: capacity, to: newCapacity)
-        newer = Self.reallocate(newer, from: capacity, to: newCapacity)
-        older = Self.reallocate(older, from: capacity, to: newCapacity)
+        let fresh = UnsafeMutablePointer<Entry>.allocate(capacity: newCapacity)
+        fresh.moveInitialize(from: entries, count: count)
+        entries.deallocate()
+        entries = fresh
         capacity = newCapacity
+        generation &+= 1
         let slots = Self.indexSize(for: newCapacity)
         index.deallocate()
         index = .allocate(capacity: slots)
-        index.initialize(repeating: -1, count: slots)
         indexMask = slots - 1
+        rebuildIndex()
+    }
+
+    func rebuildIndex() {
+        index.update(repeating: -1, count: indexMask + 1)
         for entry in 0..<count {
-            var slot = Int(truncatingIfNeeded: keys[entry].hashValue(seed: seed)) & indexMask
+            var slot = Int(truncatingIfNeeded: entries[entry].key.hashValue(seed: seed)) & indexMask
             while index[slot] >= 0 { slot = (slot + 1) & indexMask }
             index[slot] = Int32(entry)
         }
-    }
-
-    static func reallocate<T>(_ old: UnsafeMutablePointer<T>, from: Int, to: Int) -> UnsafeMutablePointer<T> {
-        let fresh = UnsafeMutablePointer<T>.allocate(capacity: to)
-        fresh.moveInitialize(from: old, count: from)
-        old.deallocate()
-        return fresh
     }
 }

@@ -31,7 +31,18 @@ import Testing
         #expect(table.evictedSeries == 1)
         #expect(table.counters(for: key(2)) == nil)
         #expect(table.counters(for: key(1))?.bytes == 2)
-        #expect(table.snapshot().map(\.key) == [key(4), key(1), key(3)])
+        #expect(Set(table.snapshot().map(\.key)) == [key(4), key(1), key(3)])
+    }
+
+    @Test func evictsTheLeastRecentSixteenthAtOnce() {
+        let table = TrafficTable(maxSeries: 64)
+        for n in 0..<64 { table.add(key(UInt32(n)), bytes: 1) }
+        for n in 0..<8 { table.add(key(UInt32(n)), bytes: 1) }  // 0-7 active again
+        table.add(key(1000), bytes: 1)
+        #expect(table.evictedSeries == 4)
+        #expect(table.count == 61)
+        for n in 8..<12 { #expect(table.counters(for: key(UInt32(n))) == nil, "series \(n) was among the least recent") }
+        for n in Array(0..<8) + Array(12..<64) + [1000] { #expect(table.counters(for: key(UInt32(n))) != nil) }
     }
 
     @Test func matchesADictionaryUnderRandomLoadWithEviction() {
@@ -50,8 +61,10 @@ import Testing
                 recency.removeAll { $0 == k }
             } else {
                 if reference.count == bound {
-                    reference.removeValue(forKey: recency.removeFirst())
-                    evicted += 1
+                    // The least recently active sixteenth goes at once.
+                    for victim in recency.prefix(bound / 16) { reference.removeValue(forKey: victim) }
+                    recency.removeFirst(bound / 16)
+                    evicted += UInt64(bound / 16)
                 }
                 reference[k] = bytes
             }
@@ -60,17 +73,41 @@ import Testing
         #expect(table.count == reference.count)
         #expect(table.evictedSeries == evicted)
         for (k, bytes) in reference { #expect(table.counters(for: k)?.bytes == bytes) }
-        #expect(table.snapshot().map(\.key) == recency.reversed())
+        #expect(Set(table.snapshot().map(\.key)) == Set(recency))
+    }
+
+    @Test func batchedAddsMatchSingleAddsThroughGrowthAndEviction() {
+        var rng = SplitMix(seed: 9)
+        let single = TrafficTable(maxSeries: 300, initialCapacity: 16, seed: 3)
+        let batched = TrafficTable(maxSeries: 300, initialCapacity: 16, seed: 3)
+        let keys = UnsafeMutablePointer<TrafficKey>.allocate(capacity: 32)
+        let bytes = UnsafeMutablePointer<UInt64>.allocate(capacity: 32)
+        defer { keys.deallocate(); bytes.deallocate() }
+        for _ in 0..<2000 {
+            let n = Int(rng.next() % 32) + 1
+            for i in 0..<n {
+                keys[i] = key(UInt32(rng.next() % 500), port: UInt16(rng.next() % 2))
+                bytes[i] = rng.next() % 1500
+                single.add(keys[i], bytes: bytes[i])
+            }
+            batched.add(batch: keys, bytes: bytes, count: n)
+        }
+        #expect(batched.evictedSeries == single.evictedSeries)
+        #expect(batched.evictedSeries > 0)
+        let a = Dictionary(uniqueKeysWithValues: single.snapshot().map { ($0.key, $0.counters) })
+        let b = Dictionary(uniqueKeysWithValues: batched.snapshot().map { ($0.key, $0.counters) })
+        #expect(a == b)
     }
 
     @Test func memoryStaysBoundedPastTheLimit() {
         let table = TrafficTable(maxSeries: 1000)
-        for n in 0..<1000 { table.add(key(UInt32(n)), bytes: 1) }
+        // Fill past the bound once, so the table has everything it will ever allocate.
+        for n in 0..<1001 { table.add(key(UInt32(n)), bytes: 1) }
         let footprint = table.memoryFootprint
-        for n in 1000..<100_000 { table.add(key(UInt32(n)), bytes: 1) }
+        for n in 1001..<100_000 { table.add(key(UInt32(n)), bytes: 1) }
         #expect(table.memoryFootprint == footprint)
-        #expect(table.count == 1000)
-        #expect(table.evictedSeries == 99_000)
+        #expect((1000 - 1000 / 16)...1000 ~= table.count)
+        #expect(table.evictedSeries == UInt64(100_000 - table.count))
         #expect(footprint / 1000 <= 256, "bytes per series: \(footprint / 1000)")
     }
 }
