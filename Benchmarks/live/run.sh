@@ -9,7 +9,8 @@
 # counted against the bytes offered; then the time to scrape and render /metrics with
 # the series the load left (collector duration and curl's total time).
 #
-# Usage: Benchmarks/live/run.sh   (as root; PACKETS=N for trafgen, default 5,000,000;
+# Usage: Benchmarks/live/run.sh   (as root; PACKETS=N for trafgen, default 5,000,000,
+#        TRAFGEN_CPUS=N to limit trafgen to N CPUs (default: all);
 #        REPLAY_PACKETS=N for the tcpreplay capture, default 1,000,000)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -72,7 +73,7 @@ print(total)' "$1" "$2"
 
 offer() {  # offer trafgen|tcpreplay: sends the load from B, prints packets sent
     case $1 in
-        trafgen) ip netns exec "$B" trafgen -i veth-b -c "$work/udp.trafgen" -n "$packets" -q 2>&1 \
+        trafgen) ip netns exec "$B" trafgen --dev veth-b --conf "$work/udp.trafgen" -n "$packets" ${TRAFGEN_CPUS:+--cpus $TRAFGEN_CPUS} -q 2>&1 | tr -d "\r" \
                     | awk '/packets outgoing/ {print $1}' | tail -1 ;;
         tcpreplay) ip netns exec "$B" tcpreplay --topspeed -i veth-b "$replay_capture" 2>&1 \
                     | awk '/Successful packets:/ {print $3}' | tail -1 ;;
@@ -96,14 +97,14 @@ for load in trafgen tcpreplay; do
     counted=$(metric_sum "$work/metrics.txt" '^planet_capture_packets_total\{interface="veth-a"\}')
     kdrop=$(metric_sum "$work/metrics.txt" '^planet_capture_dropped_packets_total\{interface="veth-a"\}')
     rdrop=$(metric_sum "$work/metrics.txt" '^planet_capture_ring_dropped_packets_total\{interface="veth-a"\}')
-    bytes=$(metric_sum "$work/metrics.txt" '^planet_traffic_bytes_total\{')
+    bytes=$(metric_sum "$work/metrics.txt" '^planet_traffic_bytes_total\{.*remote_ip="198\.1[89]\.')
     series=$(metric_sum "$work/metrics.txt" '^planet_traffic_series ')
     if [ $load = trafgen ]; then
         want=$((sent * 46))
     else
         want=$("$repo/Benchmarks/.build/replay/pcap_sum" "$replay_capture" 10.0.0.0/24 2>/dev/null | awk '/^# packets/ {for (i = 1; i < NF; i++) if ($i == "bytes") print $(i+1)}' | tail -1)
     fi
-    echo "  $load: offered $sent packets in ${elapsed}s; agent counted $counted, kernel drops $kdrop, ring drops $rdrop; bytes $bytes (offered ${want:-?}); series $series"
+    echo "  $load: offered $sent packets in ${elapsed}s; agent counted $counted, kernel drops $kdrop, ring drops $rdrop; bytes from the offered peers $bytes (offered ${want:-?}); series $series"
     for i in 1 2 3 4 5; do
         ip netns exec "$A" curl -s -o /dev/null -w '%{time_total}\n' http://127.0.0.1:19100/metrics
     done | sort -n | awk '{a[NR]=$1} END {printf "  scrape of %s series: curl total %s s (median of 5)\n", "'"$series"'", a[3]}'
