@@ -33,9 +33,19 @@ public enum BuildInfo {
     public static let revision = ProcessInfo.processInfo.environment["PLANET_EXPORTER_REVISION"] ?? "unknown"
 }
 
+final class SizeHint: Sendable {
+    private let value = Atomic<Int>(0)
+    var bytes: Int {
+        get { value.load(ordering: .relaxed) }
+        set { value.store(newValue, ordering: .relaxed) }
+    }
+}
+
 /// Renders every collector for one scrape, with each one's duration and success.
 public struct MetricsRegistry: Sendable {
     public let collectors: [any MetricsCollector]
+    /// The size of the last exposition, to size the next one's buffer.
+    private let lastSize = SizeHint()
 
     public init(collectors: [any MetricsCollector]) {
         self.collectors = collectors
@@ -43,7 +53,10 @@ public struct MetricsRegistry: Sendable {
 
     /// The whole exposition for one scrape.
     public func render() -> [UInt8] {
-        var writer = ExpositionWriter(reservingCapacity: 1 << 16)
+        // Sized from the last scrape, so a large exposition is not grown by doubling
+        // (which holds the old and the new buffer at once).
+        let hint = lastSize.bytes
+        var writer = ExpositionWriter(reservingCapacity: max(1 << 16, hint + hint / 8))
         var results: [(name: String, seconds: Double, success: Bool)] = []
         let clock = ContinuousClock()
         for collector in collectors {
@@ -63,6 +76,7 @@ public struct MetricsRegistry: Sendable {
         }
         writer.family("planet_exporter_build_info", help: "A metric with a constant '1' value labeled by version and revision of planet-exporter", kind: .gauge)
         writer.sample("planet_exporter_build_info", ["revision": BuildInfo.revision, "version": BuildInfo.version], UInt64(1))
+        lastSize.bytes = writer.bytes.count
         return writer.bytes
     }
 }

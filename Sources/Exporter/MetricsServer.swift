@@ -10,10 +10,16 @@ public enum MetricsServer {
         let router = Router()
         router.get("/metrics") { _, _ -> Response in
             let bytes = registry.render()
-            var buffer = ByteBuffer()
-            buffer.writeBytes(bytes)
-            return Response(status: .ok, headers: [.contentType: ExpositionWriter.contentType],
-                            body: ResponseBody(byteBuffer: buffer))
+            // Sent in slices so the response never holds a second copy of a large exposition.
+            let body = ResponseBody(contentLength: bytes.count) { writer in
+                var offset = 0
+                while offset < bytes.count {
+                    let end = min(bytes.count, offset + chunkSize)
+                    try await writer.write(ByteBuffer(bytes: bytes[offset..<end]))
+                    offset = end
+                }
+            }
+            return Response(status: .ok, headers: [.contentType: ExpositionWriter.contentType], body: body)
         }
         router.get("/") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
@@ -25,6 +31,8 @@ public enum MetricsServer {
         }
         return router
     }
+
+    static let chunkSize = 64 << 10
 
     static let landingPage = """
         <!DOCTYPE html>

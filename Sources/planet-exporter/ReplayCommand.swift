@@ -44,7 +44,14 @@ struct ReplayCommand: ParsableCommand {
         }
         let result = Replay.run(files: files, localAddresses: local, maxSeries: maxSeries,
                                 ephemeralPorts: AgentDefaults.ephemeralPorts(), enrichment: enrichment)
-        FileHandle.standardOutput.write(Data(result.exposition))
+        // Written straight from the rendered bytes: a Data copy would double the peak memory.
+        result.exposition.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
+                if written > 0 { offset += written } else if errno != EINTR { break }
+            }
+        }
         for line in result.errors {
             FileHandle.standardError.write(Data("planet-exporter replay: \(line)\n".utf8))
         }
