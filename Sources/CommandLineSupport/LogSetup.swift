@@ -1,3 +1,4 @@
+import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -234,5 +235,31 @@ public struct LogrusLogHandler: LogHandler {
             text.insert(":", at: text.index(text.endIndex, offsetBy: -2))
         }
         return text
+    }
+}
+
+/// The Go original's three log flags, shared by both executables as an option group.
+public struct LogOptions: ParsableArguments {
+    /// The boolean flags among them, for `GoFlags.normalize`.
+    public static let booleanFlags: Set<String> = ["log-disable-colors", "log-disable-timestamp"]
+
+    @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, warn, error, fatal, panic.")
+    public var logLevel = "info"
+
+    @Flag(name: .customLong("log-disable-colors"), inversion: .prefixedNo, help: "Disable colors on logger.")
+    public var logDisableColors = false
+
+    @Flag(name: .customLong("log-disable-timestamp"), inversion: .prefixedNo, help: "Disable timestamp on logger.")
+    public var logDisableTimestamp = false
+
+    public init() {}
+
+    public func validate() throws {
+        do { _ = try LogSetup.parseLevel(logLevel) } catch { throw ValidationError("-log-level: \(error)") }
+    }
+
+    /// Installs the logging handler these options describe.
+    public func bootstrap() throws {
+        try LogSetup.bootstrap(level: logLevel, disableColors: logDisableColors, disableTimestamp: logDisableTimestamp)
     }
 }

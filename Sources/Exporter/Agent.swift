@@ -71,15 +71,17 @@ public enum Agent {
 
         if feed == .darkstat {
             logger.info("planet_traffic_bytes_total comes from darkstat at \(configuration.darkstatAddress)")
-            let task = DarkstatCollector.task(address: configuration.darkstatAddress, interval: configuration.taskInterval, logger: logger)
+            let task = ScrapeCollector.darkstatTask(address: configuration.darkstatAddress,
+                                                    interval: configuration.taskInterval, logger: logger)
             services.append(task)
-            collectors.append(DarkstatCollector(task: task, enrichment: enrichment))
+            collectors.append(ScrapeCollector.darkstat(task: task, enrichment: enrichment))
         }
 
         if configuration.ebpfEnabled {
-            let task = EbpfCollector.task(address: configuration.ebpfAddress, interval: configuration.taskInterval, logger: logger)
+            let task = ScrapeCollector.ebpfTask(address: configuration.ebpfAddress,
+                                                interval: configuration.taskInterval, logger: logger)
             services.append(task)
-            collectors.append(EbpfCollector(task: task, enrichment: enrichment))
+            collectors.append(ScrapeCollector.ebpf(task: task, enrichment: enrichment))
         }
 
         if configuration.socketstatEnabled {

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Capture
 import Exposition
 import Logging
@@ -59,10 +58,7 @@ public final class CaptureTask: Service, Sendable {
             aggregator.stop()
             logger.info("capture stopped", metadata: ["interfaces": "\(sources.count)"])
         }
-        refresh()
-        for try await _ in AsyncTimerSequence(interval: settings.interval, clock: .continuous).cancelOnGracefulShutdown() {
-            refresh()
-        }
+        try await runPeriodically(every: settings.interval) { self.refresh() }
     }
 
     /// One maintenance round: local addresses, ended sources, new or failed interfaces.

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Exposition
 import Inventory
 import Logging
@@ -36,11 +35,7 @@ public final class InventoryTask: Service, Sendable {
     }
 
     public func run() async throws {
-        // A fetch in flight is cancelled on shutdown rather than waited for.
-        try await cancelWhenGracefulShutdown { await self.refresh() }
-        for try await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
-            try await cancelWhenGracefulShutdown { await self.refresh() }
-        }
+        try await runPeriodically(every: interval) { await self.refresh() }
     }
 
     /// One fetch and parse; on failure the previous inventory stays in use.

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Capture
 import Exposition
 import Logging
@@ -38,11 +37,7 @@ public final class ScrapeTask<Value: Sendable>: Service, Sendable {
     }
 
     public func run() async throws {
-        // A fetch in flight is cancelled on shutdown rather than waited for.
-        try await cancelWhenGracefulShutdown { await self.refresh() }
-        for try await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
-            try await cancelWhenGracefulShutdown { await self.refresh() }
-        }
+        try await runPeriodically(every: interval) { await self.refresh() }
     }
 
     /// One scrape; on failure the previous values stay.
@@ -66,64 +61,55 @@ public final class ScrapeTask<Value: Sendable>: Service, Sendable {
     }
 }
 
-/// planet_traffic_bytes_total from darkstat (when packet capture is off).
-public struct DarkstatCollector: MetricsCollector {
-    public let name = "darkstat"
-    let task: ScrapeTask<[TrafficRecord]>
+/// Renders what a ScrapeTask last fetched: planet_traffic_bytes_total from darkstat,
+/// planet_ebpf_traffic_bytes_total from ebpf_exporter.
+public struct ScrapeCollector<Value: Sendable>: MetricsCollector {
+    public var name: String { task.name }
+    let task: ScrapeTask<Value>
     let enrichment: @Sendable () -> Enrichment
+    let render: @Sendable (Value, Enrichment, inout ExpositionWriter) -> Void
 
-    public init(task: ScrapeTask<[TrafficRecord]>, enrichment: @escaping @Sendable () -> Enrichment) {
-        self.task = task
-        self.enrichment = enrichment
+    public func collect(into writer: inout ExpositionWriter) -> Bool {
+        let state = task.state.get()
+        if let value = state.value { render(value, enrichment(), &writer) }
+        return state.lastSucceeded
     }
+}
 
+extension ScrapeCollector where Value == [TrafficRecord] {
     /// The task scraping darkstat's /metrics at `address`.
-    public static func task(address: String, interval: Duration, logger: Logger) -> ScrapeTask<[TrafficRecord]> {
+    public static func darkstatTask(address: String, interval: Duration, logger: Logger) -> ScrapeTask<Value> {
         ScrapeTask(name: "darkstat", address: address, interval: interval, logger: logger) { body, local in
             let conversion = try Darkstat.convert(exposition: body, local: local)
             return (conversion.records, conversion.problems.map(\.description))
         }
     }
 
-    public func collect(into writer: inout ExpositionWriter) -> Bool {
-        let state = task.state.get()
-        if let records = state.value {
-            let labels = enrichment()
+    /// planet_traffic_bytes_total from darkstat (when packet capture is off).
+    public static func darkstat(task: ScrapeTask<Value>, enrichment: @escaping @Sendable () -> Enrichment) -> Self {
+        Self(task: task, enrichment: enrichment) { records, labels, writer in
             let lookup = labels.lookup
             MigrationRendering.writeTraffic(records, local: (labels.local.hostgroup, labels.local.domain),
                                             inventory: { lookup($0) }, into: &writer)
         }
-        return state.lastSucceeded
     }
 }
 
-/// planet_ebpf_traffic_bytes_total from ebpf_exporter's tcptop.
-public struct EbpfCollector: MetricsCollector {
-    public let name = "ebpf"
-    let task: ScrapeTask<[EbpfRecord]>
-    let enrichment: @Sendable () -> Enrichment
-
-    public init(task: ScrapeTask<[EbpfRecord]>, enrichment: @escaping @Sendable () -> Enrichment) {
-        self.task = task
-        self.enrichment = enrichment
-    }
-
+extension ScrapeCollector where Value == [EbpfRecord] {
     /// The task scraping ebpf_exporter's /metrics at `address`.
-    public static func task(address: String, interval: Duration, logger: Logger) -> ScrapeTask<[EbpfRecord]> {
+    public static func ebpfTask(address: String, interval: Duration, logger: Logger) -> ScrapeTask<Value> {
         ScrapeTask(name: "ebpf", address: address, interval: interval, logger: logger) { body, local in
             let conversion = try EbpfTcptop.convert(exposition: body, local: local)
             return (conversion.records, conversion.problems.map(\.description))
         }
     }
 
-    public func collect(into writer: inout ExpositionWriter) -> Bool {
-        let state = task.state.get()
-        if let records = state.value {
-            let labels = enrichment()
+    /// planet_ebpf_traffic_bytes_total from ebpf_exporter's tcptop.
+    public static func ebpf(task: ScrapeTask<Value>, enrichment: @escaping @Sendable () -> Enrichment) -> Self {
+        Self(task: task, enrichment: enrichment) { records, labels, writer in
             let lookup = labels.lookup
             MigrationRendering.writeEbpf(records, local: (labels.local.hostgroup, labels.local.domain),
                                          inventory: { lookup($0) }, into: &writer)
         }
-        return state.lastSucceeded
     }
 }

@@ -2,8 +2,6 @@ import Exposition
 import NetAddress
 import Traffic
 
-/// Hostgroup and domain of an address from the inventory, or nil when it is not listed.
-public typealias InventoryLookup = (IPAddress) -> (hostgroup: String, domain: String)?
 
 /// Writes what darkstat and ebpf_exporter reported as this agent's own metric families.
 public enum MigrationRendering {
@@ -18,7 +16,7 @@ public enum MigrationRendering {
     /// `process_name` are empty. `local` labels every series with this host's hostgroup
     /// and domain; `inventory` names each peer (unknown peers get empty labels).
     public static func writeTraffic(_ records: [TrafficRecord], local: (hostgroup: String, domain: String),
-                                    inventory: InventoryLookup, into writer: inout ExpositionWriter) {
+                                    inventory: InventoryLabels, into writer: inout ExpositionWriter) {
         writer.family(trafficMetric, help: "Total network traffic with peers", kind: .counter)
         var rows: [(labels: [(String, String)], bytes: UInt64)] = []
         rows.reserveCapacity(records.count)
@@ -44,7 +42,7 @@ public enum MigrationRendering {
     /// Like the Go original, a series is a peer and a direction: pids and ports are
     /// summed away, since client ports and pids would make a series per connection.
     public static func writeEbpf(_ records: [EbpfRecord], local: (hostgroup: String, domain: String),
-                                 inventory: InventoryLookup, into writer: inout ExpositionWriter) {
+                                 inventory: InventoryLabels, into writer: inout ExpositionWriter) {
         writer.family(ebpfMetric, help: "Total TCP traffic with peers, from ebpf_exporter tcptop", kind: .counter)
         var totals: [PeerDirection: UInt64] = [:]
         for record in records {

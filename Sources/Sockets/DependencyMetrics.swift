@@ -4,14 +4,11 @@ import NetAddress
 /// Renders a `DependencyReport` as the Go original's gauges: `planet_upstream`,
 /// `planet_downstream` and `planet_server_process`.
 public enum DependencyMetrics {
-    /// Inventory data for an address: its hostgroup and domain, or nil when unknown.
-    public typealias Labels = (IPAddress) -> (hostgroup: String, domain: String)?
-
     /// Writes the three families (each only when it has samples), labels sorted by
     /// name, value 1. An address is shown as its inventory domain when known, else
     /// as the IP; edges also carry `remote_ip`. Edges that render to the same labels
     /// are written once.
-    public static func render(_ report: DependencyReport, into writer: inout ExpositionWriter, labels: Labels) {
+    public static func render(_ report: DependencyReport, into writer: inout ExpositionWriter, labels: InventoryLabels) {
         func describe(_ address: IPAddress) -> (hostgroup: String, address: String) {
             let known = labels(address)
             let domain = known?.domain ?? ""

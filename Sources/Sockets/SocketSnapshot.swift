@@ -14,32 +14,6 @@ public struct OwnedSocket: Sendable, Hashable {
     }
 }
 
-/// A set of ports as a 65,536-bit bitset: O(1) membership, no allocation to query.
-public struct PortSet: Sendable, Hashable {
-    @usableFromInline var words: [UInt64]
-
-    /// The empty set.
-    public init() {
-        words = [UInt64](repeating: 0, count: 1024)
-    }
-
-    /// Adds a port.
-    public mutating func insert(_ port: UInt16) {
-        words[Int(port >> 6)] |= 1 << UInt64(port & 63)
-    }
-
-    /// True if the set holds `port`.
-    @inlinable
-    public func contains(_ port: UInt16) -> Bool {
-        words.withUnsafeBufferPointer { $0[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
-    }
-
-    /// The ports in ascending order.
-    public var sorted: [UInt16] {
-        (0...UInt16.max).filter(contains)
-    }
-}
-
 /// One immutable reading of the socket table with process names.
 ///
 /// Built once per task interval and then shared: every property is a constant, so the

@@ -1,28 +1,5 @@
 import NetAddress
 
-/// A set of port numbers as a 65,536-bit bitset: O(1) membership, no allocation.
-public struct PortSet: Sendable, Equatable {
-    @usableFromInline var words: [UInt64]
-
-    public init() { words = [UInt64](repeating: 0, count: 1024) }
-
-    public init(_ ports: some Sequence<UInt16>) {
-        self.init()
-        for port in ports { insert(port) }
-    }
-
-    public mutating func insert(_ port: UInt16) {
-        words[Int(port >> 6)] |= 1 << UInt64(port & 63)
-    }
-
-    @inlinable
-    public func contains(_ port: UInt16) -> Bool {
-        words.withUnsafeBufferPointer { ($0[Int(port >> 6)] >> UInt64(port & 63)) & 1 == 1 }
-    }
-
-    public var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
-}
-
 /// The kernel's ephemeral (client) port range, `/proc/sys/net/ipv4/ip_local_port_range`.
 public struct EphemeralPortRange: Sendable, Equatable {
     public var lower: UInt16

@@ -12,20 +12,14 @@ struct AgentCommand: AsyncParsableCommand {
         abstract: "Run the agent and serve /metrics (the default command).")
 
     /// Flags that take no value; GoFlags rewrites -x=false for them.
-    static let booleanFlags: Set<String> = [
-        "log-disable-colors", "log-disable-timestamp", "version", "task-socketstat-enabled",
-        "task-inventory-enabled", "task-darkstat-enabled", "task-ebpf-enabled", "task-capture-enabled",
-        "capture-promisc",
-    ]
+    static let booleanFlags: Set<String> = LogOptions.booleanFlags.union([
+        "version", "task-socketstat-enabled", "task-inventory-enabled", "task-darkstat-enabled",
+        "task-ebpf-enabled", "task-capture-enabled", "capture-promisc",
+    ])
 
     @Option(name: .customLong("listen-address"), help: "Address to which exporter will bind its HTTP interface")
     var listenAddress = "0.0.0.0:19100"
-    @Option(name: .customLong("log-level"), help: "Log level")
-    var logLevel = "info"
-    @Flag(name: .customLong("log-disable-colors"), inversion: .prefixedNo, help: "Disable colors on logger")
-    var logDisableColors = false
-    @Flag(name: .customLong("log-disable-timestamp"), inversion: .prefixedNo, help: "Disable timestamp on logger")
-    var logDisableTimestamp = false
+    @OptionGroup var log: LogOptions
     @Flag(name: .customLong("version"), inversion: .prefixedNo, help: "Show version and exit")
     var version = false
     @Option(name: .customLong("task-interval"), help: "Interval between collection of expensive data into memory",
@@ -88,11 +82,7 @@ struct AgentCommand: AsyncParsableCommand {
             print("planet-exporter \(BuildInfo.version) (revision \(BuildInfo.revision))")
             return
         }
-        do {
-            try LogSetup.bootstrap(level: logLevel, disableColors: logDisableColors, disableTimestamp: logDisableTimestamp)
-        } catch {
-            throw ValidationError("-log-level: \(error)")
-        }
+        try log.bootstrap()
         var configuration = AgentConfiguration()
         let listen = AgentConfiguration.parseListenAddress(listenAddress)!
         configuration.listenHost = listen.host

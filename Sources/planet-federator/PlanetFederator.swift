@@ -66,19 +66,12 @@ struct PlanetFederator: AsyncParsableCommand {
     @Flag(name: .customLong("once"), inversion: .prefixedNo, help: "Run one job for the window ending now, then exit (status 1 if it failed).")
     var once = false
 
-    @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, warn, error, fatal, panic.")
-    var logLevel = "info"
-
-    @Flag(name: .customLong("log-disable-colors"), inversion: .prefixedNo, help: "Disable colors on logger.")
-    var logDisableColors = false
-
-    @Flag(name: .customLong("log-disable-timestamp"), inversion: .prefixedNo, help: "Disable timestamp on logger.")
-    var logDisableTimestamp = false
+    @OptionGroup var log: LogOptions
 
     @Flag(name: .customLong("version"), inversion: .prefixedNo, help: "Show version and exit.")
     var showVersion = false
 
-    static let booleanFlags: Set<String> = ["once", "log-disable-colors", "log-disable-timestamp", "version"]
+    static let booleanFlags: Set<String> = LogOptions.booleanFlags.union(["once", "version"])
 
     static func main() async {
         do {
@@ -109,11 +102,6 @@ struct PlanetFederator: AsyncParsableCommand {
         for address in [prometheusAddr, influxdbAddr] where !(address.hasPrefix("http://") || address.hasPrefix("https://")) {
             throw ValidationError("address \"\(address)\" must start with http:// or https://")
         }
-        do {
-            _ = try LogSetup.parseLevel(logLevel)
-        } catch {
-            throw ValidationError("\(error)")
-        }
     }
 
     func run() async throws {
@@ -121,7 +109,7 @@ struct PlanetFederator: AsyncParsableCommand {
             print("planet-federator \(Self.version)")
             return
         }
-        try LogSetup.bootstrap(level: logLevel, disableColors: logDisableColors, disableTimestamp: logDisableTimestamp)
+        try log.bootstrap()
         let logger = Logger(label: "planet-federator")
         let schedule = try CronSchedule(cronJobSchedule)
         let configuration = FederatorConfiguration(

@@ -5,7 +5,7 @@ import Testing
 @testable import Sockets
 
 struct DependencyMetricsTests {
-    private func render(_ report: DependencyReport, _ labels: DependencyMetrics.Labels) -> String {
+    private func render(_ report: DependencyReport, _ labels: InventoryLabels) -> String {
         var writer = ExpositionWriter()
         DependencyMetrics.render(report, into: &writer, labels: labels)
         return writer.text

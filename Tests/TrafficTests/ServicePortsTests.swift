@@ -1,3 +1,4 @@
+import NetAddress
 import Testing
 @testable import Traffic
 
