@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
+        // A seeded random generator shared by the randomized tests.
+        .target(name: "TestSupport"),
+
         // Addresses and networks shared by every module: one 16-byte value type for IPv4 and IPv6.
         .target(name: "NetAddress"),
         .testTarget(name: "NetAddressTests", dependencies: ["NetAddress"]),
@@ -34,7 +37,7 @@ let package = Package(
 
         // Captured bytes -> PacketSummary; pure Swift, never imports libpcap.
         .target(name: "PacketDecoding", dependencies: ["NetAddress"]),
-        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"]),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["TestSupport", "PacketDecoding"]),
 
         // Lock-free single-producer single-consumer ring between capture and aggregation.
         .target(name: "Ring", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
@@ -45,7 +48,7 @@ let package = Package(
 
         // Counting rules, bounded series table, aggregator thread.
         .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring"]),
-        .testTarget(name: "TrafficTests", dependencies: ["Traffic"]),
+        .testTarget(name: "TrafficTests", dependencies: ["TestSupport", "Traffic"]),
 
         // pcap sources (live interfaces, files), one reading thread per source feeding a ring.
         .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress"]),
@@ -82,13 +85,13 @@ let package = Package(
             "NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics"),
         ]),
         .testTarget(name: "SocketsTests", dependencies: [
-            "Sockets", "NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics"),
+            "TestSupport", "Sockets", "NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics"),
         ]),
 
         // Inventory: arrayjson/ndjson parsers and the longest-prefix-match table that maps
         // peers to hostgroup and domain. Pure; the HTTP fetch lives with the agent.
         .target(name: "Inventory", dependencies: ["NetAddress"]),
-        .testTarget(name: "InventoryTests", dependencies: ["Inventory", "NetAddress"]),
+        .testTarget(name: "InventoryTests", dependencies: ["TestSupport", "Inventory", "NetAddress"]),
 
         // darkstat and ebpf_exporter scrapes converted to this agent's traffic families,
         // so a fleet can move from the Go original host by host.

@@ -1,4 +1,5 @@
 import NetAddress
+import TestSupport
 import Testing
 @testable import Inventory
 
@@ -11,17 +12,6 @@ private func table(_ pairs: [(String, String)]) -> PrefixTable<String> {
     return table
 }
 
-/// A small deterministic generator (SplitMix64) so failures reproduce.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct PrefixTableTests {
     @Test func emptyTableMatchesNothing() {
@@ -153,7 +143,7 @@ private struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func matchesALinearScanAfterEveryInsert() {
-        var random = SeededGenerator(state: 42)
+        var random = SplitMix(seed: 42)
         var reference: [(IPNetwork, Int)] = []
         var table = PrefixTable<Int>()
         for value in 0..<400 {
@@ -174,7 +164,7 @@ private struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func matchesALinearScanOnRandomPrefixes() {
-        var random = SeededGenerator(state: 0x5EED_1234)
+        var random = SplitMix(seed: 0x5EED_1234)
         // Addresses drawn from a few shared stems so prefixes overlap and nest heavily.
         let stems: [IPAddress] = (0..<8).map { _ in IPAddress(high: random.next(), low: random.next()) }
         func randomAddress(ipv4: Bool) -> IPAddress {

@@ -1,18 +1,8 @@
 import NetAddress
 import PacketDecoding
+import TestSupport
 import Testing
 
-/// A small deterministic generator so a failing mutation can be replayed from its seed.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// What must hold for every frame the decoder accepts, whatever its bytes.
 private func checkInvariants(_ summary: PacketSummary, frameCount: Int, context: @autoclosure () -> String) {
@@ -77,7 +67,7 @@ private func checkInvariants(_ summary: PacketSummary, frameCount: Int, context:
     /// decoder never reads outside the buffer (the debug assertions and the exact-size
     /// buffers see to that), never traps, and what it accepts satisfies the invariants.
     @Test func corruptedFramesNeverCrash() {
-        var random = SplitMix64(state: 0x5EED_0F_DEC0DE)
+        var random = SplitMix(seed: 0x5EED_0F_DEC0DE)
         let corpus = TestFrames.corpus()
         let linkTypes = LinkType.allCases
         var statusCounts = [DecodeStatus: Int]()

@@ -1,4 +1,5 @@
 import NetAddress
+import TestSupport
 import Testing
 
 @testable import Sockets
