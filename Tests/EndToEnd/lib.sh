@@ -92,6 +92,9 @@ YAML
         --storage.tsdb.path="$E2E_TMP/prometheus/data" --web.listen-address="127.0.0.1:$port" \
         --log.level=warn
     wait_for 30 scrape "$ns" "http://127.0.0.1:$port/-/ready" || fail "prometheus did not become ready"
+    # Ready is not scraping yet: target discovery settles a few seconds later.
+    wait_for 30 bash -c "ip netns exec $ns curl -sf http://127.0.0.1:$port/api/v1/query --data-urlencode 'query=up == 1' | grep -q '\"value\"'" \
+        || fail "prometheus never scraped $target"
 }
 
 # promql NS PORT QUERY: the result vector of an instant query, as JSON.
