@@ -162,12 +162,33 @@ public struct CaptureCollector: MetricsCollector {
     }
 
     public func collect(into writer: inout ExpositionWriter) -> Bool {
+        var renderer = makeRenderer()
+        while true {
+            if let success = renderer.renderNext(into: &writer) { return success }
+        }
+    }
+
+    /// Renders the traffic series a few thousand at a time, then the self-metrics.
+    public func makeRenderer() -> any CollectorRenderer {
         let snapshot = task.aggregator.snapshot()
+        var traffic: TrafficRenderer? = nil
         if rendersTraffic {
             let labels = enrichment()
-            TrafficMetrics.renderTraffic(snapshot, local: labels.local, lookup: labels.lookup, into: &writer)
+            traffic = TrafficRenderer(snapshot, local: labels.local, lookup: labels.lookup)
         }
-        TrafficMetrics.renderSelf(snapshot, sources: task.sourceCounters(), into: &writer)
-        return task.failures.isEmpty && !task.activeInterfaces.isEmpty
+        return Renderer(task: task, snapshot: snapshot, traffic: traffic)
+    }
+
+    struct Renderer: CollectorRenderer {
+        let task: CaptureTask
+        let snapshot: TrafficSnapshot
+        var traffic: TrafficRenderer?
+
+        mutating func renderNext(into writer: inout ExpositionWriter) -> Bool? {
+            if traffic != nil, !traffic!.render(upTo: 2000, into: &writer) { return nil }
+            traffic = nil
+            TrafficMetrics.renderSelf(snapshot, sources: task.sourceCounters(), into: &writer)
+            return task.failures.isEmpty && !task.activeInterfaces.isEmpty
+        }
     }
 }

@@ -8,6 +8,25 @@ public protocol MetricsCollector: Sendable {
     var name: String { get }
     /// Writes this collector's families; returns false when its data is failed or stale.
     func collect(into writer: inout ExpositionWriter) -> Bool
+    /// A renderer that writes the families in parts, so a scrape of many series can be
+    /// sent as it is written instead of held whole. The default writes them in one part.
+    func makeRenderer() -> any CollectorRenderer
+}
+
+/// Writes one collector's families part by part for one scrape.
+public protocol CollectorRenderer {
+    /// Writes the next part; returns nil while there is more, else the collector's success.
+    mutating func renderNext(into writer: inout ExpositionWriter) -> Bool?
+}
+
+/// The renderer of a collector that writes everything in one part.
+struct WholeRenderer: CollectorRenderer {
+    let collector: any MetricsCollector
+    mutating func renderNext(into writer: inout ExpositionWriter) -> Bool? { collector.collect(into: &writer) }
+}
+
+extension MetricsCollector {
+    public func makeRenderer() -> any CollectorRenderer { WholeRenderer(collector: self) }
 }
 
 /// The latest value a background task published; readers never wait for the task's I/O.
@@ -33,38 +52,45 @@ public enum BuildInfo {
     public static let revision = ProcessInfo.processInfo.environment["PLANET_EXPORTER_REVISION"] ?? "unknown"
 }
 
-final class SizeHint: Sendable {
-    private let value = Atomic<Int>(0)
-    var bytes: Int {
-        get { value.load(ordering: .relaxed) }
-        set { value.store(newValue, ordering: .relaxed) }
-    }
-}
-
 /// Renders every collector for one scrape, with each one's duration and success.
 public struct MetricsRegistry: Sendable {
     public let collectors: [any MetricsCollector]
-    /// The size of the last exposition, to size the next one's buffer.
-    private let lastSize = SizeHint()
+    /// Bytes handed on at a time while streaming a scrape.
+    public static let partBytes = 64 << 10
 
     public init(collectors: [any MetricsCollector]) {
         self.collectors = collectors
     }
 
-    /// The whole exposition for one scrape.
-    public func render() -> [UInt8] {
-        // Sized from the last scrape, so a large exposition is not grown by doubling
-        // (which holds the old and the new buffer at once).
-        let hint = lastSize.bytes
-        var writer = ExpositionWriter(reservingCapacity: max(1 << 16, hint + hint / 8))
+    /// The whole exposition for one scrape, in one buffer.
+    public func render() async -> [UInt8] {
+        var all: [UInt8] = []
+        await write { all.append(contentsOf: $0) }
+        return all
+    }
+
+    /// Writes the exposition part by part, handing each part of about `partBytes` to
+    /// `send` as it is written (the last one smaller). Memory stays at one part however
+    /// many series there are.
+    public func write(send: ([UInt8]) async throws -> Void) async rethrows {
+        var writer = ExpositionWriter(reservingCapacity: Self.partBytes + 4096)
         var results: [(name: String, seconds: Double, success: Bool)] = []
         let clock = ContinuousClock()
         for collector in collectors {
-            let start = clock.now
-            let success = collector.collect(into: &writer)
-            let elapsed = clock.now - start
+            var renderer = collector.makeRenderer()
+            var elapsed = Duration.zero
+            var success: Bool? = nil
+            while success == nil {
+                let start = clock.now
+                success = renderer.renderNext(into: &writer)
+                elapsed += clock.now - start
+                if writer.bytes.count >= Self.partBytes {
+                    try await send(writer.bytes)
+                    writer.removeAll()
+                }
+            }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            results.append((collector.name, seconds, success))
+            results.append((collector.name, seconds, success ?? false))
         }
         writer.family("planet_scrape_collector_duration_seconds", help: "Duration of a collector scrape", kind: .gauge)
         for result in results {
@@ -76,7 +102,6 @@ public struct MetricsRegistry: Sendable {
         }
         writer.family("planet_exporter_build_info", help: "A metric with a constant '1' value labeled by version and revision of planet-exporter", kind: .gauge)
         writer.sample("planet_exporter_build_info", ["revision": BuildInfo.revision, "version": BuildInfo.version], UInt64(1))
-        lastSize.bytes = writer.bytes.count
-        return writer.bytes
+        try await send(writer.bytes)
     }
 }

@@ -9,18 +9,15 @@ public enum MetricsServer {
     public static func router(registry: MetricsRegistry) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/metrics") { _, _ -> Response in
-            let bytes = registry.render()
-            // Sent in slices so the response never holds a second copy of a large exposition.
-            let body = ResponseBody(contentLength: bytes.count) { writer in
-                var offset = 0
-                while offset < bytes.count {
-                    let end = min(bytes.count, offset + chunkSize)
-                    try await writer.write(ByteBuffer(bytes: bytes[offset..<end]))
-                    offset = end
-                }
+            // Rendered part by part and sent as it goes: a scrape of many series never
+            // holds the whole exposition in memory.
+            let body = ResponseBody { response in
+                try await registry.write { try await response.write(ByteBuffer(bytes: $0)) }
+                try await response.finish(nil)
             }
             return Response(status: .ok, headers: [.contentType: ExpositionWriter.contentType], body: body)
         }
+
         router.get("/") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: landingPage)))
@@ -31,8 +28,6 @@ public enum MetricsServer {
         }
         return router
     }
-
-    static let chunkSize = 64 << 10
 
     static let landingPage = """
         <!DOCTYPE html>

@@ -11,6 +11,11 @@ public struct ExpositionWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// Empties the buffer, keeping its capacity, once its bytes have been sent on.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+    }
+
     /// The exposition so far as a String.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
