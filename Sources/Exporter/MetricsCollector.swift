@@ -48,7 +48,8 @@ public final class Latest<Value: Sendable>: Sendable {
 /// Version and revision reported by -version and planet_exporter_build_info.
 public enum BuildInfo {
     public static let version = "0.1.0"
-    /// The git revision, when the build recorded one (PLANET_REVISION at build time).
+    /// The git revision the binary was built from, when the environment names it
+    /// (PLANET_EXPORTER_REVISION, set by packaging); SwiftPM records none itself.
     public static let revision = ProcessInfo.processInfo.environment["PLANET_EXPORTER_REVISION"] ?? "unknown"
 }
 
