@@ -9,7 +9,8 @@ import NetAddress
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Run the agent and serve /metrics (the default command).")
+        abstract: "Run the agent and serve /metrics (the default command).",
+        discussion: "Flags take one dash or two. To count capture files instead: planet-exporter replay --help")
 
     /// Flags that take no value; GoFlags rewrites -x=false for them.
     static let booleanFlags: Set<String> = LogOptions.booleanFlags.union([

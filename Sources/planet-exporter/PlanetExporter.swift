@@ -18,7 +18,8 @@ enum Main {
             let arguments = try GoFlags.normalize(Array(CommandLine.arguments.dropFirst()),
                                                   booleanFlags: AgentCommand.booleanFlags,
                                                   subcommands: ["agent", "replay", "help"])
-            var command = try PlanetExporter.parseAsRoot(arguments)
+            // `planet-exporter -h` shows the agent's flags, as the Go original's did.
+            var command = try PlanetExporter.parseAsRoot(arguments.first == "--help" ? ["agent"] + arguments : arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
