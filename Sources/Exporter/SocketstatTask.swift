@@ -79,6 +79,8 @@ public final class SocketstatTask: Service, Sendable {
             logger.debug("socket table read", metadata: ["sockets": "\(snapshot.sockets.count)", "duration": "\(elapsed)"])
         case .failure(let error):
             latest.update { $0.succeeded = false; $0.hostAddress = host }
+            // Bytes held for this reading are counted now, under the processes known so far.
+            aggregator?.withAccounting { $0.settlePending() }
             logger.error("socketstat: \(error); keeping the previous reading")
         }
     }

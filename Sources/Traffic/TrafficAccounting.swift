@@ -37,7 +37,10 @@ public final class TrafficAccounting {
     /// The latest socket-table evidence; its process names are mapped onto stable ids
     /// so series keep their process across refreshes.
     @exclusivity(unchecked) public var sockets: SocketEvidence {
-        didSet { processTranslation = sockets.processNames.map { processRegistry.id(for: $0) } }
+        didSet {
+            processTranslation = sockets.processNames.map { processRegistry.id(for: $0) }
+            settlePending()
+        }
     }
     /// Stable process ids used in TrafficKey.process.
     @exclusivity(unchecked) public private(set) var processRegistry = ProcessRegistry()
@@ -124,18 +127,61 @@ public final class TrafficAccounting {
             }
         }
 
-        var process: UInt32 = 0
-        if let localPort, !sockets.isEmpty {
-            process = processTranslation[Int(sockets.process(ipProtocol: proto, localAddress: local, localPort: localPort))]
-        }
-        if process == 0 {
+        let key = TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port)
+        guard let localPort, !sockets.isEmpty else {
             processUnattributedBytes &+= bytes
-            if localPort != nil { unknownLocalEndpointPackets &+= 1 }
-        } else {
-            processAttributedBytes &+= bytes
+            return (key, bytes)
         }
+        let process = processTranslation[Int(sockets.process(ipProtocol: proto, localAddress: local, localPort: localPort))]
+        if process != 0 {
+            processAttributedBytes &+= bytes
+            return (TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port, process: process), bytes)
+        }
+        // A local endpoint the socket table does not know yet: usually a connection newer
+        // than the last reading (its handshake). Hold its bytes until the next reading
+        // names the process, rather than count them under process_name="" for good.
+        unknownLocalEndpointPackets &+= 1
+        let endpoint = SocketEvidence.Endpoint(address: local, port: localPort, ipProtocol: proto)
+        let pendingKey = PendingKey(key: key, endpoint: endpoint)
+        if pending[pendingKey] != nil || pending.count < maxPendingEndpoints {
+            pending[pendingKey, default: TrafficCounters()].bytes &+= bytes
+            pending[pendingKey, default: TrafficCounters()].packets &+= 1
+            return nil
+        }
+        processUnattributedBytes &+= bytes
+        return (key, bytes)
+    }
 
-        return (TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port, process: process), bytes)
+    /// Series waiting for the next socket-table reading, by local endpoint.
+    struct PendingKey: Hashable {
+        var key: TrafficKey
+        var endpoint: SocketEvidence.Endpoint
+    }
+
+    /// Most series held for the next reading; past it bytes are counted as unresolved
+    /// at once, so a flood of unknown endpoints cannot grow memory.
+    public let maxPendingEndpoints = 4096
+    @exclusivity(unchecked) private var pending: [PendingKey: TrafficCounters] = [:]
+
+    /// Bytes held for the next socket-table reading.
+    public var pendingBytes: UInt64 { pending.values.reduce(0) { $0 &+ $1.bytes } }
+
+    /// Counts every held series under the process the current evidence names for its
+    /// endpoint ("" when it still names none). Called on each new reading, and by the
+    /// socket task when a reading fails, so held bytes never wait longer than that.
+    public func settlePending() {
+        guard !pending.isEmpty else { return }
+        for (held, counters) in pending {
+            let id = sockets.isEmpty ? 0 : sockets.process(ipProtocol: held.endpoint.ipProtocol,
+                                                           localAddress: held.endpoint.address,
+                                                           localPort: held.endpoint.port)
+            let process = processTranslation[Int(id)]
+            var key = held.key
+            key.process = process
+            if process == 0 { processUnattributedBytes &+= counters.bytes } else { processAttributedBytes &+= counters.bytes }
+            table.add(key, counters: counters)
+        }
+        pending.removeAll(keepingCapacity: true)
     }
 
     /// The service port of a TCP/UDP conversation, strongest evidence first.

@@ -134,6 +134,23 @@ public final class TrafficTable {
         }
     }
 
+    /// Adds several packets at once to the series `key` (held traffic being settled).
+    public func add(_ key: TrafficKey, counters added: TrafficCounters) {
+        guard added.packets > 0 else { return }
+        add(key, bytes: added.bytes)
+        guard added.packets > 1, let slot = findSlot(key) else { return }
+        entries[Int(index[slot])].counters.packets &+= added.packets - 1
+    }
+
+    func findSlot(_ key: TrafficKey) -> Int? {
+        var slot = Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask
+        while index[slot] >= 0 {
+            if entries[Int(index[slot])].key == key { return slot }
+            slot = (slot + 1) & indexMask
+        }
+        return nil
+    }
+
     /// The counters of `key`, if it is in the table (not on the hot path).
     public func counters(for key: TrafficKey) -> TrafficCounters? {
         var slot = Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask

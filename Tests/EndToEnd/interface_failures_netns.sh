@@ -16,7 +16,8 @@ ip netns exec "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -capture-i
     -task-interval 300ms 2> "$E2E_TMP/agent.log" &
 E2E_PIDS+=($!)
 metrics() { ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics; }
-has() { metrics | grep -qF "$1"; }
+# Fetched whole first: with pipefail, grep -q closing the pipe early would fail curl.
+has() { local out; out=$(metrics) || return 1; grep -qF "$1" <<<"$out"; }
 send() { ip netns exec "$B" python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b"x" * 100, ("10.204.0.1", 5353)) for _ in range(5)]'; }
 
 log "a missing interface: logged once, capture success 0, the other interface counts"

@@ -32,12 +32,13 @@ wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:19100/metrics | 
     || fail "agent is not capturing"
 send() { ip netns exec "$B" python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b"x" * 100, ("10.203.0.1", 5353)) for _ in range(10)]'; }
 metrics() { ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics; }
-has() { metrics | grep -qF "$1"; }
+# Fetched whole first: with pipefail, grep -q closing the pipe early would fail curl.
+has() { local out; out=$(metrics) || return 1; grep -qF "$1" <<<"$out"; }
 send
 
 log "first inventory: peer and host labelled"
 wait_for 20 has 'remote_domain="one.example",remote_hostgroup="peer-one",remote_ip="10.203.0.2"' || { metrics | grep planet_traffic_bytes; fail "peer not labelled from the inventory"; }
-has 'local_domain="self.example",local_hostgroup="self-group"' || fail "host not labelled"
+has 'local_domain="self.example",local_hostgroup="self-group"' || { metrics | grep -E "planet_traffic_bytes|planet_hostname"; fail "host not labelled"; }
 has 'planet_hostname{domain="self.example",hostname="' || fail "planet_hostname lacks the host's domain"
 has 'planet_scrape_collector_success{collector="inventory"} 1' || fail "inventory collector not successful"
 metrics | promtool check metrics || fail "promtool rejects the exposition"

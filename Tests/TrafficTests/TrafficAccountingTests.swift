@@ -91,6 +91,43 @@ import Testing
         #expect(a.table.counters(for: key)?.bytes == 15)
     }
 
+    @Test func bytesOfANewConnectionWaitForTheNextSocketReading() {
+        var before = SocketEvidence()
+        before.addListener(.init(address: .zero, port: 22, ipProtocol: 6), process: "sshd")
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, sockets: before)
+        // A handshake and data of a connection the last reading did not have.
+        for _ in 0..<3 { a.count(packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 60)) }
+        a.count(packet("10.0.0.5", "198.51.100.4", sport: 41001, dport: 443, bytes: 40))
+        #expect(a.table.count == 0, "held, not counted under an empty process name")
+        #expect(a.pendingBytes == 220)
+        var after = before
+        after.addConnection(.init(address: IPAddress("10.0.0.5")!, port: 41000, ipProtocol: 6), process: "curl")
+        a.sockets = after
+        let curl = a.processRegistry.existingID("curl")!
+        let named = TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .egress, ipProtocol: 6, port: 443, process: curl)
+        #expect(a.table.counters(for: named) == TrafficCounters(bytes: 180, packets: 3))
+        // The other endpoint is still unknown after the reading: counted, process "".
+        #expect(a.table.counters(for: TrafficKey(peer: IPAddress("198.51.100.4")!, direction: .egress, ipProtocol: 6, port: 443))?.bytes == 40)
+        #expect(a.pendingBytes == 0)
+        #expect(a.processAttributedBytes == 180 && a.processUnattributedBytes == 40)
+    }
+
+    @Test func heldSeriesAreBounded() {
+        var evidence = SocketEvidence()
+        evidence.addListener(.init(address: .zero, port: 22, ipProtocol: 6), process: "sshd")
+        let a = TrafficAccounting(maxSeries: 100_000, localAddresses: local, sockets: evidence)
+        for port in 0..<UInt16(a.maxPendingEndpoints + 100) {
+            a.count(packet("10.0.0.5", "203.0.113.9", sport: 30000 + port, dport: 443, bytes: 1))
+        }
+        #expect(a.pendingBytes == UInt64(a.maxPendingEndpoints))
+        #expect(a.table.count == 1, "past the bound, bytes are counted at once under process \"\"")
+        #expect(a.table.counters(for: TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .egress, ipProtocol: 6, port: 443))?.bytes == 100)
+        a.settlePending()
+        #expect(a.pendingBytes == 0)
+        #expect(a.table.counters(for: TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .egress, ipProtocol: 6, port: 443))?.bytes
+                == UInt64(a.maxPendingEndpoints + 100))
+    }
+
     @Test func laterFragmentsTakeTheFirstFragmentsPort() {
         let a = TrafficAccounting(maxSeries: 100, localAddresses: local)
         var first = packet("203.0.113.9", "10.0.0.5", proto: 17, sport: 53, dport: 41000, bytes: 1500)
