@@ -12,11 +12,23 @@ public enum Replay {
         public var errors: [String]
     }
 
-    /// Replays `files` in order. Files that cannot be read are reported and skipped; a
-    /// file that breaks off part way keeps what was counted before the break.
+    /// Replays `files` in order and returns the whole exposition with the errors.
     public static func run(files: [String], localAddresses: LocalAddresses, maxSeries: Int,
                            ephemeralPorts: EphemeralPortRange = .linuxDefault,
                            enrichment: Enrichment = .none) -> Result {
+        var exposition: [UInt8] = []
+        let errors = run(files: files, localAddresses: localAddresses, maxSeries: maxSeries,
+                         ephemeralPorts: ephemeralPorts, enrichment: enrichment) { exposition.append(contentsOf: $0) }
+        return Result(exposition: exposition, errors: errors)
+    }
+
+    /// Replays `files` in order, handing the exposition to `write` part by part (so
+    /// memory stays at one part however many series there are), and returns one line
+    /// per file that failed. Files that cannot be read are skipped; a file that breaks
+    /// off part way keeps what was counted before the break.
+    public static func run(files: [String], localAddresses: LocalAddresses, maxSeries: Int,
+                           ephemeralPorts: EphemeralPortRange = .linuxDefault,
+                           enrichment: Enrichment = .none, write: ([UInt8]) -> Void) -> [String] {
         let aggregator = TrafficAggregator(accounting: TrafficAccounting(
             maxSeries: maxSeries, localAddresses: localAddresses, ephemeralPorts: ephemeralPorts))
         aggregator.start()
@@ -38,9 +50,16 @@ public enum Replay {
         }
         aggregator.stop()
         let snapshot = aggregator.snapshot()
-        var writer = ExpositionWriter(reservingCapacity: 256 * max(16, snapshot.seriesCount))
-        TrafficMetrics.renderTraffic(snapshot, local: enrichment.local, lookup: enrichment.lookup, into: &writer)
+        var writer = ExpositionWriter(reservingCapacity: MetricsRegistry.partBytes + 4096)
+        var traffic = TrafficRenderer(snapshot, local: enrichment.local, lookup: enrichment.lookup)
+        while !traffic.render(upTo: 2000, into: &writer) {
+            if writer.bytes.count >= MetricsRegistry.partBytes {
+                write(writer.bytes)
+                writer.removeAll()
+            }
+        }
         TrafficMetrics.renderSelf(snapshot, sources: sources, into: &writer)
-        return Result(exposition: writer.bytes, errors: errors)
+        write(writer.bytes)
+        return errors
     }
 }

@@ -42,20 +42,21 @@ struct ReplayCommand: ParsableCommand {
         if let inventory {
             enrichment = try Self.loadInventory(path: inventory, format: inventoryFormat)
         }
-        let result = Replay.run(files: files, localAddresses: local, maxSeries: maxSeries,
-                                ephemeralPorts: AgentDefaults.ephemeralPorts(), enrichment: enrichment)
-        // Written straight from the rendered bytes: a Data copy would double the peak memory.
-        result.exposition.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
-                if written > 0 { offset += written } else if errno != EINTR { break }
+        // Written as it is rendered, straight from the rendered bytes.
+        let errors = Replay.run(files: files, localAddresses: local, maxSeries: maxSeries,
+                                ephemeralPorts: AgentDefaults.ephemeralPorts(), enrichment: enrichment) { part in
+            part.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let written = write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
+                    if written > 0 { offset += written } else if errno != EINTR { break }
+                }
             }
         }
-        for line in result.errors {
+        for line in errors {
             FileHandle.standardError.write(Data("planet-exporter replay: \(line)\n".utf8))
         }
-        if !result.errors.isEmpty { throw ExitCode(1) }
+        if !errors.isEmpty { throw ExitCode(1) }
     }
 
     /// Reads an inventory file; bad entries are reported and skipped, an unusable file stops the replay.
