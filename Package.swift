@@ -47,8 +47,8 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
 
         // Counting rules, bounded series table, aggregator thread.
-        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring"]),
-        .testTarget(name: "TrafficTests", dependencies: ["TestSupport", "Traffic"]),
+        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring", "Sockets"]),
+        .testTarget(name: "TrafficTests", dependencies: ["TestSupport", "Traffic", "Sockets"]),
 
         // pcap sources (live interfaces, files), one reading thread per source feeding a ring.
         .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress"]),

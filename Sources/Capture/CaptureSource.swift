@@ -154,16 +154,22 @@ public final class CaptureSource: @unchecked Sendable {
         publish(context)
     }
 
+    /// Copies the reading thread's counters into the published ones, in place, so a
+    /// batch of packets costs no allocation (only a scrape's copy makes the next one copy).
     private func publish(_ context: DispatchContext) {
-        var counters = CaptureCounters()
-        counters.packets = context.packets
-        counters.decoded = context.decoded
-        withUnsafeBytes(of: context.undecoded) { raw in
-            let counts = raw.bindMemory(to: UInt64.self)
-            for index in counters.undecoded.indices where index < counts.count { counters.undecoded[index] = counts[index] }
+        let ringDropped = ring.droppedCount
+        let kernelDropped = handle.isLive ? handle.statistics().map { UInt64($0.dropped) } : nil
+        published.withLock { counters in
+            counters.packets = context.packets
+            counters.decoded = context.decoded
+            withUnsafeBytes(of: context.undecoded) { raw in
+                let counts = raw.bindMemory(to: UInt64.self)
+                for index in counters.undecoded.indices where index < counts.count {
+                    counters.undecoded[index] = counts[index]
+                }
+            }
+            counters.ringDropped = ringDropped
+            if let kernelDropped { counters.kernelDropped = kernelDropped }
         }
-        counters.ringDropped = ring.droppedCount
-        if handle.isLive, let stats = handle.statistics() { counters.kernelDropped = UInt64(stats.dropped) }
-        published.withLock { $0 = counters }
     }
 }

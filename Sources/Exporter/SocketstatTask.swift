@@ -75,7 +75,7 @@ public final class SocketstatTask: Service, Sendable {
         switch result {
         case .success(let snapshot):
             latest.set(Reading(snapshot: snapshot, hostAddress: host, succeeded: true, duration: elapsed))
-            aggregator?.withAccounting { $0.sockets = Self.evidence(from: snapshot) }
+            aggregator?.withAccounting { $0.sockets = snapshot }
             logger.debug("socket table read", metadata: ["sockets": "\(snapshot.sockets.count)", "duration": "\(elapsed)"])
         case .failure(let error):
             latest.update { $0.succeeded = false; $0.hostAddress = host }
@@ -83,22 +83,6 @@ public final class SocketstatTask: Service, Sendable {
             aggregator?.withAccounting { $0.settlePending() }
             logger.error("socketstat: \(error); keeping the previous reading")
         }
-    }
-
-    /// The aggregator's view of a snapshot.
-    static func evidence(from snapshot: SocketSnapshot) -> SocketEvidence {
-        var evidence = SocketEvidence()
-        for socket in snapshot.sockets {
-            let entry = socket.entry
-            let endpoint = SocketEvidence.Endpoint(address: entry.localAddress, port: entry.localPort,
-                                                   ipProtocol: entry.protocol.rawValue)
-            if entry.state == .listen {
-                evidence.addListener(endpoint, process: socket.processName)
-            } else {
-                evidence.addConnection(endpoint, process: socket.processName)
-            }
-        }
-        return evidence
     }
 }
 

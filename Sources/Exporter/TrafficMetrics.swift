@@ -4,18 +4,11 @@ import NetAddress
 import PacketDecoding
 import Traffic
 
-/// Renders planet_traffic_bytes_total and the capture and traffic self-metrics.
+/// Renders the capture and traffic self-metrics (planet_traffic_bytes_total itself is
+/// written by TrafficRenderer, part by part).
 public enum TrafficMetrics {
     /// One capture source's counters, labelled with its interface or file.
     public typealias SourceCounters = (interface: String, counters: CaptureCounters)
-
-    /// Writes planet_traffic_bytes_total, one sample per series, ordered by peer,
-    /// direction, protocol, port and process so output is stable.
-    public static func renderTraffic(_ snapshot: TrafficSnapshot, local: HostLabels, lookup: @escaping HostLabelLookup,
-                                     into writer: inout ExpositionWriter) {
-        var renderer = TrafficRenderer(snapshot, local: local, lookup: lookup)
-        while !renderer.render(upTo: Int.max, into: &writer) {}
-    }
 
     /// Writes the capture and traffic self-metrics.
     public static func renderSelf(_ snapshot: TrafficSnapshot, sources: [SourceCounters], into writer: inout ExpositionWriter) {

@@ -30,9 +30,14 @@ public final class SocketSnapshot: Sendable {
     /// Descriptors skipped because their link could not be read.
     public let skippedDescriptors: Int
 
-    private let listeners: [EndpointKey: String]
-    private let byEndpoint: [EndpointKey: String]
-    private let byPort: [EndpointKey: String]
+    /// The distinct process names of the snapshot; index 0 is "no process". The
+    /// endpoint lookups answer with an index here, so the packet path can map names to
+    /// its own ids once per snapshot instead of hashing a name per packet.
+    public let processNames: [String]
+
+    private let listeners: [EndpointKey: Int32]
+    private let byEndpoint: [EndpointKey: Int32]
+    private let byPort: [EndpointKey: Int32]
 
     /// A snapshot of `sockets`, with the skip counts of the scan that named them.
     public init(sockets: [OwnedSocket], skippedProcesses: Int = 0, skippedDescriptors: Int = 0) {
@@ -41,8 +46,16 @@ public final class SocketSnapshot: Sendable {
         self.skippedDescriptors = skippedDescriptors
         var tcp = PortSet()
         var udp = PortSet()
-        var byEndpoint: [EndpointKey: String] = [:]
-        var byPort: [EndpointKey: String] = [:]
+        var names = [""]
+        var nameIndex: [String: Int32] = [:]
+        func index(_ name: String) -> Int32 {
+            if let known = nameIndex[name] { return known }
+            names.append(name)
+            nameIndex[name] = Int32(names.count - 1)
+            return Int32(names.count - 1)
+        }
+        var byEndpoint: [EndpointKey: Int32] = [:]
+        var byPort: [EndpointKey: Int32] = [:]
         // Listeners claim an endpoint before the connections accepted on it.
         for socket in sockets where socket.entry.state == .listen {
             let entry = socket.entry
@@ -52,7 +65,7 @@ public final class SocketSnapshot: Sendable {
             }
             if let name = socket.processName {
                 let key = EndpointKey(entry.protocol, entry.localAddress, entry.localPort)
-                if byEndpoint[key] == nil { byEndpoint[key] = name }
+                if byEndpoint[key] == nil { byEndpoint[key] = index(name) }
             }
         }
         let listeners = byEndpoint
@@ -60,12 +73,13 @@ public final class SocketSnapshot: Sendable {
             guard let name = socket.processName else { continue }
             let entry = socket.entry
             let key = EndpointKey(entry.protocol, entry.localAddress, entry.localPort)
-            if byEndpoint[key] == nil { byEndpoint[key] = name }
+            if byEndpoint[key] == nil { byEndpoint[key] = index(name) }
             let portKey = EndpointKey(entry.protocol, .zero, entry.localPort)
-            if byPort[portKey] == nil { byPort[portKey] = name }
+            if byPort[portKey] == nil { byPort[portKey] = index(name) }
         }
         tcpListening = tcp
         udpListening = udp
+        processNames = names
         self.listeners = listeners
         self.byEndpoint = byEndpoint
         self.byPort = byPort
@@ -92,19 +106,26 @@ public final class SocketSnapshot: Sendable {
     /// else a wildcard (0.0.0.0 or ::) listener on the port, else any connected socket
     /// with that local port.
     public func processName(protocol proto: TransportProtocol, localAddress: IPAddress, localPort: UInt16) -> String? {
-        if let name = byEndpoint[EndpointKey(proto, localAddress, localPort)] { return name }
+        let index = processIndex(protocol: proto, localAddress: localAddress, localPort: localPort)
+        return index == 0 ? nil : processNames[Int(index)]
+    }
+
+    /// `processName` as an index into `processNames` (0 when no process owns it).
+    public func processIndex(protocol proto: TransportProtocol, localAddress: IPAddress, localPort: UInt16) -> Int32 {
+        if let index = byEndpoint[EndpointKey(proto, localAddress, localPort)] { return index }
         // An IPv6 wildcard socket also accepts IPv4 unless it is IPV6_V6ONLY.
-        if localAddress.isIPv4, let name = byEndpoint[EndpointKey(proto, IPAddress(ipv4: 0), localPort)] { return name }
-        if let name = byEndpoint[EndpointKey(proto, .zero, localPort)] { return name }
-        return byPort[EndpointKey(proto, .zero, localPort)]
+        if localAddress.isIPv4, let index = byEndpoint[EndpointKey(proto, IPAddress(ipv4: 0), localPort)] { return index }
+        if let index = byEndpoint[EndpointKey(proto, .zero, localPort)] { return index }
+        return byPort[EndpointKey(proto, .zero, localPort)] ?? 0
     }
 
     /// The process of the listener that a connection on `localAddress:localPort` was
     /// accepted from: exact address first, then a wildcard listener.
     func listenerName(protocol proto: TransportProtocol, localAddress: IPAddress, localPort: UInt16) -> String? {
-        if let name = listeners[EndpointKey(proto, localAddress, localPort)] { return name }
-        if localAddress.isIPv4, let name = listeners[EndpointKey(proto, IPAddress(ipv4: 0), localPort)] { return name }
-        return listeners[EndpointKey(proto, .zero, localPort)]
+        let index = listeners[EndpointKey(proto, localAddress, localPort)]
+            ?? (localAddress.isIPv4 ? listeners[EndpointKey(proto, IPAddress(ipv4: 0), localPort)] : nil)
+            ?? listeners[EndpointKey(proto, .zero, localPort)]
+        return index.map { processNames[Int($0)] }
     }
 }
 

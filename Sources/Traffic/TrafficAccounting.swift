@@ -1,5 +1,6 @@
 import NetAddress
 import PacketDecoding
+import Sockets
 
 /// Why bytes were not counted against a peer.
 public enum UnattributedReason: Int, Sendable, CaseIterable {
@@ -13,8 +14,8 @@ public enum UnattributedReason: Int, Sendable, CaseIterable {
 }
 
 /// The counting rules of DESIGN.md applied to decoded packets: direction from the local
-/// addresses, the service port from socket evidence, handshakes and the ephemeral range,
-/// the local process from socket evidence, and the bounded series table.
+/// addresses, the service port from the socket table, handshakes and the ephemeral range,
+/// the local process from the socket table, and the bounded series table.
 ///
 /// Not thread-safe: the aggregator owns one and calls it under its lock.
 public final class TrafficAccounting {
@@ -28,17 +29,17 @@ public final class TrafficAccounting {
 
     /// Bytes not counted against a peer, indexed by UnattributedReason.rawValue.
     public var unattributedBytes: [UInt64] { [bothLocalBytes, neitherLocalBytes] }
-    /// Packets whose local TCP/UDP endpoint no socket in the evidence owns: a sign that
+    /// Packets whose local TCP/UDP endpoint no socket in the snapshot owns: a sign that
     /// the socket table is older than a new connection, so it is worth re-reading early.
     @exclusivity(unchecked) public private(set) var unknownLocalEndpointPackets: UInt64 = 0
 
     @exclusivity(unchecked) public var localAddresses: LocalAddresses
     @exclusivity(unchecked) public var ephemeralPorts: EphemeralPortRange
-    /// The latest socket-table evidence; its process names are mapped onto stable ids
-    /// so series keep their process across refreshes.
-    @exclusivity(unchecked) public var sockets: SocketEvidence {
+    /// The latest socket-table snapshot (nil: none, as in replay); its process names are
+    /// mapped onto stable ids so series keep their process across refreshes.
+    @exclusivity(unchecked) public var sockets: SocketSnapshot? {
         didSet {
-            processTranslation = sockets.processNames.map { processRegistry.id(for: $0) }
+            processTranslation = Self.translation(sockets, into: &processRegistry)
             settlePending()
         }
     }
@@ -50,12 +51,17 @@ public final class TrafficAccounting {
     @exclusivity(unchecked) private var fragmentPorts = FragmentPortCache()
 
     public init(maxSeries: Int, localAddresses: LocalAddresses, ephemeralPorts: EphemeralPortRange = .linuxDefault,
-                sockets: SocketEvidence = SocketEvidence()) {
+                sockets: SocketSnapshot? = nil) {
         self.table = TrafficTable(maxSeries: maxSeries)
         self.localAddresses = localAddresses
         self.ephemeralPorts = ephemeralPorts
         self.sockets = sockets
-        self.processTranslation = sockets.processNames.map { processRegistry.id(for: $0) }
+        self.processTranslation = Self.translation(sockets, into: &processRegistry)
+    }
+
+    /// Stable ids for a snapshot's process-name indexes.
+    static func translation(_ snapshot: SocketSnapshot?, into registry: inout ProcessRegistry) -> [UInt32] {
+        (snapshot?.processNames ?? [""]).map { registry.id(for: $0) }
     }
 
     /// Packets classified but not yet added to the table; see `enqueue`.
@@ -128,11 +134,11 @@ public final class TrafficAccounting {
         }
 
         let key = TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port)
-        guard let localPort, !sockets.isEmpty else {
+        guard let localPort, let sockets, let transport = TransportProtocol(rawValue: proto) else {
             processUnattributedBytes &+= bytes
             return (key, bytes)
         }
-        let process = processTranslation[Int(sockets.process(ipProtocol: proto, localAddress: local, localPort: localPort))]
+        let process = processTranslation[Int(sockets.processIndex(protocol: transport, localAddress: local, localPort: localPort))]
         if process != 0 {
             processAttributedBytes &+= bytes
             return (TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port, process: process), bytes)
@@ -141,8 +147,7 @@ public final class TrafficAccounting {
         // than the last reading (its handshake). Hold its bytes until the next reading
         // names the process, rather than count them under process_name="" for good.
         unknownLocalEndpointPackets &+= 1
-        let endpoint = SocketEvidence.Endpoint(address: local, port: localPort, ipProtocol: proto)
-        let pendingKey = PendingKey(key: key, endpoint: endpoint)
+        let pendingKey = PendingKey(key: key, address: local, port: localPort, transport: transport)
         if pending[pendingKey] != nil || pending.count < maxPendingEndpoints {
             pending[pendingKey, default: TrafficCounters()].bytes &+= bytes
             pending[pendingKey, default: TrafficCounters()].packets &+= 1
@@ -155,7 +160,9 @@ public final class TrafficAccounting {
     /// Series waiting for the next socket-table reading, by local endpoint.
     struct PendingKey: Hashable {
         var key: TrafficKey
-        var endpoint: SocketEvidence.Endpoint
+        var address: IPAddress
+        var port: UInt16
+        var transport: TransportProtocol
     }
 
     /// Most series held for the next reading; past it bytes are counted as unresolved
@@ -166,16 +173,14 @@ public final class TrafficAccounting {
     /// Bytes held for the next socket-table reading.
     public var pendingBytes: UInt64 { pending.values.reduce(0) { $0 &+ $1.bytes } }
 
-    /// Counts every held series under the process the current evidence names for its
+    /// Counts every held series under the process the current snapshot names for its
     /// endpoint ("" when it still names none). Called on each new reading, and by the
     /// socket task when a reading fails, so held bytes never wait longer than that.
     public func settlePending() {
         guard !pending.isEmpty else { return }
         for (held, counters) in pending {
-            let id = sockets.isEmpty ? 0 : sockets.process(ipProtocol: held.endpoint.ipProtocol,
-                                                           localAddress: held.endpoint.address,
-                                                           localPort: held.endpoint.port)
-            let process = processTranslation[Int(id)]
+            let index = sockets?.processIndex(protocol: held.transport, localAddress: held.address, localPort: held.port) ?? 0
+            let process = processTranslation[Int(index)]
             var key = held.key
             key.process = process
             if process == 0 { processUnattributedBytes &+= counters.bytes } else { processAttributedBytes &+= counters.bytes }
@@ -186,7 +191,9 @@ public final class TrafficAccounting {
 
     /// The service port of a TCP/UDP conversation, strongest evidence first.
     func servicePort(proto: UInt8, local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16) -> UInt16 {
-        if sockets.isListening(ipProtocol: proto, port: localPort) { return localPort }
+        if let sockets, let transport = TransportProtocol(rawValue: proto), sockets.isListening(transport, localPort) {
+            return localPort
+        }
         if serverEndpoints.contains(local, port: localPort, ipProtocol: proto) { return localPort }
         if serverEndpoints.contains(remote, port: remotePort, ipProtocol: proto) { return remotePort }
         let localEphemeral = ephemeralPorts.contains(localPort)

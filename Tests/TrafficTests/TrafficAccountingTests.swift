@@ -1,6 +1,7 @@
 import NetAddress
 import PacketDecoding
 import Ring
+import Sockets
 import Testing
 @testable import Traffic
 
@@ -19,6 +20,15 @@ import Testing
         p.tcpFlags = flags
         p.hasPorts = ports && (proto == 6 || proto == 17)
         return p
+    }
+
+    /// A socket-table snapshot of (protocol, state, local address, local port, process).
+    func table(_ rows: [(TransportProtocol, SocketState, String, UInt16, String)]) -> SocketSnapshot {
+        SocketSnapshot(sockets: rows.enumerated().map { index, row in
+            OwnedSocket(entry: SocketEntry(protocol: row.0, state: row.1, localAddress: IPAddress(row.2)!, localPort: row.3,
+                                           remoteAddress: .zero, remotePort: 0, inode: UInt64(index + 1), uid: 0),
+                        processName: row.4)
+        })
     }
 
     func bytes(_ a: TrafficAccounting, _ peer: String, _ direction: Direction, proto: UInt8 = 6, port: UInt16?) -> UInt64? {
@@ -66,9 +76,7 @@ import Testing
     }
 
     @Test func listeningSocketBeatsEverythingElse() {
-        var evidence = SocketEvidence()
-        evidence.addListener(.init(address: .zero, port: 41000, ipProtocol: 17), process: "collector")
-        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, sockets: evidence)
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, sockets: table([(.udp, .listen, "0.0.0.0", 41000, "collector")]))
         a.count(packet("203.0.113.9", "10.0.0.5", proto: 17, sport: 53, dport: 41000, bytes: 120))
         let key = TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .ingress, ipProtocol: 17, port: 41000,
                              process: a.processRegistry.existingID("collector")!)
@@ -77,14 +85,10 @@ import Testing
     }
 
     @Test func processIdsStayStableAcrossEvidenceRefreshes() {
-        var first = SocketEvidence()
-        first.addConnection(.init(address: IPAddress("10.0.0.5")!, port: 41000, ipProtocol: 6), process: "curl")
-        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, sockets: first)
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local,
+                                  sockets: table([(.tcp, .established, "10.0.0.5", 41000, "curl")]))
         a.count(packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 10))
-        var second = SocketEvidence()
-        second.addConnection(.init(address: IPAddress("10.0.0.5")!, port: 41001, ipProtocol: 6), process: "wget")
-        second.addConnection(.init(address: IPAddress("10.0.0.5")!, port: 41000, ipProtocol: 6), process: "curl")
-        a.sockets = second
+        a.sockets = table([(.tcp, .established, "10.0.0.5", 41001, "wget"), (.tcp, .established, "10.0.0.5", 41000, "curl")])
         a.count(packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 5))
         let curl = a.processRegistry.existingID("curl")!
         let key = TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .egress, ipProtocol: 6, port: 443, process: curl)
@@ -92,17 +96,14 @@ import Testing
     }
 
     @Test func bytesOfANewConnectionWaitForTheNextSocketReading() {
-        var before = SocketEvidence()
-        before.addListener(.init(address: .zero, port: 22, ipProtocol: 6), process: "sshd")
-        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, sockets: before)
+        let before: [(TransportProtocol, SocketState, String, UInt16, String)] = [(.tcp, .listen, "0.0.0.0", 22, "sshd")]
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, sockets: table(before))
         // A handshake and data of a connection the last reading did not have.
         for _ in 0..<3 { a.count(packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 60)) }
         a.count(packet("10.0.0.5", "198.51.100.4", sport: 41001, dport: 443, bytes: 40))
         #expect(a.table.count == 0, "held, not counted under an empty process name")
         #expect(a.pendingBytes == 220)
-        var after = before
-        after.addConnection(.init(address: IPAddress("10.0.0.5")!, port: 41000, ipProtocol: 6), process: "curl")
-        a.sockets = after
+        a.sockets = table(before + [(.tcp, .established, "10.0.0.5", 41000, "curl")])
         let curl = a.processRegistry.existingID("curl")!
         let named = TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .egress, ipProtocol: 6, port: 443, process: curl)
         #expect(a.table.counters(for: named) == TrafficCounters(bytes: 180, packets: 3))
@@ -113,9 +114,7 @@ import Testing
     }
 
     @Test func heldSeriesAreBounded() {
-        var evidence = SocketEvidence()
-        evidence.addListener(.init(address: .zero, port: 22, ipProtocol: 6), process: "sshd")
-        let a = TrafficAccounting(maxSeries: 100_000, localAddresses: local, sockets: evidence)
+        let a = TrafficAccounting(maxSeries: 100_000, localAddresses: local, sockets: table([(.tcp, .listen, "0.0.0.0", 22, "sshd")]))
         for port in 0..<UInt16(a.maxPendingEndpoints + 100) {
             a.count(packet("10.0.0.5", "203.0.113.9", sport: 30000 + port, dport: 443, bytes: 1))
         }
