@@ -80,7 +80,7 @@ struct PcapFile {
     }
 
     @Test func garbageAndMissingFilesGiveOneLineErrors() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("planet-garbage.pcap").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("planet-garbage-\(UUID().uuidString).pcap").path
         try Data("this is not a capture".utf8).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: CaptureError.self) { try PcapHandle.openOffline(path: path) }

@@ -48,9 +48,7 @@ in_ns_bg "$A" python3 "$E2E_TMP/servers.py"
 wait_for 10 bash -c "ip netns exec $A ss -ltn | grep -q ':8080'" || fail "servers did not start"
 
 log "reference capture with tcpdump on veth-a"
-in_ns_bg "$A" tcpdump -i veth-a -p -n -w "$E2E_TMP/reference.pcap" -U 'tcp port 8080 or udp port 5353'
-TCPDUMP_PID=${E2E_PIDS[-1]}
-sleep 1
+start_tcpdump "$A" veth-a "$E2E_TMP/reference.pcap" 'tcp port 8080 or udp port 5353'
 
 log "clients in $B: 100000 bytes over TCP, 50 x 300-byte UDP datagrams, for IPv4 and IPv6"
 cat > "$E2E_TMP/clients.py" <<'PY'
@@ -69,16 +67,8 @@ for family, host in [(socket.AF_INET, "10.200.0.1"), (socket.AF_INET6, "fd00:200
     for _ in range(50): u.sendto(b"u" * 300, (host, 5353))
 PY
 ip netns exec "$B" timeout 30 python3 "$E2E_TMP/clients.py"
-sleep 2
-kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null || true
 
-ip netns exec "$A" curl -sf "http://127.0.0.1:$AGENT_PORT/metrics" > "$E2E_TMP/metrics.txt"
-promtool check metrics < "$E2E_TMP/metrics.txt" || fail "promtool rejects the exposition"
-
-log "comparing the agent's bytes with tcpdump's"
-bash "$E2E_ROOT/scripts/fixtures/tshark_totals.sh" "$E2E_TMP/reference.pcap" 10.200.0.1/32 fd00:200::1/128 \
-    | grep -v '^unattributed' > "$E2E_TMP/expected.txt"
-python3 - "$E2E_TMP/metrics.txt" "$E2E_TMP/expected.txt" <<'PY'
+cat > "$E2E_TMP/compare.py" <<'PY'
 import re, sys
 from collections import Counter
 metrics, expected_file = sys.argv[1], sys.argv[2]
@@ -115,6 +105,21 @@ for direction, peer in sorted(expected): print(f"    {direction} {peer}: {expect
 if errors:
     print("\n".join(errors)); sys.exit(1)
 PY
+# The agent's counters against tcpdump's file so far; true once they agree.
+agent_agrees() {
+    ip netns exec "$A" curl -sf "http://127.0.0.1:$AGENT_PORT/metrics" > "$E2E_TMP/metrics.txt" || return 1
+    bash "$E2E_ROOT/scripts/fixtures/tshark_totals.sh" "$E2E_TMP/reference.pcap" 10.200.0.1/32 fd00:200::1/128 \
+        2>/dev/null | grep -v '^unattributed' > "$E2E_TMP/expected.txt" || return 1
+    python3 "$E2E_TMP/compare.py" "$E2E_TMP/metrics.txt" "$E2E_TMP/expected.txt" > "$E2E_TMP/compare.txt"
+}
+log "comparing the agent's bytes with tcpdump's"
+# Last packets of the connections' close may still be on their way: wait until both agree.
+wait_for 20 agent_agrees || true
+stop_tcpdump
+agent_agrees || { cat "$E2E_TMP/compare.txt"; fail "the agent's bytes differ from tcpdump's"; }
+cat "$E2E_TMP/compare.txt"
+promtool check metrics < "$E2E_TMP/metrics.txt" || fail "promtool rejects the exposition"
+
 grep -q 'planet_capture_dropped_packets_total{interface="veth-a"} 0' "$E2E_TMP/metrics.txt" || fail "kernel drops reported"
 grep -q 'planet_scrape_collector_success{collector="capture"} 1' "$E2E_TMP/metrics.txt" || fail "capture collector not successful"
 

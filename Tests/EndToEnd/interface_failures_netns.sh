@@ -13,7 +13,7 @@ A=pe-if-a-$$ B=pe-if-b-$$
 new_netns "$A"; new_netns "$B"
 veth_pair "$A" veth-a 10.204.0.1/24 "$B" veth-b 10.204.0.2/24
 ip netns exec "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -capture-interfaces veth-a,nosuch0 \
-    -task-interval 300ms 2> "$E2E_TMP/agent.log" &
+    -task-interval 300ms -log-level debug 2> "$E2E_TMP/agent.log" &
 E2E_PIDS+=($!)
 metrics() { ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics; }
 # Fetched whole first: with pipefail, grep -q closing the pipe early would fail curl.
@@ -25,9 +25,10 @@ wait_for 30 has 'planet_capture_packets_total{interface="veth-a"}' || fail "veth
 send
 wait_for 10 has 'remote_ip="10.204.0.2"} 640' || { metrics | grep planet_traffic; fail "traffic on veth-a not counted"; }
 has 'planet_scrape_collector_success{collector="capture"} 0' || fail "capture success should be 0 with nosuch0 missing"
-sleep 1
-[ "$(grep -c 'interface nosuch0' "$E2E_TMP/agent.log")" -eq 1 ] || { cat "$E2E_TMP/agent.log"; fail "nosuch0 should be logged exactly once"; }
-grep 'interface nosuch0' "$E2E_TMP/agent.log" | grep -q 'no such device' || fail "the log line does not say what is wrong"
+retried() { [ "$(grep -c 'interface nosuch0.*still retrying' "$E2E_TMP/agent.log")" -ge 3 ]; }
+wait_for 10 retried || { cat "$E2E_TMP/agent.log"; fail "nosuch0 was not retried"; }
+[ "$(grep 'level=error' "$E2E_TMP/agent.log" | grep -c 'interface nosuch0')" -eq 1 ] || { cat "$E2E_TMP/agent.log"; fail "nosuch0 should be logged exactly once"; }
+grep 'level=error' "$E2E_TMP/agent.log" | grep 'interface nosuch0' | grep -q 'no such device' || fail "the log line does not say what is wrong"
 
 log "veth-a goes away: logged, still serving; it comes back: captured again, counters kept"
 ip -n "$A" link del veth-a

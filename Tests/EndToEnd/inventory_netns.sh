@@ -44,12 +44,13 @@ has 'planet_scrape_collector_success{collector="inventory"} 1' || fail "inventor
 metrics | promtool check metrics || fail "promtool rejects the exposition"
 
 log "changed inventory: the next refresh shows it"
-cat > "$E2E_TMP/www/inventory.json" <<'JSON'
+cat > "$E2E_TMP/changed.json" <<'JSON'
 [
   {"ip_address": "10.203.0.1", "domain": "self.example", "hostgroup": "self-group"},
   {"ip_address": "10.203.0.0/24", "domain": "lan.example", "hostgroup": "the-lan"}
 ]
 JSON
+cp "$E2E_TMP/changed.json" "$E2E_TMP/www/inventory.json"
 wait_for 20 has 'remote_domain="lan.example",remote_hostgroup="the-lan",remote_ip="10.203.0.2"' || fail "refreshed inventory not shown"
 
 log "broken inventory: last good one stays, success 0, errors counted"
@@ -60,9 +61,14 @@ has 'remote_hostgroup="the-lan",remote_ip="10.203.0.2"' || fail "last good inven
 errors_after=$(metrics | awk '/^planet_inventory_errors_total / {print $2}')
 [ "$errors_after" -gt "$errors_before" ] || fail "error counter did not rise ($errors_before -> $errors_after)"
 
-log "inventory server gone: still serving the last good labels"
+log "inventory server gone: still serving the last good labels, errors counted"
+# A good inventory first, so that success and the error counter start from a healthy state.
+cp "$E2E_TMP/changed.json" "$E2E_TMP/www/inventory.json"
+wait_for 20 has 'planet_scrape_collector_success{collector="inventory"} 1' || fail "repaired inventory not loaded"
+errors_before=$(metrics | awk '/^planet_inventory_errors_total / {print $2}')
 kill "$SERVER_PID"
-sleep 6
-has 'remote_hostgroup="the-lan",remote_ip="10.203.0.2"' || fail "labels lost when the server went away"
+errors_rose() { local now; now=$(metrics | awk '/^planet_inventory_errors_total / {print $2}'); [ -n "$now" ] && [ "$now" -gt "$errors_before" ]; }
+wait_for 20 errors_rose || fail "error counter did not rise when the server went away (was $errors_before)"
 has 'planet_scrape_collector_success{collector="inventory"} 0' || fail "unreachable inventory not reported"
+has 'remote_hostgroup="the-lan",remote_ip="10.203.0.2"' || fail "labels lost when the server went away"
 echo "inventory end to end: ok"

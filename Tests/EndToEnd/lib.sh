@@ -101,3 +101,18 @@ YAML
 promql() {
     ip netns exec "$1" curl -sf --max-time 10 "http://127.0.0.1:$2/api/v1/query" --data-urlencode "query=$3"
 }
+
+# start_tcpdump NS IFACE FILE FILTER: a reference capture written packet by packet (-U),
+# returned once tcpdump says it is listening; its pid is in TCPDUMP_PID.
+start_tcpdump() {
+    local ns=$1 iface=$2 file=$3 filter=$4
+    in_ns_bg "$ns" tcpdump -i "$iface" -p -n -U -w "$file" "$filter" 2> "$file.log"
+    TCPDUMP_PID=${E2E_PIDS[-1]}
+    wait_for 10 grep -q "listening on $iface" "$file.log" || { cat "$file.log"; fail "tcpdump did not start"; }
+}
+
+# stop_tcpdump: ends the reference capture started by start_tcpdump, flushed.
+stop_tcpdump() {
+    kill -INT "$TCPDUMP_PID"
+    wait "$TCPDUMP_PID" 2>/dev/null || true
+}

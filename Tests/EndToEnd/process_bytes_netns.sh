@@ -42,9 +42,7 @@ in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -capture-interf
 wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:19100/metrics | grep -q 'planet_capture_packets_total{interface=\"veth-a\"}'" \
     || fail "agent is not capturing on veth-a"
 start_prometheus "$A" 127.0.0.1:19100 9090
-in_ns_bg "$A" tcpdump -i veth-a -p -n -w "$E2E_TMP/reference.pcap" -U 'tcp port 7001 or tcp port 7002'
-TCPDUMP_PID=${E2E_PIDS[-1]}
-sleep 1
+start_tcpdump "$A" veth-a "$E2E_TMP/reference.pcap" 'tcp port 7001 or tcp port 7002'
 
 log "pe-alpha sends 200000 bytes to port 7001, pe-beta 80000 bytes to port 7002"
 ip netns exec "$A" timeout 30 python3 "$E2E_TMP/peer.py" pe-alpha client 7001 200000 &
@@ -53,12 +51,11 @@ ip netns exec "$A" timeout 30 python3 "$E2E_TMP/peer.py" pe-beta client 7002 800
 beta=$!
 wait $alpha || fail "client pe-alpha failed"
 wait $beta || fail "client pe-beta failed"
-sleep 1
-kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null || true
-ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics > "$E2E_TMP/metrics.txt"
 
-tshark -r "$E2E_TMP/reference.pcap" -n -T fields -E separator=/t -e ip.src -e tcp.srcport -e tcp.dstport -e ip.len > "$E2E_TMP/reference.txt"
 check_attribution() {
+ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics > "$E2E_TMP/metrics.txt" || return 1
+tshark -r "$E2E_TMP/reference.pcap" -n -T fields -E separator=/t -e ip.src -e tcp.srcport -e tcp.dstport -e ip.len \
+    > "$E2E_TMP/reference.txt" 2>/dev/null || return 1
 python3 - "$E2E_TMP/metrics.txt" "$E2E_TMP/reference.txt" <<'PY'
 import re, sys
 from collections import Counter
@@ -95,6 +92,10 @@ if len(expected) != 4: errors.append(f"reference has {len(expected)} direction/p
 if errors: print("\n".join(errors)); sys.exit(1)
 PY
 }
+# The last packets of the connections' close may still be on their way, and held
+# bytes wait for the next socket reading: wait until the agent agrees with tcpdump.
+wait_for 20 check_attribution || true
+stop_tcpdump
 if ! check_attribution; then
     echo "socket table readings (agent log):"; grep -E 'socket table read|level=(warning|error)' "$E2E_TMP/agent.log" | tail -15
     fail "bytes per process do not match"
@@ -105,9 +106,7 @@ log "the README's join: bytes per upstream edge, through a real Prometheus"
 join='sum by (remote_ip, port, protocol, process_name, direction) (max_over_time(planet_traffic_bytes_total[1m]))
   * on (remote_ip, port, protocol, process_name) group_left (remote_hostgroup, remote_address)
     max by (remote_ip, port, protocol, process_name, remote_hostgroup, remote_address) (max_over_time(planet_upstream[1m]))'
-sleep 2
-promql "$A" 9090 "$join" > "$E2E_TMP/join.json"
-python3 - "$E2E_TMP/join.json" <<'PY'
+cat > "$E2E_TMP/join.py" <<'PY'
 import json, sys
 rows = json.load(open(sys.argv[1]))["data"]["result"]
 edges = {(r["metric"].get("process_name", ""), r["metric"].get("port", ""), r["metric"]["direction"]): float(r["value"][1]) for r in rows}
@@ -115,4 +114,8 @@ for want in [("pe-alpha", "7001", "egress"), ("pe-beta", "7002", "egress"), ("pe
     if edges.get(want, 0) < 4000: sys.exit(f"join has no bytes for {want}: {edges}")
 print("    edges:", {k: round(v) for k, v in sorted(edges.items())})
 PY
+join_has_edges() { promql "$A" 9090 "$join" > "$E2E_TMP/join.json" && python3 "$E2E_TMP/join.py" "$E2E_TMP/join.json"; }
+# Prometheus scrapes every second: wait for the scrape that holds the final counters.
+wait_for 20 join_has_edges || true
+join_has_edges || fail "the README's join does not give the edges' bytes"
 echo "process bytes end to end: ok"
