@@ -1,6 +1,8 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Modules from the leaves up; a module imports only modules listed before it
+// (scripts/check_module_graph.py checks every import against this order).
 let package = Package(
     name: "planet-exporter",
     platforms: [.macOS(.v14)],
@@ -27,76 +29,103 @@ let package = Package(
         // A seeded random generator shared by the randomized tests.
         .target(name: "TestSupport"),
 
-        // Addresses and networks shared by every module: one 16-byte value type for IPv4 and IPv6.
+        // How failures are told: system calls wrapped once (EINTR retried, a typed error
+        // naming the call), and outside text quoted for one-line messages.
+        .target(name: "Diagnostics"),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),
+
+        // The vocabulary every module shares: addresses (one 16-byte value for IPv4 and
+        // IPv6), networks, port sets, direction, and this host's interfaces and addresses.
         .target(name: "NetAddress"),
         .testTarget(name: "NetAddressTests", dependencies: ["NetAddress"]),
 
-        // Prometheus text exposition: writer (and parser for scraped targets).
-        .target(name: "Exposition"),
-        .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
-
-        // Captured bytes -> PacketSummary; pure Swift, never imports libpcap.
+        // Captured bytes -> PacketSummary, and a capture source's counters; pure Swift,
+        // never imports libpcap.
         .target(name: "PacketDecoding", dependencies: ["NetAddress"]),
         .testTarget(name: "PacketDecodingTests", dependencies: ["TestSupport", "PacketDecoding"]),
 
         // Lock-free single-producer single-consumer ring between capture and aggregation.
         .target(name: "Ring", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         .testTarget(name: "RingTests", dependencies: ["Ring"]),
-    
+
+        // Prometheus text exposition: writer, and parser for scraped targets.
+        .target(name: "Exposition", dependencies: ["Diagnostics"]),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
+
+        // The inventory: arrayjson/ndjson parsers, the longest-prefix-match table, and the
+        // one hostgroup/domain model every label comes from. Pure; fetching is the agent's.
+        .target(name: "Inventory", dependencies: ["NetAddress", "Diagnostics"]),
+        .testTarget(name: "InventoryTests", dependencies: ["TestSupport", "Inventory", "NetAddress"]),
+
+        // The socket table (netlink sock_diag, /proc/net), owning processes, and the
+        // upstream/downstream classification. Collects; never renders.
+        .target(name: "Sockets", dependencies: ["NetAddress", "Diagnostics"]),
+        .testTarget(name: "SocketsTests", dependencies: ["TestSupport", "Sockets", "NetAddress"]),
+
+        // darkstat and ebpf_exporter scrapes converted to traffic records, so a fleet can
+        // move from the Go original host by host.
+        .target(name: "Migration", dependencies: ["Exposition", "NetAddress", "Diagnostics"]),
+        .testTarget(name: "MigrationTests", dependencies: ["TestSupport", "Migration", "Exposition", "NetAddress"]),
+
+        // Counting rules, bounded series table, aggregator thread. What it needs from the
+        // socket table comes as its own EndpointOwners value, filled by the agent.
+        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring"]),
+        .testTarget(name: "TrafficTests", dependencies: ["TestSupport", "Traffic"]),
+
         // libpcap through pkg-config, wrapped once; only Capture imports it.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-
-        // Counting rules, bounded series table, aggregator thread.
-        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring", "Sockets"]),
-        .testTarget(name: "TrafficTests", dependencies: ["TestSupport", "Traffic", "Sockets"]),
 
         // pcap sources (live interfaces, files), one reading thread per source feeding a ring.
         .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic", "PacketDecoding"]),
 
-        // Metric rendering, replay, and (with the agent) the HTTP endpoint and tasks.
-        .target(name: "Exporter", dependencies: [
-            "Capture", "Traffic", "Exposition", "NetAddress", "PacketDecoding", "Sockets", "Inventory", "Migration",
+        // Snapshots -> exposition: traffic, dependencies, self metrics and migration
+        // families, one collector per file, and the registry that renders a scrape.
+        .target(name: "PlanetMetrics", dependencies: [
+            "Exposition", "NetAddress", "PacketDecoding", "Traffic", "Sockets", "Inventory", "Migration",
+        ]),
+        .testTarget(name: "PlanetMetricsTests", dependencies: [
+            "TestSupport", "PlanetMetrics", "Exposition", "Inventory", "Migration", "Sockets", "NetAddress",
+        ]),
+
+        // The HTTP server (Hummingbird): /metrics streamed part by part, the landing page.
+        .target(name: "Web", dependencies: [
+            "PlanetMetrics", "Exposition",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .testTarget(name: "WebTests", dependencies: [
+            "Web", "PlanetMetrics", "Exposition", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+
+        // The agent: its tasks (capture, socketstat, inventory, darkstat, ebpf) and their
+        // wiring into one ServiceGroup with the web server; replay beside them. The only
+        // module that knows all the others.
+        .target(name: "Agent", dependencies: [
+            "Capture", "Traffic", "PlanetMetrics", "Web", "NetAddress", "PacketDecoding", "Sockets", "Inventory", "Migration",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         ]),
-        .testTarget(name: "ExporterTests", dependencies: [
-            "Exporter", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .testTarget(name: "AgentTests", dependencies: [
+            "TestSupport", "Agent", "PlanetMetrics", "Sockets", "Traffic", "NetAddress",
         ]),
 
-        .executableTarget(name: "planet-exporter", dependencies: [
-            "Exporter", "Capture", "Traffic", "NetAddress", "CommandLineSupport", "Inventory",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-
-        // Go-compatible command lines (flags, durations) and logrus-style logging for both executables.
+        // Go-compatible command lines (flags, durations), logrus-style logging and the
+        // version, for both executables.
         .target(name: "CommandLineSupport", dependencies: [
+            "Diagnostics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
 
-        // Socket table (netlink sock_diag, /proc/net), owning processes, dependency metrics.
-        .target(name: "Sockets", dependencies: [
-            "NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics"),
+        .executableTarget(name: "planet-exporter", dependencies: [
+            "Agent", "PlanetMetrics", "NetAddress", "CommandLineSupport", "Inventory", "Diagnostics",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "SocketsTests", dependencies: [
-            "TestSupport", "Sockets", "NetAddress", "Exposition", .product(name: "Atomics", package: "swift-atomics"),
-        ]),
-
-        // Inventory: arrayjson/ndjson parsers and the longest-prefix-match table that maps
-        // peers to hostgroup and domain. Pure; the HTTP fetch lives with the agent.
-        .target(name: "Inventory", dependencies: ["NetAddress"]),
-        .testTarget(name: "InventoryTests", dependencies: ["TestSupport", "Inventory", "NetAddress"]),
-
-        // darkstat and ebpf_exporter scrapes converted to this agent's traffic families,
-        // so a fleet can move from the Go original host by host.
-        .target(name: "Migration", dependencies: ["Exposition", "NetAddress", "Traffic"]),
-        .testTarget(name: "MigrationTests", dependencies: ["Migration", "Exposition", "NetAddress", "Traffic"]),
 
         // Federator: Prometheus query_range -> InfluxDB line protocol, on a cron schedule.
         .target(name: "Federator", dependencies: [

@@ -4,22 +4,6 @@ import PacketDecoding
 import Ring
 import Synchronization
 
-/// Counters of one capture source, published for scrapes.
-public struct CaptureCounters: Sendable, Equatable {
-    /// Frames libpcap handed to the agent.
-    public var packets: UInt64 = 0
-    /// Frames that decoded to an IP packet.
-    public var decoded: UInt64 = 0
-    /// Frames that did not decode, by DecodeStatus raw value.
-    public var undecoded: [UInt64] = [UInt64](repeating: 0, count: DecodeStatus.allCases.count)
-    /// Packets dropped by the kernel or the interface (live only, from pcap_stats).
-    public var kernelDropped: UInt64 = 0
-    /// Packets dropped because the ring to the aggregator was full.
-    public var ringDropped: UInt64 = 0
-
-    public init() {}
-}
-
 /// What happens when the ring to the aggregator is full.
 public enum RingFullPolicy: Sendable {
     /// Drop the packet and count it: live capture never blocks the kernel ring.
@@ -55,7 +39,8 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     }
     guard status == .ok else {
         withUnsafeMutableBytes(of: &context.pointee.undecoded) { raw in
-            let counts = raw.bindMemory(to: UInt64.self)
+            // A homogeneous tuple's memory is bound to its element type as well.
+            let counts = raw.assumingMemoryBound(to: UInt64.self)
             let index = Int(status.rawValue)
             if index < counts.count { counts[index] &+= 1 }
         }
@@ -136,9 +121,9 @@ public final class CaptureSource: @unchecked Sendable {
         let batch: Int32 = policy == .wait ? 4096 : -1
         while !stopRequested.load(ordering: .acquiring) {
             let status = withUnsafeMutablePointer(to: &context) { pointer in
-                pointer.withMemoryRebound(to: UInt8.self, capacity: MemoryLayout<DispatchContext>.size) { user in
-                    pcap_dispatch(handle.raw, batch, handlePacket, user)
-                }
+                // libpcap hands `user` back untouched: convert the pointer rather than
+                // rebind the context's memory, which stays bound to DispatchContext.
+                pcap_dispatch(handle.raw, batch, handlePacket, UnsafeMutablePointer<UInt8>(OpaquePointer(pointer)))
             }
             if status == cpcap_error_break { break }
             if status < 0 {
@@ -163,7 +148,7 @@ public final class CaptureSource: @unchecked Sendable {
             counters.packets = context.packets
             counters.decoded = context.decoded
             withUnsafeBytes(of: context.undecoded) { raw in
-                let counts = raw.bindMemory(to: UInt64.self)
+                let counts = raw.assumingMemoryBound(to: UInt64.self)
                 for index in counters.undecoded.indices where index < counts.count {
                     counters.undecoded[index] = counts[index]
                 }

@@ -14,7 +14,7 @@ public struct GoDuration: Hashable, Sendable, CustomStringConvertible {
         self.nanoseconds = nanoseconds
     }
 
-    /// Parses Go's duration syntax; throws ``GoDurationError`` naming the bad text.
+    /// Parses Go's duration syntax; throws ``FlagError`` naming the bad text.
     public init(parsing text: String) throws {
         nanoseconds = try Self.parse(text)
     }
@@ -67,7 +67,7 @@ public struct GoDuration: Hashable, Sendable, CustomStringConvertible {
             rest = rest.dropFirst()
         }
         if rest == "0" { return 0 }
-        guard !rest.isEmpty else { throw GoDurationError(text: text, reason: "empty duration") }
+        guard !rest.isEmpty else { throw FlagError.invalidDuration(text, reason: "empty duration") }
         var total: UInt64 = 0
         while !rest.isEmpty {
             let wholeDigits = rest.prefix(while: { $0.isASCII && $0.isNumber })
@@ -79,25 +79,25 @@ public struct GoDuration: Hashable, Sendable, CustomStringConvertible {
                 rest = rest.dropFirst(fractionDigits.count)
             }
             guard !wholeDigits.isEmpty || !fractionDigits.isEmpty else {
-                throw GoDurationError(text: text, reason: "expected a number")
+                throw FlagError.invalidDuration(text, reason: "expected a number")
             }
             let unitText = rest.prefix(while: { !($0.isASCII && ($0.isNumber || $0 == ".")) })
             rest = rest.dropFirst(unitText.count)
             guard !unitText.isEmpty else {
-                throw GoDurationError(text: text, reason: "missing unit (use ns, us, ms, s, m or h)")
+                throw FlagError.invalidDuration(text, reason: "missing unit (use ns, us, ms, s, m or h)")
             }
             guard let unit = units.first(where: { $0.0 == unitText })?.1 else {
-                throw GoDurationError(text: text, reason: "unknown unit \"\(unitText)\" (use ns, us, ms, s, m or h)")
+                throw FlagError.invalidDuration(text, reason: "unknown unit \"\(unitText)\" (use ns, us, ms, s, m or h)")
             }
             var part: UInt64 = 0
             for digit in wholeDigits.utf8 {
                 let (times10, o1) = part.multipliedReportingOverflow(by: 10)
                 let (plus, o2) = times10.addingReportingOverflow(UInt64(digit - 48))
-                guard !o1, !o2 else { throw GoDurationError(text: text, reason: "out of range") }
+                guard !o1, !o2 else { throw FlagError.invalidDuration(text, reason: "out of range") }
                 part = plus
             }
             let (scaled, o3) = part.multipliedReportingOverflow(by: unit)
-            guard !o3 else { throw GoDurationError(text: text, reason: "out of range") }
+            guard !o3 else { throw FlagError.invalidDuration(text, reason: "out of range") }
             // Fraction digits past nanosecond precision add nothing, as in Go.
             var fraction: UInt64 = 0
             var scale: UInt64 = 1
@@ -111,23 +111,11 @@ public struct GoDuration: Hashable, Sendable, CustomStringConvertible {
             let (sum1, o4) = total.addingReportingOverflow(scaled)
             let (sum2, o5) = sum1.addingReportingOverflow(fractionNanos)
             guard !o4, !o5, sum2 <= UInt64(Int64.max) + (negative ? 1 : 0) else {
-                throw GoDurationError(text: text, reason: "out of range")
+                throw FlagError.invalidDuration(text, reason: "out of range")
             }
             total = sum2
         }
         return negative ? Int64(truncatingIfNeeded: 0 &- total) : Int64(total)
-    }
-}
-
-/// A duration flag value that is not in Go's syntax.
-public struct GoDurationError: Error, Equatable, CustomStringConvertible {
-    /// The text as given.
-    public let text: String
-    /// What was wrong with it.
-    public let reason: String
-
-    public var description: String {
-        "invalid duration \"\(text)\": \(reason); write it like 7s, 1m30s, 300ms or 1.5h"
     }
 }
 

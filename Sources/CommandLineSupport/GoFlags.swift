@@ -1,16 +1,3 @@
-/// An argument that the Go `flag` package would reject, reported before argument parsing.
-public enum GoFlagError: Error, Equatable, CustomStringConvertible {
-    /// A boolean flag was given a value that Go's `strconv.ParseBool` does not accept.
-    case invalidBoolean(flag: String, value: String)
-
-    public var description: String {
-        switch self {
-        case .invalidBoolean(let flag, let value):
-            return "invalid boolean value \"\(value)\" for -\(flag): use true or false (also 1/0, t/f)"
-        }
-    }
-}
-
 /// Rewrites command lines written for Go's `flag` package into what swift-argument-parser
 /// accepts, so that deployed units and scripts keep working unchanged.
 ///
@@ -26,7 +13,7 @@ public enum GoFlagError: Error, Equatable, CustomStringConvertible {
 /// - `-h`, `-help` and `--help` become `--help`.
 public enum GoFlags {
     /// Returns `arguments` (without the program name) rewritten as described on ``GoFlags``.
-    /// Throws ``GoFlagError`` for a boolean flag with a value Go would reject.
+    /// Throws ``FlagError`` for a boolean flag with a value Go would reject.
     public static func normalize(
         _ arguments: [String],
         booleanFlags: Set<String>,
@@ -54,7 +41,7 @@ public enum GoFlags {
                     continue
                 }
                 guard let enabled = parseBool(value) else {
-                    throw GoFlagError.invalidBoolean(flag: name, value: value)
+                    throw FlagError.invalidBoolean(flag: name, value: value)
                 }
                 result.append(enabled ? "--" + name : "--no-" + name)
             } else if let value {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -7,16 +8,6 @@ import Musl
 import Darwin
 #endif
 import Logging
-
-/// A `-log-level` value that logrus would not accept.
-public struct LogLevelError: Error, Equatable, CustomStringConvertible {
-    /// The level as given.
-    public let text: String
-
-    public var description: String {
-        "invalid log level \"\(text)\": use trace, debug, info, warn, error, fatal or panic"
-    }
-}
 
 /// Logging for both executables: one line per event on stderr, in logrus's text format
 /// so that log pipelines built for the Go seed keep parsing it.
@@ -30,7 +21,7 @@ public enum LogSetup {
         case "warn", "warning": return .warning
         case "error": return .error
         case "fatal", "panic": return .critical
-        default: throw LogLevelError(text: text)
+        default: throw FlagError.invalidLogLevel(text)
         }
     }
 
@@ -136,19 +127,7 @@ public struct LogrusTextFormat: Sendable {
             default: return false
             }
         }
-        if bare { return text }
-        var quoted = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            case "\r": quoted += "\\r"
-            default: quoted.unicodeScalars.append(scalar)
-            }
-        }
-        return quoted + "\""
+        return bare ? text : quoted(text, limit: nil)
     }
 }
 
@@ -188,26 +167,9 @@ public struct LogrusLogHandler: LogHandler {
     /// Writes a line with one write(2) so lines from concurrent tasks never interleave.
     public static let writeToStandardError: Writer = { line in
         var line = line
-        line.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = systemWrite(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        // Nothing is left to report a failed write of the log itself to.
+        line.withUTF8 { bytes in try? writeAll(STDERR_FILENO, UnsafeRawBufferPointer(bytes)) }
     }
-
-    #if canImport(Glibc)
-    private static let systemWrite = Glibc.write
-    #elseif canImport(Musl)
-    private static let systemWrite = Musl.write
-    #else
-    private static let systemWrite = Darwin.write
-    #endif
 
     private static let start = monotonicSeconds()
 

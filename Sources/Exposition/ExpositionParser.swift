@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// One sample read from a Prometheus text exposition.
 public struct ParsedSample: Sendable, Equatable, CustomStringConvertible {
     /// The metric name as written (`host_bytes_total`).
@@ -60,31 +62,6 @@ public struct ExpositionProblem: Error, Sendable, Equatable, CustomStringConvert
 
     /// `line N: reason`.
     public var description: String { "line \(line): \(reason)" }
-
-    /// `text` in quotes for a one-line message: quotes, backslashes and invisible or
-    /// line-breaking characters escaped, cut after `limit` characters, so whatever a
-    /// scraped target sends cannot break or flood a log line.
-    public static func quote(_ text: some StringProtocol, limit: Int = 40) -> String {
-        var out = "\""
-        var written = 0
-        for scalar in text.unicodeScalars {
-            if written == limit { return out + "\"..." }
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                switch scalar.properties.generalCategory {
-                case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate:
-                    out += "\\u{\(String(scalar.value, radix: 16))}"
-                default:
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-            written += 1
-        }
-        return out + "\""
-    }
 }
 
 /// Everything read from one exposition: the samples, and the lines that were skipped.
@@ -247,8 +224,8 @@ private struct LineReader {
     /// decoded, so a megabyte-long garbage line costs no more than a short one.
     private func excerpt(_ range: Range<Int>) -> String {
         let clipped = range.lowerBound..<min(range.upperBound, range.lowerBound + 256)
-        let quoted = ExpositionProblem.quote(text(clipped))
-        return clipped.count < range.count && !quoted.hasSuffix("...") ? quoted + "..." : quoted
+        let excerpt = quoted(text(clipped))
+        return clipped.count < range.count && !excerpt.hasSuffix("...") ? excerpt + "..." : excerpt
     }
 
     mutating func readLine(into result: inout ExpositionParseResult, scratch: inout [UInt8],
@@ -302,7 +279,7 @@ private struct LineReader {
         skipBlanks()
         guard atEnd else { throw LineError(reason: "unexpected text after the type in # TYPE \(name)") }
         guard ExpositionParser.knownTypes.contains(type) else {
-            throw LineError(reason: "unknown metric type \(ExpositionProblem.quote(type)) for \(name)")
+            throw LineError(reason: "unknown metric type \(quoted(type)) for \(name)")
         }
         result.declaredFamilies.insert(name)
         result.declaredTypes[name] = type

@@ -37,3 +37,6 @@ public struct InventoryEntry: Hashable, Sendable {
         self.isCIDRNotation = isCIDRNotation
     }
 }
+
+/// How renderers ask about a peer: its inventory labels, or nil when no entry covers it.
+public typealias InventoryLookup = @Sendable (IPAddress) -> InventoryHost?

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import NetAddress
 
@@ -132,7 +133,7 @@ public enum InventoryParser {
             guard let network = IPNetwork(address) else {
                 result.problems.append(InventoryProblem(
                     location: location,
-                    reason: "\"ip_address\" \(quoted(address)) is not an IP address or CIDR network"))
+                    reason: "\"ip_address\" \(quoted(address, limit: 80)) is not an IP address or CIDR network"))
                 return
             }
             if hostgroup.isEmpty && domain.isEmpty {
@@ -153,29 +154,7 @@ public enum InventoryParser {
     /// A short, printable, quoted excerpt so one log line shows what came back (an HTML
     /// error page, say) without dumping the body.
     private static func excerpt(_ bytes: [UInt8]) -> String {
-        quoted(String(decoding: bytes.prefix(40), as: UTF8.self)) + (bytes.count > 40 ? "..." : "")
-    }
-
-    /// Quotes user text for a log line, escaping control characters so it stays one line.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars.prefix(80) {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        if text.unicodeScalars.count > 80 { out += "..." }
-        return out + "\""
+        quoted(String(decoding: bytes.prefix(40), as: UTF8.self), limit: nil) + (bytes.count > 40 ? "..." : "")
     }
 }
 

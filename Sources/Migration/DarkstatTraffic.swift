@@ -1,6 +1,6 @@
+import Diagnostics
 import Exposition
 import NetAddress
-import Traffic
 
 /// Bytes exchanged with one peer in one direction, as darkstat counted them.
 public struct TrafficRecord: Sendable, Hashable {
@@ -54,8 +54,8 @@ public enum Darkstat {
     /// can list a peer under several interfaces or MACs, and `::ffff:a.b.c.d` is `a.b.c.d`).
     public static func convert(_ parsed: ExpositionParseResult, local: LocalAddresses) throws(MigrationError) -> DarkstatConversion {
         guard parsed.mentions(metricName) else {
-            throw MigrationError(missingFamilyMessage(
-                source: "darkstat", families: metricName, parsed: parsed, flag: "-task-darkstat-addr"))
+            throw MigrationError.missingFamily(
+                source: "darkstat", families: metricName, parsed: parsed, flag: "-task-darkstat-addr")
         }
         var totals: [PeerDirection: UInt64] = [:]
         var problems = ProblemLog(parsed: parsed)
@@ -74,7 +74,7 @@ public enum Darkstat {
                 continue
             }
             guard let remote = IPAddress(ipText) else {
-                reject(sample, "ip \(ExpositionProblem.quote(ipText)) is not an IP address")
+                reject(sample, "ip \(quoted(ipText)) is not an IP address")
                 continue
             }
             let direction: Direction
@@ -85,7 +85,7 @@ public enum Darkstat {
                 reject(sample, "\(metricName) has no dir label")
                 continue
             case let other?:
-                reject(sample, "dir \(ExpositionProblem.quote(other)) is neither \"in\" nor \"out\"")
+                reject(sample, "dir \(quoted(other)) is neither \"in\" nor \"out\"")
                 continue
             }
             guard let bytes = byteCount(sample.value) else {

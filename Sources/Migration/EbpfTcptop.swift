@@ -1,6 +1,6 @@
+import Diagnostics
 import Exposition
 import NetAddress
-import Traffic
 
 /// Bytes one process moved over one TCP connection, as ebpf_exporter's tcptop counted them.
 public struct EbpfRecord: Sendable, Hashable {
@@ -56,6 +56,19 @@ public enum EbpfTcptop {
         ("ebpf_exporter_ipv6_recv_bytes", .ingress),
     ]
 
+    /// Bytes per peer and direction, as the Go original reports tcptop: pids and ports
+    /// are summed away, since client ports and pids would make a series per connection.
+    /// A sum past 2^64 saturates: a wrapped counter would look like a reset to Prometheus.
+    public static func peerTotals(_ records: [EbpfRecord]) -> [TrafficRecord] {
+        var totals: [PeerDirection: UInt64] = [:]
+        for record in records {
+            let key = PeerDirection(remote: record.destination, direction: record.direction)
+            let (sum, overflow) = totals[key, default: 0].addingReportingOverflow(record.bytes)
+            totals[key] = overflow ? .max : sum
+        }
+        return totals.map { TrafficRecord(remote: $0.key.remote, direction: $0.key.direction, bytes: $0.value) }
+    }
+
     /// Converts an ebpf_exporter response body; throws when it holds none of the tcptop families.
     public static func convert(exposition bytes: [UInt8], local: LocalAddresses) throws(MigrationError) -> EbpfConversion {
         try convert(ExpositionParser.parse(bytes), local: local)
@@ -69,9 +82,9 @@ public enum EbpfTcptop {
     /// peer (`daddr`) is in `local` (loopback talk, say) are skipped silently.
     public static func convert(_ parsed: ExpositionParseResult, local: LocalAddresses) throws(MigrationError) -> EbpfConversion {
         guard families.contains(where: { parsed.mentions($0.name) }) else {
-            throw MigrationError(missingFamilyMessage(
+            throw MigrationError.missingFamily(
                 source: "ebpf_exporter", families: "tcptop (ebpf_exporter_ipv4_send_bytes and friends)",
-                parsed: parsed, flag: "-task-ebpf-addr"))
+                parsed: parsed, flag: "-task-ebpf-addr")
         }
         var records: [EbpfRecord] = []
         var problems = ProblemLog(parsed: parsed)
@@ -110,20 +123,20 @@ public enum EbpfTcptop {
         func address(_ name: String) throws(ExpositionProblem) -> IPAddress {
             let text = try label(name)
             guard let address = IPAddress(text) else {
-                throw ExpositionProblem(line: sample.line, reason: "\(name) \(ExpositionProblem.quote(text)) is not an IP address")
+                throw ExpositionProblem(line: sample.line, reason: "\(name) \(quoted(text)) is not an IP address")
             }
             return address
         }
         func port(_ name: String) throws(ExpositionProblem) -> UInt16 {
             let text = try label(name)
             guard let port = UInt16(text) else {
-                throw ExpositionProblem(line: sample.line, reason: "\(name) \(ExpositionProblem.quote(text)) is not a port number")
+                throw ExpositionProblem(line: sample.line, reason: "\(name) \(quoted(text)) is not a port number")
             }
             return port
         }
         let pidText = try label("pid")
         guard let pid = UInt32(pidText) else {
-            throw ExpositionProblem(line: sample.line, reason: "pid \(ExpositionProblem.quote(pidText)) is not a process id")
+            throw ExpositionProblem(line: sample.line, reason: "pid \(quoted(pidText)) is not a process id")
         }
         let source = try address("saddr")
         let destination = try address("daddr")

@@ -140,3 +140,16 @@ extension IPAddress: CustomStringConvertible {
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+extension IPAddress {
+    /// The first answer of `lookup` among the addresses a socket can be bound to and
+    /// still receive what is sent to this address, most specific first: the address
+    /// itself, the IPv4 wildcard (for an IPv4 address), then the IPv6 wildcard (which
+    /// takes IPv4 too unless the socket is IPV6_V6ONLY).
+    @inlinable
+    public func firstBound<T>(_ lookup: (IPAddress) -> T?) -> T? {
+        if let found = lookup(self) { return found }
+        if isIPv4, let found = lookup(IPAddress(ipv4: 0)) { return found }
+        return lookup(.zero)
+    }
+}

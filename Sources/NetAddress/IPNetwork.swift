@@ -43,7 +43,3 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(address)/\(prefixLength)" }
 }
-
-/// How renderers ask the inventory about an address: its hostgroup and domain, or nil
-/// when the inventory does not know it.
-public typealias InventoryLabels = (IPAddress) -> (hostgroup: String, domain: String)?

@@ -1,3 +1,4 @@
+import Diagnostics
 import Dispatch
 
 #if canImport(Glibc)
@@ -266,8 +267,10 @@ public enum ProcessScanner {
         let fd = path.withCString { openat(rootFD, $0, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        let count = buffer.withUnsafeMutableBytes { raw in retryingEINTR { read(fd, raw.baseAddress!, raw.count) } }
-        guard count > 0 else { return nil }
+        // A process that exits meanwhile is simply skipped.
+        guard let count = try? buffer.withUnsafeMutableBytes({ raw throws(SystemCallError) in
+            try systemCall("read") { read(fd, raw.baseAddress!, raw.count) }
+        }), count > 0 else { return nil }
         var end = count
         if buffer[end - 1] == 0x0A { end -= 1 }
         return String(decoding: buffer[0..<end], as: UTF8.self)

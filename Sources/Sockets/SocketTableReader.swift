@@ -1,3 +1,4 @@
+import Diagnostics
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -84,81 +85,31 @@ public struct SocketTableReader: Sendable {
 
     private func readFile(ipv6: Bool, protocol proto: TransportProtocol, buffer: inout [UInt8], into entries: inout [SocketEntry]) throws {
         let path = "\(procRoot)/net/\(proto.label)\(ipv6 ? "6" : "")"
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            let code = errno
+        let fd: Int32
+        do {
+            fd = try systemCall("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
+        } catch {
             // A kernel without IPv6 has no tcp6/udp6.
-            if code == ENOENT, ipv6 { return }
-            throw SocketTableError("cannot open \(path): \(String(cString: strerror(code)))")
+            if error.errno == ENOENT, ipv6 { return }
+            throw SocketTableError("cannot \(error)")
         }
         defer { Glibc.close(fd) }
         // procfs files report size 0, so read until end of file, growing as needed.
         var used = 0
         while true {
             if used == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
-            let count = buffer.withUnsafeMutableBytes { raw in
-                retryingEINTR { Glibc.read(fd, raw.baseAddress! + used, raw.count - used) }
-            }
-            if count < 0 {
-                throw SocketTableError("cannot read \(path): \(String(cString: strerror(errno)))")
+            let count = try buffer.withUnsafeMutableBytes { raw throws(SocketTableError) in
+                do {
+                    return try systemCall("read", path) { Glibc.read(fd, raw.baseAddress! + used, raw.count - used) }
+                } catch {
+                    throw SocketTableError("cannot \(error)")
+                }
             }
             if count == 0 { break }
             used += count
         }
         try buffer.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             try ProcNetParser.parse(UnsafeRawBufferPointer(rebasing: raw[0..<used]), protocol: proto, into: &entries)
-        }
-    }
-}
-
-/// Retries a system call that failed with EINTR.
-@inline(__always)
-func retryingEINTR(_ call: () -> Int) -> Int {
-    while true {
-        let result = call()
-        if result < 0, errno == EINTR { continue }
-        return result
-    }
-}
-
-/// A `NETLINK_SOCK_DIAG` socket that runs dumps one after another.
-struct NetlinkSocket {
-    private let fd: Int32
-    private var sequence: UInt32 = 0
-
-    init() throws {
-        fd = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 4 /* NETLINK_SOCK_DIAG */)
-        if fd < 0 { throw SocketTableError("netlink sock_diag socket: \(String(cString: strerror(errno)))") }
-    }
-
-    func close() {
-        _ = Glibc.close(fd)
-    }
-
-    mutating func dump(ipv6: Bool, protocol proto: TransportProtocol, buffer: inout [UInt8], into entries: inout [SocketEntry]) throws {
-        sequence &+= 1
-        let request = SockDiagParser.dumpRequest(ipv6: ipv6, protocol: proto, sequence: sequence)
-        // sockaddr_nl for the kernel: family AF_NETLINK, pid 0, groups 0.
-        var kernel = sockaddr_storage()
-        withUnsafeMutableBytes(of: &kernel) { $0.storeBytes(of: UInt16(AF_NETLINK), toByteOffset: 0, as: UInt16.self) }
-        let sent = request.withUnsafeBytes { raw in
-            withUnsafePointer(to: &kernel) { address in
-                address.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                    retryingEINTR { sendto(fd, raw.baseAddress, raw.count, 0, address, 12) }
-                }
-            }
-        }
-        if sent != request.count { throw SocketTableError("netlink sock_diag send: \(String(cString: strerror(errno)))") }
-        while true {
-            let count = buffer.withUnsafeMutableBytes { raw in
-                retryingEINTR { recv(fd, raw.baseAddress, raw.count, 0) }
-            }
-            if count < 0 { throw SocketTableError("netlink sock_diag receive: \(String(cString: strerror(errno)))") }
-            if count == 0 { throw SocketTableError("netlink sock_diag: dump ended without NLMSG_DONE") }
-            let progress = try buffer.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-                try SockDiagParser.parse(UnsafeRawBufferPointer(rebasing: raw[0..<count]), protocol: proto, into: &entries)
-            }
-            if progress == .done { return }
         }
     }
 }

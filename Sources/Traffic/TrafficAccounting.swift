@@ -1,6 +1,5 @@
 import NetAddress
 import PacketDecoding
-import Sockets
 
 /// Why bytes were not counted against a peer.
 public enum UnattributedReason: Int, Sendable, CaseIterable {
@@ -35,11 +34,11 @@ public final class TrafficAccounting {
 
     @exclusivity(unchecked) public var localAddresses: LocalAddresses
     @exclusivity(unchecked) public var ephemeralPorts: EphemeralPortRange
-    /// The latest socket-table snapshot (nil: none, as in replay); its process names are
-    /// mapped onto stable ids so series keep their process across refreshes.
-    @exclusivity(unchecked) public var sockets: SocketSnapshot? {
+    /// What the latest socket-table reading says (nil: none, as in replay); its process
+    /// names are mapped onto stable ids so series keep their process across refreshes.
+    @exclusivity(unchecked) public var endpoints: EndpointOwners? {
         didSet {
-            processTranslation = Self.translation(sockets, into: &processRegistry)
+            processTranslation = Self.translation(endpoints, into: &processRegistry)
             settlePending()
         }
     }
@@ -51,17 +50,17 @@ public final class TrafficAccounting {
     @exclusivity(unchecked) private var fragmentPorts = FragmentPortCache()
 
     public init(maxSeries: Int, localAddresses: LocalAddresses, ephemeralPorts: EphemeralPortRange = .linuxDefault,
-                sockets: SocketSnapshot? = nil) {
+                endpoints: EndpointOwners? = nil) {
         self.table = TrafficTable(maxSeries: maxSeries)
         self.localAddresses = localAddresses
         self.ephemeralPorts = ephemeralPorts
-        self.sockets = sockets
-        self.processTranslation = Self.translation(sockets, into: &processRegistry)
+        self.endpoints = endpoints
+        self.processTranslation = Self.translation(endpoints, into: &processRegistry)
     }
 
-    /// Stable ids for a snapshot's process-name indexes.
-    static func translation(_ snapshot: SocketSnapshot?, into registry: inout ProcessRegistry) -> [UInt32] {
-        (snapshot?.processNames ?? [""]).map { registry.id(for: $0) }
+    /// Stable ids for a reading's process-name indexes.
+    static func translation(_ endpoints: EndpointOwners?, into registry: inout ProcessRegistry) -> [UInt32] {
+        (endpoints?.processNames ?? [""]).map { registry.id(for: $0) }
     }
 
     /// Packets classified but not yet added to the table; see `enqueue`.
@@ -134,11 +133,11 @@ public final class TrafficAccounting {
         }
 
         let key = TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port)
-        guard let localPort, let sockets, let transport = TransportProtocol(rawValue: proto) else {
+        guard let localPort, let endpoints else {
             processUnattributedBytes &+= bytes
             return (key, bytes)
         }
-        let process = processTranslation[Int(sockets.processIndex(protocol: transport, localAddress: local, localPort: localPort))]
+        let process = processTranslation[Int(endpoints.processIndex(ipProtocol: proto, localAddress: local, localPort: localPort))]
         if process != 0 {
             processAttributedBytes &+= bytes
             return (TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port, process: process), bytes)
@@ -147,7 +146,7 @@ public final class TrafficAccounting {
         // than the last reading (its handshake). Hold its bytes until the next reading
         // names the process, rather than count them under process_name="" for good.
         unknownLocalEndpointPackets &+= 1
-        let pendingKey = PendingKey(key: key, address: local, port: localPort, transport: transport)
+        let pendingKey = PendingKey(key: key, address: local, port: localPort)
         if pending[pendingKey] != nil || pending.count < maxPendingEndpoints {
             pending[pendingKey, default: TrafficCounters()].bytes &+= bytes
             pending[pendingKey, default: TrafficCounters()].packets &+= 1
@@ -162,7 +161,6 @@ public final class TrafficAccounting {
         var key: TrafficKey
         var address: IPAddress
         var port: UInt16
-        var transport: TransportProtocol
     }
 
     /// Most series held for the next reading; past it bytes are counted as unresolved
@@ -179,7 +177,7 @@ public final class TrafficAccounting {
     public func settlePending() {
         guard !pending.isEmpty else { return }
         for (held, counters) in pending {
-            let index = sockets?.processIndex(protocol: held.transport, localAddress: held.address, localPort: held.port) ?? 0
+            let index = endpoints?.processIndex(ipProtocol: held.key.ipProtocol, localAddress: held.address, localPort: held.port) ?? 0
             let process = processTranslation[Int(index)]
             var key = held.key
             key.process = process
@@ -191,7 +189,7 @@ public final class TrafficAccounting {
 
     /// The service port of a TCP/UDP conversation, strongest evidence first.
     func servicePort(proto: UInt8, local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16) -> UInt16 {
-        if let sockets, let transport = TransportProtocol(rawValue: proto), sockets.isListening(transport, localPort) {
+        if let endpoints, endpoints.isListening(ipProtocol: proto, port: localPort) {
             return localPort
         }
         if serverEndpoints.contains(local, port: localPort, ipProtocol: proto) { return localPort }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
-import Exporter
+import Agent
 import Inventory
 import Logging
 import NetAddress
@@ -104,6 +104,7 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.capture.options.promiscuous = capturePromisc
         configuration.capture.localNetworks = captureLocalNets.compactMap { IPNetwork($0) }
         configuration.capture.maxSeries = captureMaxSeries
-        try await Agent.run(configuration, logger: Logger(label: "planet-exporter"))
+        try await AgentRuntime.run(configuration, version: BuildInfo.version, revision: BuildInfo.revision,
+                                   logger: Logger(label: "planet-exporter"))
     }
 }

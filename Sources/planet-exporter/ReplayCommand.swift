@@ -1,10 +1,10 @@
+import Agent
 import ArgumentParser
-import Capture
-import Exporter
+import Diagnostics
 import Foundation
 import Inventory
+import PlanetMetrics
 import NetAddress
-import Traffic
 
 /// `planet-exporter replay FILE...`: counts capture files and prints the metrics.
 struct ReplayCommand: ParsableCommand {
@@ -45,13 +45,8 @@ struct ReplayCommand: ParsableCommand {
         // Written as it is rendered, straight from the rendered bytes.
         let errors = Replay.run(files: files, localAddresses: local, maxSeries: maxSeries,
                                 ephemeralPorts: AgentDefaults.ephemeralPorts(), enrichment: enrichment) { part in
-            part.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
-                    if written > 0 { offset += written } else if errno != EINTR { break }
-                }
-            }
+            // A closed stdout (`| head`) ends the output; the exit status still tells errors.
+            part.withUnsafeBytes { raw in _ = try? writeAll(STDOUT_FILENO, raw) }
         }
         for line in errors {
             FileHandle.standardError.write(Data("planet-exporter replay: \(line)\n".utf8))

@@ -82,7 +82,7 @@ struct PlanetFederator: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch let error as GoFlagError {
+        } catch let error as FlagError {
             exit(withError: ValidationError(error.description))
         } catch {
             exit(withError: error)

@@ -29,7 +29,7 @@ import ArgumentParser
 
     @Test(arguments: ["", "s", "7", "1x", "1.5", "abc", "1h-2m", ".s", "-", "2562047h47m16.854775808s", "99999999999999999999ns", "1 s"])
     func rejects(text: String) {
-        #expect(throws: GoDurationError.self) { try GoDuration(parsing: text) }
+        #expect(throws: FlagError.self) { try GoDuration(parsing: text) }
         #expect(GoDuration(argument: text) == nil)
     }
 
@@ -52,8 +52,8 @@ import ArgumentParser
     }
 
     @Test func errorMessageNamesInputAndForm() {
-        #expect(throws: GoDurationError.self) { try GoDuration(parsing: "7 seconds") }
-        let error = GoDurationError(text: "1x", reason: "unknown unit \"x\"")
+        #expect(throws: FlagError.self) { try GoDuration(parsing: "7 seconds") }
+        let error = FlagError.invalidDuration("1x", reason: "unknown unit \"x\"")
         #expect(error.description.contains("\"1x\""))
         #expect(error.description.contains("1m30s"))
     }

@@ -39,13 +39,13 @@ import Testing
 
     @Test(arguments: ["yes", "no", "", "2", "tRUE", "on"])
     func rejectsBadBooleans(value: String) {
-        #expect(throws: GoFlagError.invalidBoolean(flag: "once", value: value)) {
+        #expect(throws: FlagError.invalidBoolean(flag: "once", value: value)) {
             try GoFlags.normalize(["-once=" + value], booleanFlags: Self.booleans)
         }
     }
 
     @Test func errorNamesFlagAndValue() {
-        let error = GoFlagError.invalidBoolean(flag: "once", value: "yes")
+        let error = FlagError.invalidBoolean(flag: "once", value: "yes")
         #expect(error.description.contains("-once"))
         #expect(error.description.contains("\"yes\""))
     }

@@ -14,8 +14,8 @@ import Synchronization
 
     @Test(arguments: ["", "verbose", "notice", "critical", "warnings"])
     func rejectsUnknownLevels(text: String) {
-        #expect(throws: LogLevelError(text: text)) { try LogSetup.parseLevel(text) }
-        #expect(LogLevelError(text: text).description.contains("trace, debug, info"))
+        #expect(throws: FlagError.invalidLogLevel(text)) { try LogSetup.parseLevel(text) }
+        #expect(FlagError.invalidLogLevel(text).description.contains("trace, debug, info"))
     }
 
     @Test(arguments: [

@@ -106,14 +106,6 @@ private func sample(_ name: String, _ value: Double, at timestamp: Int64? = nil,
         #expect(result.samples == [sample("after", 1, line: 2)])
     }
 
-    @Test func quotesUntrustedTextOnOneLine() {
-        #expect(ExpositionProblem.quote("10.0.0.1") == "\"10.0.0.1\"")
-        #expect(ExpositionProblem.quote("a\"b\\c\nd") == #""a\"b\\c\nd""#)
-        #expect(ExpositionProblem.quote("\u{1B}[31mred\r\u{2028}") == #""\u{1b}[31mred\u{d}\u{2028}""#)
-        #expect(ExpositionProblem.quote("grüße") == "\"grüße\"")
-        #expect(ExpositionProblem.quote(String(repeating: "x", count: 50)) == "\"" + String(repeating: "x", count: 40) + "\"...")
-    }
-
     @Test func longGarbageLineIsReportedBriefly() {
         let result = ExpositionParser.parse(String(repeating: "<", count: 1_000_000))
         #expect(result.problems == [ExpositionProblem(line: 1, reason: "expected a metric name at \"" + String(repeating: "<", count: 40) + "\"...")])

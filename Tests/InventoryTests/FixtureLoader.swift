@@ -1,8 +1,6 @@
-import Foundation
+import TestSupport
 
 /// Reads a file under Fixtures/inventory/ of this repository.
 func inventoryFixture(_ name: String) throws -> [UInt8] {
-    let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return Array(try Data(contentsOf: root.appendingPathComponent("Fixtures/inventory/\(name)")))
+    try RepositoryFixtures.bytes("inventory/" + name)
 }

@@ -1,30 +1,18 @@
 import Foundation
+import TestSupport
 import Testing
 import Exposition
 import Migration
 import NetAddress
-import Traffic
 
 func migrationFixture(_ name: String) throws -> [UInt8] {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return Array(try Data(contentsOf: root.appendingPathComponent("Fixtures/migration/\(name)")))
+    try RepositoryFixtures.bytes("migration/" + name)
 }
 
 func ip(_ text: String) -> IPAddress {
     guard let address = IPAddress(text) else { fatalError("bad address in test: \(text)") }
     return address
 }
-
-/// The inventory the fixtures are written against.
-func fixtureInventory(_ address: IPAddress) -> (hostgroup: String, domain: String)? {
-    switch address.description {
-    case "10.20.1.7": return ("consul-server", "consul.service.consul")
-    case "10.30.4.12": return ("xyz", "xyz.service.consul")
-    default: return nil
-    }
-}
-
-let fixtureHost = (hostgroup: "debugapp", domain: "debugapp.service.consul")
 
 @Suite struct DarkstatTests {
     let local = LocalAddresses(addresses: [ip("10.20.0.5"), ip("127.0.0.1"), ip("::1")])
@@ -52,30 +40,6 @@ let fixtureHost = (hostgroup: "debugapp", domain: "debugapp.service.consul")
         #expect(conversion.skippedLocal == 4)
         #expect(!conversion.records.contains { $0.remote == ip("10.20.1.7") })
         #expect(conversion.records.count == 6)
-    }
-
-    @Test func rendersTrafficExactly() throws {
-        let conversion = try Darkstat.convert(exposition: try migrationFixture("darkstat-metrics.prom"), local: local)
-        var writer = ExpositionWriter()
-        MigrationRendering.writeTraffic(conversion.records, local: fixtureHost, inventory: fixtureInventory, into: &writer)
-        let common = #"local_domain="debugapp.service.consul",local_hostgroup="debugapp",port="",process_name="",protocol="""#
-        #expect(writer.text == """
-        # HELP planet_traffic_bytes_total Total network traffic with peers
-        # TYPE planet_traffic_bytes_total counter
-        planet_traffic_bytes_total{direction="egress",\(common),remote_domain="",remote_hostgroup="",remote_ip="192.168.7.1"} 4096
-        planet_traffic_bytes_total{direction="egress",\(common),remote_domain="",remote_hostgroup="",remote_ip="2001:db8::7"} 5000
-        planet_traffic_bytes_total{direction="egress",\(common),remote_domain="consul.service.consul",remote_hostgroup="consul-server",remote_ip="10.20.1.7"} 150474
-        planet_traffic_bytes_total{direction="egress",\(common),remote_domain="xyz.service.consul",remote_hostgroup="xyz",remote_ip="10.30.4.12"} 2005
-        planet_traffic_bytes_total{direction="ingress",\(common),remote_domain="",remote_hostgroup="",remote_ip="192.168.7.1"} 81920
-        planet_traffic_bytes_total{direction="ingress",\(common),remote_domain="",remote_hostgroup="",remote_ip="2001:db8::7"} 7000
-        planet_traffic_bytes_total{direction="ingress",\(common),remote_domain="consul.service.consul",remote_hostgroup="consul-server",remote_ip="10.20.1.7"} 126014316
-        planet_traffic_bytes_total{direction="ingress",\(common),remote_domain="xyz.service.consul",remote_hostgroup="xyz",remote_ip="10.30.4.12"} 2525
-
-        """)
-        // What this agent writes reads back cleanly.
-        let reread = ExpositionParser.parse(writer.bytes)
-        #expect(reread.problems.isEmpty)
-        #expect(reread.samples.count == 8)
     }
 
     @Test func skipsGarbageSamplesAndSumsPerPeer() throws {
@@ -140,14 +104,5 @@ let fixtureHost = (hostgroup: "debugapp", domain: "debugapp.service.consul")
         let conversion = try Darkstat.convert(exposition: Array(text.utf8), local: local)
         #expect(conversion.records.isEmpty)
         #expect(conversion.skippedLocal == 1)
-    }
-
-    @Test func captureWinsWhenBothFeedsAreEnabled() {
-        let both = TrafficFeed.select(captureEnabled: true, darkstatEnabled: true)
-        #expect(both.feed == .capture)
-        #expect(both.warning != nil)
-        #expect(TrafficFeed.select(captureEnabled: false, darkstatEnabled: true) == (.darkstat, nil))
-        #expect(TrafficFeed.select(captureEnabled: true, darkstatEnabled: false) == (.capture, nil))
-        #expect(TrafficFeed.select(captureEnabled: false, darkstatEnabled: false) == (.none, nil))
     }
 }

@@ -7,17 +7,9 @@ import Testing
 
 /// Paths of the files under Fixtures/sockets.
 enum Fixtures {
-    static let directory: String = {
-        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)  // Tests/SocketsTests/<file>
-        return parts.joined(separator: "/") + "/Fixtures/sockets"
-    }()
-
-    static var procRoot: String { directory + "/proc" }
-
-    static func bytes(_ name: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name)))
-    }
+    static var directory: String { RepositoryFixtures.path("sockets") }
+    static var procRoot: String { RepositoryFixtures.path("sockets/proc") }
+    static func bytes(_ name: String) throws -> [UInt8] { try RepositoryFixtures.bytes("sockets/" + name) }
 }
 
 struct ProcNetParserTests {

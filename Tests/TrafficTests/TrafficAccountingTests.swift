@@ -1,7 +1,6 @@
 import NetAddress
 import PacketDecoding
 import Ring
-import Sockets
 import Testing
 @testable import Traffic
 
@@ -22,12 +21,14 @@ import Testing
         return p
     }
 
-    /// A socket-table snapshot of (protocol, state, local address, local port, process).
-    func table(_ rows: [(TransportProtocol, SocketState, String, UInt16, String)]) -> SocketSnapshot {
-        SocketSnapshot(sockets: rows.enumerated().map { index, row in
-            OwnedSocket(entry: SocketEntry(protocol: row.0, state: row.1, localAddress: IPAddress(row.2)!, localPort: row.3,
-                                           remoteAddress: .zero, remotePort: 0, inode: UInt64(index + 1), uid: 0),
-                        processName: row.4)
+    enum TransportProtocol: UInt8 { case tcp = 6, udp = 17 }
+    enum SocketState { case listen, established }
+
+    /// What a socket-table reading of (protocol, state, local address, local port, process) tells the counting rules.
+    func table(_ rows: [(TransportProtocol, SocketState, String, UInt16, String)]) -> EndpointOwners {
+        EndpointOwners(sockets: rows.map { row in
+            EndpointOwners.Socket(ipProtocol: row.0.rawValue, isListener: row.1 == .listen, address: IPAddress(row.2)!,
+                                  port: row.3, processName: row.4)
         })
     }
 
@@ -76,7 +77,7 @@ import Testing
     }
 
     @Test func listeningSocketBeatsEverythingElse() {
-        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, sockets: table([(.udp, .listen, "0.0.0.0", 41000, "collector")]))
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, endpoints: table([(.udp, .listen, "0.0.0.0", 41000, "collector")]))
         a.count(packet("203.0.113.9", "10.0.0.5", proto: 17, sport: 53, dport: 41000, bytes: 120))
         let key = TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .ingress, ipProtocol: 17, port: 41000,
                              process: a.processRegistry.existingID("collector")!)
@@ -86,9 +87,9 @@ import Testing
 
     @Test func processIdsStayStableAcrossEvidenceRefreshes() {
         let a = TrafficAccounting(maxSeries: 100, localAddresses: local,
-                                  sockets: table([(.tcp, .established, "10.0.0.5", 41000, "curl")]))
+                                  endpoints: table([(.tcp, .established, "10.0.0.5", 41000, "curl")]))
         a.count(packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 10))
-        a.sockets = table([(.tcp, .established, "10.0.0.5", 41001, "wget"), (.tcp, .established, "10.0.0.5", 41000, "curl")])
+        a.endpoints = table([(.tcp, .established, "10.0.0.5", 41001, "wget"), (.tcp, .established, "10.0.0.5", 41000, "curl")])
         a.count(packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 5))
         let curl = a.processRegistry.existingID("curl")!
         let key = TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .egress, ipProtocol: 6, port: 443, process: curl)
@@ -97,13 +98,13 @@ import Testing
 
     @Test func bytesOfANewConnectionWaitForTheNextSocketReading() {
         let before: [(TransportProtocol, SocketState, String, UInt16, String)] = [(.tcp, .listen, "0.0.0.0", 22, "sshd")]
-        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, sockets: table(before))
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, endpoints: table(before))
         // A handshake and data of a connection the last reading did not have.
         for _ in 0..<3 { a.count(packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 60)) }
         a.count(packet("10.0.0.5", "198.51.100.4", sport: 41001, dport: 443, bytes: 40))
         #expect(a.table.count == 0, "held, not counted under an empty process name")
         #expect(a.pendingBytes == 220)
-        a.sockets = table(before + [(.tcp, .established, "10.0.0.5", 41000, "curl")])
+        a.endpoints = table(before + [(.tcp, .established, "10.0.0.5", 41000, "curl")])
         let curl = a.processRegistry.existingID("curl")!
         let named = TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .egress, ipProtocol: 6, port: 443, process: curl)
         #expect(a.table.counters(for: named) == TrafficCounters(bytes: 180, packets: 3))
@@ -114,7 +115,7 @@ import Testing
     }
 
     @Test func heldSeriesAreBounded() {
-        let a = TrafficAccounting(maxSeries: 100_000, localAddresses: local, sockets: table([(.tcp, .listen, "0.0.0.0", 22, "sshd")]))
+        let a = TrafficAccounting(maxSeries: 100_000, localAddresses: local, endpoints: table([(.tcp, .listen, "0.0.0.0", 22, "sshd")]))
         for port in 0..<UInt16(a.maxPendingEndpoints + 100) {
             a.count(packet("10.0.0.5", "203.0.113.9", sport: 30000 + port, dport: 443, bytes: 1))
         }

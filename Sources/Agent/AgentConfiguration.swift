@@ -1,0 +1,31 @@
+import Capture
+import NetAddress
+
+/// Everything the agent's command line configures.
+public struct AgentConfiguration: Sendable {
+    public var listenHost = "0.0.0.0"
+    public var listenPort = 19100
+    public var taskInterval: Duration = .seconds(7)
+    public var socketstatEnabled = true
+    public var inventoryEnabled = false
+    public var inventoryAddress = ""
+    public var inventoryFormat = "arrayjson"
+    public var darkstatEnabled = false
+    public var darkstatAddress = ""
+    public var ebpfEnabled = false
+    public var ebpfAddress = "http://localhost:9435/metrics"
+    public var captureEnabled = true
+    public var capture = CaptureSettings()
+
+    public init() {}
+
+    /// Parses a Go-style listen address: "HOST:PORT", "[V6]:PORT" or ":PORT" (all addresses).
+    public static func parseListenAddress(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "::" }
+        return (host, port)
+    }
+}

@@ -1,0 +1,150 @@
+import Capture
+import Logging
+import PlanetMetrics
+import NetAddress
+import PacketDecoding
+import ServiceLifecycle
+import Synchronization
+import Traffic
+
+/// Settings of the capture task (-capture-* flags).
+public struct CaptureSettings: Sendable {
+    /// Interfaces to capture on; empty = every up interface with an address, loopback excluded.
+    public var interfaces: [String] = []
+    public var options = LiveCaptureOptions()
+    /// Networks counted as local besides the interfaces' own addresses.
+    public var localNetworks: [IPNetwork] = []
+    public var maxSeries = AgentDefaults.maxSeries
+    /// How often interfaces and addresses are re-read and failed interfaces retried.
+    public var interval: Duration = .seconds(7)
+
+    public init() {}
+}
+
+/// Captures on the host's interfaces: one capture thread and ring per interface, one
+/// aggregator. Re-reads interfaces and local addresses every interval, reopens
+/// interfaces that failed or went away, and closes every handle on shutdown.
+public final class CaptureTask: Service, Sendable {
+    public let aggregator: TrafficAggregator
+    private let settings: CaptureSettings
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var sources: [String: CaptureSource] = [:]
+        /// Counters of sources that ended, so an interface's counters never go backwards.
+        var retired: [String: CaptureCounters] = [:]
+        /// Interfaces that could not be opened, with the reason.
+        var failures: [String: String] = [:]
+        var lastLogged: [String: String] = [:]
+    }
+
+    public init(settings: CaptureSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+        self.aggregator = TrafficAggregator(accounting: TrafficAccounting(
+            maxSeries: settings.maxSeries, localAddresses: Self.localAddresses(settings.localNetworks),
+            ephemeralPorts: AgentDefaults.ephemeralPorts()))
+    }
+
+    static func localAddresses(_ networks: [IPNetwork]) -> LocalAddresses {
+        LocalAddresses(addresses: HostInterfaces.allAddresses(), networks: networks)
+    }
+
+    public func run() async throws {
+        aggregator.start()
+        defer {
+            let sources = state.withLock { $0.sources.values }
+            for source in sources { source.stop() }
+            aggregator.stop()
+            logger.info("capture stopped", metadata: ["interfaces": "\(sources.count)"])
+        }
+        try await runPeriodically(every: settings.interval) { self.refresh() }
+    }
+
+    /// One maintenance round: local addresses, ended sources, new or failed interfaces.
+    func refresh() {
+        let local = Self.localAddresses(settings.localNetworks)
+        aggregator.withAccounting { accounting in
+            if accounting.localAddresses.addresses != local.addresses { accounting.localAddresses = local }
+        }
+        reapEndedSources()
+        let wanted = settings.interfaces.isEmpty ? HostInterfaces.defaultCaptureInterfaces() : settings.interfaces
+        for interface in wanted where state.withLock({ $0.sources[interface] == nil }) {
+            open(interface)
+        }
+    }
+
+    private func open(_ interface: String) {
+        do {
+            let handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+            if handle.linkType == nil {
+                logger.warning("interface \(interface): link-layer type \(handle.linkTypeNumber) is not decoded; its frames count as undecoded (unsupported_link)")
+            }
+            let source = CaptureSource(handle: handle, policy: .drop)
+            aggregator.attach(source.ring)
+            source.start()
+            state.withLock {
+                $0.sources[interface] = source
+                $0.failures[interface] = nil
+                $0.lastLogged[interface] = nil
+            }
+            logger.info("capturing", metadata: ["interface": "\(interface)", "filter": "\(settings.options.filter)"])
+        } catch {
+            let message = error.description
+            let isNew = state.withLock { state -> Bool in
+                state.failures[interface] = message
+                defer { state.lastLogged[interface] = message }
+                return state.lastLogged[interface] != message
+            }
+            // Log a failure once, not every retry, so a missing interface does not flood the log.
+            if isNew {
+                logger.error("\(message); retrying every \(settings.interval)")
+            } else {
+                logger.debug("\(message); still retrying")
+            }
+        }
+    }
+
+    private func reapEndedSources() {
+        let ended = state.withLock { state -> [(String, CaptureSource)] in
+            state.sources.filter { $0.value.error != nil || $0.value.hasFinished }.map { ($0.key, $0.value) }
+        }
+        for (interface, source) in ended {
+            source.stop()
+            aggregator.detach(source.ring)
+            let reason = source.error?.description ?? "\(interface): capture ended"
+            logger.error("\(reason); reopening")
+            state.withLock { state in
+                state.sources[interface] = nil
+                state.retired[interface] = (state.retired[interface] ?? CaptureCounters()) + source.counters
+                state.failures[interface] = reason
+            }
+        }
+    }
+
+    /// Per-interface counters including those of earlier handles of the same interface.
+    public func sourceCounters() -> [SourceCounters] {
+        state.withLock { state in
+            let names = Set(state.sources.keys).union(state.retired.keys).sorted()
+            return names.map { name in
+                let retired = state.retired[name] ?? CaptureCounters()
+                return (name, state.sources[name].map { retired + $0.counters } ?? retired)
+            }
+        }
+    }
+
+    /// Interfaces that are wanted but not capturing, with the reason.
+    public var failures: [String: String] { state.withLock { $0.failures } }
+
+    /// Interfaces capturing now.
+    public var activeInterfaces: [String] { state.withLock { $0.sources.keys.sorted() } }
+
+    /// What a scrape shows: the traffic counted so far, each interface's counters, and
+    /// whether every wanted interface is capturing.
+    public func reading() -> CaptureReading {
+        let snapshot = aggregator.snapshot()
+        let healthy = state.withLock { $0.failures.isEmpty && !$0.sources.isEmpty }
+        return CaptureReading(snapshot: snapshot, sources: sourceCounters(), healthy: healthy)
+    }
+}

@@ -1,0 +1,88 @@
+import Inventory
+import PlanetMetrics
+import Logging
+import NetAddress
+import ServiceLifecycle
+import Synchronization
+
+/// Fetches the inventory at start and then every `refreshEvery` task intervals (the seed
+/// refreshed every 25), keeping the last good one when a fetch or parse fails.
+public final class InventoryTask: Service, Sendable {
+    /// The inventory in use and the health of the last attempt.
+    public struct State: Sendable {
+        public var inventory: Inventory = .empty
+        public var lastSucceeded = false
+        public var hasInventory = false
+        public var errors: UInt64 = 0
+        public var problems: UInt64 = 0
+    }
+
+    public let state = Latest(State())
+    private let address: String
+    private let format: InventoryFormat
+    private let interval: Duration
+    private let fetcher: HTTPFetcher
+    private let logger: Logger
+    private let cache = InventoryLabelCache()
+
+    public init(address: String, format: InventoryFormat, interval: Duration, refreshEvery: Int = 25,
+                fetcher: HTTPFetcher = HTTPFetcher(), logger: Logger) {
+        self.address = address
+        self.format = format
+        self.interval = interval * refreshEvery
+        self.fetcher = fetcher
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await runPeriodically(every: interval) { await self.refresh() }
+    }
+
+    /// One fetch and parse; on failure the previous inventory stays in use.
+    public func refresh() async {
+        do {
+            let body = try await fetcher.get(address)
+            let result = try InventoryParser.parse(body, format: format)
+            for problem in result.problems.prefix(20) {
+                logger.warning("inventory \(address): \(problem)")
+            }
+            if result.problems.count > 20 {
+                logger.warning("inventory \(address): \(result.problems.count - 20) more problems not shown")
+            }
+            let inventory = Inventory(entries: result.entries)
+            state.update {
+                $0.inventory = inventory
+                $0.hasInventory = true
+                $0.lastSucceeded = result.problems.isEmpty
+                $0.problems &+= UInt64(result.problems.count)
+                if !result.problems.isEmpty { $0.errors &+= 1 }
+            }
+            logger.info("inventory loaded", metadata: ["entries": "\(result.entries.count)", "problems": "\(result.problems.count)"])
+        } catch let error as FetchError {
+            failed("inventory: \(error.description); keeping the previous inventory")
+        } catch {
+            failed("inventory \(address): \(error)")
+        }
+    }
+
+    private func failed(_ message: String) {
+        logger.error("\(message)")
+        state.update {
+            $0.lastSucceeded = false
+            $0.errors &+= 1
+        }
+    }
+
+    /// Labels for rendering from the inventory in use; lookups are cached per peer until
+    /// the inventory changes.
+    public func enrichment(hostAddress: IPAddress) -> Enrichment {
+        Enrichment(inventory: state.get().inventory, hostAddress: hostAddress, cache: cache)
+    }
+
+    /// Inventory health for planet_inventory_*.
+    public func health() -> InventoryCollector.Reading {
+        let state = state.get()
+        return InventoryCollector.Reading(networks: state.inventory.networkCount, errors: state.errors,
+                                          lastSucceeded: state.lastSucceeded)
+    }
+}

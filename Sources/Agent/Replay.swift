@@ -1,0 +1,66 @@
+import Capture
+import Exposition
+import PlanetMetrics
+import NetAddress
+import Traffic
+
+/// Counts capture files through the same decoder, ring and aggregator as live capture
+/// and renders the result (`planet-exporter replay`).
+public enum Replay {
+    /// What a replay produced: the exposition, and one line per file that failed.
+    public struct Result: Sendable {
+        public var exposition: [UInt8]
+        public var errors: [String]
+    }
+
+    /// Replays `files` in order and returns the whole exposition with the errors.
+    public static func run(files: [String], localAddresses: LocalAddresses, maxSeries: Int,
+                           ephemeralPorts: EphemeralPortRange = .linuxDefault,
+                           enrichment: Enrichment = .none) -> Result {
+        var exposition: [UInt8] = []
+        let errors = run(files: files, localAddresses: localAddresses, maxSeries: maxSeries,
+                         ephemeralPorts: ephemeralPorts, enrichment: enrichment) { exposition.append(contentsOf: $0) }
+        return Result(exposition: exposition, errors: errors)
+    }
+
+    /// Replays `files` in order, handing the exposition to `write` part by part (so
+    /// memory stays at one part however many series there are), and returns one line
+    /// per file that failed. Files that cannot be read are skipped; a file that breaks
+    /// off part way keeps what was counted before the break.
+    public static func run(files: [String], localAddresses: LocalAddresses, maxSeries: Int,
+                           ephemeralPorts: EphemeralPortRange = .linuxDefault,
+                           enrichment: Enrichment = .none, write: ([UInt8]) -> Void) -> [String] {
+        let aggregator = TrafficAggregator(accounting: TrafficAccounting(
+            maxSeries: maxSeries, localAddresses: localAddresses, ephemeralPorts: ephemeralPorts))
+        aggregator.start()
+        var errors: [String] = []
+        var sources: [SourceCounters] = []
+        for file in files {
+            let source: CaptureSource
+            do {
+                source = CaptureSource(handle: try PcapHandle.openOffline(path: file), policy: .wait)
+            } catch {
+                errors.append(error.description)
+                continue
+            }
+            aggregator.attach(source.ring)
+            source.run()
+            aggregator.detach(source.ring)
+            if let failure = source.error { errors.append(failure.description) }
+            sources.append((file, source.counters))
+        }
+        aggregator.stop()
+        let snapshot = aggregator.snapshot()
+        var writer = ExpositionWriter(reservingCapacity: MetricsRegistry.partBytes + 4096)
+        var traffic = TrafficRenderer(snapshot, local: enrichment.local, lookup: enrichment.lookup)
+        while !traffic.render(upTo: 2000, into: &writer) {
+            if writer.bytes.count >= MetricsRegistry.partBytes {
+                write(writer.bytes)
+                writer.removeAll()
+            }
+        }
+        CaptureSelfMetrics.render(snapshot, sources: sources, into: &writer)
+        write(writer.bytes)
+        return errors
+    }
+}

@@ -1,0 +1,85 @@
+import Logging
+import Migration
+import NetAddress
+import ServiceLifecycle
+
+/// Scrapes another exporter's /metrics every task interval and keeps the last good
+/// conversion: the darkstat and ebpf_exporter tasks the Go original had, for fleets that
+/// move host by host.
+public final class ScrapeTask<Value: Sendable>: Service, Sendable {
+    /// The last good value and the health of the last attempt.
+    public struct State: Sendable {
+        public var value: Value?
+        public var lastSucceeded = false
+        public var errors: UInt64 = 0
+    }
+
+    public let name: String
+    public let state = Latest(State())
+    private let address: String
+    private let interval: Duration
+    private let fetcher: HTTPFetcher
+    private let logger: Logger
+    private let convert: @Sendable ([UInt8], LocalAddresses) throws -> (value: Value, problems: [String])
+
+    public init(name: String, address: String, interval: Duration, fetcher: HTTPFetcher? = nil, logger: Logger,
+                convert: @escaping @Sendable ([UInt8], LocalAddresses) throws -> (value: Value, problems: [String])) {
+        self.name = name
+        self.address = address
+        self.interval = interval
+        // A scrape that outlives the interval only delays the next one: bound it by the interval.
+        self.fetcher = fetcher ?? HTTPFetcher(timeout: max(.seconds(1), min(.seconds(10), interval)))
+        self.logger = logger
+        self.convert = convert
+    }
+
+    public func run() async throws {
+        try await runPeriodically(every: interval) { await self.refresh() }
+    }
+
+    /// One scrape; on failure the previous values stay.
+    public func refresh() async {
+        do {
+            let body = try await fetcher.get(address)
+            let local = LocalAddresses(addresses: HostInterfaces.allAddresses())
+            let (value, problems) = try convert(body, local)
+            for problem in problems.prefix(5) { logger.warning("\(name) \(address): \(problem)") }
+            state.update {
+                $0.value = value
+                $0.lastSucceeded = true
+            }
+        } catch {
+            logger.error("\(name): \(error); keeping the previous values")
+            state.update {
+                $0.lastSucceeded = false
+                $0.errors &+= 1
+            }
+        }
+    }
+
+    /// The last good value (nil before the first) and whether the latest scrape succeeded.
+    public func reading() -> (records: Value?, succeeded: Bool) {
+        let state = state.get()
+        return (state.value, state.lastSucceeded)
+    }
+}
+
+extension ScrapeTask where Value == [TrafficRecord] {
+    /// The task scraping darkstat's /metrics at `address`.
+    public static func darkstat(address: String, interval: Duration, logger: Logger) -> ScrapeTask {
+        ScrapeTask(name: "darkstat", address: address, interval: interval, logger: logger) { body, local in
+            let conversion = try Darkstat.convert(exposition: body, local: local)
+            return (conversion.records, conversion.problems.map(\.description))
+        }
+    }
+}
+
+extension ScrapeTask where Value == [EbpfRecord] {
+    /// The task scraping ebpf_exporter's /metrics at `address`.
+    public static func ebpf(address: String, interval: Duration, logger: Logger) -> ScrapeTask {
+        ScrapeTask(name: "ebpf", address: address, interval: interval, logger: logger) { body, local in
+            let conversion = try EbpfTcptop.convert(exposition: body, local: local)
+            return (conversion.records, conversion.problems.map(\.description))
+        }
+    }
+}

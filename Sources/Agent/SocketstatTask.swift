@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import NetAddress
+import ServiceLifecycle
+import Sockets
+import Traffic
+
+/// Reads the socket table with process names every task interval, publishes it for the
+/// dependency metrics, and hands the traffic aggregator its evidence (listening ports and
+/// the processes owning local endpoints).
+public final class SocketstatTask: Service, Sendable {
+    /// The latest reading and whether it succeeded.
+    public struct Reading: Sendable {
+        public var snapshot: SocketSnapshot?
+        public var hostAddress: IPAddress
+        public var succeeded: Bool
+        public var duration: Duration
+    }
+
+    public let latest: Latest<Reading>
+    private let reader: SocketTableReader
+    private let interval: Duration
+    private let aggregator: TrafficAggregator?
+    private let logger: Logger
+
+    public init(reader: SocketTableReader = SocketTableReader(), interval: Duration, aggregator: TrafficAggregator?, logger: Logger) {
+        self.reader = reader
+        self.interval = interval
+        self.aggregator = aggregator
+        self.logger = logger
+        self.latest = Latest(Reading(snapshot: nil, hostAddress: HostIdentity.primaryAddress(), succeeded: false, duration: .zero))
+    }
+
+    /// Shortest time between two readings when new local endpoints ask for an early one.
+    static let earlyRefreshSpacing: Duration = .seconds(1)
+
+    /// Reads every task interval, and sooner (at most once a second) when the aggregator
+    /// sees traffic on local endpoints the last reading did not know, so a new
+    /// connection's bytes get their process without waiting a whole interval.
+    public func run() async throws {
+        let seen = Latest<UInt64>(0)
+        let early = EarlyRun(checkEvery: .milliseconds(250), minimumSpacing: Self.earlyRefreshSpacing) { [self] in
+            unknownEndpointPackets() != seen.get()
+        }
+        try await runPeriodically(every: interval, early: early) { [self] in
+            await refresh()
+            seen.set(unknownEndpointPackets())
+        }
+    }
+
+    private func unknownEndpointPackets() -> UInt64 {
+        aggregator?.withAccounting { $0.unknownLocalEndpointPackets } ?? 0
+    }
+
+    /// One reading, done off the cooperative pool since it is blocking file and netlink I/O.
+    public func refresh() async {
+        let reader = self.reader
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result: Result<SocketSnapshot, any Error> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: Result { try reader.read() })
+            }
+        }
+        let elapsed = clock.now - start
+        let host = HostIdentity.primaryAddress()
+        switch result {
+        case .success(let snapshot):
+            latest.set(Reading(snapshot: snapshot, hostAddress: host, succeeded: true, duration: elapsed))
+            aggregator?.withAccounting { $0.endpoints = EndpointOwners(snapshot) }
+            logger.debug("socket table read", metadata: ["sockets": "\(snapshot.sockets.count)", "duration": "\(elapsed)"])
+        case .failure(let error):
+            latest.update { $0.succeeded = false; $0.hostAddress = host }
+            // Bytes held for this reading are counted now, under the processes known so far.
+            aggregator?.withAccounting { $0.settlePending() }
+            logger.error("socketstat: \(error); keeping the previous reading")
+        }
+    }
+}
+
+extension SocketstatTask {
+    /// The dependencies of the latest reading (nil before the first) and whether the
+    /// latest attempt succeeded; classified per scrape, off the reading thread.
+    public func dependencies() -> (report: DependencyReport?, succeeded: Bool) {
+        let reading = latest.get()
+        return (reading.snapshot.map { DependencyReport(snapshot: $0, hostAddress: reading.hostAddress) }, reading.succeeded)
+    }
+}
+
+extension EndpointOwners {
+    /// What the counting rules need from a socket-table reading.
+    convenience init(_ snapshot: SocketSnapshot) {
+        self.init(sockets: snapshot.sockets.lazy.map { socket in
+            EndpointOwners.Socket(
+                ipProtocol: socket.entry.protocol.rawValue, isListener: socket.entry.state == .listen,
+                address: socket.entry.localAddress, port: socket.entry.localPort, processName: socket.processName)
+        })
+    }
+}

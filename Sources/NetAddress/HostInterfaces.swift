@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A network interface of this host with its addresses (from getifaddrs).
+public struct HostInterface: Sendable, Equatable {
+    public var name: String
+    public var isUp: Bool
+    public var isLoopback: Bool
+    public var addresses: [IPAddress]
+}
+
+/// The host's interfaces and addresses.
+public enum HostInterfaces {
+    /// Every interface with its IPv4 and IPv6 addresses, in name order.
+    public static func list() -> [HostInterface] {
+        var head: UnsafeMutablePointer<ifaddrs>? = nil
+        guard getifaddrs(&head) == 0, let first = head else { return [] }
+        defer { freeifaddrs(head) }
+        var byName: [String: HostInterface] = [:]
+        var cursor: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = cursor {
+            cursor = entry.pointee.ifa_next
+            let name = String(cString: entry.pointee.ifa_name)
+            let flags = Int32(bitPattern: entry.pointee.ifa_flags)
+            var interface = byName[name] ?? HostInterface(
+                name: name, isUp: flags & Int32(IFF_UP) != 0,
+                isLoopback: flags & Int32(IFF_LOOPBACK) != 0, addresses: [])
+            if let sockaddr = entry.pointee.ifa_addr, let address = address(of: sockaddr) {
+                interface.addresses.append(address)
+            }
+            byName[name] = interface
+        }
+        return byName.values.sorted { $0.name < $1.name }
+    }
+
+    /// The interfaces the agent captures on by default: up, not loopback, with an address.
+    public static func defaultCaptureInterfaces() -> [String] {
+        list().filter { $0.isUp && !$0.isLoopback && !$0.addresses.isEmpty }.map(\.name)
+    }
+
+    /// Every address of every interface (loopback included: loopback traffic is local).
+    public static func allAddresses() -> [IPAddress] {
+        list().flatMap(\.addresses)
+    }
+
+    static func address(of sockaddr: UnsafeMutablePointer<sockaddr>) -> IPAddress? {
+        switch Int32(sockaddr.pointee.sa_family) {
+        case AF_INET:
+            return sockaddr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                IPAddress(ipv4: UInt32(bigEndian: $0.pointee.sin_addr.s_addr))
+            }
+        case AF_INET6:
+            return sockaddr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
+                withUnsafeBytes(of: pointer.pointee.sin6_addr) { IPAddress(bytes: $0) }
+            }
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Exposition
+import Traffic
+
+/// What the capture task has at one moment: the traffic counted so far and each
+/// source's counters.
+public struct CaptureReading: Sendable {
+    public var snapshot: TrafficSnapshot
+    public var sources: [SourceCounters]
+    /// False while a wanted interface is not capturing, or none is.
+    public var healthy: Bool
+
+    public init(snapshot: TrafficSnapshot, sources: [SourceCounters], healthy: Bool) {
+        self.snapshot = snapshot
+        self.sources = sources
+        self.healthy = healthy
+    }
+}
+
+/// planet_traffic_bytes_total from capture, and the capture self-metrics.
+public struct CaptureCollector: MetricsCollector {
+    public let name = "capture"
+    let read: @Sendable () -> CaptureReading
+    let enrichment: @Sendable () -> Enrichment
+    /// False when another source (darkstat) feeds planet_traffic_bytes_total.
+    let rendersTraffic: Bool
+
+    public init(rendersTraffic: Bool, enrichment: @escaping @Sendable () -> Enrichment,
+                read: @escaping @Sendable () -> CaptureReading) {
+        self.read = read
+        self.rendersTraffic = rendersTraffic
+        self.enrichment = enrichment
+    }
+
+    public func collect(into writer: inout ExpositionWriter) -> Bool {
+        var renderer = makeRenderer()
+        while true {
+            if let success = renderer.renderNext(into: &writer) { return success }
+        }
+    }
+
+    /// Renders the traffic series a few thousand at a time, then the self-metrics.
+    public func makeRenderer() -> any CollectorRenderer {
+        let reading = read()
+        var traffic: TrafficRenderer? = nil
+        if rendersTraffic {
+            let labels = enrichment()
+            traffic = TrafficRenderer(reading.snapshot, local: labels.local, lookup: labels.lookup)
+        }
+        return Renderer(reading: reading, traffic: traffic)
+    }
+
+    struct Renderer: CollectorRenderer {
+        let reading: CaptureReading
+        var traffic: TrafficRenderer?
+
+        mutating func renderNext(into writer: inout ExpositionWriter) -> Bool? {
+            if traffic != nil, !traffic!.render(upTo: 2000, into: &writer) { return nil }
+            traffic = nil
+            CaptureSelfMetrics.render(reading.snapshot, sources: reading.sources, into: &writer)
+            return reading.healthy
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Exposition
+import PacketDecoding
+import Traffic
+
+/// One capture source's counters, labelled with its interface or file.
+public typealias SourceCounters = (interface: String, counters: CaptureCounters)
+
+/// Renders the capture and traffic self-metrics (planet_traffic_bytes_total itself is
+/// written by TrafficRenderer, part by part).
+public enum CaptureSelfMetrics {
+    /// Writes the capture and traffic self-metrics.
+    public static func render(_ snapshot: TrafficSnapshot, sources: [SourceCounters], into writer: inout ExpositionWriter) {
+        writer.family("planet_capture_packets_total", help: "Frames captured and handed to the agent", kind: .counter)
+        for source in sources {
+            writer.sample("planet_capture_packets_total", labels: [("interface", source.interface)], source.counters.packets)
+        }
+        writer.family("planet_capture_dropped_packets_total", help: "Packets dropped by the kernel or the interface before capture (pcap_stats)", kind: .counter)
+        for source in sources {
+            writer.sample("planet_capture_dropped_packets_total", labels: [("interface", source.interface)], source.counters.kernelDropped)
+        }
+        writer.family("planet_capture_ring_dropped_packets_total", help: "Packets dropped because the ring to the aggregator was full", kind: .counter)
+        for source in sources {
+            writer.sample("planet_capture_ring_dropped_packets_total", labels: [("interface", source.interface)], source.counters.ringDropped)
+        }
+        writer.family("planet_capture_undecoded_packets_total", help: "Captured frames that were not counted as IP traffic, by reason", kind: .counter)
+        for source in sources {
+            for status in DecodeStatus.allCases where status != .ok {
+                writer.sample("planet_capture_undecoded_packets_total",
+                              labels: [("interface", source.interface), ("reason", status.reason)],
+                              source.counters.undecoded[Int(status.rawValue)])
+            }
+        }
+        writer.family("planet_capture_unattributed_bytes_total", help: "IP bytes not counted against a peer, by reason", kind: .counter)
+        for reason in UnattributedReason.allCases {
+            writer.sample("planet_capture_unattributed_bytes_total", labels: [("reason", reason.label)],
+                          snapshot.unattributedBytes[reason.rawValue])
+        }
+        writer.family("planet_traffic_process_bytes_total", help: "IP bytes counted against a peer, by whether the local process was resolved", kind: .counter)
+        writer.sample("planet_traffic_process_bytes_total", labels: [("resolved", "false")], snapshot.processUnattributedBytes)
+        writer.sample("planet_traffic_process_bytes_total", labels: [("resolved", "true")], snapshot.processAttributedBytes)
+        writer.family("planet_traffic_series", help: "Traffic series held in memory", kind: .gauge)
+        writer.sample("planet_traffic_series", [:], UInt64(snapshot.seriesCount))
+        writer.family("planet_traffic_evicted_series_total", help: "Traffic series evicted because the series limit was reached", kind: .counter)
+        writer.sample("planet_traffic_evicted_series_total", [:], snapshot.evictedSeries)
+    }
+}

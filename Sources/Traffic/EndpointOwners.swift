@@ -1,0 +1,101 @@
+import NetAddress
+
+/// What the counting rules need from the socket table: which local ports listen, and
+/// which process owns a local endpoint.
+///
+/// The agent fills one from each socket-table reading. Immutable once built, so the
+/// aggregator reads it from its own thread without locks; the endpoint lookups answer
+/// with an index into `processNames`, so the packet path maps names to its own ids once
+/// per reading instead of hashing a name per packet.
+public final class EndpointOwners: Sendable {
+    /// One local socket as the counting rules see it.
+    public struct Socket: Sendable {
+        /// 6 (TCP) or 17 (UDP).
+        public var ipProtocol: UInt8
+        /// A listening TCP socket, or a UDP socket that serves a port.
+        public var isListener: Bool
+        public var address: IPAddress
+        public var port: UInt16
+        /// nil when no process holds the socket or its owner could not be read.
+        public var processName: String?
+
+        public init(ipProtocol: UInt8, isListener: Bool, address: IPAddress, port: UInt16, processName: String?) {
+            self.ipProtocol = ipProtocol
+            self.isListener = isListener
+            self.address = address
+            self.port = port
+            self.processName = processName
+        }
+    }
+
+    /// Ports with a listening TCP socket.
+    public let tcpListening: PortSet
+    /// Ports served by a UDP socket.
+    public let udpListening: PortSet
+    /// The distinct process names; index 0 is "no process".
+    public let processNames: [String]
+
+    private let byEndpoint: [LocalEndpoint: Int32]
+    private let byPort: [LocalEndpoint: Int32]
+
+    /// Owners of `sockets`. Listeners claim an endpoint before the connections accepted
+    /// on it; the first socket named for an endpoint wins.
+    public init(sockets: some Sequence<Socket>) {
+        var tcp = PortSet()
+        var udp = PortSet()
+        var names = [""]
+        var nameIndex: [String: Int32] = [:]
+        func index(_ name: String) -> Int32 {
+            if let known = nameIndex[name] { return known }
+            names.append(name)
+            nameIndex[name] = Int32(names.count - 1)
+            return Int32(names.count - 1)
+        }
+        var byEndpoint: [LocalEndpoint: Int32] = [:]
+        var byPort: [LocalEndpoint: Int32] = [:]
+        var connected: [Socket] = []
+        for socket in sockets {
+            guard socket.isListener else {
+                connected.append(socket)
+                continue
+            }
+            if socket.ipProtocol == 6 { tcp.insert(socket.port) } else { udp.insert(socket.port) }
+            if let name = socket.processName {
+                let key = LocalEndpoint(socket.ipProtocol, socket.address, socket.port)
+                if byEndpoint[key] == nil { byEndpoint[key] = index(name) }
+            }
+        }
+        for socket in connected {
+            guard let name = socket.processName else { continue }
+            let key = LocalEndpoint(socket.ipProtocol, socket.address, socket.port)
+            if byEndpoint[key] == nil { byEndpoint[key] = index(name) }
+            let portKey = LocalEndpoint(socket.ipProtocol, .zero, socket.port)
+            if byPort[portKey] == nil { byPort[portKey] = index(name) }
+        }
+        tcpListening = tcp
+        udpListening = udp
+        processNames = names
+        self.byEndpoint = byEndpoint
+        self.byPort = byPort
+    }
+
+    /// True if a TCP socket listens on `port`, or a UDP socket serves it.
+    @inlinable
+    public func isListening(ipProtocol: UInt8, port: UInt16) -> Bool {
+        ipProtocol == 6 ? tcpListening.contains(port) : ipProtocol == 17 && udpListening.contains(port)
+    }
+
+    /// The index in `processNames` of the process that owns a local endpoint: a socket
+    /// bound to exactly that address, else a wildcard socket on the port, else any
+    /// connected socket with that local port; 0 when none does.
+    public func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> Int32 {
+        localAddress.firstBound { byEndpoint[LocalEndpoint(ipProtocol, $0, localPort)] }
+            ?? byPort[LocalEndpoint(ipProtocol, .zero, localPort)] ?? 0
+    }
+
+    /// The name of the process that owns a local endpoint, if any.
+    public func processName(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> String? {
+        let index = processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
+        return index == 0 ? nil : processNames[Int(index)]
+    }
+}

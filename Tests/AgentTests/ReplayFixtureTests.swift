@@ -1,0 +1,92 @@
+import Agent
+import Foundation
+import NetAddress
+import Testing
+import Traffic
+
+/// Replays every capture under Fixtures/pcap and compares the result with the answer
+/// its generator computed (NAME.expected, see Fixtures/pcap/README.md).
+@Suite struct ReplayFixtureTests {
+    static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/pcap")
+
+    static var fixtures: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasSuffix(".expected") }.map { String($0.dropLast(".expected".count)) }.sorted()
+    }
+
+    struct Expectation {
+        var localNets: [IPNetwork] = []
+        var failure = false
+        var stderrContains: [String] = []
+        var lines: [String] = []
+    }
+
+    static func expectation(_ name: String) throws -> Expectation {
+        let text = try String(contentsOf: directory.appendingPathComponent(name + ".expected"), encoding: .utf8)
+        var result = Expectation()
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("# replay-args:") {
+                let words = line.dropFirst("# replay-args:".count).split(separator: " ")
+                for (index, word) in words.enumerated() where word == "--local-net" {
+                    result.localNets.append(IPNetwork(words[index + 1])!)
+                }
+            } else if line.hasPrefix("# exit:") {
+                result.failure = line.contains("nonzero")
+            } else if line.hasPrefix("# stderr-contains:") {
+                result.stderrContains.append(line.dropFirst("# stderr-contains:".count).trimmingCharacters(in: .whitespaces))
+            } else if !line.hasPrefix("#") {
+                result.lines.append(String(line))
+            }
+        }
+        return result
+    }
+
+    /// The replay output in the .expected line format.
+    static func lines(from exposition: String) -> [String] {
+        var out: [String] = []
+        for line in exposition.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let brace = line.firstIndex(of: "{"), let close = line.lastIndex(of: "}") else { continue }
+            let name = line[..<brace]
+            let value = line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)
+            var labels: [String: String] = [:]
+            for pair in line[line.index(after: brace)..<close].split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                labels[String(parts[0])] = String(parts[1].dropFirst().dropLast())
+            }
+            switch name {
+            case "planet_traffic_bytes_total":
+                out.append([labels["direction"]!, labels["protocol"]!, labels["port"]!, labels["remote_ip"]!, value].joined(separator: "\t"))
+            case "planet_capture_unattributed_bytes_total" where value != "0":
+                out.append(["unattributed", labels["reason"]!, value].joined(separator: "\t"))
+            case "planet_capture_undecoded_packets_total" where value != "0":
+                out.append(["undecoded", labels["reason"]!, value].joined(separator: "\t"))
+            default:
+                break
+            }
+        }
+        return out.sorted()
+    }
+
+    @Test func fixturesArePresent() {
+        #expect(Self.fixtures.count >= 10, "Fixtures/pcap has \(Self.fixtures.count) expected answers")
+    }
+
+    @Test(arguments: fixtures)
+    func replayGivesTheKnownAnswer(name: String) throws {
+        let expected = try Self.expectation(name)
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.directory.path)
+            .filter { $0.hasPrefix(name + ".") && !$0.hasSuffix(".expected") }
+            .map { Self.directory.appendingPathComponent($0).path }
+        #expect(files.count == 1)
+        let result = Replay.run(files: files, localAddresses: LocalAddresses(networks: expected.localNets),
+                                maxSeries: 10_000, ephemeralPorts: .linuxDefault)
+        #expect(Self.lines(from: String(decoding: result.exposition, as: UTF8.self)) == expected.lines.sorted())
+        #expect(!result.errors.isEmpty == expected.failure, "errors: \(result.errors)")
+        for fragment in expected.stderrContains {
+            #expect(result.errors.contains { $0.contains(fragment) }, "errors \(result.errors) should mention \(fragment)")
+        }
+        for error in result.errors { #expect(!error.contains("\n")) }
+    }
+}
