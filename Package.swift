@@ -120,7 +120,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
+        .testTarget(name: "CommandLineSupportTests", dependencies: [
+            "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         .executableTarget(name: "planet-exporter", dependencies: [
             "Agent", "PlanetMetrics", "NetAddress", "CommandLineSupport", "Inventory", "Diagnostics",

@@ -12,7 +12,7 @@ import sys
 
 # Lowest first. Modules of one layer are independent of each other.
 LAYERS = [
-    ["CPcap", "Diagnostics", "TestSupport"],
+    ["CPcap", "CSnappy", "Diagnostics", "TestSupport"],
     ["NetAddress", "Ring"],
     ["PacketDecoding", "Exposition", "Inventory", "Sockets"],
     ["Migration", "Traffic", "Capture"],
@@ -32,7 +32,7 @@ ONLY = {
     "Traffic": {"NetAddress", "PacketDecoding", "Ring"},
     # The federator and the shared command-line module know nothing of the agent.
     "CommandLineSupport": {"Diagnostics"},
-    "Federator": {"Diagnostics"},
+    "Federator": {"CSnappy", "Diagnostics"},
     "planet-federator": {"CommandLineSupport", "Federator", "Diagnostics"},
 }
 

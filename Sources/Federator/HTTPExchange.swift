@@ -79,8 +79,7 @@ struct HTTPExchange: Sendable {
         // The client's own deadline comes a little earlier than the whole exchange's, so
         // that when no answer arrives its reason (e.g. "connection refused") is the one reported.
         let left = deadline - ContinuousClock.now - .milliseconds(100)
-        let (seconds, attoseconds) = left.components
-        let nanoseconds = max(1, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let nanoseconds = max(1, Int64(left / .nanoseconds(1)))
         do {
             return try await client.execute(request, deadline: .now() + .nanoseconds(nanoseconds))
         } catch let error as CancellationError {

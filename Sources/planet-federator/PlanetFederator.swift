@@ -10,8 +10,6 @@ import ServiceLifecycle
 /// schedule, with the seed's flags and schema.
 @main
 struct PlanetFederator: AsyncParsableCommand {
-    static let version = "0.1.0"
-
     static let configuration = CommandConfiguration(
         commandName: "planet-federator",
         abstract: "Aggregates planet-exporter metrics from Prometheus into InfluxDB measurements (ingress, egress, upstream, downstream).",
@@ -124,7 +122,7 @@ struct PlanetFederator: AsyncParsableCommand {
 
     func run() async throws {
         if showVersion {
-            print("planet-federator \(Self.version)")
+            print("planet-federator \(BuildInfo.version) (revision \(BuildInfo.revision))")
             return
         }
         try log.bootstrap()
@@ -147,13 +145,13 @@ struct PlanetFederator: AsyncParsableCommand {
             jobTimeout: .seconds(cronJobTimeoutSecond),
             catchUpMaxAgeSeconds: Int(catchUpMaxAge.nanoseconds / 1_000_000_000),
             stateFile: stateFile.isEmpty ? nil : stateFile,
-            userAgent: "planet-federator/\(Self.version)"
+            userAgent: "planet-federator/\(BuildInfo.version)"
         )
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let federator = Federator(client: client, configuration: configuration, logger: logger)
         if !once {
             logger.info("planet-federator started", metadata: [
-                "version": "\(Self.version)", "schedule": "\(cronJobSchedule)", "prometheus": "\(prometheusAddr)",
+                "version": "\(BuildInfo.version)", "schedule": "\(cronJobSchedule)", "prometheus": "\(prometheusAddr)",
                 "influxdb": "\(influxdbAddr)",
                 "remote_write": "\(prometheusRemoteWriteURL.isEmpty ? "none" : prometheusRemoteWriteURL)",
             ])

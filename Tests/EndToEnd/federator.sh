@@ -80,7 +80,13 @@ has_rates() {
         | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["data"]["result"] else 1)'
 }
 wait_for 30 has_rates || fail "prometheus has no traffic rates after 30 s"
-sleep 3
+# The run's window should hold several steps of rates, not the first one only.
+has_window() {
+    curl -fsS -G "$prom/api/v1/query" \
+        --data-urlencode 'query=count_over_time(irate(planet_traffic_bytes_total[5s])[4s:1s])' \
+        | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; sys.exit(0 if r and min(float(x["value"][1]) for x in r) >= 4 else 1)'
+}
+wait_for 30 has_window || fail "prometheus has fewer than 4 seconds of traffic rates after 30 s"
 
 common=(-prometheus-addr "$prom" -influxdb-addr "$influx" -query-step 2s -query-rate-window=5s
         --cron-job-time-offset -1s -log-disable-colors)
