@@ -116,7 +116,7 @@ def load(name):
 
 # inventory_date: the end of the window, as the log line says, within a minute of now.
 once_log = open(f"{work}/once.log").read()
-dates = set(re.findall(r'inventory_date=(\S+)', once_log))
+dates = set(re.findall(r'inventory_date="?([0-9T:-]+)', once_log))
 if len(dates) != 1:
     fail(f"inventory dates in the log: {dates}")
 date = dates.pop()

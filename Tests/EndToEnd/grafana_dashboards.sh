@@ -29,13 +29,13 @@ cat > "$E2E_TMP/www/inventory.json" <<'JSON'
   {"ip_address": "10.210.0.2", "domain": "db.service.consul", "hostgroup": "db"}
 ]
 JSON
-in_ns_bg "$A" python3 -m http.server 8000 --bind 127.0.0.1 --directory "$E2E_TMP/www"
+in_ns_bg "$A" python3 -m http.server 8000 --bind 127.0.0.1 --directory "$E2E_TMP/www" >"$E2E_TMP/inventory.log" 2>&1
 wait_for 10 scrape "$A" http://127.0.0.1:8000/inventory.json || fail "inventory server did not start"
 
 log "agent in $A"
 in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address "127.0.0.1:$AGENT_PORT" -capture-interfaces veth-a -task-interval 1s \
-    -task-inventory-enabled -task-inventory-addr http://127.0.0.1:8000/inventory.json
-wait_for 30 scrape "$A" "http://127.0.0.1:$AGENT_PORT/-/healthy" || fail "agent did not answer"
+    -task-inventory-enabled -task-inventory-addr http://127.0.0.1:8000/inventory.json >"$E2E_TMP/agent.log" 2>&1
+wait_for 30 scrape "$A" "http://127.0.0.1:$AGENT_PORT/-/healthy" || { cat "$E2E_TMP/agent.log" >&2; fail "agent did not answer"; }
 
 log "traffic for 240 s at most: web (A) calls db:5432 (B), a client in B calls web:8080 (A)"
 cat > "$E2E_TMP/traffic.py" <<'PY'
