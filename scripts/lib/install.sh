@@ -15,7 +15,7 @@ install_packages() {
 # The BigQuery emulator the end-to-end tests write to (PyPI bqemulator), in its own
 # virtualenv. These pins run offline: DuckDB's spatial extension, which the emulator
 # loads at start, comes from its wheel instead of DuckDB's download site.
-BQEMULATOR_VENV=${BQEMULATOR_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/planet-exporter/bqemulator-1.4.0}
+BQEMULATOR_VENV=${BQEMULATOR_VENV:-${XDG_CACHE_HOME:-${HOME:-/var/tmp}/.cache}/planet-exporter/bqemulator-1.4.0}
 export BQEMULATOR_VENV
 install_bqemulator() {
     local python="$BQEMULATOR_VENV/bin/python"
