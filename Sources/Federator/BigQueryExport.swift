@@ -262,9 +262,12 @@ public actor BigQueryExporter {
         bigQuery = BigQueryClient(client: client, target: configuration.bigQuery, tokens: tokens, logger: logger)
     }
 
+    /// How long after the job timeout a job still running is cancelled.
+    static let stallGrace = Duration.seconds(2)
+
     /// One run of `analysis` for the window ending at `runTime` plus the offset. Never
-    /// throws: failures are logged and returned so the next run goes on. At the job
-    /// timeout whatever is in flight is cancelled, a stalled answer included.
+    /// throws: failures are logged and returned so the next run goes on. Shortly after
+    /// the job timeout whatever is still in flight is cancelled, a stalled answer included.
     public func run(_ analysis: BigQueryAnalysis, runTime: Int) async -> ExportSummary {
         let started = ContinuousClock.now
         let deadline = started + configuration.jobTimeout
@@ -274,7 +277,9 @@ public actor BigQueryExporter {
         let summary = await withTaskGroup(of: ExportSummary?.self) { group in
             group.addTask { await self.export(analysis, end: end, inventoryDate: inventoryDate, deadline: deadline) }
             group.addTask {
-                try? await Task.sleep(until: deadline, clock: .continuous)
+                // Each request is already bounded by the deadline and fails with its own
+                // reason; this catches what is not (an answer stalling mid-body), a little later.
+                try? await Task.sleep(until: deadline + Self.stallGrace, clock: .continuous)
                 return nil
             }
             var finished: ExportSummary?
