@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "planet-exporter", targets: ["planet-exporter"]),
         .executable(name: "planet-federator", targets: ["planet-federator"]),
+        .executable(name: "planet-federator-influxdb-to-bq", targets: ["planet-federator-influxdb-to-bq"]),
         // For the packages beside this one (Fuzz/, Benchmarks/), which can use products only.
         .library(name: "Inventory", targets: ["Inventory"]),
         .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // A seeded random generator shared by the randomized tests.
@@ -144,14 +146,30 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            // RS256 for service-account JWTs and SHA-256 for insertIds (BigQuery writer).
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
         ], exclude: ["RemoteWrite.proto"]),
         .testTarget(name: "FederatorTests", dependencies: [
             "Federator", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            // A local OAuth token endpoint and BigQuery stand-in for the authentication tests.
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "planet-federator", dependencies: [
             "CommandLineSupport", "Federator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // planet-federator-influxdb-to-bq: hourly traffic and daily dependency tables from the
+        // federated InfluxDB data into BigQuery; the analyses and the writer live in Federator.
+        .executableTarget(name: "planet-federator-influxdb-to-bq", dependencies: [
+            "CommandLineSupport", "Federator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

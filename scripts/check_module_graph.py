@@ -20,7 +20,7 @@ LAYERS = [
     ["Web"],
     ["Agent"],
     ["CommandLineSupport", "Federator"],
-    ["planet-exporter", "planet-federator"],
+    ["planet-exporter", "planet-federator", "planet-federator-influxdb-to-bq"],
 ]
 
 # Modules held to a narrower rule than their layer gives.
@@ -34,6 +34,7 @@ ONLY = {
     "CommandLineSupport": {"Diagnostics"},
     "Federator": {"CSnappy", "Diagnostics"},
     "planet-federator": {"CommandLineSupport", "Federator", "Diagnostics"},
+    "planet-federator-influxdb-to-bq": {"CommandLineSupport", "Federator", "Diagnostics"},
 }
 
 

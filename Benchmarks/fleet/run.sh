@@ -50,7 +50,7 @@ echo "global: {scrape_interval: 1m}" >"$work/receiver.yml"
 prometheus --config.file="$work/receiver.yml" --storage.tsdb.path="$work/receiver" --web.listen-address="127.0.0.1:$receiver_port" \
     --web.enable-remote-write-receiver --log.level=warn 2>"$work/receiver.log" &
 E2E_PIDS+=($!)
-fed_start_influxdb "$influx_port"
+start_influxdb "$influx_port"
 wait_for 60 curl -fsS "$prom/-/ready" && wait_for 60 curl -fsS "$receiver/-/ready" || fail "prometheus did not start"
 for db in fleet batch1000 batch20000 cron; do fed_create_database "$influx_port" "$db"; done
 

@@ -1,32 +1,6 @@
 # Real servers for the federator's end-to-end tests, on 127.0.0.1; sourced after
 # Tests/EndToEnd/lib.sh, whose exit trap stops everything started here.
 
-# fed_start_influxdb PORT: an InfluxDB 1.x on 127.0.0.1:PORT, data under $E2E_TMP.
-fed_start_influxdb() {
-    local port=$1 dir=$E2E_TMP/influxdb-$1
-    mkdir -p "$dir"
-    cat > "$dir/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$(free_port)"
-[meta]
-  dir = "$dir/meta"
-[data]
-  dir = "$dir/data"
-  wal-dir = "$dir/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:$port"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-[continuous_queries]
-  enabled = false
-CONF
-    influxd -config "$dir/influxdb.conf" >"$dir/influxdb.log" 2>&1 &
-    E2E_PIDS+=($!)
-    wait_for 30 curl -fsS "http://127.0.0.1:$port/ping" || { tail -20 "$dir/influxdb.log" >&2; fail "influxd did not start"; }
-}
-
 # fed_influxql PORT DB QUERY: the JSON answer of an InfluxQL query.
 fed_influxql() {
     curl -fsS -G "http://127.0.0.1:$1/query" --data-urlencode "db=$2" --data-urlencode "q=$3"

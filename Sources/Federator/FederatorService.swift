@@ -31,21 +31,9 @@ public struct FederatorService: Service {
             finished?(summary)
             return
         }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let now = Date().timeIntervalSince1970
-            guard let next = schedule.next(after: Int(now.rounded(.down))) else {
-                logger.error("cron schedule never fires again; stopping")
-                return
-            }
-            let wait = Duration.milliseconds(Int64(((Double(next) - now) * 1000).rounded(.up)))
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
-            } catch {
-                break
-            }
-            _ = await runJob(runTime: next)
+        await CronJobService.fire(on: schedule, name: "federator", logger: logger) { runTime in
+            _ = await runJob(runTime: runTime)
         }
-        logger.info("federator stopped")
     }
 
     /// One job, cancelled by a graceful shutdown.

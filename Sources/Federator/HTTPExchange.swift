@@ -112,17 +112,31 @@ struct HTTPExchange: Sendable {
 
     /// ": first 300 characters of the body on one line", or "" for an empty body.
     static func quote(_ body: ByteBuffer) -> String {
-        var message = String(buffer: body).split(whereSeparator: \.isNewline).joined(separator: " ")
-        if message.count > 300 { message = String(message.prefix(300)) + "..." }
+        let message = excerpt(String(buffer: body))
         return message.isEmpty ? "" : ": " + message
+    }
+
+    /// One line of at most 300 characters from an error body or message.
+    static func excerpt(_ text: String) -> String {
+        let line = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return line.count > 300 ? String(line.prefix(300)) + "..." : line
+    }
+
+    /// Retries `operation` with exponential backoff (see ``retrying(_:deadline:logger:_:)``).
+    func withRetries<T: Sendable>(
+        _ what: String, deadline: ContinuousClock.Instant,
+        _ operation: @Sendable (ContinuousClock.Instant) async throws -> T
+    ) async throws -> T {
+        try await Self.retrying(what, deadline: deadline, logger: logger, operation)
     }
 
     /// Retries `operation` with exponential backoff (250 ms doubling to 5 s) while it fails
     /// with a retryable error and `deadline` allows; each attempt gets its own deadline,
     /// at most ``attemptLimit`` away.
-    func withRetries<T: Sendable>(
-        _ what: String, deadline: ContinuousClock.Instant,
-        _ operation: @Sendable (ContinuousClock.Instant) async throws -> T
+    static func retrying<T>(
+        _ what: String, deadline: ContinuousClock.Instant, logger: Logger,
+        isolation: isolated (any Actor)? = #isolation,
+        _ operation: (ContinuousClock.Instant) async throws -> T
     ) async throws -> T {
         var delay = Duration.milliseconds(250)
         var attempt = 0
@@ -134,7 +148,7 @@ struct HTTPExchange: Sendable {
                 throw FederatorError(description: "\(what): not attempted, the job timeout (-cron-job-timeout-second) was reached", retryable: true)
             }
             do {
-                return try await operation(min(deadline, now + Self.attemptLimit))
+                return try await operation(min(deadline, now + attemptLimit))
             } catch let error as FederatorError where error.retryable {
                 try Task.checkCancellation()
                 if ContinuousClock.now + delay >= deadline {

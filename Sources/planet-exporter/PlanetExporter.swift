@@ -13,20 +13,8 @@ struct PlanetExporter: AsyncParsableCommand {
 @main
 enum Main {
     static func main() async {
-        do {
-            // Go-style flags (-x, -x=false, one dash) are rewritten for the argument parser.
-            let arguments = try GoFlags.normalize(Array(CommandLine.arguments.dropFirst()),
-                                                  booleanFlags: AgentCommand.booleanFlags,
-                                                  subcommands: ["agent", "replay", "help"])
-            // `planet-exporter -h` shows the agent's flags, as the Go original's did.
-            var command = try PlanetExporter.parseAsRoot(arguments.first == "--help" ? ["agent"] + arguments : arguments)
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            PlanetExporter.exit(withError: error)
-        }
+        // `planet-exporter -h` shows the agent's flags, as the Go original's did.
+        await PlanetExporter.mainWithGoFlags(booleanFlags: AgentCommand.booleanFlags,
+                                             subcommands: ["agent", "replay", "help"], helpSubcommand: "agent")
     }
 }

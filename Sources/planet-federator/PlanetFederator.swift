@@ -83,21 +83,7 @@ struct PlanetFederator: AsyncParsableCommand {
 
     static let booleanFlags: Set<String> = LogOptions.booleanFlags.union(["once", "version"])
 
-    static func main() async {
-        do {
-            let arguments = try GoFlags.normalize(Array(CommandLine.arguments.dropFirst()), booleanFlags: booleanFlags)
-            var command = try parseAsRoot(arguments)
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch let error as FlagError {
-            exit(withError: ValidationError(error.description))
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() async { await mainWithGoFlags(booleanFlags: booleanFlags) }
 
     func validate() throws {
         do {

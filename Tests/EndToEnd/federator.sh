@@ -63,7 +63,7 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prome
     --web.listen-address="127.0.0.1:$prom_port" --log.level=warn 2>"$work/prometheus.log" &
 E2E_PIDS+=($!)
 
-fed_start_influxdb "$influx_port"
+start_influxdb "$influx_port"
 
 wait_for 30 curl -fsS "http://127.0.0.1:$expo_port/metrics" || fail "exposition server did not start"
 wait_for 30 curl -fsS "$prom/-/ready" || { cat "$work/prometheus.log" >&2; fail "prometheus did not become ready"; }

@@ -17,7 +17,7 @@ expo_port=$(free_port); prom_port=$(free_port); receiver_port=$(free_port); infl
 fed_serve_exposition "$expo_port" "$E2E_ROOT/Fixtures/federator/special.prom"
 fed_start_prometheus "$prom_port" "127.0.0.1:$expo_port"
 fed_start_prometheus "$receiver_port" - --web.enable-remote-write-receiver
-fed_start_influxdb "$influx_port"
+start_influxdb "$influx_port"
 fed_create_database "$influx_port" special
 # Three evaluations 2 s apart, the first 6 s back, each with two scrapes in its 5 s rate window.
 fed_wait_for_history "$prom_port" 13

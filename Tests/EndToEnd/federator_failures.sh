@@ -22,7 +22,7 @@ prom=http://127.0.0.1:$prom_port
 influx=http://127.0.0.1:$influx_port
 fed_serve_exposition "$expo_port" "$fixtures/metrics.prom"
 fed_start_prometheus "$prom_port" "127.0.0.1:$expo_port"
-fed_start_influxdb "$influx_port"
+start_influxdb "$influx_port"
 python3 "$fixtures/stall_server.py" --port "$stall_port" >"$E2E_TMP/stall.out" &
 E2E_PIDS+=($!)
 wait_for 30 curl -fsS "http://127.0.0.1:$stall_port/ping" || fail "stall server did not start"
