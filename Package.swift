@@ -91,13 +91,15 @@ let package = Package(
             "TestSupport", "PlanetMetrics", "Exposition", "Inventory", "Migration", "Sockets", "NetAddress",
         ]),
 
-        // The HTTP server (Hummingbird): /metrics streamed part by part, the landing page.
+        // The HTTP server (Hummingbird): /metrics streamed part by part, the page and
+        // /api/v1 (its HTML, CSS and script compiled into the binary), the landing page.
         .target(name: "Web", dependencies: [
-            "PlanetMetrics", "Exposition",
+            "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "PacketDecoding", "Diagnostics",
             .product(name: "Hummingbird", package: "hummingbird"),
-        ]),
+        ], resources: [.embedInCode("Page/index.html"), .embedInCode("Page/app.css"), .embedInCode("Page/app.js")]),
         .testTarget(name: "WebTests", dependencies: [
-            "Web", "PlanetMetrics", "Exposition", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "Web", "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
 
         // The agent: its tasks (capture, socketstat, inventory, darkstat, ebpf) and their

@@ -58,8 +58,10 @@ public enum AgentRuntime {
             collectors.append(MigrationCollector.ebpf(enrichment: enrichment) { task.reading() })
         }
 
+        var socketstat: SocketstatTask? = nil
         if configuration.socketstatEnabled {
             let task = SocketstatTask(interval: configuration.taskInterval, aggregator: capture?.aggregator, logger: logger)
+            socketstat = task
             services.append(task)
             collectors.append(SocketstatCollector(enrichment: enrichment) { task.dependencies() })
         }
@@ -71,8 +73,15 @@ public enum AgentRuntime {
         collectors.append(HostnameCollector(hostAddress: hostAddress, enrichment: enrichment))
 
         let registry = MetricsRegistry(collectors: collectors, version: version, revision: revision)
+        var ui: WebUISources? = nil
+        if configuration.webUIEnabled {
+            let history = capture.map { HistoryTask(aggregator: $0.aggregator) }
+            if let history { services.append(history) }
+            ui = webUISources(capture: capture, history: history, socketstat: socketstat,
+                              hostAddress: hostAddress, enrichment: enrichment)
+        }
         var app = Application(
-            router: WebServer.router(registry: registry),
+            router: WebServer.router(registry: registry, ui: ui),
             configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort),
                                  serverName: "planet-exporter"),
             logger: logger)

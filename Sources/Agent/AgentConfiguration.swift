@@ -16,6 +16,8 @@ public struct AgentConfiguration: Sendable {
     public var ebpfAddress = "http://localhost:9435/metrics"
     public var captureEnabled = true
     public var capture = CaptureSettings()
+    /// The page and /api/v1 at the listen address (-web-ui-enabled).
+    public var webUIEnabled = true
 
     public init() {}
 

@@ -26,6 +26,11 @@ public final class TrafficAccounting {
     @exclusivity(unchecked) public private(set) var processAttributedBytes: UInt64 = 0
     @exclusivity(unchecked) public private(set) var processUnattributedBytes: UInt64 = 0
 
+    /// IP bytes added to the table since start, evicted series included: the history's
+    /// totals per direction, summed once per batch rather than per packet.
+    @exclusivity(unchecked) public private(set) var ingressBytes: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var egressBytes: UInt64 = 0
+
     /// Bytes not counted against a peer, indexed by UnattributedReason.rawValue.
     public var unattributedBytes: [UInt64] { [bothLocalBytes, neitherLocalBytes] }
     /// Packets whose local TCP/UDP endpoint no socket in the snapshot owns: a sign that
@@ -76,7 +81,13 @@ public final class TrafficAccounting {
 
     /// Counts one decoded packet now.
     public func count(_ packet: PacketSummary) {
-        if let (key, bytes) = classify(packet) { table.add(key, bytes: bytes) }
+        guard let (key, bytes) = classify(packet) else { return }
+        table.add(key, bytes: bytes)
+        addToTotals(key.direction, bytes)
+    }
+
+    private func addToTotals(_ direction: Direction, _ bytes: UInt64) {
+        if direction == .egress { egressBytes &+= bytes } else { ingressBytes &+= bytes }
     }
 
     /// Counts one decoded packet as part of a batch: it is classified now and added to
@@ -94,6 +105,7 @@ public final class TrafficAccounting {
     public func flush() {
         guard batchCount > 0 else { return }
         table.add(batch: batchKeys, bytes: batchBytes, count: batchCount)
+        for i in 0..<batchCount { addToTotals(batchKeys[i].direction, batchBytes[i]) }
         batchCount = 0
     }
 
@@ -183,6 +195,7 @@ public final class TrafficAccounting {
             key.process = process
             if process == 0 { processUnattributedBytes &+= counters.bytes } else { processAttributedBytes &+= counters.bytes }
             table.add(key, counters: counters)
+            addToTotals(key.direction, counters.bytes)
         }
         pending.removeAll(keepingCapacity: true)
     }

@@ -17,6 +17,16 @@ public struct TrafficSnapshot: Sendable {
 
     public init() {}
 
+    /// A copy of what `accounting` holds now; the caller holds the aggregator's lock.
+    init(copying accounting: TrafficAccounting) {
+        accounting.table.copy(keys: &keys, counters: &counters)
+        unattributedBytes = accounting.unattributedBytes
+        evictedSeries = accounting.table.evictedSeries
+        processAttributedBytes = accounting.processAttributedBytes
+        processUnattributedBytes = accounting.processUnattributedBytes
+        processNames = accounting.processRegistry.names
+    }
+
     public var seriesCount: Int { keys.count }
 
     /// The name of a series' process ("" when unknown).
@@ -107,15 +117,6 @@ public final class TrafficAggregator: @unchecked Sendable {
 
     /// A consistent copy of everything counted so far.
     public func snapshot() -> TrafficSnapshot {
-        var snapshot = TrafficSnapshot()
-        lock.withLock { _ in
-            accounting.table.copy(keys: &snapshot.keys, counters: &snapshot.counters)
-            snapshot.unattributedBytes = accounting.unattributedBytes
-            snapshot.evictedSeries = accounting.table.evictedSeries
-            snapshot.processAttributedBytes = accounting.processAttributedBytes
-            snapshot.processUnattributedBytes = accounting.processUnattributedBytes
-            snapshot.processNames = accounting.processRegistry.names
-        }
-        return snapshot
+        lock.withLock { _ in TrafficSnapshot(copying: accounting) }
     }
 }

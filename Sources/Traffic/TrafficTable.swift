@@ -14,8 +14,9 @@ public struct TrafficCounters: Sendable, BitwiseCopyable, Equatable {
 /// A bounded map from TrafficKey to counters that evicts the least recently active
 /// series when full.
 ///
-/// Built for the packet path: a hit touches one index slot and one 48-byte entry
-/// (key, counters and the tick it was last active, side by side), and nothing else.
+/// Built for the packet path: a hit touches one index slot and one 56-byte entry
+/// (key, counters, the tick it was last active and its rate mark, side by side), and
+/// nothing else. The rate mark is only read and written by the history's sweep.
 /// Storage is flat and grows by doubling up to the bound; the index is open addressing
 /// with linear probing at load at most 1/2. Live entries occupy `0..<count`, so a
 /// snapshot is a straight copy.
@@ -32,6 +33,7 @@ public final class TrafficTable {
         @usableFromInline var key: TrafficKey
         @usableFromInline var counters: TrafficCounters
         @usableFromInline var lastActive: UInt64
+        @usableFromInline var rateMark: RateMark
     }
 
     /// Most series the table holds; inserting past it evicts the least recently active.
@@ -198,7 +200,7 @@ public final class TrafficTable {
             grow()
             slot = probeEmptySlot(for: key)
         }
-        entries[count] = Entry(key: key, counters: TrafficCounters(bytes: bytes, packets: 1), lastActive: tick)
+        entries[count] = Entry(key: key, counters: TrafficCounters(bytes: bytes, packets: 1), lastActive: tick, rateMark: .zero)
         index[slot] = Int32(count)
         count += 1
     }

@@ -15,7 +15,7 @@ struct AgentCommand: AsyncParsableCommand {
     /// Flags that take no value; GoFlags rewrites -x=false for them.
     static let booleanFlags: Set<String> = LogOptions.booleanFlags.union([
         "version", "task-socketstat-enabled", "task-inventory-enabled", "task-darkstat-enabled",
-        "task-ebpf-enabled", "task-capture-enabled", "capture-promisc",
+        "task-ebpf-enabled", "task-capture-enabled", "capture-promisc", "web-ui-enabled",
     ])
 
     @Option(name: .customLong("listen-address"), help: "Address to which exporter will bind its HTTP interface")
@@ -56,6 +56,8 @@ struct AgentCommand: AsyncParsableCommand {
     var captureMaxSeries = AgentDefaults.maxSeries
     @Flag(name: .customLong("capture-promisc"), inversion: .prefixedNo, help: "Capture in promiscuous mode")
     var capturePromisc = false
+    @Flag(name: .customLong("web-ui-enabled"), inversion: .prefixedNo, help: "Serve the page and /api/v1 (false: / is a landing page and /api is not served)")
+    var webUIEnabled = true
 
     func validate() throws {
         if AgentConfiguration.parseListenAddress(listenAddress) == nil {
@@ -104,6 +106,7 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.capture.options.promiscuous = capturePromisc
         configuration.capture.localNetworks = captureLocalNets.compactMap { IPNetwork($0) }
         configuration.capture.maxSeries = captureMaxSeries
+        configuration.webUIEnabled = webUIEnabled
         try await AgentRuntime.run(configuration, version: BuildInfo.version, revision: BuildInfo.revision,
                                    logger: Logger(label: "planet-exporter"))
     }
