@@ -1,5 +1,6 @@
 import Capture
 import NetAddress
+import PlanetMetrics
 
 /// Everything the agent's command line configures.
 public struct AgentConfiguration: Sendable {
@@ -16,6 +17,10 @@ public struct AgentConfiguration: Sendable {
     public var ebpfAddress = "http://localhost:9435/metrics"
     public var captureEnabled = true
     public var capture = CaptureSettings()
+    /// Most bytes read from one inventory, darkstat or ebpf_exporter response.
+    public var fetchMaxBytes = HTTPFetcher.defaultMaxBytes
+    /// Most series per dependency family (planet_upstream, planet_downstream, planet_server_process).
+    public var dependencyMaxSeries = DependencyMetrics.defaultMaxSeries
 
     public init() {}
 
