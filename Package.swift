@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "planet-federator", targets: ["planet-federator"]),
         .executable(name: "planet-federator-influxdb-to-bq", targets: ["planet-federator-influxdb-to-bq"]),
         // For the packages beside this one (Fuzz/, Benchmarks/), which can use products only.
+        .library(name: "Exposition", targets: ["Exposition"]),
+        .library(name: "Federator", targets: ["Federator"]),
         .library(name: "Inventory", targets: ["Inventory"]),
         .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
         .library(name: "Ring", targets: ["Ring"]),
@@ -114,7 +116,8 @@ let package = Package(
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         ]),
         .testTarget(name: "AgentTests", dependencies: [
-            "TestSupport", "Agent", "PlanetMetrics", "Sockets", "Traffic", "NetAddress",
+            "TestSupport", "Agent", "PlanetMetrics", "Sockets", "Traffic", "NetAddress", "Inventory",
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Go-compatible command lines (flags, durations), logrus-style logging and the

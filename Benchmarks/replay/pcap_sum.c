@@ -192,7 +192,7 @@ static void count_ip(const uint8_t *ip, uint32_t caplen, uint32_t wire_ip) {
         memcpy(src.a + 12, ip + 12, 4); memcpy(dst.a + 12, ip + 16, 4);
         proto = ip[9];
         bytes = be16(ip + 2);
-        if (bytes == 0) bytes = wire_ip;
+        if (bytes == 0 || bytes > wire_ip) bytes = wire_ip;  /* never more than the wire carried */
         l4 = ihl;
         uint16_t frag = be16(ip + 6);
         has_ports = (frag & 0x1FFF) == 0;
@@ -204,6 +204,7 @@ static void count_ip(const uint8_t *ip, uint32_t caplen, uint32_t wire_ip) {
         if (caplen < 40) { undecoded++; return; }
         memcpy(src.a, ip + 8, 16); memcpy(dst.a, ip + 24, 16);
         bytes = be16(ip + 4) ? be16(ip + 4) + 40u : wire_ip;
+        if (bytes > wire_ip) bytes = wire_ip;
         proto = ip[6];
         l4 = 40;
         has_ports = 1;

@@ -24,7 +24,8 @@ public enum AgentRuntime {
         if configuration.inventoryEnabled {
             let format = try InventoryFormat(flagValue: configuration.inventoryFormat)
             let task = InventoryTask(address: configuration.inventoryAddress, format: format,
-                                     interval: configuration.taskInterval, logger: logger)
+                                     interval: configuration.taskInterval,
+                                     fetcher: HTTPFetcher(maxBytes: configuration.fetchMaxBytes), logger: logger)
             inventoryTask = task
             enrichment = { task.enrichment(hostAddress: hostAddress()) }
         }
@@ -46,14 +47,15 @@ public enum AgentRuntime {
 
         if feed == .darkstat {
             logger.info("planet_traffic_bytes_total comes from darkstat at \(configuration.darkstatAddress)")
-            let task = ScrapeTask.darkstat(address: configuration.darkstatAddress,
-                                           interval: configuration.taskInterval, logger: logger)
+            let task = ScrapeTask.darkstat(address: configuration.darkstatAddress, interval: configuration.taskInterval,
+                                           maxBytes: configuration.fetchMaxBytes, logger: logger)
             services.append(task)
             collectors.append(MigrationCollector.darkstat(enrichment: enrichment) { task.reading() })
         }
 
         if configuration.ebpfEnabled {
-            let task = ScrapeTask.ebpf(address: configuration.ebpfAddress, interval: configuration.taskInterval, logger: logger)
+            let task = ScrapeTask.ebpf(address: configuration.ebpfAddress, interval: configuration.taskInterval,
+                                       maxBytes: configuration.fetchMaxBytes, logger: logger)
             services.append(task)
             collectors.append(MigrationCollector.ebpf(enrichment: enrichment) { task.reading() })
         }
@@ -63,7 +65,9 @@ public enum AgentRuntime {
             let task = SocketstatTask(interval: configuration.taskInterval, aggregator: capture?.aggregator, logger: logger)
             socketstat = task
             services.append(task)
-            collectors.append(SocketstatCollector(enrichment: enrichment) { task.dependencies() })
+            collectors.append(SocketstatCollector(maxSeries: configuration.dependencyMaxSeries, enrichment: enrichment) {
+                task.dependencies()
+            })
         }
 
         if let inventoryTask {

@@ -1,5 +1,6 @@
 import Capture
 import NetAddress
+import PlanetMetrics
 
 /// Everything the agent's command line configures.
 public struct AgentConfiguration: Sendable {
@@ -18,6 +19,10 @@ public struct AgentConfiguration: Sendable {
     public var capture = CaptureSettings()
     /// The page and /api/v1 at the listen address (-web-ui-enabled).
     public var webUIEnabled = true
+    /// Most bytes read from one inventory, darkstat or ebpf_exporter response.
+    public var fetchMaxBytes = HTTPFetcher.defaultMaxBytes
+    /// Most series per dependency family (planet_upstream, planet_downstream, planet_server_process).
+    public var dependencyMaxSeries = DependencyMetrics.defaultMaxSeries
 
     public init() {}
 

@@ -83,7 +83,10 @@ extension SocketstatTask {
     /// latest attempt succeeded; classified per scrape, off the reading thread.
     public func dependencies() -> (report: DependencyReport?, succeeded: Bool) {
         let reading = latest.get()
-        return (reading.snapshot.map { DependencyReport(snapshot: $0, hostAddress: reading.hostAddress) }, reading.succeeded)
+        // UDP ports that capture saw several peers send to are servers' ports too.
+        let udpServerPorts = aggregator?.withAccounting { $0.udpServerPorts }
+        return (reading.snapshot.map { DependencyReport(snapshot: $0, hostAddress: reading.hostAddress, udpServerPorts: udpServerPorts) },
+                reading.succeeded)
     }
 }
 
@@ -91,9 +94,12 @@ extension EndpointOwners {
     /// What the counting rules need from a socket-table reading.
     convenience init(_ snapshot: SocketSnapshot) {
         self.init(sockets: snapshot.sockets.lazy.map { socket in
-            EndpointOwners.Socket(
-                ipProtocol: socket.entry.protocol.rawValue, isListener: socket.entry.state == .listen,
-                address: socket.entry.localAddress, port: socket.entry.localPort, processName: socket.processName)
+            let entry = socket.entry
+            let isServer = snapshot.isServer(entry)
+            return EndpointOwners.Socket(
+                ipProtocol: entry.protocol.rawValue, isListener: isServer,
+                address: entry.localAddress, port: entry.localPort, processName: socket.processName,
+                isUnconnectedUDP: entry.protocol == .udp && entry.state == .listen && !isServer)
         })
     }
 }

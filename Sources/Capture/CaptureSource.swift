@@ -22,6 +22,7 @@ struct DispatchContext {
     var packets: UInt64 = 0
     var decoded: UInt64 = 0
     var undecoded: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    var bytes = CaptureTally()
     var summary = PacketSummary()
 }
 
@@ -37,6 +38,7 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     } else {
         status = .unsupportedLink
     }
+    context.pointee.bytes.count(status, wireLength: header.pointee.len, summary: context.pointee.summary)
     guard status == .ok else {
         withUnsafeMutableBytes(of: &context.pointee.undecoded) { raw in
             // A homogeneous tuple's memory is bound to its element type as well.
@@ -50,7 +52,7 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     let summary = context.pointee.summary
     context.pointee.ring._withUnsafeGuaranteedRef { ring in
         if context.pointee.policy == .drop {
-            _ = ring.push(summary)
+            if !ring.push(summary) { context.pointee.bytes.ringDroppedIPBytes &+= UInt64(summary.ipBytes) }
         } else {
             // The aggregator drains in batches: sleeping briefly while it catches up costs
             // far less CPU than spinning on sched_yield.
@@ -153,6 +155,7 @@ public final class CaptureSource: @unchecked Sendable {
                     counters.undecoded[index] = counts[index]
                 }
             }
+            counters.bytes = context.bytes
             counters.ringDropped = ringDropped
             if let kernelDropped { counters.kernelDropped = kernelDropped }
         }

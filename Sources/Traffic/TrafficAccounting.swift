@@ -43,29 +43,48 @@ public final class TrafficAccounting {
     /// names are mapped onto stable ids so series keep their process across refreshes.
     @exclusivity(unchecked) public var endpoints: EndpointOwners? {
         didSet {
-            processTranslation = Self.translation(endpoints, into: &processRegistry)
+            processTranslation = translation(endpoints)
+            // Server evidence lasts as long as the socket: a port whose unconnected socket
+            // closed may next be a client's.
+            udpServerPorts = udpServerPorts.intersection(endpoints?.udpUnconnected ?? PortSet())
+            udpFirstPeers.clear()
             settlePending()
         }
     }
     /// Stable process ids used in TrafficKey.process.
-    @exclusivity(unchecked) public private(set) var processRegistry = ProcessRegistry()
+    @exclusivity(unchecked) public private(set) var processRegistry: ProcessRegistry
     @exclusivity(unchecked) private var processTranslation: [UInt32] = [0]
 
     @exclusivity(unchecked) private var serverEndpoints = ServerEndpointCache()
     @exclusivity(unchecked) private var fragmentPorts = FragmentPortCache()
+    /// Ports of unconnected UDP sockets that more than one peer has sent to: servers on
+    /// an ephemeral port (the socket table alone takes them for sendto clients).
+    @exclusivity(unchecked) public private(set) var udpServerPorts = PortSet()
+    @exclusivity(unchecked) private var udpFirstPeers = FirstPeerCache()
 
     public init(maxSeries: Int, localAddresses: LocalAddresses, ephemeralPorts: EphemeralPortRange = .linuxDefault,
-                endpoints: EndpointOwners? = nil) {
+                endpoints: EndpointOwners? = nil, processNameLimit: Int = 4096) {
         self.table = TrafficTable(maxSeries: maxSeries)
         self.localAddresses = localAddresses
         self.ephemeralPorts = ephemeralPorts
+        self.processRegistry = ProcessRegistry(limit: processNameLimit)
         self.endpoints = endpoints
-        self.processTranslation = Self.translation(endpoints, into: &processRegistry)
+        self.processTranslation = translation(endpoints)
     }
 
-    /// Stable ids for a reading's process-name indexes.
-    static func translation(_ endpoints: EndpointOwners?, into registry: inout ProcessRegistry) -> [UInt32] {
-        (endpoints?.processNames ?? [""]).map { registry.id(for: $0) }
+    /// Stable ids for a reading's process-name indexes. When the reading brings names the
+    /// full registry has no id for, the ids no series (counted, batched or held) uses are
+    /// reclaimed first, so names of processes long gone do not crowd out new ones.
+    func translation(_ endpoints: EndpointOwners?) -> [UInt32] {
+        let names = endpoints?.processNames ?? [""]
+        if names.lazy.filter({ self.processRegistry.existingID($0) == nil }).count > processRegistry.room {
+            flush()
+            var inUse = [Bool](repeating: false, count: processRegistry.names.count)
+            table.forEachKey { inUse[Int($0.process)] = true }
+            for held in pending.keys { inUse[Int(held.key.process)] = true }
+            processRegistry.reclaim(keeping: inUse)
+        }
+        return names.map { processRegistry.id(for: $0) }
     }
 
     /// Packets classified but not yet added to the table; see `enqueue`.
@@ -132,6 +151,10 @@ public final class TrafficAccounting {
                 let rp = sourceLocal ? packet.destinationPort : packet.sourcePort
                 localPort = lp
                 if proto == 6 { learnHandshake(packet) }
+                if proto == 17, !sourceLocal, let endpoints, endpoints.udpUnconnected.contains(lp),
+                   !udpServerPorts.contains(lp), udpFirstPeers.isAnotherPeer(local: local, port: lp, peer: peer) {
+                    udpServerPorts.insert(lp)
+                }
                 let service = servicePort(proto: proto, local: local, localPort: lp, remote: peer, remotePort: rp)
                 port = service
                 if packet.isFragment {
@@ -205,6 +228,7 @@ public final class TrafficAccounting {
         if let endpoints, endpoints.isListening(ipProtocol: proto, port: localPort) {
             return localPort
         }
+        if proto == 17 && udpServerPorts.contains(localPort) { return localPort }
         if serverEndpoints.contains(local, port: localPort, ipProtocol: proto) { return localPort }
         if serverEndpoints.contains(remote, port: remotePort, ipProtocol: proto) { return remotePort }
         let localEphemeral = ephemeralPorts.contains(localPort)

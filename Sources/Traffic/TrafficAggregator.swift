@@ -10,6 +10,12 @@ public struct TrafficSnapshot: Sendable {
     public var counters: [TrafficCounters] = []
     public var unattributedBytes: [UInt64] = [UInt64](repeating: 0, count: UnattributedReason.allCases.count)
     public var evictedSeries: UInt64 = 0
+    /// Bytes of the evicted series.
+    public var evictedBytes: UInt64 = 0
+    /// Bytes held until the next socket-table reading names their process.
+    public var heldBytes: UInt64 = 0
+    /// Process names that got no id because the registry was full of names in use.
+    public var processNamesRefused: UInt64 = 0
     public var processAttributedBytes: UInt64 = 0
     public var processUnattributedBytes: UInt64 = 0
     /// Process names by id, as TrafficKey.process refers to them.
@@ -22,6 +28,9 @@ public struct TrafficSnapshot: Sendable {
         accounting.table.copy(keys: &keys, counters: &counters)
         unattributedBytes = accounting.unattributedBytes
         evictedSeries = accounting.table.evictedSeries
+        evictedBytes = accounting.table.evictedBytes
+        heldBytes = accounting.pendingBytes
+        processNamesRefused = accounting.processRegistry.refused
         processAttributedBytes = accounting.processAttributedBytes
         processUnattributedBytes = accounting.processUnattributedBytes
         processNames = accounting.processRegistry.names

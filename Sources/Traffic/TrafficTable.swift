@@ -44,6 +44,8 @@ public final class TrafficTable {
 
     /// Series evicted so far.
     @exclusivity(unchecked) public private(set) var evictedSeries: UInt64 = 0
+    /// Bytes the evicted series had counted, so every byte stays accounted for.
+    @exclusivity(unchecked) public private(set) var evictedBytes: UInt64 = 0
     /// Live series.
     @exclusivity(unchecked) public private(set) var count = 0
 
@@ -182,6 +184,11 @@ public final class TrafficTable {
         }
     }
 
+    /// Calls `body` with the key of every live series (not on the hot path).
+    func forEachKey(_ body: (TrafficKey) -> Void) {
+        for entry in UnsafeBufferPointer(start: entries, count: count) { body(entry.key) }
+    }
+
     /// Bytes of memory the table holds now.
     public var memoryFootprint: Int {
         capacity * MemoryLayout<Entry>.stride + (indexMask + 1) * MemoryLayout<Int32>.stride
@@ -232,6 +239,7 @@ public final class TrafficTable {
             let evict = entry.lastActive < threshold || (entry.lastActive == threshold && tiesToEvict > 0)
             if evict {
                 if entry.lastActive == threshold { tiesToEvict -= 1 }
+                evictedBytes &+= entry.counters.bytes
                 continue
             }
             entries[kept] = entry

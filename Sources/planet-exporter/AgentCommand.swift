@@ -4,6 +4,7 @@ import Agent
 import Inventory
 import Logging
 import NetAddress
+import PlanetMetrics
 
 /// The agent: the Go original's flags (one dash or two), plus the -capture-* flags.
 struct AgentCommand: AsyncParsableCommand {
@@ -44,8 +45,14 @@ struct AgentCommand: AsyncParsableCommand {
     var ebpfAddress = "http://localhost:9435/metrics"
     @Flag(name: .customLong("task-capture-enabled"), inversion: .prefixedNo, help: "Enable packet capture for per-peer bandwidth (replaces darkstat)")
     var captureEnabled = true
-    @Option(name: .customLong("capture-interfaces"), help: "Comma-separated interfaces to capture on (default: every up interface with an address, loopback excluded)")
+    @Option(name: .customLong("capture-interfaces"), help: "Comma-separated interfaces to capture on (default: every up interface with an address that is not link-local, loopback excluded, at most -capture-max-interfaces)")
     var captureInterfaces = ""
+    @Option(name: .customLong("capture-max-interfaces"), help: "Most interfaces the default selection captures on (each costs a thread and a kernel buffer)")
+    var captureMaxInterfaces = HostInterfaces.defaultMaxCaptureInterfaces
+    @Option(name: .customLong("task-fetch-max-bytes"), help: "Most bytes read from one inventory, darkstat or ebpf_exporter response; a larger one fails and the last good data stays")
+    var fetchMaxBytes = HTTPFetcher.defaultMaxBytes
+    @Option(name: .customLong("task-socketstat-max-series"), help: "Most series per dependency family (planet_upstream, planet_downstream, planet_server_process); past it the services with the most peers are folded")
+    var socketstatMaxSeries = DependencyMetrics.defaultMaxSeries
     @Option(name: .customLong("capture-filter"), help: "BPF filter expression applied to capture")
     var captureFilter = ""
     @Option(name: .customLong("capture-local-net"), help: ArgumentHelp("Network counted as local besides the interfaces' addresses, in CIDR notation (repeatable)", valueName: "CIDR"))
@@ -74,6 +81,9 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError("-task-interval \(taskInterval): must be positive")
         }
         if captureMaxSeries < 1 { throw ValidationError("-capture-max-series must be at least 1") }
+        if captureMaxInterfaces < 1 { throw ValidationError("-capture-max-interfaces must be at least 1") }
+        if fetchMaxBytes < 1 { throw ValidationError("-task-fetch-max-bytes must be at least 1") }
+        if socketstatMaxSeries < 1 { throw ValidationError("-task-socketstat-max-series must be at least 1") }
         if !(64...65535).contains(captureSnaplen) { throw ValidationError("-capture-snaplen must be between 64 and 65535") }
         for text in captureLocalNets where IPNetwork(text) == nil {
             throw ValidationError("-capture-local-net \(text): not a CIDR network (e.g. 10.0.0.0/8)")
@@ -107,6 +117,9 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.capture.localNetworks = captureLocalNets.compactMap { IPNetwork($0) }
         configuration.capture.maxSeries = captureMaxSeries
         configuration.webUIEnabled = webUIEnabled
+        configuration.capture.maxDefaultInterfaces = captureMaxInterfaces
+        configuration.fetchMaxBytes = fetchMaxBytes
+        configuration.dependencyMaxSeries = socketstatMaxSeries
         try await AgentRuntime.run(configuration, version: BuildInfo.version, revision: BuildInfo.revision,
                                    logger: Logger(label: "planet-exporter"))
     }
