@@ -69,14 +69,14 @@ let package = Package(
 
         // Counting rules, bounded series table, aggregator thread. What it needs from the
         // socket table comes as its own EndpointOwners value, filled by the agent.
-        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring"]),
+        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring", "Diagnostics"]),
         .testTarget(name: "TrafficTests", dependencies: ["TestSupport", "Traffic"]),
 
         // libpcap through pkg-config, wrapped once; only Capture imports it.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
 
         // pcap sources (live interfaces, files), one reading thread per source feeding a ring.
-        .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress"]),
+        .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress", "Diagnostics"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic", "PacketDecoding"]),
 
         // Snapshots -> exposition: traffic, dependencies, self metrics and migration
@@ -102,6 +102,7 @@ let package = Package(
         // module that knows all the others.
         .target(name: "Agent", dependencies: [
             "Capture", "Traffic", "PlanetMetrics", "Web", "NetAddress", "PacketDecoding", "Sockets", "Inventory", "Migration",
+            "Diagnostics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -29,7 +29,7 @@ ONLY = {
     "Migration": {"NetAddress", "Exposition", "Diagnostics"},
     # Testable with bytes in memory: nothing that links libpcap.
     "PlanetMetrics": {"Exposition", "NetAddress", "PacketDecoding", "Traffic", "Sockets", "Inventory", "Migration", "Diagnostics"},
-    "Traffic": {"NetAddress", "PacketDecoding", "Ring"},
+    "Traffic": {"NetAddress", "PacketDecoding", "Ring", "Diagnostics"},
     # The federator and the shared command-line module know nothing of the agent.
     "CommandLineSupport": {"Diagnostics"},
     "Federator": {"Diagnostics"},
