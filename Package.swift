@@ -88,13 +88,16 @@ let package = Package(
             "TestSupport", "PlanetMetrics", "Exposition", "Inventory", "Migration", "Sockets", "NetAddress",
         ]),
 
+        // zlib through pkg-config, for gzip-compressed scrapes; only Web imports it.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
         // The HTTP server (Hummingbird): /metrics streamed part by part, the landing page.
         .target(name: "Web", dependencies: [
-            "PlanetMetrics", "Exposition",
+            "PlanetMetrics", "Exposition", "CZlib",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "WebTests", dependencies: [
-            "Web", "PlanetMetrics", "Exposition", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "Web", "PlanetMetrics", "Exposition", "CZlib", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
 
         // The agent: its tasks (capture, socketstat, inventory, darkstat, ebpf) and their
