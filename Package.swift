@@ -74,14 +74,14 @@ let package = Package(
 
         // Counting rules, bounded series table, aggregator thread. What it needs from the
         // socket table comes as its own EndpointOwners value, filled by the agent.
-        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring"]),
+        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring", "Diagnostics"]),
         .testTarget(name: "TrafficTests", dependencies: ["TestSupport", "Traffic"]),
 
         // libpcap through pkg-config, wrapped once; only Capture imports it.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
 
         // pcap sources (live interfaces, files), one reading thread per source feeding a ring.
-        .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress"]),
+        .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress", "Diagnostics"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic", "PacketDecoding"]),
 
         // Snapshots -> exposition: traffic, dependencies, self metrics and migration
@@ -93,14 +93,17 @@ let package = Package(
             "TestSupport", "PlanetMetrics", "Exposition", "Inventory", "Migration", "Sockets", "NetAddress",
         ]),
 
-        // The HTTP server (Hummingbird): /metrics streamed part by part, the page and
-        // /api/v1 (its HTML, CSS and script compiled into the binary), the landing page.
+        // zlib through pkg-config, for gzip-compressed scrapes; only Web imports it.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // The HTTP server (Hummingbird): /metrics streamed part by part (gzip when asked),
+        // the page and /api/v1 (its HTML, CSS and script compiled into the binary).
         .target(name: "Web", dependencies: [
-            "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "PacketDecoding", "Diagnostics",
+            "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "PacketDecoding", "Diagnostics", "CZlib",
             .product(name: "Hummingbird", package: "hummingbird"),
         ], resources: [.embedInCode("Page/index.html"), .embedInCode("Page/app.css"), .embedInCode("Page/app.js")]),
         .testTarget(name: "WebTests", dependencies: [
-            "Web", "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress",
+            "Web", "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "CZlib",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
 
@@ -109,6 +112,7 @@ let package = Package(
         // module that knows all the others.
         .target(name: "Agent", dependencies: [
             "Capture", "Traffic", "PlanetMetrics", "Web", "NetAddress", "PacketDecoding", "Sockets", "Inventory", "Migration",
+            "Diagnostics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -103,7 +103,7 @@ public final class CaptureTask: Service, Sendable {
             if handle.linkType == nil {
                 logger.warning("interface \(interface): link-layer type \(handle.linkTypeNumber) is not decoded; its frames count as undecoded (unsupported_link)")
             }
-            let source = CaptureSource(handle: handle, policy: .drop)
+            let source = CaptureSource(handle: handle, policy: .drop, wakeUp: aggregator.wakeUp)
             aggregator.attach(source.ring)
             source.start()
             state.withLock {

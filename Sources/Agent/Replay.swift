@@ -55,7 +55,8 @@ public enum Replay {
         for file in files {
             let source: CaptureSource
             do {
-                source = CaptureSource(handle: try PcapHandle.openOffline(path: file), policy: .wait)
+                source = CaptureSource(handle: try PcapHandle.openOffline(path: file), policy: .wait,
+                                       wakeUp: aggregator.wakeUp)
             } catch {
                 errors.append(error.description)
                 continue

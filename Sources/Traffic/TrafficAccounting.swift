@@ -229,8 +229,11 @@ public final class TrafficAccounting {
             return localPort
         }
         if proto == 17 && udpServerPorts.contains(localPort) { return localPort }
-        if serverEndpoints.contains(local, port: localPort, ipProtocol: proto) { return localPort }
-        if serverEndpoints.contains(remote, port: remotePort, ipProtocol: proto) { return remotePort }
+        // Only TCP handshakes are learned: other protocols skip two cache misses a packet.
+        if proto == 6 {
+            if serverEndpoints.contains(local, port: localPort, ipProtocol: proto) { return localPort }
+            if serverEndpoints.contains(remote, port: remotePort, ipProtocol: proto) { return remotePort }
+        }
         let localEphemeral = ephemeralPorts.contains(localPort)
         let remoteEphemeral = ephemeralPorts.contains(remotePort)
         if localEphemeral != remoteEphemeral { return localEphemeral ? remotePort : localPort }
