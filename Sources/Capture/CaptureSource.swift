@@ -141,7 +141,9 @@ public final class CaptureSource: @unchecked Sendable {
                 // rebind the context's memory, which stays bound to DispatchContext.
                 pcap_dispatch(handle.raw, batch, handlePacket, UnsafeMutablePointer<UInt8>(OpaquePointer(pointer)))
             }
-            ring.wakeUp?.notify()
+            // A live handle's timeout returns 0 packets every buffer timeout on an idle
+            // interface: nothing was published, so the sleeping aggregator stays asleep.
+            if status > 0 { ring.wakeUp?.notify() }
             if status == cpcap_error_break { break }
             if status < 0 {
                 // Read the error text before anything else asks libpcap and overwrites it.

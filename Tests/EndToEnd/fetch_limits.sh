@@ -20,7 +20,8 @@ echo good > "$WWW/mode-inventory"
 echo good > "$WWW/mode-darkstat"
 
 # GET /NAME: by $WWW/mode-NAME, "good" serves $WWW/NAME, "drip" sends the headers of a
-# 1 MB body and then one byte every 0.3 s, "big" serves 64 KiB. $WWW/dripping holds the
+# 16 KiB body (under the agent's 32 KiB limit, so only the deadline can end it) and then
+# one byte every 0.3 s, "big" serves 64 KiB. $WWW/dripping holds the
 # number of dripping connections still open.
 cat > "$E2E_TMP/server.py" <<'PY'
 import http.server, os, sys, threading, time
@@ -43,7 +44,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = b"# padding\n" * 6554
         else:
             self.send_response(200)
-            self.send_header("Content-Length", str(1 << 20))
+            self.send_header("Content-Length", str(16 << 10))
             self.end_headers()
             note(1)
             try:
