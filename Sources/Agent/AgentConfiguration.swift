@@ -1,5 +1,6 @@
 import Capture
 import NetAddress
+import Web
 
 /// Everything the agent's command line configures.
 public struct AgentConfiguration: Sendable {
@@ -16,6 +17,10 @@ public struct AgentConfiguration: Sendable {
     public var ebpfAddress = "http://localhost:9435/metrics"
     public var captureEnabled = true
     public var capture = CaptureSettings()
+    /// -web.config.file and the HTTP server's limits.
+    public var web = WebServerSettings()
+    /// -run-as-user: the user to become once capture handles are open; "" stays as started.
+    public var runAsUser = ""
 
     public init() {}
 

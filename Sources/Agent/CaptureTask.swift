@@ -34,6 +34,8 @@ public final class CaptureTask: Service, Sendable {
         var sources: [String: CaptureSource] = [:]
         /// Counters of sources that ended, so an interface's counters never go backwards.
         var retired: [String: CaptureCounters] = [:]
+        /// Handles opened by openInterfaces(), before capture starts.
+        var opened: [String: PcapHandle] = [:]
         /// Interfaces that could not be opened, with the reason.
         var failures: [String: String] = [:]
         var lastLogged: [String: String] = [:]
@@ -69,15 +71,36 @@ public final class CaptureTask: Service, Sendable {
             if accounting.localAddresses.addresses != local.addresses { accounting.localAddresses = local }
         }
         reapEndedSources()
-        let wanted = settings.interfaces.isEmpty ? HostInterfaces.defaultCaptureInterfaces() : settings.interfaces
-        for interface in wanted where state.withLock({ $0.sources[interface] == nil }) {
+        for interface in wantedInterfaces() where state.withLock({ $0.sources[interface] == nil }) {
             open(interface)
+        }
+    }
+
+    private func wantedInterfaces() -> [String] {
+        settings.interfaces.isEmpty ? HostInterfaces.defaultCaptureInterfaces() : settings.interfaces
+    }
+
+    /// Opens the wanted interfaces' capture handles now, without capturing yet, so that
+    /// what needs privilege is open before the agent drops it; run() starts them.
+    public func openInterfaces() {
+        for interface in wantedInterfaces() {
+            do {
+                let handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+                state.withLock { $0.opened[interface] = handle }
+            } catch {
+                noteFailure(interface, error.description)
+            }
         }
     }
 
     private func open(_ interface: String) {
         do {
-            let handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+            let handle: PcapHandle
+            if let opened = state.withLock({ $0.opened.removeValue(forKey: interface) }) {
+                handle = opened
+            } else {
+                handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+            }
             if handle.linkType == nil {
                 logger.warning("interface \(interface): link-layer type \(handle.linkTypeNumber) is not decoded; its frames count as undecoded (unsupported_link)")
             }
@@ -91,18 +114,22 @@ public final class CaptureTask: Service, Sendable {
             }
             logger.info("capturing", metadata: ["interface": "\(interface)", "filter": "\(settings.options.filter)"])
         } catch {
-            let message = error.description
-            let isNew = state.withLock { state -> Bool in
-                state.failures[interface] = message
-                defer { state.lastLogged[interface] = message }
-                return state.lastLogged[interface] != message
-            }
-            // Log a failure once, not every retry, so a missing interface does not flood the log.
-            if isNew {
-                logger.error("\(message); retrying every \(settings.interval)")
-            } else {
-                logger.debug("\(message); still retrying")
-            }
+            noteFailure(interface, error.description)
+        }
+    }
+
+    /// Records why `interface` could not be opened.
+    private func noteFailure(_ interface: String, _ message: String) {
+        let isNew = state.withLock { state -> Bool in
+            state.failures[interface] = message
+            defer { state.lastLogged[interface] = message }
+            return state.lastLogged[interface] != message
+        }
+        // Log a failure once, not every retry, so a missing interface does not flood the log.
+        if isNew {
+            logger.error("\(message); retrying every \(settings.interval)")
+        } else {
+            logger.debug("\(message); still retrying")
         }
     }
 

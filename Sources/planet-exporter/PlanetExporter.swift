@@ -20,7 +20,13 @@ enum Main {
                                                   subcommands: ["agent", "replay", "help"])
             // `planet-exporter -h` shows the agent's flags, as the Go original's did.
             var command = try PlanetExporter.parseAsRoot(arguments.first == "--help" ? ["agent"] + arguments : arguments)
-            if var asyncCommand = command as? AsyncParsableCommand {
+            if let agent = command as? AgentCommand, !agent.version {
+                // Capabilities and no_new_privs belong to a thread and are inherited by the
+                // threads it starts: privileges are dropped here, before the first await,
+                // while the main thread is the only one.
+                let prepared = try agent.prepare()
+                try await agent.run(prepared)
+            } else if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
