@@ -219,7 +219,7 @@ final class TemporaryFolder {
             #expect(listener.reading().openConnections <= 4)
             // Every stalled connection is closed by the server, by the cap or the timeout.
             for connection in stalled {
-                #expect(connection.waitForClose(within: .seconds(5)), "a stalled connection was held")
+                #expect(await connection.waitForClose(within: .seconds(5)), "a stalled connection was held")
             }
             let reading = listener.reading()
             let closed = Dictionary(uniqueKeysWithValues: reading.closedConnections)
@@ -236,8 +236,25 @@ final class TemporaryFolder {
             let connection = try RawConnection(port: try #require(client.port))
             let start = ContinuousClock.now
             connection.send("GET /metrics HTTP/1.1\r\nHost: x\r\n")
-            #expect(connection.waitForClose(within: .seconds(5)))
+            #expect(await connection.waitForClose(within: .seconds(5)))
             #expect(ContinuousClock.now - start >= .milliseconds(250))
+        }
+    }
+
+    @Test func anIdleKeptAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
+        var limits = ServerLimits()
+        limits.idleTimeout = .milliseconds(300)
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(nil, limits: limits), logger: Self.logger)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
+            let connection = try RawConnection(port: try #require(client.port))
+            connection.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answered = ContinuousClock.now
+            let answer = await connection.readAll(within: .seconds(5))
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(40))")
+            #expect(answer.hasSuffix("metrics\n"))
+            // readAll returned because the server closed the kept-alive connection.
+            #expect(ContinuousClock.now - answered < .seconds(5), "an idle keep-alive was held")
+            #expect(ContinuousClock.now - answered >= .milliseconds(250))
         }
     }
 
@@ -246,9 +263,9 @@ final class TemporaryFolder {
         try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
             let connection = try RawConnection(port: try #require(client.port))
             connection.send("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 40 * 1024))\r\n\r\n")
-            let answer = connection.readAll(within: .seconds(5))
+            let answer = await connection.readAll(within: .seconds(5))
             #expect(!answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(40))")
-            #expect(connection.waitForClose(within: .seconds(5)))
+            #expect(await connection.waitForClose(within: .seconds(5)))
         }
     }
 }
@@ -277,23 +294,28 @@ final class RawConnection {
     }
 
     /// Reads until the server closes or `within` passes; what was read.
-    func readAll(within: Duration) -> String {
+    func readAll(within: Duration) async -> String {
         var bytes: [UInt8] = []
-        _ = drain(within: within) { bytes += $0 }
+        _ = await drain(within: within) { bytes += $0 }
         return String(decoding: bytes, as: UTF8.self)
     }
 
     /// True when the server closes the connection within `within`.
-    func waitForClose(within: Duration) -> Bool {
-        drain(within: within) { _ in }
+    func waitForClose(within: Duration) async -> Bool {
+        await drain(within: within) { _ in }
     }
 
-    private func drain(within: Duration, _ received: ([UInt8]) -> Void) -> Bool {
+    /// Polls without blocking and sleeps between looks: a blocking wait would hold one of
+    /// the few threads the server under test (and the tests running beside) run on.
+    private func drain(within: Duration, _ received: ([UInt8]) -> Void) async -> Bool {
         let deadline = ContinuousClock.now + within
         var buffer = [UInt8](repeating: 0, count: 65536)
         while ContinuousClock.now < deadline {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 50) > 0 else { continue }
+            guard poll(&poller, 1, 0) > 0 else {
+                try? await Task.sleep(for: .milliseconds(10))
+                continue
+            }
             let count = recv(fd, &buffer, buffer.count, 0)
             if count <= 0 { return true }
             received(Array(buffer[..<count]))
