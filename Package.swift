@@ -9,7 +9,10 @@ let package = Package(
     products: [
         .executable(name: "planet-exporter", targets: ["planet-exporter"]),
         .executable(name: "planet-federator", targets: ["planet-federator"]),
+        .executable(name: "planet-federator-influxdb-to-bq", targets: ["planet-federator-influxdb-to-bq"]),
         // For the packages beside this one (Fuzz/, Benchmarks/), which can use products only.
+        .library(name: "Exposition", targets: ["Exposition"]),
+        .library(name: "Federator", targets: ["Federator"]),
         .library(name: "Inventory", targets: ["Inventory"]),
         .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
         .library(name: "Ring", targets: ["Ring"]),
@@ -24,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -72,14 +77,14 @@ let package = Package(
 
         // Counting rules, bounded series table, aggregator thread. What it needs from the
         // socket table comes as its own EndpointOwners value, filled by the agent.
-        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring"]),
+        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring", "Diagnostics"]),
         .testTarget(name: "TrafficTests", dependencies: ["TestSupport", "Traffic"]),
 
         // libpcap through pkg-config, wrapped once; only Capture imports it.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
 
         // pcap sources (live interfaces, files), one reading thread per source feeding a ring.
-        .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress"]),
+        .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress", "Diagnostics"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic", "PacketDecoding"]),
 
         // Snapshots -> exposition: traffic, dependencies, self metrics and migration
@@ -91,20 +96,25 @@ let package = Package(
             "TestSupport", "PlanetMetrics", "Exposition", "Inventory", "Migration", "Sockets", "NetAddress",
         ]),
 
-        // The HTTP server (Hummingbird): /metrics streamed part by part, the landing page;
+        // zlib through pkg-config, for gzip-compressed scrapes; only Web imports it.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // The HTTP server (Hummingbird): /metrics streamed part by part (gzip when asked),
+        // the page and /api/v1 (its HTML, CSS and script compiled into the binary);
         // exporter-toolkit's web config (TLS through swift-nio-ssl, bcrypt basic auth, YAML
         // through Yams) and the limits that keep a client from holding the server.
         .target(name: "Web", dependencies: [
-            "PlanetMetrics", "Exposition", "NetAddress", "Diagnostics",
+            "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "PacketDecoding", "Diagnostics", "CZlib",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "Yams", package: "Yams"),
-        ]),
+        ], resources: [.embedInCode("Page/index.html"), .embedInCode("Page/app.css"), .embedInCode("Page/app.js")]),
         .testTarget(name: "WebTests", dependencies: [
-            "TestSupport", "Web", "PlanetMetrics", "Exposition", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "TestSupport", "Web", "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "CZlib",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -126,7 +136,8 @@ let package = Package(
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         ]),
         .testTarget(name: "AgentTests", dependencies: [
-            "TestSupport", "Agent", "PlanetMetrics", "Sockets", "Traffic", "NetAddress",
+            "TestSupport", "Agent", "PlanetMetrics", "Sockets", "Traffic", "NetAddress", "Inventory",
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Go-compatible command lines (flags, durations), logrus-style logging and the
@@ -136,7 +147,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
+        .testTarget(name: "CommandLineSupportTests", dependencies: [
+            "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         .executableTarget(name: "planet-exporter", dependencies: [
             "Agent", "Web", "PlanetMetrics", "NetAddress", "CommandLineSupport", "Inventory", "Diagnostics",
@@ -144,18 +157,44 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        // Federator: Prometheus query_range -> InfluxDB line protocol, on a cron schedule.
+        // snappy through pkg-config, for remote-write bodies; only Federator imports it.
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+
+        // Federator: Prometheus query_range -> InfluxDB line protocol and Prometheus remote
+        // write, on a cron schedule. RemoteWrite.pb.swift is generated once from the .proto
+        // beside it and committed; the build does not run protoc.
         .target(name: "Federator", dependencies: [
+            "CSnappy",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            // RS256 for service-account JWTs and SHA-256 for insertIds (BigQuery writer).
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ], exclude: ["RemoteWrite.proto"]),
+        .testTarget(name: "FederatorTests", dependencies: [
+            "Federator", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            // A local OAuth token endpoint and BigQuery stand-in for the authentication tests.
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "FederatorTests", dependencies: ["Federator"]),
         .executableTarget(name: "planet-federator", dependencies: [
             "CommandLineSupport", "Federator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // planet-federator-influxdb-to-bq: hourly traffic and daily dependency tables from the
+        // federated InfluxDB data into BigQuery; the analyses and the writer live in Federator.
+        .executableTarget(name: "planet-federator-influxdb-to-bq", dependencies: [
+            "CommandLineSupport", "Federator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -1,9 +1,18 @@
 #!/usr/bin/env python3
-"""Writes the fuzzer's seed corpus: one valid frame per link type and header case,
-each prefixed with the fuzzer's 3-byte header (link type index, wire length offset)."""
+"""Writes a fuzz target's seed corpus.
+
+Usage: make_seeds.py TARGET DIR
+
+FuzzPacketDecoder: one valid frame per link type and header case, each prefixed with
+the target's 3-byte header (link type index, wire length offset). The parser targets
+start from the inputs under Fixtures/, prefixed with the byte that picks their format
+or protocol where the target reads one.
+"""
 import struct
 import sys
 from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "Fixtures"
 
 # Indices into LinkType.allCases, in declaration order.
 ETHERNET, BSD_LOOPBACK, RAW_IP, RAW_IPV4, RAW_IPV6, SLL, SLL2 = range(7)
@@ -60,9 +69,7 @@ def sll2(proto, payload):
     return struct.pack("!HHIHBB8s", proto, 0, 2, 1, 0, 6, bytes([2, 0, 0, 0, 0, 1, 0, 0])) + payload
 
 
-def main():
-    out = Path(sys.argv[1])
-    out.mkdir(parents=True, exist_ok=True)
+def decoder_seeds(out):
     seg = tcp(43210, 443, 0x12)
     v4 = ipv4(6, seg)
     chain = ipv6(0, ext(43, 1) + ext(60) + ext(51) + ah(44) + frag(17, 0, 1, 7) + udp(53, 40000, 16))
@@ -87,6 +94,36 @@ def main():
     for index, (link, frame) in enumerate(seeds):
         # Wire length offset 256 = wire length equal to the captured length.
         (out / f"seed-{index:02d}").write_bytes(bytes([link, 1, 0]) + frame)
+
+
+def fixture_seeds(out, files, prefixes=(b"",)):
+    """Each fixture file, once per prefix byte string."""
+    for path in sorted(files):
+        for prefix in prefixes:
+            name = f"seed-{path.parent.name}-{path.name}-{prefix.hex() or 'plain'}"
+            (out / name).write_bytes(prefix + path.read_bytes())
+
+
+def main():
+    target, out = sys.argv[1], Path(sys.argv[2])
+    out.mkdir(parents=True, exist_ok=True)
+    if target == "FuzzPacketDecoder":
+        decoder_seeds(out)
+    elif target == "FuzzExposition":
+        fixture_seeds(out, [*FIXTURES.glob("migration/*.prom"), *FIXTURES.glob("migration/*.html"),
+                            FIXTURES / "federator/metrics.prom"])
+    elif target == "FuzzInventory":
+        # Byte 0 (even) reads arrayjson, byte 1 (odd) ndjson: every fixture in both.
+        fixture_seeds(out, [p for p in FIXTURES.glob("inventory/*") if p.name != "README.md"], (b"\0", b"\1"))
+    elif target == "FuzzSockDiag":
+        fixture_seeds(out, FIXTURES.glob("sockets/sockdiag-*.bin"), (b"\0", b"\1"))
+    elif target == "FuzzProcNet":
+        fixture_seeds(out, FIXTURES.glob("sockets/proc/net/tcp*"), (b"\0",))
+        fixture_seeds(out, FIXTURES.glob("sockets/proc/net/udp*"), (b"\1",))
+    elif target == "FuzzPrometheusMatrix":
+        fixture_seeds(out, FIXTURES.glob("federator/*.json"))
+    else:
+        sys.exit(f"make_seeds.py: unknown target {target}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import sys
 
 # Lowest first. Modules of one layer are independent of each other.
 LAYERS = [
-    ["CPcap", "CLibcap", "Diagnostics", "TestSupport"],
+    ["CPcap", "CLibcap", "CSnappy", "CZlib", "Diagnostics", "TestSupport"],
     ["NetAddress", "Ring"],
     ["PacketDecoding", "Exposition", "Inventory", "Sockets"],
     ["Migration", "Traffic", "Capture"],
@@ -20,7 +20,7 @@ LAYERS = [
     ["Web"],
     ["Agent"],
     ["CommandLineSupport", "Federator"],
-    ["planet-exporter", "planet-federator"],
+    ["planet-exporter", "planet-federator", "planet-federator-influxdb-to-bq"],
 ]
 
 # Modules held to a narrower rule than their layer gives.
@@ -29,11 +29,12 @@ ONLY = {
     "Migration": {"NetAddress", "Exposition", "Diagnostics"},
     # Testable with bytes in memory: nothing that links libpcap.
     "PlanetMetrics": {"Exposition", "NetAddress", "PacketDecoding", "Traffic", "Sockets", "Inventory", "Migration", "Diagnostics"},
-    "Traffic": {"NetAddress", "PacketDecoding", "Ring"},
+    "Traffic": {"NetAddress", "PacketDecoding", "Ring", "Diagnostics"},
     # The federator and the shared command-line module know nothing of the agent.
     "CommandLineSupport": {"Diagnostics"},
-    "Federator": {"Diagnostics"},
+    "Federator": {"CSnappy", "Diagnostics"},
     "planet-federator": {"CommandLineSupport", "Federator", "Diagnostics"},
+    "planet-federator-influxdb-to-bq": {"CommandLineSupport", "Federator", "Diagnostics"},
 }
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the deployment files under setup/: YAML and JSON syntax, the systemd units
 # (systemd-analyze verify, and the agent's sandbox: its exposure score and the system calls
-# it denies), the Prometheus example (promtool), and the Ansible roles
+# it denies), the Prometheus example and rules (promtool), and the Ansible roles
 # (ansible-playbook --syntax-check and a render of the flag templates) when Ansible
 # is installed. Exits non-zero on the first kind of failure, naming the file.
 set -euo pipefail
@@ -65,9 +65,11 @@ else
     echo "skipped: systemd-analyze not installed"
 fi
 
-echo "== Prometheus example"
+echo "== Prometheus example and rules"
 if command -v promtool >/dev/null; then
     promtool check config examples/prometheus.yml || status=1
+    promtool check rules prometheus/rules.yml || status=1
+    (cd prometheus && promtool test rules rules_test.yml) || status=1
 else
     echo "skipped: promtool not installed (apt-get install prometheus)"
 fi

@@ -1,24 +1,42 @@
 #!/usr/bin/env bash
-# Live capture benchmark: can the agent keep up with what tcpdump keeps up with?
+# Live benchmark: what the agent costs a server, idle and under a flood, beside
+# `tcpdump -p -w /dev/null` on the same flood, in one run.
 #
-# Two network namespaces joined by a veth pair; traffic is offered into the agent's side
-# (1) by trafgen: 64-byte UDP frames from 65,536 random peers at top speed, and
-# (2) by tcpreplay --topspeed of a capture from Benchmarks/replay/make_bench_pcap.py.
-# Each load runs once against the agent and once against `tcpdump -p -w /dev/null` on the
-# same interface. Reported: packets offered, counted, dropped (kernel and ring), bytes
-# counted against the bytes offered; then the time to scrape and render /metrics with
-# the series the load left (collector duration and curl's total time).
+# Two network namespaces joined by a veth pair; the agent runs in one (A), the load is
+# offered from the other (B). Sections:
+#   idle    the agent with default flags (socket table on, capture on its one interface),
+#           no traffic: CPU over IDLE_SECONDS from /proc/PID/stat, per thread with its
+#           wake-ups (context switches), resident memory and where it goes (smaps).
+#   flood   trafgen: 64-byte UDP frames from 65,536 random peers at top speed, ROUNDS
+#           times, each round once against the agent (socket table off) and once against
+#           tcpdump: CPU seconds of each (from /proc/PID/stat, from just before the load
+#           to a second after it), the ratio, the agent's per-thread split, drops, and
+#           the bytes counted against the bytes offered.
+#   replay  tcpreplay --topspeed of a capture from Benchmarks/replay/make_bench_pcap.py:
+#           packets counted and dropped (REPLAY_PACKETS=0 skips it).
+#   scrape  the series table filled to -capture-max-series (200,000) by a flood of random
+#           peers, then SCRAPES scrapes each plain and with Accept-Encoding: gzip: bytes on
+#           the wire, wall time (curl) and the agent's CPU per scrape; then 20 clients
+#           scraping without pause during another flood: scrapes done, drops, agent CPU.
 #
-# Usage: Benchmarks/live/run.sh   (as root; PACKETS=N for trafgen, default 5,000,000,
-#        TRAFGEN_CPUS=N to limit trafgen to N CPUs (default: all);
-#        REPLAY_PACKETS=N for the tcpreplay capture, default 1,000,000)
+# Usage: Benchmarks/live/run.sh   (as root)
+#   AGENT=PATH        the agent binary (default .build/release/planet-exporter)
+#   PACKETS=N         trafgen frames per flood (default 3,000,000)
+#   ROUNDS=N          flood rounds (default 3)
+#   IDLE_SECONDS=N    idle measurement (default 60; 0 skips)
+#   REPLAY_PACKETS=N  tcpreplay capture size (default 1,000,000; 0 skips)
+#   SCRAPES=N         sequential scrapes per encoding (default 5; 0 skips the scrape section)
+#   TRAFGEN_CPUS=N    limit trafgen to N CPUs (default: all)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-agent=$repo/.build/release/planet-exporter
-packets=${PACKETS:-5000000}
+agent=${AGENT:-$repo/.build/release/planet-exporter}
+packets=${PACKETS:-3000000}
+rounds=${ROUNDS:-3}
+idle_seconds=${IDLE_SECONDS:-60}
 replay_packets=${REPLAY_PACKETS:-1000000}
+scrapes=${SCRAPES:-5}
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (namespaces, capture)"; exit 2; }
-for tool in trafgen tcpreplay tcpdump curl python3 ip; do
+for tool in trafgen tcpreplay tcpdump curl python3 ip cc; do
     command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed"; exit 2; }
 done
 [ -x "$agent" ] || { echo "run.sh: build first: swift build -c release --product planet-exporter"; exit 2; }
@@ -27,9 +45,10 @@ work=$(mktemp -d)
 mkdir -p "$repo/Benchmarks/.build/replay"
 cc -O2 -o "$repo/Benchmarks/.build/replay/pcap_sum" "$repo/Benchmarks/replay/pcap_sum.c" -lpcap
 A=pe-bench-a-$$ B=pe-bench-b-$$
+pids=()
 cleanup() {
-    ip netns pids "$A" 2>/dev/null | xargs -r kill 2>/dev/null || true
-    ip netns pids "$B" 2>/dev/null | xargs -r kill 2>/dev/null || true
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     sleep 0.5
     ip netns delete "$A" 2>/dev/null || true
     ip netns delete "$B" 2>/dev/null || true
@@ -44,23 +63,100 @@ ip -n "$A" link set veth-a up
 ip -n "$B" link set veth-b up
 mac_a=$(ip -n "$A" -br link show veth-a | awk '{print $3}')
 
-# 64-byte Ethernet frames: IPv4 total length 46, UDP to port 53, random source address
-# in 198.18.0.0/16 and random source port.
-cat > "$work/udp.trafgen" <<CFG
+# trafgen_conf RANDOM_BYTES: 64-byte Ethernet frames, IPv4 total length 46, UDP to port 53
+# of 10.0.0.5, random source port; the source address is 198.18.R.R (2 random bytes:
+# 65,536 peers) or 198.R.R.R (3: ~16.7 million, to fill the series table).
+trafgen_conf() {
+    local source
+    if [ "$1" = 2 ]; then source="198, 18, drnd(2),"; else source="198, drnd(3),"; fi
+    cat <<CFG
 {
   $(echo "$mac_a" | sed 's/\([0-9a-f][0-9a-f]\)/0x\1/g; s/:/, /g'),
   0x02, 0x00, 0x00, 0x00, 0x00, 0x01,
   0x08, 0x00,
   0x45, 0x00, const16(46), const16(0), const16(0x4000), 64, 17, csumip(14, 33),
-  198, 18, drnd(2),
+  $source
   10, 0, 0, 5,
   drnd(2), const16(53), const16(26), const16(0),
   fill(0x41, 18),
 }
 CFG
+}
+trafgen_conf 2 > "$work/peers65536.trafgen"
+trafgen_conf 3 > "$work/peersmany.trafgen"
 
-replay_capture=$work/replay.pcap
-python3 "$repo/Benchmarks/replay/make_bench_pcap.py" --packets "$replay_packets" --peers 50000 "$replay_capture" >/dev/null
+# trafgen_run CONF N: offers N frames from B, prints the frames sent.
+trafgen_run() {
+    ip netns exec "$B" trafgen --dev veth-b --conf "$1" -n "$2" ${TRAFGEN_CPUS:+--cpus $TRAFGEN_CPUS} -q 2>&1 \
+        | tr -d "\r" | awk '/packets outgoing/ {print $1}' | tail -1
+}
+
+# cpu_ticks PID: user + system clock ticks of the whole process (threads that ended included).
+cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
+ticks_per_second=$(getconf CLK_TCK)
+seconds() { python3 -c "import sys; print(f'{int(sys.argv[1]) / int(sys.argv[2]):.2f}')" "$1" "$ticks_per_second"; }
+
+# threads PID: one line per thread: name, CPU ticks, voluntary and involuntary switches.
+threads() {
+    local task
+    for task in /proc/"$1"/task/*; do
+        printf '%s\t%s\t%s\t%s\n' "$(cat "$task/comm")" "$(awk '{sub(/.*\) /, ""); print $12 + $13}' "$task/stat")" \
+            "$(awk '/^voluntary_ctxt_switches/ {print $2}' "$task/status")" \
+            "$(awk '/^nonvoluntary_ctxt_switches/ {print $2}' "$task/status")"
+    done 2>/dev/null
+}
+
+# thread_split BEFORE AFTER SECONDS: CPU and wake-ups per thread name between two `threads` readings.
+thread_split() {
+    python3 - "$1" "$2" "$3" "$ticks_per_second" <<'EOF'
+import collections, sys
+def read(path):
+    totals = collections.defaultdict(lambda: [0, 0, 0])
+    for line in open(path):
+        name, ticks, vol, invol = line.rstrip("\n").split("\t")
+        t = totals[name]; t[0] += int(ticks); t[1] += int(vol); t[2] += int(invol)
+    return totals
+before, after = read(sys.argv[1]), read(sys.argv[2])
+span, hz = float(sys.argv[3]), int(sys.argv[4])
+rows = []
+for name, (ticks, vol, invol) in after.items():
+    b = before.get(name, [0, 0, 0])
+    rows.append((ticks - b[0], vol - b[1] + invol - b[2], name))
+for ticks, switches, name in sorted(rows, reverse=True):
+    if ticks == 0 and switches == 0: continue
+    print(f"    {name:18} {ticks / hz:7.2f} s CPU  {switches / span:9.1f} wake-ups/s")
+EOF
+}
+
+# rss_report PID: resident memory and where it lies.
+rss_report() {
+    python3 - "$1" <<'EOF'
+import re, sys
+pid = sys.argv[1]
+groups = {}
+name = ""
+for line in open(f"/proc/{pid}/smaps"):
+    head = re.match(r"^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$", line)
+    if head:
+        path = head.group(1).strip()
+        if path.startswith("socket:") or "packet" in path: name = "kernel capture ring (packet mmap)"
+        elif path == "[heap]": name = "heap (brk)"
+        elif path.startswith("[stack"): name = "main stack"
+        elif path.endswith(".so") or ".so." in path: name = "shared libraries: " + path.rsplit("/", 1)[-1]
+        elif path.startswith("/"): name = "executable and other files"
+        else: name = "anonymous (malloc arenas, thread stacks, rings)"
+        continue
+    if line.startswith("Rss:"):
+        groups[name] = groups.get(name, 0) + int(line.split()[1])
+status = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status"))
+print(f"  resident: {status['VmRSS'].strip()} (anon {status['RssAnon'].strip()}, file {status['RssFile'].strip()}, shmem {status['RssShmem'].strip()})")
+libraries = sum(v for k, v in groups.items() if k.startswith("shared libraries"))
+for k, v in sorted(groups.items(), key=lambda kv: -kv[1]):
+    if k.startswith("shared libraries") and v < 1024: continue
+    print(f"    {v / 1024:7.1f} MB  {k}")
+print(f"    {libraries / 1024:7.1f} MB  (all shared libraries)")
+EOF
+}
 
 metric_sum() {  # metric_sum FILE REGEX: sum of the samples whose line matches
     python3 -c '
@@ -71,56 +167,138 @@ for line in open(sys.argv[1]):
 print(total)' "$1" "$2"
 }
 
-offer() {  # offer trafgen|tcpreplay: sends the load from B, prints packets sent
-    case $1 in
-        trafgen) ip netns exec "$B" trafgen --dev veth-b --conf "$work/udp.trafgen" -n "$packets" ${TRAFGEN_CPUS:+--cpus $TRAFGEN_CPUS} -q 2>&1 | tr -d "\r" \
-                    | awk '/packets outgoing/ {print $1}' | tail -1 ;;
-        tcpreplay) ip netns exec "$B" tcpreplay --topspeed -i veth-b "$replay_capture" 2>&1 \
-                    | awk '/Successful packets:/ {print $3}' | tail -1 ;;
-    esac
-}
-
-echo "== agent"
-for load in trafgen tcpreplay; do
-    ip netns exec "$A" "$agent" -listen-address 127.0.0.1:19100 -capture-interfaces veth-a \
-        -capture-local-net 10.0.0.0/24 -log-level warn &
+# start_agent FLAGS...: the agent in A, listening on 127.0.0.1:19100; pid in agent_pid.
+start_agent() {
+    ip netns exec "$A" "$agent" -listen-address 127.0.0.1:19100 -log-level warn "$@" &
     agent_pid=$!
-    for _ in $(seq 1 100); do
-        ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics 2>/dev/null | grep -q 'interface="veth-a"' && break
+    pids+=("$agent_pid")
+    for _ in $(seq 1 150); do
+        ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics 2>/dev/null | grep -q 'planet_capture_packets_total{interface="veth-a"}' && return
         sleep 0.1
     done
+    echo "run.sh: the agent did not start capturing on veth-a"; exit 1
+}
+stop_agent() { kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; }
+scrape_to() { ip netns exec "$A" curl -sf --max-time 60 http://127.0.0.1:19100/metrics > "$1"; }
+
+echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== agent: $agent ($("$agent" -version 2>&1 | head -1))"
+
+if [ "$idle_seconds" -gt 0 ]; then
+    echo "== idle: default flags (socket table on, capture on veth-a), no traffic, ${idle_seconds}s"
+    # Default flags but the listen address, which the namespace makes private anyway.
+    start_agent
+    sleep 5  # past start-up (first socket reading, first scrape above)
+    threads "$agent_pid" > "$work/idle-before"; before=$(cpu_ticks "$agent_pid")
+    sleep "$idle_seconds"
+    after=$(cpu_ticks "$agent_pid"); threads "$agent_pid" > "$work/idle-after"
+    python3 -c "import sys; t = (int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]); print(f'  CPU: {t:.2f} s in {sys.argv[4]} s = {100 * t / int(sys.argv[4]):.3f}% of a core')" \
+        "$before" "$after" "$ticks_per_second" "$idle_seconds"
+    thread_split "$work/idle-before" "$work/idle-after" "$idle_seconds"
+    rss_report "$agent_pid"
+    stop_agent
+fi
+
+echo "== flood: trafgen, $packets 64-byte UDP frames from 65,536 peers, $rounds rounds"
+ratios=()
+for round in $(seq 1 "$rounds"); do
+    start_agent -capture-interfaces veth-a -capture-local-net 10.0.0.0/24 -task-socketstat-enabled=false
+    threads "$agent_pid" > "$work/flood-before"; before=$(cpu_ticks "$agent_pid")
     start=$(date +%s.%N)
-    sent=$(offer $load)
+    sent=$(trafgen_run "$work/peers65536.trafgen" "$packets")
     elapsed=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$start" "$(date +%s.%N)")
-    # Bytes on local endpoints the socket table does not know are held until its next
-    # reading (at most about a second later), so give that reading time to happen.
-    sleep 3
-    ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics > "$work/metrics.txt"
+    sleep 1
+    after=$(cpu_ticks "$agent_pid"); threads "$agent_pid" > "$work/flood-after"
+    agent_cpu=$((after - before))
+    scrape_to "$work/metrics.txt"
     counted=$(metric_sum "$work/metrics.txt" '^planet_capture_packets_total\{interface="veth-a"\}')
     kdrop=$(metric_sum "$work/metrics.txt" '^planet_capture_dropped_packets_total\{interface="veth-a"\}')
     rdrop=$(metric_sum "$work/metrics.txt" '^planet_capture_ring_dropped_packets_total\{interface="veth-a"\}')
-    bytes=$(metric_sum "$work/metrics.txt" '^planet_traffic_bytes_total\{.*remote_ip="198\.1[89]\.')
-    series=$(metric_sum "$work/metrics.txt" '^planet_traffic_series ')
-    if [ $load = trafgen ]; then
-        want=$((sent * 46))
-    else
-        want=$("$repo/Benchmarks/.build/replay/pcap_sum" "$replay_capture" 10.0.0.0/24 2>/dev/null | awk '/^# packets/ {for (i = 1; i < NF; i++) if ($i == "bytes") print $(i+1)}' | tail -1)
-    fi
-    echo "  $load: offered $sent packets in ${elapsed}s; agent counted $counted, kernel drops $kdrop, ring drops $rdrop; bytes from the offered peers $bytes (offered ${want:-?}); series $series"
-    for i in 1 2 3 4 5; do
-        ip netns exec "$A" curl -s -o /dev/null -w '%{time_total}\n' http://127.0.0.1:19100/metrics
-    done | sort -n | awk '{a[NR]=$1} END {printf "  scrape of %s series: curl total %s s (median of 5)\n", "'"$series"'", a[3]}'
-    grep 'planet_scrape_collector_duration_seconds{collector="capture"}' "$work/metrics.txt" | sed 's/^/  /'
-    kill -TERM $agent_pid; wait $agent_pid 2>/dev/null || true
-done
+    bytes=$(metric_sum "$work/metrics.txt" '^planet_traffic_bytes_total\{.*remote_ip="198\.18\.')
+    stop_agent
 
-echo "== tcpdump -p -w /dev/null"
-for load in trafgen tcpreplay; do
     ip netns exec "$A" tcpdump -i veth-a -p -w /dev/null 2> "$work/tcpdump.txt" &
-    dump_pid=$!
+    dump_pid=$!; pids+=("$dump_pid")
+    for _ in $(seq 1 50); do grep -q "listening on" "$work/tcpdump.txt" && break; sleep 0.1; done
+    dump_before=$(cpu_ticks "$dump_pid")
+    dump_sent=$(trafgen_run "$work/peers65536.trafgen" "$packets")
     sleep 1
-    sent=$(offer $load)
-    sleep 1
-    kill -INT $dump_pid; wait $dump_pid 2>/dev/null || true
-    echo "  $load: offered $sent; tcpdump: $(grep -E 'captured|dropped by kernel' "$work/tcpdump.txt" | tr '\n' ';')"
+    dump_cpu=$(($(cpu_ticks "$dump_pid") - dump_before))
+    kill -INT "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
+    ratio=$(python3 -c "import sys; print(f'{int(sys.argv[1]) / max(1, int(sys.argv[2])):.2f}')" "$agent_cpu" "$dump_cpu")
+    ratios+=("$ratio")
+    echo "  round $round: agent $(seconds $agent_cpu) s CPU, tcpdump $(seconds $dump_cpu) s CPU: ${ratio}x (load $(cut -d' ' -f1 /proc/loadavg))"
+    echo "    agent: offered $sent in ${elapsed}s, counted $counted, kernel drops $kdrop, ring drops $rdrop, bytes $bytes of $((sent * 46)) offered"
+    echo "    tcpdump: offered $dump_sent; $(grep -E 'captured|dropped by kernel' "$work/tcpdump.txt" | tr '\n' ';')"
+    thread_split "$work/flood-before" "$work/flood-after" 1
 done
+echo "  agent/tcpdump CPU ratio per round: ${ratios[*]} (median $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'))"
+
+if [ "$replay_packets" -gt 0 ]; then
+    echo "== replay: tcpreplay --topspeed, $replay_packets packets from 50,000 peers"
+    python3 "$repo/Benchmarks/replay/make_bench_pcap.py" --packets "$replay_packets" --peers 50000 "$work/replay.pcap" >/dev/null
+    want=$("$repo/Benchmarks/.build/replay/pcap_sum" "$work/replay.pcap" 10.0.0.0/24 | awk '/^# packets/ {for (i = 1; i < NF; i++) if ($i == "bytes") print $(i+1)}')
+    start_agent -capture-interfaces veth-a -capture-local-net 10.0.0.0/24 -task-socketstat-enabled=false
+    sent=$(ip netns exec "$B" tcpreplay --topspeed -i veth-b "$work/replay.pcap" 2>&1 | awk '/Successful packets:/ {print $3}' | tail -1)
+    sleep 1
+    scrape_to "$work/metrics.txt"
+    echo "  offered $sent, counted $(metric_sum "$work/metrics.txt" '^planet_capture_packets_total\{interface="veth-a"\}')," \
+         "kernel drops $(metric_sum "$work/metrics.txt" '^planet_capture_dropped_packets_total\{interface="veth-a"\}')," \
+         "ring drops $(metric_sum "$work/metrics.txt" '^planet_capture_ring_dropped_packets_total\{interface="veth-a"\}')," \
+         "bytes $(metric_sum "$work/metrics.txt" '^planet_traffic_bytes_total\{.*remote_ip="198\.1[89]\.') of $want offered"
+    stop_agent
+fi
+
+if [ "$scrapes" -gt 0 ]; then
+    echo "== scrape: series table filled by random peers, $scrapes scrapes per encoding"
+    start_agent -capture-interfaces veth-a -capture-local-net 10.0.0.0/24 -task-socketstat-enabled=false
+    trafgen_run "$work/peersmany.trafgen" 1000000 > /dev/null
+    sleep 1
+    scrape_to "$work/metrics.txt"
+    echo "  series: $(metric_sum "$work/metrics.txt" '^planet_traffic_series ')"
+    for encoding in identity gzip; do
+        before=$(cpu_ticks "$agent_pid")
+        for _ in $(seq 1 "$scrapes"); do
+            ip netns exec "$A" curl -s -o /dev/null -H "Accept-Encoding: $encoding" --max-time 60 \
+                -w '%{size_download} %{time_total}\n' http://127.0.0.1:19100/metrics
+        done > "$work/scrapes-$encoding"
+        after=$(cpu_ticks "$agent_pid")
+        python3 - "$work/scrapes-$encoding" "$encoding" "$((after - before))" "$ticks_per_second" <<'EOF'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+size = statistics.median(int(r[0]) for r in rows)
+wall = statistics.median(float(r[1]) for r in rows)
+cpu = int(sys.argv[3]) / int(sys.argv[4]) / len(rows)
+print(f"  {sys.argv[2]:8}: {size / 1e6:7.2f} MB on the wire, wall {wall:.3f} s (median of {len(rows)}), agent CPU {cpu:.3f} s per scrape")
+EOF
+    done
+    echo "  20 clients scraping without pause during a flood of $packets frames:"
+    scrape_to "$work/metrics.txt"
+    drops_before=$(( $(metric_sum "$work/metrics.txt" '^planet_capture_dropped_packets_total\{interface="veth-a"\}') \
+                   + $(metric_sum "$work/metrics.txt" '^planet_capture_ring_dropped_packets_total\{interface="veth-a"\}') ))
+    counted_before=$(metric_sum "$work/metrics.txt" '^planet_capture_packets_total\{interface="veth-a"\}')
+    stop_file=$work/stop-scraping
+    clients=()
+    for client in $(seq 1 20); do
+        # Bounded: stops when told, or after 600 scrapes, or 120 s.
+        (end=$((SECONDS + 120)); n=0
+         while [ ! -e "$stop_file" ] && [ $n -lt 600 ] && [ $SECONDS -lt $end ]; do
+             ip netns exec "$A" curl -s -o /dev/null --compressed --max-time 60 http://127.0.0.1:19100/metrics && n=$((n + 1))
+         done; echo $n > "$work/client-$client") &
+        clients+=($!)
+    done
+    sleep 2
+    before=$(cpu_ticks "$agent_pid"); start=$(date +%s.%N)
+    sent=$(trafgen_run "$work/peers65536.trafgen" "$packets")
+    sleep 1
+    after=$(cpu_ticks "$agent_pid"); span=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+    touch "$stop_file"
+    wait "${clients[@]}"
+    scrape_to "$work/metrics.txt"
+    drops_after=$(( $(metric_sum "$work/metrics.txt" '^planet_capture_dropped_packets_total\{interface="veth-a"\}') \
+                  + $(metric_sum "$work/metrics.txt" '^planet_capture_ring_dropped_packets_total\{interface="veth-a"\}') ))
+    counted_after=$(metric_sum "$work/metrics.txt" '^planet_capture_packets_total\{interface="veth-a"\}')
+    echo "    offered $sent, counted $((counted_after - counted_before)), drops $((drops_after - drops_before));" \
+         "scrapes completed $(cat "$work"/client-* | awk '{s += $1} END {print s}') (gzip), agent CPU $(seconds $((after - before))) s in ${span} s"
+    stop_agent
+fi

@@ -19,7 +19,8 @@ args = parser.parse_args()
 
 start = time.time()
 counter = re.compile(r"^(planet_traffic_bytes_total\{.*\}) ([0-9.e+]+)$")
-lines = open(args.file).read().splitlines()
+# Split on line feeds only: a label value may hold a carriage return.
+lines = open(args.file, newline="").read().rstrip("\n").split("\n")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

@@ -64,7 +64,8 @@ public enum AgentRuntime {
         if configuration.inventoryEnabled {
             let format = try InventoryFormat(flagValue: configuration.inventoryFormat)
             let task = InventoryTask(address: configuration.inventoryAddress, format: format,
-                                     interval: configuration.taskInterval, logger: logger)
+                                     interval: configuration.taskInterval,
+                                     fetcher: HTTPFetcher(maxBytes: configuration.fetchMaxBytes), logger: logger)
             inventoryTask = task
             enrichment = { task.enrichment(hostAddress: hostAddress()) }
         }
@@ -82,22 +83,27 @@ public enum AgentRuntime {
 
         if feed == .darkstat {
             logger.info("planet_traffic_bytes_total comes from darkstat at \(configuration.darkstatAddress)")
-            let task = ScrapeTask.darkstat(address: configuration.darkstatAddress,
-                                           interval: configuration.taskInterval, logger: logger)
+            let task = ScrapeTask.darkstat(address: configuration.darkstatAddress, interval: configuration.taskInterval,
+                                           maxBytes: configuration.fetchMaxBytes, logger: logger)
             services.append(task)
             collectors.append(MigrationCollector.darkstat(enrichment: enrichment) { task.reading() })
         }
 
         if configuration.ebpfEnabled {
-            let task = ScrapeTask.ebpf(address: configuration.ebpfAddress, interval: configuration.taskInterval, logger: logger)
+            let task = ScrapeTask.ebpf(address: configuration.ebpfAddress, interval: configuration.taskInterval,
+                                       maxBytes: configuration.fetchMaxBytes, logger: logger)
             services.append(task)
             collectors.append(MigrationCollector.ebpf(enrichment: enrichment) { task.reading() })
         }
 
+        var socketstat: SocketstatTask? = nil
         if configuration.socketstatEnabled {
             let task = SocketstatTask(interval: configuration.taskInterval, aggregator: capture?.aggregator, logger: logger)
+            socketstat = task
             services.append(task)
-            collectors.append(SocketstatCollector(enrichment: enrichment) { task.dependencies() })
+            collectors.append(SocketstatCollector(maxSeries: configuration.dependencyMaxSeries, enrichment: enrichment) {
+                task.dependencies()
+            })
         }
 
         if let inventoryTask {
@@ -110,7 +116,14 @@ public enum AgentRuntime {
                                        settings: configuration.web, logger: logger)
         collectors.append(WebServerCollector { listener.reading() })
         let registry = MetricsRegistry(collectors: collectors, version: version, revision: revision)
-        let app = listener.makeApplication(router: WebServer.router(registry: registry), services: services)
+        var ui: WebUISources? = nil
+        if configuration.webUIEnabled {
+            let history = capture.map { HistoryTask(aggregator: $0.aggregator) }
+            if let history { services.append(history) }
+            ui = webUISources(capture: capture, history: history, socketstat: socketstat,
+                              hostAddress: hostAddress, enrichment: enrichment)
+        }
+        let app = listener.makeApplication(router: WebServer.router(registry: registry, ui: ui), services: services)
         logger.info("planet-exporter \(version) listening on \(configuration.listenHost):\(configuration.listenPort)")
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }

@@ -1,5 +1,6 @@
 import Capture
 import NetAddress
+import PlanetMetrics
 import Web
 
 /// Everything the agent's command line configures.
@@ -17,6 +18,12 @@ public struct AgentConfiguration: Sendable {
     public var ebpfAddress = "http://localhost:9435/metrics"
     public var captureEnabled = true
     public var capture = CaptureSettings()
+    /// The page and /api/v1 at the listen address (-web-ui-enabled).
+    public var webUIEnabled = true
+    /// Most bytes read from one inventory, darkstat or ebpf_exporter response.
+    public var fetchMaxBytes = HTTPFetcher.defaultMaxBytes
+    /// Most series per dependency family (planet_upstream, planet_downstream, planet_server_process).
+    public var dependencyMaxSeries = DependencyMetrics.defaultMaxSeries
     /// -web.config.file and the HTTP server's limits.
     public var web = WebServerSettings()
     /// -run-as-user: the user to become once capture handles are open; "" stays as started.

@@ -9,8 +9,10 @@ import Traffic
 
 /// Settings of the capture task (-capture-* flags).
 public struct CaptureSettings: Sendable {
-    /// Interfaces to capture on; empty = every up interface with an address, loopback excluded.
+    /// Interfaces to capture on; empty = the default selection (`HostInterfaces.defaultCaptureInterfaces`).
     public var interfaces: [String] = []
+    /// Most interfaces the default selection opens.
+    public var maxDefaultInterfaces = HostInterfaces.defaultMaxCaptureInterfaces
     public var options = LiveCaptureOptions()
     /// Networks counted as local besides the interfaces' own addresses.
     public var localNetworks: [IPNetwork] = []
@@ -39,14 +41,21 @@ public final class CaptureTask: Service, Sendable {
         /// Interfaces that could not be opened, with the reason.
         var failures: [String: String] = [:]
         var lastLogged: [String: String] = [:]
+        /// Interfaces the default selection left out past its bound.
+        var skipped: [String] = []
     }
+
+    /// The `interface` label under which the counters of default-selected interfaces that
+    /// went away are summed, so that counters never go backwards and interfaces that come
+    /// and go (container bridges) do not add series without end.
+    public static let departedInterfaces = ""
 
     public init(settings: CaptureSettings, logger: Logger) {
         self.settings = settings
         self.logger = logger
         self.aggregator = TrafficAggregator(accounting: TrafficAccounting(
             maxSeries: settings.maxSeries, localAddresses: Self.localAddresses(settings.localNetworks),
-            ephemeralPorts: AgentDefaults.ephemeralPorts()))
+            ephemeralPorts: EphemeralPortRange.read()))
     }
 
     static func localAddresses(_ networks: [IPNetwork]) -> LocalAddresses {
@@ -70,14 +79,26 @@ public final class CaptureTask: Service, Sendable {
         aggregator.withAccounting { accounting in
             if accounting.localAddresses.addresses != local.addresses { accounting.localAddresses = local }
         }
-        reapEndedSources()
-        for interface in wantedInterfaces() where state.withLock({ $0.sources[interface] == nil }) {
+        let wanted = wantedInterfaces()
+        reapEndedSources(wanted: Set(wanted))
+        for interface in wanted where state.withLock({ $0.sources[interface] == nil }) {
             open(interface)
         }
     }
 
+    /// The interfaces named by -capture-interfaces, or else those selected by default (up
+    /// to -capture-max-interfaces; the ones left out are logged when they change).
     private func wantedInterfaces() -> [String] {
-        settings.interfaces.isEmpty ? HostInterfaces.defaultCaptureInterfaces() : settings.interfaces
+        guard settings.interfaces.isEmpty else { return settings.interfaces }
+        let selection = HostInterfaces.defaultCaptureInterfaces(from: HostInterfaces.list(), limit: settings.maxDefaultInterfaces)
+        let changed = state.withLock { state in
+            defer { state.skipped = selection.skipped }
+            return state.skipped != selection.skipped
+        }
+        if changed && !selection.skipped.isEmpty {
+            logger.warning("capturing on \(selection.selected.count) interfaces, the most -capture-max-interfaces allows; not on \(selection.skipped.joined(separator: ", "))")
+        }
+        return selection.selected
     }
 
     /// Opens the wanted interfaces' capture handles now, without capturing yet, so that
@@ -104,7 +125,7 @@ public final class CaptureTask: Service, Sendable {
             if handle.linkType == nil {
                 logger.warning("interface \(interface): link-layer type \(handle.linkTypeNumber) is not decoded; its frames count as undecoded (unsupported_link)")
             }
-            let source = CaptureSource(handle: handle, policy: .drop)
+            let source = CaptureSource(handle: handle, policy: .drop, wakeUp: aggregator.wakeUp)
             aggregator.attach(source.ring)
             source.start()
             state.withLock {
@@ -133,19 +154,39 @@ public final class CaptureTask: Service, Sendable {
         }
     }
 
-    private func reapEndedSources() {
+    /// Closes the sources that ended and those no longer `wanted`. An explicitly named
+    /// interface that ends is a failure until it reopens; a default-selected one that
+    /// went away (or no longer qualifies) is simply no longer captured, and its counters
+    /// join `departedInterfaces`.
+    private func reapEndedSources(wanted: Set<String>) {
         let ended = state.withLock { state -> [(String, CaptureSource)] in
-            state.sources.filter { $0.value.error != nil || $0.value.hasFinished }.map { ($0.key, $0.value) }
+            state.sources.filter { $0.value.error != nil || $0.value.hasFinished || !wanted.contains($0.key) }
+                .map { ($0.key, $0.value) }
         }
         for (interface, source) in ended {
             source.stop()
             aggregator.detach(source.ring)
             let reason = source.error?.description ?? "\(interface): capture ended"
-            logger.error("\(reason); reopening")
+            if wanted.contains(interface) {
+                logger.error("\(reason); reopening")
+            } else {
+                logger.info("interface \(interface) is gone or no longer selected by default; capture on it stopped")
+            }
             state.withLock { state in
                 state.sources[interface] = nil
                 state.retired[interface] = (state.retired[interface] ?? CaptureCounters()) + source.counters
-                state.failures[interface] = reason
+                if wanted.contains(interface) { state.failures[interface] = reason }
+            }
+        }
+        state.withLock { state in
+            // Failures of interfaces nobody wants any more are not failures.
+            state.failures = state.failures.filter { wanted.contains($0.key) }
+            state.lastLogged = state.lastLogged.filter { wanted.contains($0.key) }
+            guard settings.interfaces.isEmpty else { return }
+            for (name, counters) in state.retired where name != Self.departedInterfaces
+                && !wanted.contains(name) && state.sources[name] == nil {
+                state.retired[Self.departedInterfaces] = (state.retired[Self.departedInterfaces] ?? CaptureCounters()) + counters
+                state.retired[name] = nil
             }
         }
     }
@@ -171,7 +212,7 @@ public final class CaptureTask: Service, Sendable {
     /// whether every wanted interface is capturing.
     public func reading() -> CaptureReading {
         let snapshot = aggregator.snapshot()
-        let healthy = state.withLock { $0.failures.isEmpty && !$0.sources.isEmpty }
-        return CaptureReading(snapshot: snapshot, sources: sourceCounters(), healthy: healthy)
+        let (healthy, skipped) = state.withLock { ($0.failures.isEmpty && !$0.sources.isEmpty, $0.skipped.count) }
+        return CaptureReading(snapshot: snapshot, sources: sourceCounters(), healthy: healthy, skippedInterfaces: skipped)
     }
 }

@@ -15,6 +15,11 @@ public final class InventoryTask: Service, Sendable {
         public var hasInventory = false
         public var errors: UInt64 = 0
         public var problems: UInt64 = 0
+        /// What the bounds cut from the inventory in use.
+        public var droppedEntries = 0
+        public var truncatedLabels = 0
+        /// When the fetch under way started (nil when none is).
+        public var fetchStarted: ContinuousClock.Instant?
     }
 
     public let state = Latest(State())
@@ -40,24 +45,34 @@ public final class InventoryTask: Service, Sendable {
 
     /// One fetch and parse; on failure the previous inventory stays in use.
     public func refresh() async {
+        state.update { $0.fetchStarted = .now }
+        defer { state.update { $0.fetchStarted = nil } }
         do {
             let body = try await fetcher.get(address)
             let result = try InventoryParser.parse(body, format: format)
             for problem in result.problems.prefix(20) {
                 logger.warning("inventory \(address): \(problem)")
             }
-            if result.problems.count > 20 {
-                logger.warning("inventory \(address): \(result.problems.count - 20) more problems not shown")
+            if result.problemCount > 20 {
+                logger.warning("inventory \(address): \(result.problemCount - 20) more problems not shown")
+            }
+            if result.droppedEntries > 0 {
+                logger.warning("inventory \(address): \(result.droppedEntries) entries past the first \(InventoryParser.defaultMaxEntries) left out")
+            }
+            if result.truncatedLabels > 0 {
+                logger.warning("inventory \(address): \(result.truncatedLabels) hostgroups or domains longer than \(InventoryParser.maxLabelBytes) bytes cut")
             }
             let inventory = Inventory(entries: result.entries)
             state.update {
                 $0.inventory = inventory
                 $0.hasInventory = true
-                $0.lastSucceeded = result.problems.isEmpty
-                $0.problems &+= UInt64(result.problems.count)
-                if !result.problems.isEmpty { $0.errors &+= 1 }
+                $0.lastSucceeded = result.problemCount == 0
+                $0.problems &+= UInt64(result.problemCount)
+                $0.droppedEntries = result.droppedEntries
+                $0.truncatedLabels = result.truncatedLabels
+                if result.problemCount > 0 { $0.errors &+= 1 }
             }
-            logger.info("inventory loaded", metadata: ["entries": "\(result.entries.count)", "problems": "\(result.problems.count)"])
+            logger.info("inventory loaded", metadata: ["entries": "\(result.entries.count)", "problems": "\(result.problemCount)"])
         } catch let error as FetchError {
             failed("inventory: \(error.description); keeping the previous inventory")
         } catch {
@@ -82,7 +97,9 @@ public final class InventoryTask: Service, Sendable {
     /// Inventory health for planet_inventory_*.
     public func health() -> InventoryCollector.Reading {
         let state = state.get()
+        // A fetch past its deadline is a failure now, not when it finally returns.
         return InventoryCollector.Reading(networks: state.inventory.networkCount, errors: state.errors,
-                                          lastSucceeded: state.lastSucceeded)
+                                          lastSucceeded: state.lastSucceeded && !fetcher.isOverdue(since: state.fetchStarted),
+                                          droppedEntries: state.droppedEntries, truncatedLabels: state.truncatedLabels)
     }
 }

@@ -1,5 +1,6 @@
 import Capture
 import Exposition
+import Inventory
 import PlanetMetrics
 import NetAddress
 import Traffic
@@ -11,6 +12,22 @@ public enum Replay {
     public struct Result: Sendable {
         public var exposition: [UInt8]
         public var errors: [String]
+    }
+
+    /// Inventory labels for a replay. Peers are labelled from `inventory`. The local labels
+    /// are the capture's host's: when `localNetworks` names single addresses (a /32 or
+    /// /128, the host whose capture it is), they come from the inventory entry of the
+    /// first of those addresses, in the order given, that the inventory knows, and are
+    /// empty when it knows none; otherwise they are `hostAddress`'s, the machine running
+    /// the replay, as for the live agent.
+    public static func enrichment(inventory: Inventory, localNetworks: [IPNetwork],
+                                  hostAddress: @autoclosure () -> IPAddress) -> Enrichment {
+        let singles = localNetworks.filter { $0.bits == 128 }.map(\.address)
+        var enrichment = Enrichment(inventory: inventory, hostAddress: singles.first ?? hostAddress())
+        if !singles.isEmpty {
+            enrichment.local = singles.lazy.compactMap { inventory.lookup($0) }.first ?? .unknown
+        }
+        return enrichment
     }
 
     /// Replays `files` in order and returns the whole exposition with the errors.
@@ -38,7 +55,8 @@ public enum Replay {
         for file in files {
             let source: CaptureSource
             do {
-                source = CaptureSource(handle: try PcapHandle.openOffline(path: file), policy: .wait)
+                source = CaptureSource(handle: try PcapHandle.openOffline(path: file), policy: .wait,
+                                       wakeUp: aggregator.wakeUp)
             } catch {
                 errors.append(error.description)
                 continue

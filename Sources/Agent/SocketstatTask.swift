@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Logging
 import NetAddress
@@ -36,31 +37,29 @@ public final class SocketstatTask: Service, Sendable {
 
     /// Reads every task interval, and sooner (at most once a second) when the aggregator
     /// sees traffic on local endpoints the last reading did not know, so a new
-    /// connection's bytes get their process without waiting a whole interval.
+    /// connection's bytes get their process without waiting a whole interval. The
+    /// aggregator says so itself (once per reading): nothing wakes up to ask.
     public func run() async throws {
-        let seen = Latest<UInt64>(0)
-        let early = EarlyRun(checkEvery: .milliseconds(250), minimumSpacing: Self.earlyRefreshSpacing) { [self] in
-            unknownEndpointPackets() != seen.get()
+        let aggregator = self.aggregator
+        let early = EarlyRun(minimumSpacing: Self.earlyRefreshSpacing) { fire in
+            aggregator?.notifyOnUnknownEndpoint(fire)
         }
         try await runPeriodically(every: interval, early: early) { [self] in
             await refresh()
-            seen.set(unknownEndpointPackets())
         }
     }
 
-    private func unknownEndpointPackets() -> UInt64 {
-        aggregator?.withAccounting { $0.unknownLocalEndpointPackets } ?? 0
-    }
-
-    /// One reading, done off the cooperative pool since it is blocking file and netlink I/O.
+    /// One reading, done on a thread of its own (pe-sockets) since it is blocking file
+    /// and netlink I/O that must not hold a thread of the cooperative pool.
     public func refresh() async {
         let reader = self.reader
         let clock = ContinuousClock()
         let start = clock.now
         let result: Result<SocketSnapshot, any Error> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread {
+                nameCurrentThread("pe-sockets")
                 continuation.resume(returning: Result { try reader.read() })
-            }
+            }.start()
         }
         let elapsed = clock.now - start
         let host = HostIdentity.primaryAddress()
@@ -83,7 +82,10 @@ extension SocketstatTask {
     /// latest attempt succeeded; classified per scrape, off the reading thread.
     public func dependencies() -> (report: DependencyReport?, succeeded: Bool) {
         let reading = latest.get()
-        return (reading.snapshot.map { DependencyReport(snapshot: $0, hostAddress: reading.hostAddress) }, reading.succeeded)
+        // UDP ports that capture saw several peers send to are servers' ports too.
+        let udpServerPorts = aggregator?.withAccounting { $0.udpServerPorts }
+        return (reading.snapshot.map { DependencyReport(snapshot: $0, hostAddress: reading.hostAddress, udpServerPorts: udpServerPorts) },
+                reading.succeeded)
     }
 }
 
@@ -91,9 +93,12 @@ extension EndpointOwners {
     /// What the counting rules need from a socket-table reading.
     convenience init(_ snapshot: SocketSnapshot) {
         self.init(sockets: snapshot.sockets.lazy.map { socket in
-            EndpointOwners.Socket(
-                ipProtocol: socket.entry.protocol.rawValue, isListener: socket.entry.state == .listen,
-                address: socket.entry.localAddress, port: socket.entry.localPort, processName: socket.processName)
+            let entry = socket.entry
+            let isServer = snapshot.isServer(entry)
+            return EndpointOwners.Socket(
+                ipProtocol: entry.protocol.rawValue, isListener: isServer,
+                address: entry.localAddress, port: entry.localPort, processName: socket.processName,
+                isUnconnectedUDP: entry.protocol == .udp && entry.state == .listen && !isServer)
         })
     }
 }

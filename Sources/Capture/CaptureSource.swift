@@ -1,4 +1,5 @@
 import CPcap
+import Diagnostics
 import Foundation
 import PacketDecoding
 import Ring
@@ -22,6 +23,7 @@ struct DispatchContext {
     var packets: UInt64 = 0
     var decoded: UInt64 = 0
     var undecoded: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    var bytes = CaptureTally()
     var summary = PacketSummary()
 }
 
@@ -37,6 +39,7 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     } else {
         status = .unsupportedLink
     }
+    context.pointee.bytes.count(status, wireLength: header.pointee.len, summary: context.pointee.summary)
     guard status == .ok else {
         withUnsafeMutableBytes(of: &context.pointee.undecoded) { raw in
             // A homogeneous tuple's memory is bound to its element type as well.
@@ -50,7 +53,7 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     let summary = context.pointee.summary
     context.pointee.ring._withUnsafeGuaranteedRef { ring in
         if context.pointee.policy == .drop {
-            _ = ring.push(summary)
+            if !ring.push(summary) { context.pointee.bytes.ringDroppedIPBytes &+= UInt64(summary.ipBytes) }
         } else {
             // The aggregator drains in batches: sleeping briefly while it catches up costs
             // far less CPU than spinning on sched_yield.
@@ -72,30 +75,36 @@ public final class CaptureSource: @unchecked Sendable {
     private let joined = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     private let failure = Mutex<CaptureError?>(nil)
+    private let kernelDrops = KernelDropReader()
 
-    /// A source over `handle` whose summaries go into a new ring of `ringCapacity`. Frames
-    /// of a link type the decoder does not know are counted as undecoded (unsupported_link).
-    public init(handle: PcapHandle, ringCapacity: Int = 65536, policy: RingFullPolicy) {
+    /// A source over `handle` whose summaries go into a new ring of `ringCapacity`, whose
+    /// consumer sleeps on `wakeUp` (the aggregator's). Frames of a link type the decoder
+    /// does not know are counted as undecoded (unsupported_link).
+    public init(handle: PcapHandle, ringCapacity: Int = 65536, policy: RingFullPolicy, wakeUp: WakeUp? = nil) {
         self.handle = handle
-        self.ring = SPSCRing(minimumCapacity: ringCapacity)
+        self.ring = SPSCRing(minimumCapacity: ringCapacity, wakeUp: wakeUp)
         self.policy = policy
     }
 
-    /// The latest counters.
-    public var counters: CaptureCounters { published.withLock { $0 } }
+    /// The latest counters, with the kernel's drop count read now (live handles).
+    public var counters: CaptureCounters {
+        var counters = published.withLock { $0 }
+        if handle.isLive { counters.kernelDropped = kernelDrops.read(handle) }
+        return counters
+    }
 
     /// Why reading stopped early (a read error or truncated file), if it did.
     public var error: CaptureError? { failure.withLock { $0 } }
 
-    /// Reads on a new thread until end of file, an error, or `stop()`.
+    /// Reads on a new thread, named pe-cap-INTERFACE, until end of file, an error, or `stop()`.
     public func start() {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
+            nameCurrentThread("pe-cap-\(handle.name)")
             run()
             finished.store(true, ordering: .releasing)
             done.signal()
         }
-        thread.name = "capture-\(handle.name)"
         thread.start()
     }
 
@@ -118,13 +127,23 @@ public final class CaptureSource: @unchecked Sendable {
     /// Reads everything on the calling thread (used by `start`, and directly by tests).
     public func run() {
         var context = DispatchContext(linkType: handle.linkType, ring: .passUnretained(ring), policy: policy)
-        let batch: Int32 = policy == .wait ? 4096 : -1
+        // Each dispatch hands over at most one ring's worth of packets and then wakes the
+        // aggregator: a sleeping aggregator is woken at least every `batch` packets (the
+        // ring never fills behind its back), at the cost of one wake-up per batch, never
+        // one per packet. With .wait, a batch that fits in the ring also means the reader
+        // never waits for room while the aggregator sleeps.
+        let batch = Int32(min(policy == .wait ? 4096 : 1024, ring.capacity))
+        let clock = ContinuousClock()
+        var lastDropReading = clock.now
         while !stopRequested.load(ordering: .acquiring) {
             let status = withUnsafeMutablePointer(to: &context) { pointer in
                 // libpcap hands `user` back untouched: convert the pointer rather than
                 // rebind the context's memory, which stays bound to DispatchContext.
                 pcap_dispatch(handle.raw, batch, handlePacket, UnsafeMutablePointer<UInt8>(OpaquePointer(pointer)))
             }
+            // A live handle's timeout returns 0 packets every buffer timeout on an idle
+            // interface: nothing was published, so the sleeping aggregator stays asleep.
+            if status > 0 { ring.wakeUp?.notify() }
             if status == cpcap_error_break { break }
             if status < 0 {
                 // Read the error text before anything else asks libpcap and overwrites it.
@@ -133,6 +152,13 @@ public final class CaptureSource: @unchecked Sendable {
                 break
             }
             publish(context)
+            // Scrapes read the kernel's drop counter; reading it here too, now and then,
+            // keeps the 64-bit total exact through the kernel's 32-bit wrap even when
+            // nobody scrapes for hours of drops.
+            if handle.isLive, clock.now - lastDropReading >= KernelDropReader.readEvery {
+                lastDropReading = clock.now
+                _ = kernelDrops.read(handle)
+            }
             // A file returns 0 at its end; a live handle returns 0 when its timeout expires.
             if status == 0 && policy == .wait { break }
         }
@@ -143,7 +169,6 @@ public final class CaptureSource: @unchecked Sendable {
     /// batch of packets costs no allocation (only a scrape's copy makes the next one copy).
     private func publish(_ context: DispatchContext) {
         let ringDropped = ring.droppedCount
-        let kernelDropped = handle.isLive ? handle.statistics().map { UInt64($0.dropped) } : nil
         published.withLock { counters in
             counters.packets = context.packets
             counters.decoded = context.decoded
@@ -153,8 +178,8 @@ public final class CaptureSource: @unchecked Sendable {
                     counters.undecoded[index] = counts[index]
                 }
             }
+            counters.bytes = context.bytes
             counters.ringDropped = ringDropped
-            if let kernelDropped { counters.kernelDropped = kernelDropped }
         }
     }
 }

@@ -45,11 +45,13 @@ public enum GoFlags {
                 }
                 result.append(enabled ? "--" + name : "--no-" + name)
             } else if let value {
-                result.append("--" + name + "=" + value)
+                // `-name=` sets an empty value, as Go allows; the parser wants it separate.
+                result.append(contentsOf: value.isEmpty ? ["--" + name, ""] : ["--" + name + "=" + value])
             } else if index < arguments.count {
                 // The value is the next argument verbatim, even when it starts with a dash
                 // ("-cron-job-time-offset -30s"); joining keeps the parser from reading it as a flag.
-                result.append("--" + name + "=" + arguments[index])
+                let next = arguments[index]
+                result.append(contentsOf: next.isEmpty ? ["--" + name, ""] : ["--" + name + "=" + next])
                 index += 1
             } else {
                 // Left without a value so the parser reports it as missing.

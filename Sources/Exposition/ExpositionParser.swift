@@ -124,6 +124,16 @@ public enum ExpositionParser {
 
     /// Parses an exposition in a buffer of UTF-8 bytes.
     public static func parse(buffer: UnsafeBufferPointer<UInt8>) -> ExpositionParseResult {
+        var samples: [ParsedSample] = []
+        var result = parse(buffer: buffer) { samples.append($0) }
+        result.samples = samples
+        return result
+    }
+
+    /// Parses an exposition in a buffer of UTF-8 bytes, handing each sample to `sample`
+    /// as it is read instead of keeping it, so that memory stays at one sample however
+    /// large the input; the result's `samples` is empty.
+    public static func parse(buffer: UnsafeBufferPointer<UInt8>, sample: (ParsedSample) -> Void) -> ExpositionParseResult {
         var result = ExpositionParseResult()
         var scratch: [UInt8] = []
         var cache = TokenCache()
@@ -138,7 +148,7 @@ public enum ExpositionParser {
             if lineEnd > start && buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
             var reader = LineReader(input: buffer, start: start, end: lineEnd, number: lineNumber)
             do {
-                try reader.readLine(into: &result, scratch: &scratch, cache: &cache)
+                if let read = try reader.readLine(into: &result, scratch: &scratch, cache: &cache) { sample(read) }
             } catch {
                 result.problemCount += 1
                 if result.problems.count < maxRecordedProblems {
@@ -228,15 +238,16 @@ private struct LineReader {
         return clipped.count < range.count && !excerpt.hasSuffix("...") ? excerpt + "..." : excerpt
     }
 
+    /// Reads the line: a comment goes into `result`, a sample is returned.
     mutating func readLine(into result: inout ExpositionParseResult, scratch: inout [UInt8],
-                           cache: inout TokenCache) throws(LineError) {
+                           cache: inout TokenCache) throws(LineError) -> ParsedSample? {
         skipBlanks()
-        if atEnd { return }
+        if atEnd { return nil }
         if current == UInt8(ascii: "#") {
             try readComment(into: &result)
-            return
+            return nil
         }
-        result.samples.append(try readSample(scratch: &scratch, cache: &cache))
+        return try readSample(scratch: &scratch, cache: &cache)
     }
 
     /// Reads a name of the metric-name (`colon: true`) or label-name alphabet.

@@ -6,18 +6,6 @@ import Musl
 import Darwin
 #endif
 
-/// A cron expression that cannot be used, with the reason.
-public struct CronScheduleError: Error, Equatable, CustomStringConvertible {
-    /// The expression as given.
-    public let expression: String
-    /// What was wrong with it.
-    public let reason: String
-
-    public var description: String {
-        "invalid cron schedule \"\(expression)\": \(reason); expected \"second minute hour day-of-month month day-of-week\", e.g. \"*/30 * * * * *\""
-    }
-}
-
 /// A cron schedule with a seconds field, as the seed's cron library reads it:
 /// "second minute hour day-of-month month day-of-week" in local time, each field `*`,
 /// a number, a range `a-b`, a step `*/n` or `a-b/n`, or a comma list of those; months and
@@ -49,13 +37,13 @@ public struct CronSchedule: Sendable, Equatable {
         let text = descriptors[trimmed.lowercased()] ?? trimmed
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard fields.count == 6 else {
-            throw CronScheduleError(expression: expression, reason: "has \(fields.count) fields, needs 6")
+            throw FederatorError.cronSchedule(expression, "has \(fields.count) fields, needs 6")
         }
         func parse(_ index: Int, _ name: String, _ low: Int, _ high: Int, _ names: [String] = [], nameBase: Int = 0) throws -> UInt64 {
             do {
                 return try Self.parseField(String(fields[index]), low: low, high: high, names: names, nameBase: nameBase)
-            } catch let reason as FieldError {
-                throw CronScheduleError(expression: expression, reason: "\(name) field \"\(fields[index])\": \(reason.text)")
+            } catch let reason as FederatorError {
+                throw FederatorError.cronSchedule(expression, "\(name) field \"\(fields[index])\": \(reason)")
             }
         }
         seconds = try parse(0, "second", 0, 59)
@@ -71,13 +59,11 @@ public struct CronSchedule: Sendable, Equatable {
         dayOfWeekAny = fields[5] == "*" || fields[5] == "?"
     }
 
-    private struct FieldError: Error { let text: String }
-
     private static func parseField(_ field: String, low: Int, high: Int, names: [String], nameBase: Int) throws -> UInt64 {
         func value(_ text: Substring) throws -> Int {
             if let number = Int(text) { return number }
             if let index = names.firstIndex(of: text.lowercased()) { return index + nameBase }
-            throw FieldError(text: "\"\(text)\" is not a number")
+            throw FederatorError(description: "\"\(text)\" is not a number")
         }
         var bits: UInt64 = 0
         for part in field.split(separator: ",", omittingEmptySubsequences: false) {
@@ -86,7 +72,7 @@ public struct CronSchedule: Sendable, Equatable {
             if let slash = part.firstIndex(of: "/") {
                 rangeText = part[..<slash]
                 guard let parsed = Int(part[part.index(after: slash)...]), parsed > 0 else {
-                    throw FieldError(text: "step must be a positive number")
+                    throw FederatorError(description: "step must be a positive number")
                 }
                 step = parsed
             }
@@ -102,8 +88,8 @@ public struct CronSchedule: Sendable, Equatable {
                 // "5/10" means from 5 to the end in steps of 10.
                 end = part.contains("/") ? high : start
             }
-            guard start >= low, end <= high else { throw FieldError(text: "values must be within \(low)-\(high)") }
-            guard start <= end else { throw FieldError(text: "range start \(start) is after its end \(end)") }
+            guard start >= low, end <= high else { throw FederatorError(description: "values must be within \(low)-\(high)") }
+            guard start <= end else { throw FederatorError(description: "range start \(start) is after its end \(end)") }
             for v in stride(from: start, through: end, by: step) { bits |= 1 << UInt64(v) }
         }
         return bits

@@ -2,41 +2,47 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Runs a ``Federator`` job at every fire time of a ``CronSchedule`` until shutdown.
-/// A graceful shutdown stops the wait for the next run but lets a running job finish
-/// (bounded by the job timeout), so the points it holds are written, not lost.
+/// Runs a ``Federator`` job at every fire time of a ``CronSchedule`` until shutdown, or
+/// once. A graceful shutdown (SIGTERM, SIGINT) stops the wait for the next run and cancels
+/// a running job at once: what it has not written is kept as pending windows (in the state
+/// file when there is one), so the process exits within moments and loses nothing.
 public struct FederatorService: Service {
     private let schedule: CronSchedule
     private let federator: Federator
+    private let once: Bool
     private let logger: Logger
+    private let finished: (@Sendable (RunSummary) -> Void)?
 
-    /// A service firing `federator` on `schedule`.
-    public init(schedule: CronSchedule, federator: Federator, logger: Logger) {
+    /// A service firing `federator` on `schedule`; with `once`, one job for the schedule
+    /// period that ends now, then `finished` is called with its summary and the service returns.
+    public init(schedule: CronSchedule, federator: Federator, once: Bool = false, logger: Logger,
+                finished: (@Sendable (RunSummary) -> Void)? = nil) {
         self.schedule = schedule
         self.federator = federator
+        self.once = once
         self.logger = logger
+        self.finished = finished
     }
 
     public func run() async throws {
-        var previous: Int?
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let now = Date().timeIntervalSince1970
-            guard let next = schedule.next(after: Int(now.rounded(.down))) else {
-                logger.error("cron schedule never fires again; stopping")
-                return
-            }
-            let wait = Duration.milliseconds(Int64(((Double(next) - now) * 1000).rounded(.up)))
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
-            } catch {
-                break
-            }
-            // After an overrun, the window stretches back to the previous run so no data is skipped.
-            let period = previous.map { next - $0 } ?? Self.period(of: schedule, near: next)
-            _ = await federator.run(runTime: next, periodSeconds: period)
-            previous = next
+        if once {
+            let now = Int(Date().timeIntervalSince1970)
+            let summary = await runJob(runTime: now)
+            finished?(summary)
+            return
         }
-        logger.info("federator stopped")
+        await CronJobService.fire(on: schedule, name: "federator", logger: logger) { runTime in
+            _ = await runJob(runTime: runTime)
+        }
+    }
+
+    /// One job, cancelled by a graceful shutdown.
+    private func runJob(runTime: Int) async -> RunSummary {
+        let federator = self.federator
+        let period = Self.period(of: schedule, near: runTime)
+        return await cancelWhenGracefulShutdown {
+            await federator.run(runTime: runTime, periodSeconds: period)
+        }
     }
 
     /// The gap between the next two fire times after `time - 1`: the length of window a

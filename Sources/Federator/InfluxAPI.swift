@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which InfluxDB write API to use; `auto` asks the server.
 public enum InfluxAPIChoice: String, Sendable, CaseIterable {
     /// Ask `/ping` for the X-Influxdb-Version header.
@@ -83,4 +85,56 @@ func percentEncode(_ text: String) -> String {
         }
     }
     return out
+}
+
+/// What InfluxDB refused of a batch it did not answer with 2xx, read from its answer.
+public struct InfluxRejection: Sendable, Equatable {
+    /// Points of the batch that were not stored.
+    public var rejected: Int
+    /// InfluxDB's message, on one line.
+    public var reason: String
+
+    /// A rejection as given.
+    public init(rejected: Int, reason: String) {
+        self.rejected = rejected
+        self.reason = reason
+    }
+
+    /// Reads a non-2xx, non-retryable answer to a batch of `batchPoints` points.
+    ///
+    /// A 400 "partial write" stored every point but the rejected ones: InfluxDB 1.x counts
+    /// those dropped by the storage engine (field type conflicts, retention, limits) as
+    /// `dropped=N`, and names each line it could not parse as `unable to parse '...'`, one
+    /// per line of the message. Any other answer refused the whole batch.
+    public init(status: Int, body: String, batchPoints: Int) {
+        let message = Self.message(body)
+        reason = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        guard status == 400 || status == 422, message.contains("partial write") else {
+            rejected = batchPoints
+            return
+        }
+        var dropped = 0
+        if let range = message.range(of: "dropped=", options: .backwards) {
+            dropped = Int(message[range.upperBound...].prefix(while: { $0.isASCII && $0.isNumber })) ?? 0
+        }
+        // Lines that failed to parse: our lines never hold a raw line feed, so each
+        // starts one line of the message.
+        let unparsed = message.split(separator: "\n").filter {
+            $0.hasPrefix("unable to parse '") || $0.hasPrefix("partial write: unable to parse '")
+        }.count
+        rejected = min(batchPoints, dropped + unparsed)
+    }
+
+    /// The message of an InfluxDB error body: `{"error": ...}` (1.x) or `{"message": ...}` (2.x).
+    static func message(_ body: String) -> String {
+        struct ErrorBody: Decodable {
+            var error: String?
+            var message: String?
+        }
+        if let decoded = try? JSONDecoder().decode(ErrorBody.self, from: Data(body.utf8)),
+           let text = decoded.error ?? decoded.message {
+            return text
+        }
+        return body
+    }
 }

@@ -28,26 +28,220 @@ public struct PrometheusSample: Sendable, Equatable {
     }
 }
 
-/// A Prometheus HTTP API answer that is not a usable range query result.
-public struct PrometheusAPIError: Error, Equatable, CustomStringConvertible {
-    /// What went wrong, for the log.
-    public let message: String
-
-    public var description: String { message }
-}
-
 /// Decodes `/api/v1/query_range` responses.
 public enum PrometheusMatrix {
-    private struct Envelope: Decodable {
-        var status: String
-        var data: Body?
-        var errorType: String?
-        var error: String?
+    /// Parses a whole response body; throws ``FederatorError`` for an error status, a result
+    /// that is not a matrix, or a body that is not the API's JSON.
+    public static func parse(_ body: Data) throws -> [PrometheusSeries] {
+        var reader = MatrixStreamReader()
+        var series: [PrometheusSeries] = []
+        try reader.feed(body) { series.append($0) }
+        try reader.finish()
+        return series
+    }
+}
+
+/// Reads a `query_range` response as it arrives and hands over each series as soon as its
+/// JSON is complete, so memory holds one series at a time, never the whole answer.
+///
+/// Only the envelope's structure is followed byte by byte (strings, nesting, keys at the
+/// top two levels); each element of `data.result` is captured and decoded on its own.
+public struct MatrixStreamReader {
+    /// A single series' JSON larger than this is refused rather than buffered.
+    public static let maxSeriesBytes = 64 << 20
+
+    private enum Container { case object, array }
+    private struct Frame {
+        var container: Container
+        /// Object: the key of the value being read; array: unused.
+        var key: String = ""
+        /// Object: true between `{`/`,` and the next `:`.
+        var expectingKey: Bool
     }
 
-    private struct Body: Decodable {
-        var resultType: String
-        var result: [Series]
+    private var stack: [Frame] = []
+    private var inString = false
+    private var escaped = false
+    private var keyBytes: [UInt8] = []
+    private var readingKey = false
+    private var started = false
+    private var finished = false
+    private var invalid = false
+    private var prefix: [UInt8] = []
+
+    /// Bytes of the value being captured, and the stack depth it started at.
+    private var capture: [UInt8] = []
+    private var captureDepth: Int?
+    private var captureTarget: CaptureTarget?
+    private enum CaptureTarget { case status, errorType, error, resultType, series }
+
+    private var status: String?
+    private var errorType: String?
+    private var errorText: String?
+    private var resultType: String?
+    private var seriesCount = 0
+
+    /// A reader at the start of a response.
+    public init() {}
+
+    /// Consumes the next bytes of the body, calling `emit` for each completed series.
+    public mutating func feed<Bytes: Sequence>(_ bytes: Bytes, emit: (PrometheusSeries) throws -> Void) throws where Bytes.Element == UInt8 {
+        for byte in bytes {
+            try consume(byte, emit: emit)
+        }
+    }
+
+    /// Checks that the body ended as a complete, successful matrix answer.
+    public func finish() throws {
+        if invalid { throw notAPI() }
+        if let status, status != "success" {
+            throw FederatorError(description: "query failed: \(errorType ?? "error"): \(errorText ?? "no detail")")
+        }
+        guard started, finished, status == "success" else {
+            throw notAPI()
+        }
+        guard resultType == "matrix" else {
+            throw FederatorError(description: "expected a matrix result, got \(resultType ?? "no data")")
+        }
+    }
+
+    private func notAPI() -> FederatorError {
+        FederatorError(description: "response is not Prometheus API JSON: \(String(decoding: prefix, as: UTF8.self))")
+    }
+
+    private mutating func consume(_ byte: UInt8, emit: (PrometheusSeries) throws -> Void) throws {
+        if prefix.count < 120 { prefix.append(byte) }
+        // Not the API's JSON: read on a little so the error can quote the body's start.
+        if invalid {
+            if prefix.count >= 120 { throw notAPI() }
+            return
+        }
+        if finished {
+            if !isSpace(byte) { invalid = true }
+            return
+        }
+        if captureDepth != nil {
+            capture.append(byte)
+            guard capture.count <= Self.maxSeriesBytes else {
+                throw FederatorError(description: "a series in the Prometheus answer is larger than \(Self.maxSeriesBytes >> 20) MiB")
+            }
+        }
+        if inString {
+            if escaped {
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == UInt8(ascii: "\"") {
+                inString = false
+                if readingKey {
+                    readingKey = false
+                    stack[stack.count - 1].key = String(decoding: keyBytes, as: UTF8.self)
+                    keyBytes.removeAll(keepingCapacity: true)
+                    return
+                }
+                if captureDepth == stack.count { try endCapture(emit: emit) }
+                return
+            }
+            if readingKey {
+                guard keyBytes.count < 1024 else { invalid = true; return }
+                keyBytes.append(byte)
+            }
+            return
+        }
+        if isSpace(byte) { return }
+        guard started || byte == UInt8(ascii: "{") else { invalid = true; return }
+        switch byte {
+        case UInt8(ascii: "\""):
+            inString = true
+            if let top = stack.last, top.container == .object, top.expectingKey {
+                // Keys are needed only where the envelope is followed, not inside captures.
+                readingKey = captureDepth == nil
+            } else {
+                beginValue(byte)
+            }
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            if started { beginValue(byte) } else { started = true }
+            stack.append(Frame(container: byte == UInt8(ascii: "{") ? .object : .array, expectingKey: byte == UInt8(ascii: "{")))
+        case UInt8(ascii: "}"), UInt8(ascii: "]"):
+            // A number or literal ends at the bracket that closes its container.
+            if captureDepth == stack.count { try endCapture(emit: emit) }
+            guard let top = stack.popLast(), top.container == (byte == UInt8(ascii: "}") ? .object : .array) else { invalid = true; return }
+            if stack.isEmpty {
+                finished = true
+            } else if captureDepth == stack.count {
+                try endCapture(emit: emit)
+            }
+        case UInt8(ascii: ":"):
+            guard let top = stack.last, top.container == .object, top.expectingKey else { invalid = true; return }
+            stack[stack.count - 1].expectingKey = false
+        case UInt8(ascii: ","):
+            guard let top = stack.last else { invalid = true; return }
+            if captureDepth == stack.count { try endCapture(emit: emit) }
+            if top.container == .object { stack[stack.count - 1].expectingKey = true }
+        default:
+            // A number or literal: a value of its own, ended by the next delimiter.
+            if let top = stack.last, top.container == .object, top.expectingKey { invalid = true; return }
+            if captureDepth == nil { beginValue(byte) }
+        }
+    }
+
+    /// Starts capturing when the value beginning with `byte` is one the reader needs.
+    private mutating func beginValue(_ byte: UInt8) {
+        guard captureDepth == nil else { return }
+        let target: CaptureTarget?
+        switch stack.count {
+        case 1:
+            switch stack[0].key {
+            case "status": target = .status
+            case "errorType": target = .errorType
+            case "error": target = .error
+            default: target = nil
+            }
+        case 2 where stack[0].key == "data" && stack[1].container == .object && stack[1].key == "resultType":
+            target = .resultType
+        case 3 where stack[0].key == "data" && stack[1].key == "result" && stack[2].container == .array:
+            target = .series
+        default:
+            target = nil
+        }
+        guard let target else { return }
+        captureTarget = target
+        captureDepth = stack.count
+        capture = [byte]
+    }
+
+    private mutating func endCapture(emit: (PrometheusSeries) throws -> Void) throws {
+        defer {
+            captureDepth = nil
+            captureTarget = nil
+            capture.removeAll(keepingCapacity: capture.count <= 1 << 20)
+        }
+        // A scalar ended by a delimiter carries that delimiter: drop it.
+        if let last = capture.last, last == UInt8(ascii: ",") || last == UInt8(ascii: "}") || last == UInt8(ascii: "]"),
+           capture.first != UInt8(ascii: "{"), capture.first != UInt8(ascii: "[") {
+            capture.removeLast()
+        }
+        switch captureTarget {
+        case .status: status = decodeString()
+        case .errorType: errorType = decodeString()
+        case .error: errorText = decodeString()
+        case .resultType: resultType = decodeString()
+        case .series:
+            guard resultType == "matrix" else {
+                throw FederatorError(description: "expected a matrix result, got \(resultType ?? "no resultType before the result")")
+            }
+            seriesCount += 1
+            try emit(try Self.decodeSeries(capture))
+        case nil: break
+        }
+    }
+
+    private func decodeString() -> String? {
+        try? JSONDecoder().decode(String.self, from: Data(capture))
+    }
+
+    private func isSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\t")
     }
 
     private struct Series: Decodable {
@@ -66,29 +260,19 @@ public enum PrometheusMatrix {
         }
     }
 
-    /// Parses a response body; throws ``PrometheusAPIError`` for an error status, a result
-    /// that is not a matrix, or a body that is not the API's JSON.
-    public static func parse(_ body: Data) throws -> [PrometheusSeries] {
-        let envelope: Envelope
+    static func decodeSeries(_ json: [UInt8]) throws -> PrometheusSeries {
+        let series: Series
         do {
-            envelope = try JSONDecoder().decode(Envelope.self, from: body)
+            series = try JSONDecoder().decode(Series.self, from: Data(json))
         } catch {
-            let start = String(decoding: body.prefix(120), as: UTF8.self)
-            throw PrometheusAPIError(message: "response is not Prometheus API JSON: \(start)")
+            let start = String(decoding: json.prefix(120), as: UTF8.self)
+            throw FederatorError(description: "a series in the Prometheus answer is not {metric, values}: \(start)")
         }
-        guard envelope.status == "success" else {
-            throw PrometheusAPIError(message: "query failed: \(envelope.errorType ?? "error"): \(envelope.error ?? "no detail")")
-        }
-        guard let data = envelope.data, data.resultType == "matrix" else {
-            throw PrometheusAPIError(message: "expected a matrix result, got \(envelope.data?.resultType ?? "no data")")
-        }
-        return try data.result.map { series in
-            try PrometheusSeries(labels: series.metric, samples: (series.values ?? []).map { sample in
-                guard let value = Double(sample.value) else {
-                    throw PrometheusAPIError(message: "sample value \"\(sample.value)\" is not a number")
-                }
-                return PrometheusSample(timestampMilliseconds: Int64((sample.time * 1000).rounded()), value: value)
-            })
-        }
+        return try PrometheusSeries(labels: series.metric, samples: (series.values ?? []).map { sample in
+            guard let value = Double(sample.value) else {
+                throw FederatorError(description: "sample value \"\(sample.value)\" is not a number")
+            }
+            return PrometheusSample(timestampMilliseconds: Int64((sample.time * 1000).rounded()), value: value)
+        })
     }
 }

@@ -43,6 +43,8 @@ public struct EbpfConversion: Sendable {
     public var problemCount: Int
     /// Samples skipped because the peer address is this host's own.
     public var skippedLocal: Int
+    /// Samples past the `maxRecords` bound, left out.
+    public var droppedSamples = 0
 }
 
 /// Reads ebpf_exporter's tcptop counters (`ebpf_exporter_ipv{4,6}_{send,recv}_bytes` with
@@ -69,9 +71,14 @@ public enum EbpfTcptop {
         return totals.map { TrafficRecord(remote: $0.key.remote, direction: $0.key.direction, bytes: $0.value) }
     }
 
-    /// Converts an ebpf_exporter response body; throws when it holds none of the tcptop families.
-    public static func convert(exposition bytes: [UInt8], local: LocalAddresses) throws(MigrationError) -> EbpfConversion {
-        try convert(ExpositionParser.parse(bytes), local: local)
+    /// Most records kept from one scrape by default.
+    public static let defaultMaxRecords = 200_000
+
+    /// Converts an ebpf_exporter response body; throws when it holds none of the tcptop
+    /// families. The body is read in place and each sample converted as it is read.
+    public static func convert(exposition bytes: [UInt8], local: LocalAddresses,
+                               maxRecords: Int = defaultMaxRecords) throws(MigrationError) -> EbpfConversion {
+        try Conversion(local: local, maxRecords: maxRecords).run(exposition: bytes)
     }
 
     /// Converts an already parsed ebpf_exporter exposition.
@@ -79,38 +86,55 @@ public enum EbpfTcptop {
     /// Any one of the four families is enough: the tcptop.yaml shipped with the Go
     /// original exports only the IPv4 pair. Samples with a label missing or out of range
     /// or a value that is not a byte count are skipped and reported; connections whose
-    /// peer (`daddr`) is in `local` (loopback talk, say) are skipped silently.
-    public static func convert(_ parsed: ExpositionParseResult, local: LocalAddresses) throws(MigrationError) -> EbpfConversion {
-        guard families.contains(where: { parsed.mentions($0.name) }) else {
-            throw MigrationError.missingFamily(
-                source: "ebpf_exporter", families: "tcptop (ebpf_exporter_ipv4_send_bytes and friends)",
-                parsed: parsed, flag: "-task-ebpf-addr")
-        }
+    /// peer (`daddr`) is in `local` (loopback talk, say) are skipped silently. Past
+    /// `maxRecords` records, samples are counted, not kept.
+    public static func convert(_ parsed: ExpositionParseResult, local: LocalAddresses,
+                               maxRecords: Int = defaultMaxRecords) throws(MigrationError) -> EbpfConversion {
+        try Conversion(local: local, maxRecords: maxRecords).run(parsed: parsed)
+    }
+
+    /// The conversion of one scrape, fed one sample at a time.
+    struct Conversion: SampleConversion {
+        let local: LocalAddresses
+        let maxRecords: Int
         var records: [EbpfRecord] = []
-        var problems = ProblemLog(parsed: parsed)
-        var firstUnusable: ExpositionProblem?
-        var skippedLocal = 0
-        var samples = 0
-        for sample in parsed.samples {
-            guard let direction = families.first(where: { $0.name == sample.name })?.direction else { continue }
-            samples += 1
+        var tally = ConversionTally()
+
+        init(local: LocalAddresses, maxRecords: Int) {
+            self.local = local
+            self.maxRecords = max(0, maxRecords)
+        }
+
+        mutating func add(_ sample: ParsedSample) {
+            guard let direction = families.first(where: { $0.name == sample.name })?.direction else { return }
+            tally.samples += 1
             do throws(ExpositionProblem) {
                 let record = try record(from: sample, direction: direction)
                 if local.contains(record.destination) {
-                    skippedLocal += 1
-                } else {
+                    tally.skippedLocal += 1
+                } else if records.count < maxRecords {
                     records.append(record)
+                } else {
+                    tally.dropped += 1
                 }
             } catch {
-                firstUnusable = firstUnusable ?? error
-                problems.add(error)
+                tally.reject(error)
             }
         }
-        if let firstUnusable, records.isEmpty, skippedLocal == 0 {
-            throw MigrationError("ebpf_exporter: none of \(samples) tcptop samples could be used, first \(firstUnusable)")
+
+        func finish(_ parsed: ExpositionParseResult) throws(MigrationError) -> EbpfConversion {
+            guard tally.samples > 0 || families.contains(where: { parsed.mentions($0.name) }) else {
+                throw MigrationError.missingFamily(
+                    source: "ebpf_exporter", families: "tcptop (ebpf_exporter_ipv4_send_bytes and friends)",
+                    parsed: parsed, flag: "-task-ebpf-addr")
+            }
+            if let first = tally.firstUnusable, records.isEmpty, tally.skippedLocal == 0, tally.dropped == 0 {
+                throw MigrationError("ebpf_exporter: none of \(tally.samples) tcptop samples could be used, first \(first)")
+            }
+            let log = tally.problems.merged(with: parsed)
+            return EbpfConversion(records: records, problems: log.sorted, problemCount: log.count,
+                                  skippedLocal: tally.skippedLocal, droppedSamples: tally.dropped)
         }
-        return EbpfConversion(records: records, problems: problems.sorted, problemCount: problems.count,
-                              skippedLocal: skippedLocal)
     }
 
     private static func record(from sample: ParsedSample, direction: Direction) throws(ExpositionProblem) -> EbpfRecord {

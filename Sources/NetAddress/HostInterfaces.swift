@@ -8,6 +8,14 @@ public struct HostInterface: Sendable, Equatable {
     public var isUp: Bool
     public var isLoopback: Bool
     public var addresses: [IPAddress]
+
+    /// An interface from its fields.
+    public init(name: String, isUp: Bool, isLoopback: Bool, addresses: [IPAddress]) {
+        self.name = name
+        self.isUp = isUp
+        self.isLoopback = isLoopback
+        self.addresses = addresses
+    }
 }
 
 /// The host's interfaces and addresses.
@@ -34,9 +42,24 @@ public enum HostInterfaces {
         return byName.values.sorted { $0.name < $1.name }
     }
 
-    /// The interfaces the agent captures on by default: up, not loopback, with an address.
-    public static func defaultCaptureInterfaces() -> [String] {
-        list().filter { $0.isUp && !$0.isLoopback && !$0.addresses.isEmpty }.map(\.name)
+    /// Default of -capture-max-interfaces: each interface costs a capture thread, a
+    /// kernel buffer and a ring, so a host with hundreds of them (container bridges) must
+    /// not open them all unasked.
+    public static let defaultMaxCaptureInterfaces = 8
+
+    /// The interfaces the agent captures on by default, in name order: up, not loopback,
+    /// with an address that is not link-local (an IPv4 address outside 169.254.0.0/16,
+    /// or an IPv6 one outside fe80::/10). An interface with only a link-local address
+    /// (one veth per container on a Docker host) carries no traffic of this host's own
+    /// addresses. At most `limit` are selected; the rest are returned as skipped.
+    public static func defaultCaptureInterfaces(
+        from interfaces: [HostInterface], limit: Int = defaultMaxCaptureInterfaces
+    ) -> (selected: [String], skipped: [String]) {
+        let eligible = interfaces
+            .filter { $0.isUp && !$0.isLoopback && $0.addresses.contains { !$0.isLinkLocal } }
+            .map(\.name)
+            .sorted()
+        return (Array(eligible.prefix(max(0, limit))), Array(eligible.dropFirst(max(0, limit))))
     }
 
     /// Every address of every interface (loopback included: loopback traffic is local).

@@ -23,6 +23,13 @@ public struct PortSet: Sendable, Hashable {
         words.withUnsafeBufferPointer { $0[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
     }
 
+    /// The ports in both sets.
+    public func intersection(_ other: PortSet) -> PortSet {
+        var result = self
+        for index in result.words.indices { result.words[index] &= other.words[index] }
+        return result
+    }
+
     /// True when no port is in the set (a scan: not for the packet path).
     public var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
 

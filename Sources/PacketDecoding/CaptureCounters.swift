@@ -12,6 +12,8 @@ public struct CaptureCounters: Sendable, Equatable {
     public var kernelDropped: UInt64 = 0
     /// Packets dropped because the ring to the aggregator was full.
     public var ringDropped: UInt64 = 0
+    /// Bytes of the same frames: wire bytes captured, decoded and undecoded, IP bytes.
+    public var bytes = CaptureTally()
 
     public init() {}
 
@@ -25,6 +27,90 @@ public struct CaptureCounters: Sendable, Equatable {
         for index in total.undecoded.indices where index < rhs.undecoded.count {
             total.undecoded[index] &+= rhs.undecoded[index]
         }
+        total.bytes = lhs.bytes + rhs.bytes
+        return total
+    }
+}
+
+/// The byte side of a capture source's counters, kept by the capture callback in place:
+/// trivially copyable, so counting a frame touches no reference and allocates nothing.
+///
+/// For every source, `wireBytes` = `decodedWireBytes` + the undecoded bytes of every
+/// reason, and the IP bytes of the decoded frames (`decodedIPBytes`) are what the
+/// traffic counters, the unattributed bytes and the ring drops share among them.
+@frozen
+public struct CaptureTally: BitwiseCopyable, Sendable, Equatable {
+    /// Wire bytes (the frames' length on the wire, not what the snap length kept) of every frame.
+    public var wireBytes: UInt64 = 0
+    /// Wire bytes of the frames that decoded to an IP packet.
+    public var decodedWireBytes: UInt64 = 0
+    /// IP bytes of the frames that decoded, as counted (after clamping).
+    public var decodedIPBytes: UInt64 = 0
+    /// Wire bytes of frames that did not decode, by reason.
+    public var notIPBytes: UInt64 = 0
+    public var truncatedBytes: UInt64 = 0
+    public var malformedBytes: UInt64 = 0
+    public var unsupportedLinkBytes: UInt64 = 0
+    /// Decoded frames whose IPv4 total length, or IPv6 payload length, claimed more than
+    /// the wire carried.
+    public var clampedIPv4: UInt64 = 0
+    public var clampedIPv6: UInt64 = 0
+    /// IP bytes of decoded packets dropped because the ring to the aggregator was full.
+    public var ringDroppedIPBytes: UInt64 = 0
+
+    @inlinable
+    public init() {}
+
+    /// Counts one frame of `wireLength` bytes that decoded with `status` (and, for `.ok`,
+    /// to `summary`).
+    @inlinable
+    public mutating func count(_ status: DecodeStatus, wireLength: UInt32, summary: PacketSummary) {
+        let wire = UInt64(wireLength)
+        wireBytes &+= wire
+        switch status {
+        case .ok:
+            decodedWireBytes &+= wire
+            decodedIPBytes &+= UInt64(summary.ipBytes)
+            if summary.lengthClamped {
+                if summary.ipVersion == 4 { clampedIPv4 &+= 1 } else { clampedIPv6 &+= 1 }
+            }
+        case .notIP: notIPBytes &+= wire
+        case .truncated: truncatedBytes &+= wire
+        case .malformed: malformedBytes &+= wire
+        case .unsupportedLink: unsupportedLinkBytes &+= wire
+        }
+    }
+
+    /// Wire bytes of undecoded frames for one reason (0 for `.ok`).
+    public func undecodedBytes(_ status: DecodeStatus) -> UInt64 {
+        switch status {
+        case .ok: 0
+        case .notIP: notIPBytes
+        case .truncated: truncatedBytes
+        case .malformed: malformedBytes
+        case .unsupportedLink: unsupportedLinkBytes
+        }
+    }
+
+    /// The reasons a decoded frame's IP length was clamped, with the frames of each: the
+    /// `reason` label of planet_capture_clamped_packets_total.
+    public var clamped: [(reason: String, packets: UInt64)] {
+        [("ipv4_total_length", clampedIPv4), ("ipv6_payload_length", clampedIPv6)]
+    }
+
+    /// The sum of two tallies.
+    public static func + (lhs: CaptureTally, rhs: CaptureTally) -> CaptureTally {
+        var total = lhs
+        total.wireBytes &+= rhs.wireBytes
+        total.decodedWireBytes &+= rhs.decodedWireBytes
+        total.decodedIPBytes &+= rhs.decodedIPBytes
+        total.notIPBytes &+= rhs.notIPBytes
+        total.truncatedBytes &+= rhs.truncatedBytes
+        total.malformedBytes &+= rhs.malformedBytes
+        total.unsupportedLinkBytes &+= rhs.unsupportedLinkBytes
+        total.clampedIPv4 &+= rhs.clampedIPv4
+        total.clampedIPv6 &+= rhs.clampedIPv6
+        total.ringDroppedIPBytes &+= rhs.ringDroppedIPBytes
         return total
     }
 }

@@ -9,7 +9,8 @@ public enum PacketDecoder {
     ///
     /// Returns `.ok` when the frame is an IP packet whose addresses were captured; the
     /// ports are then filled when they were captured too (`hasPorts`). A frame cut by
-    /// the snap length still reports its full IP length.
+    /// the snap length still reports its full IP length; a length field claiming more
+    /// than the wire length is cut to it (`lengthClamped`).
     @inlinable
     public static func decode(
         _ bytes: UnsafeRawBufferPointer,
@@ -124,7 +125,10 @@ public enum PacketDecoder {
             end = frame.count
         } else {
             guard totalLength >= headerLength else { return .malformed }
-            summary.ipBytes = UInt32(truncatingIfNeeded: totalLength)
+            // A length claiming more than the wire carried is forged or corrupt: count
+            // what was carried (a snap-length cut leaves the wire length intact).
+            summary.lengthClamped = totalLength > ipWireLength
+            summary.ipBytes = UInt32(truncatingIfNeeded: min(totalLength, ipWireLength))
             end = min(frame.count, ip &+ totalLength)
         }
         summary.ipVersion = 4
@@ -159,7 +163,8 @@ public enum PacketDecoder {
             summary.ipBytes = UInt32(clamping: ipWireLength)
             declaredEnd = Int.max
         } else {
-            summary.ipBytes = UInt32(truncatingIfNeeded: payloadLength &+ 40)
+            summary.lengthClamped = payloadLength &+ 40 > ipWireLength
+            summary.ipBytes = UInt32(truncatingIfNeeded: min(payloadLength &+ 40, ipWireLength))
             declaredEnd = ip &+ 40 &+ payloadLength
         }
         let end = min(frame.count, declaredEnd)

@@ -13,7 +13,8 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     /// Destination address (IPv4 held v4-mapped).
     public var destination: IPAddress
     /// IP bytes: IPv4 total length or IPv6 payload length + 40; when that field is 0
-    /// (segmentation offload, jumbogram) the wire length minus the link header.
+    /// (segmentation offload, jumbogram) the wire length minus the link header, and
+    /// never more than that wire length (see `lengthClamped`).
     public var ipBytes: UInt32
     /// IPv4 identification (16 bits) or IPv6 fragment header identification (32 bits);
     /// zero unless `isFragment`.
@@ -36,6 +37,9 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     public var isFirstFragment: Bool
     /// True when the TCP/UDP ports were captured and read.
     public var hasPorts: Bool
+    /// True when the IP length field claimed more than the frame carried on the wire and
+    /// `ipBytes` was cut to what it carried.
+    public var lengthClamped: Bool
 
     /// An all-zero summary, ready to be filled by `PacketDecoder.decode`.
     @inlinable
@@ -54,6 +58,7 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
         isFragment = false
         isFirstFragment = false
         hasPorts = false
+        lengthClamped = false
     }
 }
 

@@ -8,11 +8,14 @@ public struct CaptureReading: Sendable {
     public var sources: [SourceCounters]
     /// False while a wanted interface is not capturing, or none is.
     public var healthy: Bool
+    /// Interfaces the default selection left out past -capture-max-interfaces.
+    public var skippedInterfaces: Int
 
-    public init(snapshot: TrafficSnapshot, sources: [SourceCounters], healthy: Bool) {
+    public init(snapshot: TrafficSnapshot, sources: [SourceCounters], healthy: Bool, skippedInterfaces: Int = 0) {
         self.snapshot = snapshot
         self.sources = sources
         self.healthy = healthy
+        self.skippedInterfaces = skippedInterfaces
     }
 }
 
@@ -57,6 +60,8 @@ public struct CaptureCollector: MetricsCollector {
             if traffic != nil, !traffic!.render(upTo: 2000, into: &writer) { return nil }
             traffic = nil
             CaptureSelfMetrics.render(reading.snapshot, sources: reading.sources, into: &writer)
+            writer.family("planet_capture_skipped_interfaces", help: "Interfaces the default selection qualifies but does not open, past -capture-max-interfaces", kind: .gauge)
+            writer.sample("planet_capture_skipped_interfaces", [:], UInt64(reading.skippedInterfaces))
             return reading.healthy
         }
     }

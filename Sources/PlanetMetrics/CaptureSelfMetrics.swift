@@ -30,6 +30,41 @@ public enum CaptureSelfMetrics {
                               source.counters.undecoded[Int(status.rawValue)])
             }
         }
+        writer.family("planet_capture_undecoded_bytes_total", help: "Wire bytes of captured frames that were not counted as IP traffic, by reason", kind: .counter)
+        for source in sources {
+            for status in DecodeStatus.allCases where status != .ok {
+                writer.sample("planet_capture_undecoded_bytes_total",
+                              labels: [("interface", source.interface), ("reason", status.reason)],
+                              source.counters.bytes.undecodedBytes(status))
+            }
+        }
+        writer.family("planet_capture_wire_bytes_total", help: "Wire bytes of the frames captured (their length on the wire, link layer included)", kind: .counter)
+        for source in sources {
+            writer.sample("planet_capture_wire_bytes_total", labels: [("interface", source.interface)], source.counters.bytes.wireBytes)
+        }
+        writer.family("planet_capture_decoded_packets_total", help: "Captured frames that decoded to an IP packet", kind: .counter)
+        for source in sources {
+            writer.sample("planet_capture_decoded_packets_total", labels: [("interface", source.interface)], source.counters.decoded)
+        }
+        writer.family("planet_capture_decoded_wire_bytes_total", help: "Wire bytes of the captured frames that decoded to an IP packet", kind: .counter)
+        for source in sources {
+            writer.sample("planet_capture_decoded_wire_bytes_total", labels: [("interface", source.interface)], source.counters.bytes.decodedWireBytes)
+        }
+        writer.family("planet_capture_decoded_ip_bytes_total", help: "IP bytes of the decoded packets, as the traffic counters count them", kind: .counter)
+        for source in sources {
+            writer.sample("planet_capture_decoded_ip_bytes_total", labels: [("interface", source.interface)], source.counters.bytes.decodedIPBytes)
+        }
+        writer.family("planet_capture_clamped_packets_total", help: "Decoded packets whose IP length field claimed more than the frame carried on the wire, counted at the wire length, by field", kind: .counter)
+        for source in sources {
+            for (reason, packets) in source.counters.bytes.clamped {
+                writer.sample("planet_capture_clamped_packets_total",
+                              labels: [("interface", source.interface), ("reason", reason)], packets)
+            }
+        }
+        writer.family("planet_capture_ring_dropped_bytes_total", help: "IP bytes of the packets dropped because the ring to the aggregator was full", kind: .counter)
+        for source in sources {
+            writer.sample("planet_capture_ring_dropped_bytes_total", labels: [("interface", source.interface)], source.counters.bytes.ringDroppedIPBytes)
+        }
         writer.family("planet_capture_unattributed_bytes_total", help: "IP bytes not counted against a peer, by reason", kind: .counter)
         for reason in UnattributedReason.allCases {
             writer.sample("planet_capture_unattributed_bytes_total", labels: [("reason", reason.label)],
@@ -38,9 +73,15 @@ public enum CaptureSelfMetrics {
         writer.family("planet_traffic_process_bytes_total", help: "IP bytes counted against a peer, by whether the local process was resolved", kind: .counter)
         writer.sample("planet_traffic_process_bytes_total", labels: [("resolved", "false")], snapshot.processUnattributedBytes)
         writer.sample("planet_traffic_process_bytes_total", labels: [("resolved", "true")], snapshot.processAttributedBytes)
+        writer.family("planet_traffic_process_names_refused_total", help: "Process names counted as \"\" because every name id was in use by a series", kind: .counter)
+        writer.sample("planet_traffic_process_names_refused_total", [:], snapshot.processNamesRefused)
         writer.family("planet_traffic_series", help: "Traffic series held in memory", kind: .gauge)
         writer.sample("planet_traffic_series", [:], UInt64(snapshot.seriesCount))
         writer.family("planet_traffic_evicted_series_total", help: "Traffic series evicted because the series limit was reached", kind: .counter)
         writer.sample("planet_traffic_evicted_series_total", [:], snapshot.evictedSeries)
+        writer.family("planet_traffic_evicted_bytes_total", help: "Bytes the evicted traffic series had counted", kind: .counter)
+        writer.sample("planet_traffic_evicted_bytes_total", [:], snapshot.evictedBytes)
+        writer.family("planet_traffic_held_bytes", help: "Bytes held until the next socket-table reading names their process", kind: .gauge)
+        writer.sample("planet_traffic_held_bytes", [:], snapshot.heldBytes)
     }
 }

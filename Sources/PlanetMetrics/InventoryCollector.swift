@@ -1,6 +1,7 @@
 import Exposition
 
-/// Inventory health: planet_inventory_networks, planet_inventory_errors_total.
+/// Inventory health: planet_inventory_networks, planet_inventory_errors_total, and what
+/// the inventory's bounds cut from the inventory in use.
 public struct InventoryCollector: MetricsCollector {
     /// The inventory task's state at one moment.
     public struct Reading: Sendable {
@@ -8,12 +9,19 @@ public struct InventoryCollector: MetricsCollector {
         public var networks: Int
         /// Refreshes that failed or had bad entries.
         public var errors: UInt64
+        /// False when the latest refresh failed, had bad entries, or is running past its deadline.
         public var lastSucceeded: Bool
+        /// Entries of the inventory in use left out past the entry bound.
+        public var droppedEntries: Int
+        /// Hostgroups and domains of the inventory in use cut to the label bound.
+        public var truncatedLabels: Int
 
-        public init(networks: Int, errors: UInt64, lastSucceeded: Bool) {
+        public init(networks: Int, errors: UInt64, lastSucceeded: Bool, droppedEntries: Int = 0, truncatedLabels: Int = 0) {
             self.networks = networks
             self.errors = errors
             self.lastSucceeded = lastSucceeded
+            self.droppedEntries = droppedEntries
+            self.truncatedLabels = truncatedLabels
         }
     }
 
@@ -28,6 +36,10 @@ public struct InventoryCollector: MetricsCollector {
         writer.sample("planet_inventory_networks", [:], UInt64(reading.networks))
         writer.family("planet_inventory_errors_total", help: "Inventory refreshes that failed or had bad entries", kind: .counter)
         writer.sample("planet_inventory_errors_total", [:], reading.errors)
+        writer.family("planet_inventory_dropped_entries", help: "Entries of the inventory in use left out because it held more than the agent keeps", kind: .gauge)
+        writer.sample("planet_inventory_dropped_entries", [:], UInt64(reading.droppedEntries))
+        writer.family("planet_inventory_truncated_labels", help: "Hostgroups and domains of the inventory in use cut to 256 bytes", kind: .gauge)
+        writer.sample("planet_inventory_truncated_labels", [:], UInt64(reading.truncatedLabels))
         return reading.lastSucceeded
     }
 }

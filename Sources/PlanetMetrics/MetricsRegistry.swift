@@ -6,6 +6,8 @@ public struct MetricsRegistry: Sendable {
     /// What planet_exporter_build_info says.
     public let version: String
     public let revision: String
+    /// The latest scrape's result per collector, for the page's task health.
+    public let lastScrape = ScrapeRecord()
     /// Bytes handed on at a time while streaming a scrape.
     public static let partBytes = 64 << 10
 
@@ -44,6 +46,7 @@ public struct MetricsRegistry: Sendable {
             }
             results.append((collector.name, elapsed / .seconds(1), success ?? false))
         }
+        lastScrape.record(results.map { ScrapeRecord.Result(collector: $0.name, seconds: $0.seconds, success: $0.success) })
         writer.family("planet_scrape_collector_duration_seconds", help: "Duration of a collector scrape", kind: .gauge)
         for result in results {
             writer.sample("planet_scrape_collector_duration_seconds", ["collector": result.name], result.seconds)

@@ -2,24 +2,49 @@ import Exposition
 import Sockets
 
 /// planet_upstream, planet_downstream and planet_server_process from the latest
-/// socket-table reading.
+/// socket-table reading, bounded per family, and how many series the bound cut.
 public struct SocketstatCollector: MetricsCollector {
     public let name = "socketstat"
     let read: @Sendable () -> (report: DependencyReport?, succeeded: Bool)
     let enrichment: @Sendable () -> Enrichment
+    let maxSeries: Int
 
     /// `read` gives the dependencies of the latest reading (nil before the first) and
-    /// whether the latest attempt succeeded.
-    public init(enrichment: @escaping @Sendable () -> Enrichment,
+    /// whether the latest attempt succeeded; each family holds at most `maxSeries` series.
+    public init(maxSeries: Int = DependencyMetrics.defaultMaxSeries, enrichment: @escaping @Sendable () -> Enrichment,
                 read: @escaping @Sendable () -> (report: DependencyReport?, succeeded: Bool)) {
         self.read = read
         self.enrichment = enrichment
+        self.maxSeries = maxSeries
     }
 
     public func collect(into writer: inout ExpositionWriter) -> Bool {
+        var renderer = makeRenderer()
+        while true {
+            if let success = renderer.renderNext(into: &writer) { return success }
+        }
+    }
+
+    /// Writes the gauges a few thousand series at a time, then the dropped counts.
+    public func makeRenderer() -> any CollectorRenderer {
         let reading = read()
-        guard let report = reading.report else { return false }
-        DependencyMetrics.render(report, into: &writer, labels: enrichment().lookup)
-        return reading.succeeded
+        return Renderer(succeeded: reading.succeeded, dependencies: reading.report.map {
+            DependencyRenderer($0, labels: enrichment().lookup, maxSeries: maxSeries)
+        })
+    }
+
+    struct Renderer: CollectorRenderer {
+        let succeeded: Bool
+        var dependencies: DependencyRenderer?
+
+        mutating func renderNext(into writer: inout ExpositionWriter) -> Bool? {
+            guard dependencies != nil else { return false }
+            if !dependencies!.render(upTo: 2000, into: &writer) { return nil }
+            writer.family("planet_dependency_dropped_series", help: "Dependency series of the latest socket-table reading left out or folded by -task-socketstat-max-series, by family", kind: .gauge)
+            for (family, series) in dependencies!.dropped {
+                writer.sample("planet_dependency_dropped_series", labels: [("family", family)], UInt64(series))
+            }
+            return succeeded
+        }
     }
 }

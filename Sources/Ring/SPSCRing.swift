@@ -27,14 +27,17 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     @usableFromInline let head: UnsafeAtomic<Int>
     /// The consumer's last look at `tail`.
     @usableFromInline let consumerCachedTail: UnsafeMutablePointer<Int>
+    /// What the producer rings after pushing a batch, when the consumer sleeps on it.
+    public let wakeUp: WakeUp?
 
     /// 128 bytes: a cache line pair, since x86 prefetches lines in adjacent pairs and
     /// Apple silicon lines are 128 bytes.
     @usableFromInline static var lineSize: Int { 128 }
 
-    /// A ring holding `minimumCapacity` elements, rounded up to a power of two.
-    /// `minimumCapacity` must be in 1...2^32.
-    public init(minimumCapacity: Int) {
+    /// A ring holding `minimumCapacity` elements, rounded up to a power of two, whose
+    /// consumer may sleep on `wakeUp`. `minimumCapacity` must be in 1...2^32.
+    public init(minimumCapacity: Int, wakeUp: WakeUp? = nil) {
+        self.wakeUp = wakeUp
         precondition((1...(1 << 32)).contains(minimumCapacity), "SPSCRing capacity must be in 1...2^32")
         var capacity = 1
         while capacity < minimumCapacity { capacity <<= 1 }
@@ -121,6 +124,13 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         }
         head.store(position &+ taken, ordering: .releasing)
         return taken
+    }
+
+    /// Consumer: true when the ring holds nothing, looking at the producer's index now
+    /// (not at the consumer's cached copy).
+    @inlinable
+    public var isEmpty: Bool {
+        head.load(ordering: .relaxed) == tail.load(ordering: .acquiring)
     }
 
     /// Elements waiting, as seen at one moment: exact on the consumer's thread when the

@@ -29,7 +29,8 @@ public struct DependencyEdge: Hashable, Sendable, Comparable {
     }
 }
 
-/// A process that listens (TCP) or is bound unconnected (UDP) on a local address.
+/// A process that listens (TCP) or serves a port (UDP, see `SocketSnapshot.isServer`) on
+/// a local address.
 public struct ServerProcess: Hashable, Sendable, Comparable {
     /// The bound address.
     public var address: IPAddress
@@ -60,7 +61,8 @@ public struct ServerProcess: Hashable, Sendable, Comparable {
 /// A connection (established or TIME_WAIT) whose local port is a listening port of its
 /// protocol is a downstream, keyed by the local port, and takes the listener's process
 /// when it has none of its own; any other is an upstream, keyed by the remote port.
-/// Upstreams to a loopback address are skipped. Duplicates collapse to one edge.
+/// Upstreams to a loopback address are skipped. Duplicates collapse to one edge. An
+/// unconnected UDP socket is a server only by the rule of `SocketSnapshot.isServer`.
 public struct DependencyReport: Sendable {
     /// The address that replaces a loopback local address.
     public let hostAddress: IPAddress
@@ -68,8 +70,9 @@ public struct DependencyReport: Sendable {
     public let downstreams: [DependencyEdge]
     public let servers: [ServerProcess]
 
-    /// Classifies the sockets of `snapshot`, sorted for stable output.
-    public init(snapshot: SocketSnapshot, hostAddress: IPAddress) {
+    /// Classifies the sockets of `snapshot`, sorted for stable output. `udpServerPorts`
+    /// are UDP ports that traffic showed several peers sending to (from capture).
+    public init(snapshot: SocketSnapshot, hostAddress: IPAddress, udpServerPorts: PortSet? = nil) {
         self.hostAddress = hostAddress
         var upstreams = Set<DependencyEdge>()
         var downstreams = Set<DependencyEdge>()
@@ -78,10 +81,12 @@ public struct DependencyReport: Sendable {
             let entry = socket.entry
             switch entry.state {
             case .listen:
+                guard snapshot.isServer(entry, udpServerPorts: udpServerPorts) else { continue }
                 servers.insert(ServerProcess(address: entry.localAddress, port: entry.localPort, processName: socket.processName ?? ""))
             case .established, .timeWait:
                 let local = entry.localAddress.isLoopback ? hostAddress : entry.localAddress
-                if snapshot.isListening(entry.protocol, entry.localPort) {
+                if snapshot.isListening(entry.protocol, entry.localPort)
+                    || (entry.protocol == .udp && udpServerPorts?.contains(entry.localPort) == true) {
                     let name = socket.processName
                         ?? snapshot.listenerName(protocol: entry.protocol, localAddress: entry.localAddress, localPort: entry.localPort)
                     downstreams.insert(DependencyEdge(

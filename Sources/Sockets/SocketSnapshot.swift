@@ -21,8 +21,14 @@ public final class SocketSnapshot: Sendable {
     public let sockets: [OwnedSocket]
     /// Ports with a listening TCP socket.
     public let tcpListening: PortSet
-    /// Ports with a bound, unconnected UDP socket.
+    /// Ports served by UDP: a bound, unconnected UDP socket on a port outside the
+    /// ephemeral range (see `isUDPServer`).
     public let udpListening: PortSet
+    /// Ports of bound, unconnected UDP sockets inside the ephemeral range: clients that
+    /// send with `sendto` unless traffic shows several peers sending to the port.
+    public let udpUnconnectedEphemeral: PortSet
+    /// The kernel's ephemeral port range when the snapshot was read.
+    public let ephemeralPorts: EphemeralPortRange
     /// Processes skipped because they exited or could not be read during the scan.
     public let skippedProcesses: Int
     /// Descriptors skipped because their link could not be read.
@@ -31,19 +37,28 @@ public final class SocketSnapshot: Sendable {
     /// Listener process names by endpoint; the first listener named for an endpoint wins.
     private let listeners: [LocalEndpoint: String]
 
-    /// A snapshot of `sockets`, with the skip counts of the scan that named them.
-    public init(sockets: [OwnedSocket], skippedProcesses: Int = 0, skippedDescriptors: Int = 0) {
+    /// A snapshot of `sockets`, with the skip counts of the scan that named them and the
+    /// ephemeral port range that tells UDP clients from servers.
+    public init(sockets: [OwnedSocket], skippedProcesses: Int = 0, skippedDescriptors: Int = 0,
+                ephemeralPorts: EphemeralPortRange = .linuxDefault) {
         self.sockets = sockets
         self.skippedProcesses = skippedProcesses
         self.skippedDescriptors = skippedDescriptors
+        self.ephemeralPorts = ephemeralPorts
         var tcp = PortSet()
         var udp = PortSet()
+        var udpEphemeral = PortSet()
         var listeners: [LocalEndpoint: String] = [:]
         for socket in sockets where socket.entry.state == .listen {
             let entry = socket.entry
             switch entry.protocol {
             case .tcp: tcp.insert(entry.localPort)
-            case .udp: udp.insert(entry.localPort)
+            case .udp:
+                if ephemeralPorts.contains(entry.localPort) {
+                    udpEphemeral.insert(entry.localPort)
+                } else {
+                    udp.insert(entry.localPort)
+                }
             }
             if let name = socket.processName {
                 let key = LocalEndpoint(entry.protocol.rawValue, entry.localAddress, entry.localPort)
@@ -52,7 +67,20 @@ public final class SocketSnapshot: Sendable {
         }
         tcpListening = tcp
         udpListening = udp
+        udpUnconnectedEphemeral = udpEphemeral
         self.listeners = listeners
+    }
+
+    /// True when a socket serves its port: a listening TCP socket, or a bound unconnected
+    /// UDP socket on a port outside the ephemeral range or on a port of
+    /// `udpServerPorts` (ports that traffic showed several peers sending to). An
+    /// unconnected UDP socket on an ephemeral port is a client sending with `sendto`.
+    public func isServer(_ entry: SocketEntry, udpServerPorts: PortSet? = nil) -> Bool {
+        guard entry.state == .listen else { return false }
+        switch entry.protocol {
+        case .tcp: return true
+        case .udp: return !ephemeralPorts.contains(entry.localPort) || udpServerPorts?.contains(entry.localPort) == true
+        }
     }
 
     /// The listening ports of one protocol.
@@ -63,7 +91,7 @@ public final class SocketSnapshot: Sendable {
         }
     }
 
-    /// True if a socket listens on `port` (TCP) or is bound unconnected to it (UDP).
+    /// True if a socket listens on `port` (TCP) or serves it (UDP, see `isServer`).
     @inlinable
     public func isListening(_ proto: TransportProtocol, _ port: UInt16) -> Bool {
         switch proto {

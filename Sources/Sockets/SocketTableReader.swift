@@ -1,4 +1,5 @@
 import Diagnostics
+import NetAddress
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,7 +51,7 @@ public struct SocketTableReader: Sendable {
         let sockets = entries.map { OwnedSocket(entry: $0, processName: $0.inode == 0 ? nil : scan.names[$0.inode]) }
         return SocketSnapshot(
             sockets: sockets, skippedProcesses: scan.skippedProcesses,
-            skippedDescriptors: scan.skippedDescriptors)
+            skippedDescriptors: scan.skippedDescriptors, ephemeralPorts: EphemeralPortRange.read(procRoot: procRoot))
     }
 
     /// Reads the socket rows only, without process names.

@@ -18,13 +18,18 @@ public final class EndpointOwners: Sendable {
         public var port: UInt16
         /// nil when no process holds the socket or its owner could not be read.
         public var processName: String?
+        /// A bound, unconnected UDP socket that is not a listener by the socket table's
+        /// rule (an ephemeral port): a `sendto` client, or a server that traffic can reveal.
+        public var isUnconnectedUDP: Bool
 
-        public init(ipProtocol: UInt8, isListener: Bool, address: IPAddress, port: UInt16, processName: String?) {
+        public init(ipProtocol: UInt8, isListener: Bool, address: IPAddress, port: UInt16, processName: String?,
+                    isUnconnectedUDP: Bool = false) {
             self.ipProtocol = ipProtocol
             self.isListener = isListener
             self.address = address
             self.port = port
             self.processName = processName
+            self.isUnconnectedUDP = isUnconnectedUDP
         }
     }
 
@@ -32,6 +37,9 @@ public final class EndpointOwners: Sendable {
     public let tcpListening: PortSet
     /// Ports served by a UDP socket.
     public let udpListening: PortSet
+    /// Ports of unconnected UDP sockets that are not listeners: a port here becomes a
+    /// service port when more than one peer sends to it (`TrafficAccounting`).
+    public let udpUnconnected: PortSet
     /// The distinct process names; index 0 is "no process".
     public let processNames: [String]
 
@@ -43,6 +51,7 @@ public final class EndpointOwners: Sendable {
     public init(sockets: some Sequence<Socket>) {
         var tcp = PortSet()
         var udp = PortSet()
+        var unconnected = PortSet()
         var names = [""]
         var nameIndex: [String: Int32] = [:]
         func index(_ name: String) -> Int32 {
@@ -56,6 +65,7 @@ public final class EndpointOwners: Sendable {
         var connected: [Socket] = []
         for socket in sockets {
             guard socket.isListener else {
+                if socket.ipProtocol == 17 && socket.isUnconnectedUDP { unconnected.insert(socket.port) }
                 connected.append(socket)
                 continue
             }
@@ -74,6 +84,7 @@ public final class EndpointOwners: Sendable {
         }
         tcpListening = tcp
         udpListening = udp
+        udpUnconnected = unconnected
         processNames = names
         self.byEndpoint = byEndpoint
         self.byPort = byPort

@@ -1,27 +1,13 @@
 import NetAddress
 
-/// The kernel's ephemeral (client) port range, `/proc/sys/net/ipv4/ip_local_port_range`.
-public struct EphemeralPortRange: Sendable, Equatable {
-    public var lower: UInt16
-    public var upper: UInt16
-
-    /// Linux's default, 32768-60999.
-    public static let linuxDefault = EphemeralPortRange(lower: 32768, upper: 60999)
-
-    public init(lower: UInt16, upper: UInt16) {
-        self.lower = min(lower, upper)
-        self.upper = max(lower, upper)
-    }
-
-    /// Parses the two numbers of ip_local_port_range ("32768\t60999\n").
-    public init?(procText: String) {
-        let numbers = procText.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { UInt16($0) }
-        guard numbers.count == 2 else { return nil }
-        self.init(lower: numbers[0], upper: numbers[1])
-    }
-
-    @inlinable
-    public func contains(_ port: UInt16) -> Bool { port >= lower && port <= upper }
+/// The slot of (address, tag) in a direct-mapped cache of `mask + 1` slots: mixed so that
+/// the addresses of one subnet and the ports of one host spread over the slots.
+private func cacheSlot(_ address: IPAddress, tag: UInt64, mask: Int) -> Int {
+    var h = address.high ^ (address.low &* 0x9E37_79B9_7F4A_7C15) ^ tag &* 0xC2B2_AE3D_27D4_EB4F
+    h ^= h >> 31
+    h = h &* 0xD6E8_FEB8_6659_FD93
+    h ^= h >> 29
+    return Int(truncatingIfNeeded: h) & mask
 }
 
 /// Remembers server endpoints (address, port, protocol) learned from TCP handshakes in a
@@ -45,11 +31,7 @@ struct ServerEndpointCache {
     }
 
     private func position(_ address: IPAddress, _ tag: UInt32) -> Int {
-        var h = address.high ^ (address.low &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(tag) &* 0xC2B2_AE3D_27D4_EB4F
-        h ^= h >> 31
-        h = h &* 0xD6E8_FEB8_6659_FD93
-        h ^= h >> 29
-        return Int(truncatingIfNeeded: h) & mask
+        cacheSlot(address, tag: UInt64(tag), mask: mask)
     }
 
     mutating func insert(_ address: IPAddress, port: UInt16, ipProtocol: UInt8) {
@@ -106,5 +88,51 @@ struct FragmentPortCache {
         guard slot.used, slot.identification == identification, slot.ipProtocol == ipProtocol,
               slot.source == source, slot.destination == destination else { return nil }
         return slot.port
+    }
+}
+
+/// Remembers, per local endpoint of an unconnected UDP socket, the first peer seen sending
+/// to it, so that a second, different peer shows the port is a server's. Direct-mapped
+/// like the caches above (a colliding endpoint overwrites an older one); `clear()` is O(1).
+struct FirstPeerCache {
+    private struct Slot {
+        var local: IPAddress = .zero
+        var peer: IPAddress = .zero
+        var port: UInt16 = 0
+        var generation: UInt32 = 0
+    }
+
+    private var slots: [Slot]
+    private let mask: Int
+    /// Slots of another generation are empty; 0 is never current.
+    private var generation: UInt32 = 1
+
+    init(size: Int = 4096) {
+        var n = 1
+        while n < size { n <<= 1 }
+        slots = [Slot](repeating: Slot(), count: n)
+        mask = n - 1
+    }
+
+    private func position(_ local: IPAddress, _ port: UInt16) -> Int {
+        cacheSlot(local, tag: UInt64(port), mask: mask)
+    }
+
+    /// Records that `peer` sent to `local:port`; true when a different peer did before.
+    mutating func isAnotherPeer(local: IPAddress, port: UInt16, peer: IPAddress) -> Bool {
+        let index = position(local, port)
+        let slot = slots[index]
+        if slot.generation == generation, slot.port == port, slot.local == local { return slot.peer != peer }
+        slots[index] = Slot(local: local, peer: peer, port: port, generation: generation)
+        return false
+    }
+
+    /// Forgets every endpoint.
+    mutating func clear() {
+        generation &+= 1
+        if generation == 0 {
+            slots = [Slot](repeating: Slot(), count: slots.count)
+            generation = 1
+        }
     }
 }

@@ -26,6 +26,11 @@ public final class TrafficAccounting {
     @exclusivity(unchecked) public private(set) var processAttributedBytes: UInt64 = 0
     @exclusivity(unchecked) public private(set) var processUnattributedBytes: UInt64 = 0
 
+    /// IP bytes added to the table since start, evicted series included: the history's
+    /// totals per direction, summed once per batch rather than per packet.
+    @exclusivity(unchecked) public private(set) var ingressBytes: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var egressBytes: UInt64 = 0
+
     /// Bytes not counted against a peer, indexed by UnattributedReason.rawValue.
     public var unattributedBytes: [UInt64] { [bothLocalBytes, neitherLocalBytes] }
     /// Packets whose local TCP/UDP endpoint no socket in the snapshot owns: a sign that
@@ -38,29 +43,48 @@ public final class TrafficAccounting {
     /// names are mapped onto stable ids so series keep their process across refreshes.
     @exclusivity(unchecked) public var endpoints: EndpointOwners? {
         didSet {
-            processTranslation = Self.translation(endpoints, into: &processRegistry)
+            processTranslation = translation(endpoints)
+            // Server evidence lasts as long as the socket: a port whose unconnected socket
+            // closed may next be a client's.
+            udpServerPorts = udpServerPorts.intersection(endpoints?.udpUnconnected ?? PortSet())
+            udpFirstPeers.clear()
             settlePending()
         }
     }
     /// Stable process ids used in TrafficKey.process.
-    @exclusivity(unchecked) public private(set) var processRegistry = ProcessRegistry()
+    @exclusivity(unchecked) public private(set) var processRegistry: ProcessRegistry
     @exclusivity(unchecked) private var processTranslation: [UInt32] = [0]
 
     @exclusivity(unchecked) private var serverEndpoints = ServerEndpointCache()
     @exclusivity(unchecked) private var fragmentPorts = FragmentPortCache()
+    /// Ports of unconnected UDP sockets that more than one peer has sent to: servers on
+    /// an ephemeral port (the socket table alone takes them for sendto clients).
+    @exclusivity(unchecked) public private(set) var udpServerPorts = PortSet()
+    @exclusivity(unchecked) private var udpFirstPeers = FirstPeerCache()
 
     public init(maxSeries: Int, localAddresses: LocalAddresses, ephemeralPorts: EphemeralPortRange = .linuxDefault,
-                endpoints: EndpointOwners? = nil) {
+                endpoints: EndpointOwners? = nil, processNameLimit: Int = 4096) {
         self.table = TrafficTable(maxSeries: maxSeries)
         self.localAddresses = localAddresses
         self.ephemeralPorts = ephemeralPorts
+        self.processRegistry = ProcessRegistry(limit: processNameLimit)
         self.endpoints = endpoints
-        self.processTranslation = Self.translation(endpoints, into: &processRegistry)
+        self.processTranslation = translation(endpoints)
     }
 
-    /// Stable ids for a reading's process-name indexes.
-    static func translation(_ endpoints: EndpointOwners?, into registry: inout ProcessRegistry) -> [UInt32] {
-        (endpoints?.processNames ?? [""]).map { registry.id(for: $0) }
+    /// Stable ids for a reading's process-name indexes. When the reading brings names the
+    /// full registry has no id for, the ids no series (counted, batched or held) uses are
+    /// reclaimed first, so names of processes long gone do not crowd out new ones.
+    func translation(_ endpoints: EndpointOwners?) -> [UInt32] {
+        let names = endpoints?.processNames ?? [""]
+        if names.lazy.filter({ self.processRegistry.existingID($0) == nil }).count > processRegistry.room {
+            flush()
+            var inUse = [Bool](repeating: false, count: processRegistry.names.count)
+            table.forEachKey { inUse[Int($0.process)] = true }
+            for held in pending.keys { inUse[Int(held.key.process)] = true }
+            processRegistry.reclaim(keeping: inUse)
+        }
+        return names.map { processRegistry.id(for: $0) }
     }
 
     /// Packets classified but not yet added to the table; see `enqueue`.
@@ -76,7 +100,13 @@ public final class TrafficAccounting {
 
     /// Counts one decoded packet now.
     public func count(_ packet: PacketSummary) {
-        if let (key, bytes) = classify(packet) { table.add(key, bytes: bytes) }
+        guard let (key, bytes) = classify(packet) else { return }
+        table.add(key, bytes: bytes)
+        addToTotals(key.direction, bytes)
+    }
+
+    private func addToTotals(_ direction: Direction, _ bytes: UInt64) {
+        if direction == .egress { egressBytes &+= bytes } else { ingressBytes &+= bytes }
     }
 
     /// Counts one decoded packet as part of a batch: it is classified now and added to
@@ -94,6 +124,7 @@ public final class TrafficAccounting {
     public func flush() {
         guard batchCount > 0 else { return }
         table.add(batch: batchKeys, bytes: batchBytes, count: batchCount)
+        for i in 0..<batchCount { addToTotals(batchKeys[i].direction, batchBytes[i]) }
         batchCount = 0
     }
 
@@ -120,6 +151,10 @@ public final class TrafficAccounting {
                 let rp = sourceLocal ? packet.destinationPort : packet.sourcePort
                 localPort = lp
                 if proto == 6 { learnHandshake(packet) }
+                if proto == 17, !sourceLocal, let endpoints, endpoints.udpUnconnected.contains(lp),
+                   !udpServerPorts.contains(lp), udpFirstPeers.isAnotherPeer(local: local, port: lp, peer: peer) {
+                    udpServerPorts.insert(lp)
+                }
                 let service = servicePort(proto: proto, local: local, localPort: lp, remote: peer, remotePort: rp)
                 port = service
                 if packet.isFragment {
@@ -183,6 +218,7 @@ public final class TrafficAccounting {
             key.process = process
             if process == 0 { processUnattributedBytes &+= counters.bytes } else { processAttributedBytes &+= counters.bytes }
             table.add(key, counters: counters)
+            addToTotals(key.direction, counters.bytes)
         }
         pending.removeAll(keepingCapacity: true)
     }
@@ -192,8 +228,12 @@ public final class TrafficAccounting {
         if let endpoints, endpoints.isListening(ipProtocol: proto, port: localPort) {
             return localPort
         }
-        if serverEndpoints.contains(local, port: localPort, ipProtocol: proto) { return localPort }
-        if serverEndpoints.contains(remote, port: remotePort, ipProtocol: proto) { return remotePort }
+        if proto == 17 && udpServerPorts.contains(localPort) { return localPort }
+        // Only TCP handshakes are learned: other protocols skip two cache misses a packet.
+        if proto == 6 {
+            if serverEndpoints.contains(local, port: localPort, ipProtocol: proto) { return localPort }
+            if serverEndpoints.contains(remote, port: remotePort, ipProtocol: proto) { return remotePort }
+        }
         let localEphemeral = ephemeralPorts.contains(localPort)
         let remoteEphemeral = ephemeralPorts.contains(remotePort)
         if localEphemeral != remoteEphemeral { return localEphemeral ? remotePort : localPort }

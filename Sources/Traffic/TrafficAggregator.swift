@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import NetAddress
 import PacketDecoding
@@ -10,12 +11,31 @@ public struct TrafficSnapshot: Sendable {
     public var counters: [TrafficCounters] = []
     public var unattributedBytes: [UInt64] = [UInt64](repeating: 0, count: UnattributedReason.allCases.count)
     public var evictedSeries: UInt64 = 0
+    /// Bytes of the evicted series.
+    public var evictedBytes: UInt64 = 0
+    /// Bytes held until the next socket-table reading names their process.
+    public var heldBytes: UInt64 = 0
+    /// Process names that got no id because the registry was full of names in use.
+    public var processNamesRefused: UInt64 = 0
     public var processAttributedBytes: UInt64 = 0
     public var processUnattributedBytes: UInt64 = 0
     /// Process names by id, as TrafficKey.process refers to them.
     public var processNames: [String] = [""]
 
     public init() {}
+
+    /// A copy of what `accounting` holds now; the caller holds the aggregator's lock.
+    init(copying accounting: TrafficAccounting) {
+        accounting.table.copy(keys: &keys, counters: &counters)
+        unattributedBytes = accounting.unattributedBytes
+        evictedSeries = accounting.table.evictedSeries
+        evictedBytes = accounting.table.evictedBytes
+        heldBytes = accounting.pendingBytes
+        processNamesRefused = accounting.processRegistry.refused
+        processAttributedBytes = accounting.processAttributedBytes
+        processUnattributedBytes = accounting.processUnattributedBytes
+        processNames = accounting.processRegistry.names
+    }
 
     public var seriesCount: Int { keys.count }
 
@@ -27,29 +47,39 @@ public struct TrafficSnapshot: Sendable {
 
 /// Owns the traffic accounting and drains the capture rings into it on one thread.
 ///
-/// Capture threads only push into their rings; this thread takes the lock once per
-/// batch, so a scrape waits at most for one batch and copies the table in one go.
+/// Capture threads only push into their rings and ring `wakeUp` after each batch; this
+/// thread takes at most one batch from each ring per pass, under the lock, so a scrape
+/// waits at most for one batch, a busy ring cannot starve the others, and the table is
+/// copied in one go. While every ring is empty the thread sleeps until a capture thread
+/// wakes it: an idle agent costs no wake-ups.
 public final class TrafficAggregator: @unchecked Sendable {
     private let accounting: TrafficAccounting
     private let lock = Mutex(())
     private let rings = Mutex<[SPSCRing<PacketSummary>]>([])
     private let running = Atomic<Bool>(false)
-    private var thread: Thread?
     private let stopped = DispatchSemaphore(value: 0)
-    /// Most packets taken from one ring per lock hold.
+    /// Rung by the rings' producers after they push; see `WakeUp`.
+    public let wakeUp = WakeUp()
+    /// Most packets taken from one ring per pass (and per lock hold).
     public let batchSize: Int
+    /// Called once, on the aggregator's thread, when packets show a local endpoint the
+    /// socket table does not know; see `notifyOnUnknownEndpoint`.
+    private let unknownEndpointWatch = Mutex<(seen: UInt64, body: @Sendable () -> Void)?>(nil)
 
     public init(accounting: TrafficAccounting, batchSize: Int = 4096) {
         self.accounting = accounting
         self.batchSize = batchSize
     }
 
-    /// Adds a ring to drain (one per capture source).
+    /// Adds a ring to drain (one per capture source). The ring must have been made with
+    /// this aggregator's `wakeUp`, which its producer rings after pushing.
     public func attach(_ ring: SPSCRing<PacketSummary>) {
+        precondition(ring.wakeUp === wakeUp, "a ring attached to an aggregator must be made with its wakeUp")
         rings.withLock { $0.append(ring) }
+        wakeUp.notify()
     }
 
-    /// Detaches a ring after draining what is left in it.
+    /// Detaches a ring after draining what is left in it; its producer must have stopped.
     public func detach(_ ring: SPSCRing<PacketSummary>) {
         drain(ring)
         rings.withLock { $0.removeAll { $0 === ring } }
@@ -60,62 +90,90 @@ public final class TrafficAggregator: @unchecked Sendable {
         try lock.withLock { _ in try body(accounting) }
     }
 
-    /// Drains one ring completely into the table.
-    @discardableResult
-    public func drain(_ ring: SPSCRing<PacketSummary>) -> Int {
-        var total = 0
-        while true {
-            let n = lock.withLock { _ in
-                let drained = ring.drain(max: batchSize) { accounting.enqueue($0) }
-                accounting.flush()
-                return drained
-            }
-            total += n
-            if n < batchSize { return total }
+    /// Takes at most one batch from `ring` into the table; returns how many packets.
+    private func drainBatch(_ ring: SPSCRing<PacketSummary>) -> Int {
+        lock.withLock { _ in
+            let drained = ring.drain(max: batchSize) { accounting.enqueue($0) }
+            accounting.flush()
+            return drained
         }
     }
 
-    /// Drains every attached ring once; returns how many packets were counted.
+    /// Drains one ring completely into the table (a ring whose producer has stopped).
+    @discardableResult
+    public func drain(_ ring: SPSCRing<PacketSummary>) -> Int {
+        var total = 0
+        // Bounded by what the ring holds once its producer has stopped.
+        for _ in 0...(ring.capacity / batchSize + 1) {
+            let n = drainBatch(ring)
+            total += n
+            if n == 0 { break }
+        }
+        return total
+    }
+
+    /// One pass: at most one batch from each attached ring, so a flooded interface
+    /// cannot hold back the others. Returns how many packets were counted.
     @discardableResult
     public func drainAll() -> Int {
         let current = rings.withLock { $0 }
         var total = 0
-        for ring in current { total += drain(ring) }
+        for ring in current { total += drainBatch(ring) }
+        if total > 0 { checkUnknownEndpoints() }
         return total
     }
 
-    /// Starts the draining thread; it sleeps briefly whenever every ring is empty.
+    /// True when no attached ring holds a packet.
+    private var ringsAreEmpty: Bool {
+        rings.withLock { rings in rings.allSatisfy { $0.isEmpty } }
+    }
+
+    /// Starts the draining thread, named pe-aggregator; it sleeps while every ring is empty.
     public func start() {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
+            nameCurrentThread("pe-aggregator")
             while running.load(ordering: .acquiring) {
-                if drainAll() == 0 { usleep(500) }
+                if drainAll() == 0 {
+                    wakeUp.wait { ringsAreEmpty && running.load(ordering: .acquiring) }
+                }
             }
-            drainAll()
+            while drainAll() > 0 {}
             stopped.signal()
         }
-        thread.name = "traffic-aggregator"
-        self.thread = thread
         thread.start()
     }
 
     /// Stops the draining thread after a final drain.
     public func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        wakeUp.wake()
         stopped.wait()
+    }
+
+    /// Calls `body` once, on the aggregator's thread, as soon as packets show a local
+    /// endpoint that the socket table given to the accounting does not know (a new
+    /// connection since its last reading). Replaces an earlier registration. The socket
+    /// task registers again after each reading, so it is called at most once per reading.
+    public func notifyOnUnknownEndpoint(_ body: @escaping @Sendable () -> Void) {
+        let seen = withAccounting { $0.unknownLocalEndpointPackets }
+        unknownEndpointWatch.withLock { $0 = (seen, body) }
+    }
+
+    private func checkUnknownEndpoints() {
+        guard let watch = unknownEndpointWatch.withLock({ $0 }) else { return }
+        let now = withAccounting { $0.unknownLocalEndpointPackets }
+        guard now != watch.seen else { return }
+        let fire = unknownEndpointWatch.withLock { current -> Bool in
+            guard current?.seen == watch.seen else { return false }
+            current = nil
+            return true
+        }
+        if fire { watch.body() }
     }
 
     /// A consistent copy of everything counted so far.
     public func snapshot() -> TrafficSnapshot {
-        var snapshot = TrafficSnapshot()
-        lock.withLock { _ in
-            accounting.table.copy(keys: &snapshot.keys, counters: &snapshot.counters)
-            snapshot.unattributedBytes = accounting.unattributedBytes
-            snapshot.evictedSeries = accounting.table.evictedSeries
-            snapshot.processAttributedBytes = accounting.processAttributedBytes
-            snapshot.processUnattributedBytes = accounting.processUnattributedBytes
-            snapshot.processNames = accounting.processRegistry.names
-        }
-        return snapshot
+        lock.withLock { _ in TrafficSnapshot(copying: accounting) }
     }
 }

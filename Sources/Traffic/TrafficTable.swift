@@ -14,8 +14,9 @@ public struct TrafficCounters: Sendable, BitwiseCopyable, Equatable {
 /// A bounded map from TrafficKey to counters that evicts the least recently active
 /// series when full.
 ///
-/// Built for the packet path: a hit touches one index slot and one 48-byte entry
-/// (key, counters and the tick it was last active, side by side), and nothing else.
+/// Built for the packet path: a hit touches one index slot and one 56-byte entry
+/// (key, counters, the tick it was last active and its rate mark, side by side), and
+/// nothing else. The rate mark is only read and written by the history's sweep.
 /// Storage is flat and grows by doubling up to the bound; the index is open addressing
 /// with linear probing at load at most 1/2. Live entries occupy `0..<count`, so a
 /// snapshot is a straight copy.
@@ -32,6 +33,7 @@ public final class TrafficTable {
         @usableFromInline var key: TrafficKey
         @usableFromInline var counters: TrafficCounters
         @usableFromInline var lastActive: UInt64
+        @usableFromInline var rateMark: RateMark
     }
 
     /// Most series the table holds; inserting past it evicts the least recently active.
@@ -42,6 +44,8 @@ public final class TrafficTable {
 
     /// Series evicted so far.
     @exclusivity(unchecked) public private(set) var evictedSeries: UInt64 = 0
+    /// Bytes the evicted series had counted, so every byte stays accounted for.
+    @exclusivity(unchecked) public private(set) var evictedBytes: UInt64 = 0
     /// Live series.
     @exclusivity(unchecked) public private(set) var count = 0
 
@@ -180,6 +184,11 @@ public final class TrafficTable {
         }
     }
 
+    /// Calls `body` with the key of every live series (not on the hot path).
+    func forEachKey(_ body: (TrafficKey) -> Void) {
+        for entry in UnsafeBufferPointer(start: entries, count: count) { body(entry.key) }
+    }
+
     /// Bytes of memory the table holds now.
     public var memoryFootprint: Int {
         capacity * MemoryLayout<Entry>.stride + (indexMask + 1) * MemoryLayout<Int32>.stride
@@ -198,7 +207,7 @@ public final class TrafficTable {
             grow()
             slot = probeEmptySlot(for: key)
         }
-        entries[count] = Entry(key: key, counters: TrafficCounters(bytes: bytes, packets: 1), lastActive: tick)
+        entries[count] = Entry(key: key, counters: TrafficCounters(bytes: bytes, packets: 1), lastActive: tick, rateMark: .zero)
         index[slot] = Int32(count)
         count += 1
     }
@@ -230,6 +239,7 @@ public final class TrafficTable {
             let evict = entry.lastActive < threshold || (entry.lastActive == threshold && tiesToEvict > 0)
             if evict {
                 if entry.lastActive == threshold { tiesToEvict -= 1 }
+                evictedBytes &+= entry.counters.bytes
                 continue
             }
             entries[kept] = entry

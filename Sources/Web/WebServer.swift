@@ -2,14 +2,21 @@ import Hummingbird
 import NIOCore
 import PlanetMetrics
 
-/// The agent's HTTP endpoints: GET /metrics (Prometheus text format), GET / (a landing
-/// page linking it) and GET /-/healthy.
+/// The agent's HTTP endpoints: GET /metrics (Prometheus text format), GET / (the page,
+/// or a landing page linking /metrics when the page is off), /api/v1 with the page,
+/// and GET /-/healthy.
 public enum WebServer {
-    /// The router serving the agent's endpoints from `registry`.
-    public static func router(registry: MetricsRegistry) -> Router<BasicRequestContext> {
+    /// The router serving the agent's endpoints from `registry`, and the page and
+    /// /api/v1 from `ui` when given.
+    public static func router(registry: MetricsRegistry, ui: WebUISources? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         MetricsEndpoint.add(to: router, registry: registry)
-        LandingPage.add(to: router, version: registry.version)
+        if let ui {
+            WebPage.add(to: router)
+            ApiRoutes.add(to: router, sources: ui, registry: registry)
+        } else {
+            LandingPage.add(to: router, version: registry.version)
+        }
         router.get("/-/healthy") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: "Healthy\n")))

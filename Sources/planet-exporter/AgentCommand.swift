@@ -4,6 +4,7 @@ import Agent
 import Inventory
 import Logging
 import NetAddress
+import PlanetMetrics
 import Web
 
 /// The agent: the Go original's flags (one dash or two), plus the -capture-* flags.
@@ -16,7 +17,7 @@ struct AgentCommand: AsyncParsableCommand {
     /// Flags that take no value; GoFlags rewrites -x=false for them.
     static let booleanFlags: Set<String> = LogOptions.booleanFlags.union([
         "version", "task-socketstat-enabled", "task-inventory-enabled", "task-darkstat-enabled",
-        "task-ebpf-enabled", "task-capture-enabled", "capture-promisc",
+        "task-ebpf-enabled", "task-capture-enabled", "capture-promisc", "web-ui-enabled",
     ])
 
     @Option(name: .customLong("listen-address"), help: "Address to which exporter will bind its HTTP interface")
@@ -45,8 +46,14 @@ struct AgentCommand: AsyncParsableCommand {
     var ebpfAddress = "http://localhost:9435/metrics"
     @Flag(name: .customLong("task-capture-enabled"), inversion: .prefixedNo, help: "Enable packet capture for per-peer bandwidth (replaces darkstat)")
     var captureEnabled = true
-    @Option(name: .customLong("capture-interfaces"), help: "Comma-separated interfaces to capture on (default: every up interface with an address, loopback excluded)")
+    @Option(name: .customLong("capture-interfaces"), help: "Comma-separated interfaces to capture on (default: every up interface with an address that is not link-local, loopback excluded, at most -capture-max-interfaces)")
     var captureInterfaces = ""
+    @Option(name: .customLong("capture-max-interfaces"), help: "Most interfaces the default selection captures on (each costs a thread and a kernel buffer)")
+    var captureMaxInterfaces = HostInterfaces.defaultMaxCaptureInterfaces
+    @Option(name: .customLong("task-fetch-max-bytes"), help: "Most bytes read from one inventory, darkstat or ebpf_exporter response; a larger one fails and the last good data stays")
+    var fetchMaxBytes = HTTPFetcher.defaultMaxBytes
+    @Option(name: .customLong("task-socketstat-max-series"), help: "Most series per dependency family (planet_upstream, planet_downstream, planet_server_process); past it the services with the most peers are folded")
+    var socketstatMaxSeries = DependencyMetrics.defaultMaxSeries
     @Option(name: .customLong("capture-filter"), help: "BPF filter expression applied to capture")
     var captureFilter = ""
     @Option(name: .customLong("capture-local-net"), help: ArgumentHelp("Network counted as local besides the interfaces' addresses, in CIDR notation (repeatable)", valueName: "CIDR"))
@@ -57,9 +64,11 @@ struct AgentCommand: AsyncParsableCommand {
     var captureMaxSeries = AgentDefaults.maxSeries
     @Flag(name: .customLong("capture-promisc"), inversion: .prefixedNo, help: "Capture in promiscuous mode")
     var capturePromisc = false
+    @Flag(name: .customLong("web-ui-enabled"), inversion: .prefixedNo, help: "Serve the page and /api/v1 (false: / is a landing page and /api is not served)")
+    var webUIEnabled = true
     @Option(name: .customLong("web.config.file"), help: ArgumentHelp("exporter-toolkit web config file for TLS and basic auth, re-read when it changes", valueName: "PATH"))
     var webConfigFile = ""
-    @Option(name: .customLong("web.max-connections"), help: "HTTP connections open at once; past it the longest-idle one is closed")
+    @Option(name: .customLong("web.max-connections"), help: "HTTP connections open at once; past it an idle one is closed, never-answered ones first")
     var webMaxConnections = ServerLimits().maxConnections
     @Option(name: .customLong("web.idle-timeout"), help: "Close a kept-alive HTTP connection idle this long, or a response the client stops reading",
             transform: { try GoDuration(parsing: $0) })
@@ -85,6 +94,9 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError("-task-interval \(taskInterval): must be positive")
         }
         if captureMaxSeries < 1 { throw ValidationError("-capture-max-series must be at least 1") }
+        if captureMaxInterfaces < 1 { throw ValidationError("-capture-max-interfaces must be at least 1") }
+        if fetchMaxBytes < 1 { throw ValidationError("-task-fetch-max-bytes must be at least 1") }
+        if socketstatMaxSeries < 1 { throw ValidationError("-task-socketstat-max-series must be at least 1") }
         if !(64...65535).contains(captureSnaplen) { throw ValidationError("-capture-snaplen must be between 64 and 65535") }
         for text in captureLocalNets where IPNetwork(text) == nil {
             throw ValidationError("-capture-local-net \(text): not a CIDR network (e.g. 10.0.0.0/8)")
@@ -144,6 +156,10 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.web.limits.readHeaderTimeout = webReadHeaderTimeout.duration
         configuration.web.parseDuration = { try? GoDuration(parsing: $0).duration }
         configuration.runAsUser = runAsUser
+        configuration.webUIEnabled = webUIEnabled
+        configuration.capture.maxDefaultInterfaces = captureMaxInterfaces
+        configuration.fetchMaxBytes = fetchMaxBytes
+        configuration.dependencyMaxSeries = socketstatMaxSeries
         return configuration
     }
 }

@@ -40,11 +40,12 @@ struct ReplayCommand: ParsableCommand {
             : LocalAddresses(networks: networks)
         var enrichment = Enrichment.none
         if let inventory {
-            enrichment = try Self.loadInventory(path: inventory, format: inventoryFormat)
+            let loaded = try Self.loadInventory(path: inventory, format: inventoryFormat)
+            enrichment = Replay.enrichment(inventory: loaded, localNetworks: networks, hostAddress: HostIdentity.primaryAddress())
         }
         // Written as it is rendered, straight from the rendered bytes.
         let errors = Replay.run(files: files, localAddresses: local, maxSeries: maxSeries,
-                                ephemeralPorts: AgentDefaults.ephemeralPorts(), enrichment: enrichment) { part in
+                                ephemeralPorts: EphemeralPortRange.read(), enrichment: enrichment) { part in
             // A closed stdout (`| head`) ends the output; the exit status still tells errors.
             part.withUnsafeBytes { raw in _ = try? writeAll(STDOUT_FILENO, raw) }
         }
@@ -55,18 +56,18 @@ struct ReplayCommand: ParsableCommand {
     }
 
     /// Reads an inventory file; bad entries are reported and skipped, an unusable file stops the replay.
-    static func loadInventory(path: String, format text: String) throws -> Enrichment {
+    static func loadInventory(path: String, format text: String) throws -> Inventory {
         let format: InventoryFormat
         do { format = try InventoryFormat(flagValue: text) } catch { throw ValidationError("--inventory-format: \(error)") }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ValidationError("--inventory \(path): cannot read the file")
         }
         do {
-            let parsed = try InventoryParser.parse(Array(data), format: format)
+            let parsed = try InventoryParser.parse(data, format: format)
             for problem in parsed.problems {
                 FileHandle.standardError.write(Data("planet-exporter replay: \(path): \(problem)\n".utf8))
             }
-            return Enrichment(inventory: Inventory(entries: parsed.entries), hostAddress: HostIdentity.primaryAddress())
+            return Inventory(entries: parsed.entries)
         } catch {
             throw ValidationError("--inventory \(path): \(error)")
         }

@@ -10,8 +10,6 @@ import ServiceLifecycle
 /// schedule, with the seed's flags and schema.
 @main
 struct PlanetFederator: AsyncParsableCommand {
-    static let version = "0.1.0"
-
     static let configuration = CommandConfiguration(
         commandName: "planet-federator",
         abstract: "Aggregates planet-exporter metrics from Prometheus into InfluxDB measurements (ingress, egress, upstream, downstream).",
@@ -30,7 +28,7 @@ struct PlanetFederator: AsyncParsableCommand {
     @Option(name: .customLong("prometheus-addr"), help: "Prometheus base URL.")
     var prometheusAddr = "http://127.0.0.1:9090"
 
-    @Option(name: .customLong("influxdb-addr"), help: "InfluxDB base URL.")
+    @Option(name: .customLong("influxdb-addr"), help: "InfluxDB base URL; \"none\" writes to no InfluxDB (with -prometheus-remote-write-url).")
     var influxdbAddr = "http://127.0.0.1:8086"
 
     @Option(name: .customLong("influxdb-token"), help: "InfluxDB 2.x API token (or user:password for an InfluxDB 1.x with authentication).")
@@ -47,6 +45,18 @@ struct PlanetFederator: AsyncParsableCommand {
 
     @Option(name: .customLong("influxdb-api"), help: "Write API: auto (ask /ping), v1 (/write?db=) or v2 (/api/v2/write).")
     var influxdbAPI = InfluxAPIChoice.auto
+
+    @Option(name: .customLong("prometheus-remote-write-url"), help: "Also write the federated series to this Prometheus remote-write receiver, e.g. http://127.0.0.1:9090/api/v1/write.")
+    var prometheusRemoteWriteURL = ""
+
+    @Option(name: .customLong("prometheus-remote-write-batch-size"), help: "Samples per remote-write request.")
+    var prometheusRemoteWriteBatchSize = 2000
+
+    @Option(name: .customLong("state-file"), help: "File keeping the last window and the windows not yet written across restarts (default: kept in memory only).")
+    var stateFile = ""
+
+    @Option(name: .customLong("catch-up-max-age"), help: "Windows that could not be written are caught up at later runs while younger than this. (default: 24h0m0s)", transform: GoDuration.init(parsing:))
+    var catchUpMaxAge = GoDuration(nanoseconds: 86_400_000_000_000)
 
     @Option(name: .customLong("query-step"), help: "Spacing of the points written within each run's window. (default: 30s)", transform: GoDuration.init(parsing:))
     var queryStep = GoDuration(nanoseconds: 30_000_000_000)
@@ -73,21 +83,7 @@ struct PlanetFederator: AsyncParsableCommand {
 
     static let booleanFlags: Set<String> = LogOptions.booleanFlags.union(["once", "version"])
 
-    static func main() async {
-        do {
-            let arguments = try GoFlags.normalize(Array(CommandLine.arguments.dropFirst()), booleanFlags: booleanFlags)
-            var command = try parseAsRoot(arguments)
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch let error as FlagError {
-            exit(withError: ValidationError(error.description))
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() async { await mainWithGoFlags(booleanFlags: booleanFlags) }
 
     func validate() throws {
         do {
@@ -97,16 +93,22 @@ struct PlanetFederator: AsyncParsableCommand {
         }
         guard cronJobTimeoutSecond > 0 else { throw ValidationError("-cron-job-timeout-second must be positive") }
         guard influxdbBatchSize > 0 else { throw ValidationError("-influxdb-batch-size must be positive") }
+        guard prometheusRemoteWriteBatchSize > 0 else { throw ValidationError("-prometheus-remote-write-batch-size must be positive") }
+        guard catchUpMaxAge.nanoseconds >= 0 else { throw ValidationError("-catch-up-max-age must not be negative") }
+        guard influxdbAddr != "none" || !prometheusRemoteWriteURL.isEmpty else {
+            throw ValidationError("nothing to write to: -influxdb-addr is none and no -prometheus-remote-write-url is given")
+        }
         guard queryStep.nanoseconds >= 1_000_000_000 else { throw ValidationError("-query-step must be at least 1s") }
         guard queryRateWindow.nanoseconds >= 1_000_000_000 else { throw ValidationError("-query-rate-window must be at least 1s") }
-        for address in [prometheusAddr, influxdbAddr] where !(address.hasPrefix("http://") || address.hasPrefix("https://")) {
+        for address in [prometheusAddr, influxdbAddr == "none" ? "" : influxdbAddr, prometheusRemoteWriteURL]
+        where !address.isEmpty && !(address.hasPrefix("http://") || address.hasPrefix("https://")) {
             throw ValidationError("address \"\(address)\" must start with http:// or https://")
         }
     }
 
     func run() async throws {
         if showVersion {
-            print("planet-federator \(Self.version)")
+            print("planet-federator \(BuildInfo.version) (revision \(BuildInfo.revision))")
             return
         }
         try log.bootstrap()
@@ -114,9 +116,10 @@ struct PlanetFederator: AsyncParsableCommand {
         let schedule = try CronSchedule(cronJobSchedule)
         let configuration = FederatorConfiguration(
             prometheusAddress: prometheusAddr,
-            influx: InfluxTarget(address: influxdbAddr, bucket: influxdbBucket, org: influxdbOrg, token: influxdbToken),
+            influx: influxdbAddr == "none" ? nil : InfluxTarget(address: influxdbAddr, bucket: influxdbBucket, org: influxdbOrg, token: influxdbToken),
             influxAPI: influxdbAPI,
             batchSize: influxdbBatchSize,
+            remoteWrite: prometheusRemoteWriteURL.isEmpty ? nil : RemoteWriteTarget(url: prometheusRemoteWriteURL, batchSize: prometheusRemoteWriteBatchSize),
             queryOptions: QueryOptions(
                 excludedPorts: Self.list(excludePorts),
                 excludedRemoteAddresses: Self.list(excludeRemoteAddresses),
@@ -125,33 +128,38 @@ struct PlanetFederator: AsyncParsableCommand {
             ),
             stepSeconds: Int(queryStep.nanoseconds / 1_000_000_000),
             timeOffsetSeconds: Int(cronJobTimeOffset.nanoseconds / 1_000_000_000),
-            jobTimeout: .seconds(cronJobTimeoutSecond)
+            jobTimeout: .seconds(cronJobTimeoutSecond),
+            catchUpMaxAgeSeconds: Int(catchUpMaxAge.nanoseconds / 1_000_000_000),
+            stateFile: stateFile.isEmpty ? nil : stateFile,
+            userAgent: "planet-federator/\(BuildInfo.version)"
         )
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let federator = Federator(client: client, configuration: configuration, logger: logger)
-        var failed = false
-        if once {
-            let now = Int(Date().timeIntervalSince1970)
-            let summary = await federator.run(runTime: now, periodSeconds: FederatorService.period(of: schedule, near: now))
-            failed = !summary.succeeded
-        } else {
+        if !once {
             logger.info("planet-federator started", metadata: [
-                "version": "\(Self.version)", "schedule": "\(cronJobSchedule)",
-                "prometheus": "\(prometheusAddr)", "influxdb": "\(influxdbAddr)",
+                "version": "\(BuildInfo.version)", "schedule": "\(cronJobSchedule)", "prometheus": "\(prometheusAddr)",
+                "influxdb": "\(influxdbAddr)",
+                "remote_write": "\(prometheusRemoteWriteURL.isEmpty ? "none" : prometheusRemoteWriteURL)",
             ])
-            let service = FederatorService(schedule: schedule, federator: federator, logger: logger)
-            let group = ServiceGroup(configuration: .init(
-                services: [.init(service: service)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            ))
-            do {
-                try await group.run()
-            } catch {
-                logger.error("federator failed", metadata: ["error": "\(error)"])
-                failed = true
-            }
         }
+        // -once runs as a service too, so SIGTERM cancels its run and its windows are kept.
+        let outcome = OnceOutcome()
+        let service = FederatorService(schedule: schedule, federator: federator, once: once, logger: logger) { summary in
+            outcome.record(failed: !summary.succeeded)
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        var failed = false
+        do {
+            try await group.run()
+        } catch {
+            logger.error("federator failed", metadata: ["error": "\(error)"])
+            failed = true
+        }
+        failed = failed || outcome.failed
         try await client.shutdown()
         if failed { throw ExitCode.failure }
     }
@@ -162,3 +170,15 @@ struct PlanetFederator: AsyncParsableCommand {
 }
 
 extension InfluxAPIChoice: ExpressibleByArgument {}
+
+/// Whether the `-once` run failed, set from the service's task.
+final class OnceOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    func record(failed: Bool) {
+        lock.withLock { value = failed }
+    }
+
+    var failed: Bool { lock.withLock { value } }
+}

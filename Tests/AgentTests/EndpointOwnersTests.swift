@@ -48,4 +48,19 @@ struct EndpointOwnersTests {
         #expect(snapshot.processName(ipProtocol: 17, localAddress: IPAddress("127.0.0.53")!, localPort: 53) == "systemd-resolve")
         #expect(snapshot.processName(ipProtocol: 17, localAddress: IPAddress("10.0.0.5")!, localPort: 53) == "dnsmasq")
     }
+
+    /// A sendto client's socket (unconnected, ephemeral port) names its process but is no
+    /// listener, so its port never becomes a service port; a server's port is one.
+    @Test func unconnectedUDPOnAnEphemeralPortIsNoListener() {
+        func unconnected(_ port: UInt16, _ name: String) -> OwnedSocket {
+            OwnedSocket(entry: SocketEntry(
+                protocol: .udp, state: .listen, localAddress: .zero, localPort: port,
+                remoteAddress: .zero, remotePort: 0, inode: 1, uid: 0), processName: name)
+        }
+        let owners = EndpointOwners(SocketSnapshot(sockets: [unconnected(45000, "dig"), unconnected(53, "dnsmasq")]))
+        #expect(!owners.isListening(ipProtocol: 17, port: 45000))
+        #expect(owners.isListening(ipProtocol: 17, port: 53))
+        #expect(owners.udpUnconnected.sorted == [45000])
+        #expect(owners.processName(ipProtocol: 17, localAddress: IPAddress("10.0.0.5")!, localPort: 45000) == "dig")
+    }
 }

@@ -40,7 +40,8 @@ struct PcapFile {
 
     func replay(_ path: String) throws -> (TrafficSnapshot, CaptureSource) {
         let aggregator = TrafficAggregator(accounting: TrafficAccounting(maxSeries: 1000, localAddresses: local))
-        let source = CaptureSource(handle: try PcapHandle.openOffline(path: path), ringCapacity: 64, policy: .wait)
+        let source = CaptureSource(handle: try PcapHandle.openOffline(path: path), ringCapacity: 64, policy: .wait,
+                                   wakeUp: aggregator.wakeUp)
         aggregator.attach(source.ring)
         aggregator.start()
         source.run()

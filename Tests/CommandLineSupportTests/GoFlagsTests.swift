@@ -1,3 +1,4 @@
+import ArgumentParser
 import Testing
 @testable import CommandLineSupport
 
@@ -12,7 +13,8 @@ import Testing
         (["--listen-address=x"], ["--listen-address=x"]),
         (["-addr", "-5"], ["--addr=-5"]),
         (["-offset", "-30s", "-once"], ["--offset=-30s", "--once"]),
-        (["-addr="], ["--addr="]),
+        (["-addr="], ["--addr", ""]),
+        (["-addr", ""], ["--addr", ""]),
         (["-addr=a=b"], ["--addr=a=b"]),
         (["-version"], ["--version"]),
         (["--version"], ["--version"]),
@@ -52,5 +54,17 @@ import Testing
 
     @Test func subcommandOnlyCountsFirst() throws {
         #expect(try GoFlags.normalize(["-a", "replay"], booleanFlags: [], subcommands: ["replay"]) == ["--a=replay"])
+    }
+
+    /// A command with one string option, to see what the argument parser makes of the output.
+    struct EmptyValueCommand: ParsableCommand {
+        @Option(name: .customLong("addr")) var addr = "default"
+    }
+
+    @Test func emptyValueReachesTheParserAsEmpty() throws {
+        for arguments in [["-addr="], ["-addr", ""], ["--addr="]] {
+            let parsed = try EmptyValueCommand.parse(try GoFlags.normalize(arguments, booleanFlags: []))
+            #expect(parsed.addr == "", "\(arguments)")
+        }
     }
 }

@@ -74,9 +74,10 @@ wait_for() {
 # scrape NS URL: GET URL from inside NS.
 scrape() { ip netns exec "$1" curl -sf --max-time 10 "$2"; }
 
-# start_prometheus NS SCRAPE_TARGET PORT: a real Prometheus in NS scraping TARGET every second.
+# start_prometheus NS SCRAPE_TARGET PORT [RULE_FILE]: a real Prometheus in NS scraping
+# TARGET every second, evaluating RULE_FILE's rules every second when one is given.
 start_prometheus() {
-    local ns=$1 target=$2 port=$3
+    local ns=$1 target=$2 port=$3 rules=${4:-}
     mkdir -p "$E2E_TMP/prometheus"
     cat > "$E2E_TMP/prometheus/prometheus.yml" <<YAML
 global:
@@ -87,6 +88,7 @@ scrape_configs:
     static_configs:
       - targets: ['$target']
 YAML
+    [ -z "$rules" ] || printf "rule_files:\n  - '%s'\n" "$rules" >> "$E2E_TMP/prometheus/prometheus.yml"
     promtool check config "$E2E_TMP/prometheus/prometheus.yml" >/dev/null
     in_ns_bg "$ns" prometheus --config.file="$E2E_TMP/prometheus/prometheus.yml" \
         --storage.tsdb.path="$E2E_TMP/prometheus/data" --web.listen-address="127.0.0.1:$port" \
@@ -115,4 +117,66 @@ start_tcpdump() {
 stop_tcpdump() {
     kill -INT "$TCPDUMP_PID"
     wait "$TCPDUMP_PID" 2>/dev/null || true
+}
+
+# start_influxdb PORT [NS]: a real InfluxDB 1.x answering on 127.0.0.1:PORT, in NS when
+# given (else in this namespace), data in E2E_TMP.
+start_influxdb() {
+    local port=$1 ns=${2:-} dir="$E2E_TMP/influxdb-$1"
+    local -a run=()
+    [ -z "$ns" ] || run=(ip netns exec "$ns")
+    mkdir -p "$dir"
+    cat > "$dir/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$(free_port)"
+[meta]
+  dir = "$dir/meta"
+[data]
+  dir = "$dir/data"
+  wal-dir = "$dir/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:$port"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+CONF
+    "${run[@]}" influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
+    E2E_PIDS+=($!)
+    wait_for 30 "${run[@]}" curl -fsS --max-time 5 "http://127.0.0.1:$port/ping" \
+        || { tail -20 "$dir/influxd.log" >&2; fail "influxd did not start"; }
+}
+
+# influxql NS PORT DATABASE QUERY: the JSON answer of an InfluxQL query (POST, so CREATE works too).
+influxql() {
+    ip netns exec "$1" curl -sf --max-time 20 -XPOST "http://127.0.0.1:$2/query" \
+        --data-urlencode "db=$3" --data-urlencode "q=$4"
+}
+
+# start_bqemulator NS PORT: the BigQuery emulator (installed by scripts/test, see
+# scripts/lib/install.sh) in NS, REST API on 127.0.0.1:PORT, project "test-project".
+# It runs in a namespace of its own because it tries to download an optional DuckDB
+# extension at start: there the attempt cannot leave the machine.
+start_bqemulator() {
+    local ns=$1 port=$2
+    source "$E2E_ROOT/scripts/lib/install.sh"
+    [ -x "$BQEMULATOR_VENV/bin/bqemulator" ] \
+        || skip "no BigQuery emulator in $BQEMULATOR_VENV (scripts/test installs it: install_bqemulator in scripts/lib/install.sh)"
+    in_ns_bg "$ns" "$BQEMULATOR_VENV/bin/bqemulator" start --rest-host 127.0.0.1 --rest-port "$port" \
+        --grpc-host 127.0.0.1 --grpc-port "$((port + 1))" --project test-project --log-level warning \
+        >"$E2E_TMP/bqemulator.log" 2>&1
+    wait_for 60 scrape "$ns" "http://127.0.0.1:$port/bigquery/v2/projects/test-project/datasets" \
+        || { tail -20 "$E2E_TMP/bqemulator.log" >&2; fail "the BigQuery emulator did not start"; }
+}
+
+# bq_sql NS PORT SQL: rows of a GoogleSQL query through the emulator's REST API, as JSON
+# lists of cell values (null for NULL).
+bq_sql() {
+    local body
+    body=$(python3 -c 'import json, sys; print(json.dumps({"query": sys.argv[1], "useLegacySql": False}))' "$3")
+    ip netns exec "$1" curl -sf --max-time 30 -XPOST -H 'Content-Type: application/json' \
+        "http://127.0.0.1:$2/bigquery/v2/projects/test-project/queries" -d "$body" \
+        | python3 -c 'import json, sys; print(json.dumps([[c["v"] for c in r["f"]] for r in json.load(sys.stdin).get("rows", [])]))'
 }

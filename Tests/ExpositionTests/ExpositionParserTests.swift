@@ -253,4 +253,15 @@ private func sample(_ name: String, _ value: Double, at timestamp: Int64? = nil,
         // Generous even for a debug build on a busy machine; the release figure is in docs/migration.md.
         #expect(best < .seconds(5))
     }
+
+    @Test func streamingHandsOverTheSameSamplesAndKeepsNone() throws {
+        let text = "# HELP a help\n# TYPE a counter\na{x=\"1\"} 1\nbroken line\na{x=\"2\"} 2 1700000000000\n"
+        let whole = ExpositionParser.parse(text)
+        var streamed: [ParsedSample] = []
+        let result = Array(text.utf8).withUnsafeBufferPointer { ExpositionParser.parse(buffer: $0) { streamed.append($0) } }
+        #expect(streamed == whole.samples)
+        #expect(result.samples.isEmpty)
+        #expect(result.problems == whole.problems && result.problemCount == 1)
+        #expect(result.declaredTypes == ["a": "counter"] && result.lineCount == whole.lineCount)
+    }
 }

@@ -48,7 +48,7 @@ import Testing
         "* * * * 13 *", "* * * * * 8", "a * * * * *", "5-1 * * * * *", "* * * * foo *", "1,,2 * * * * *",
     ])
     func rejects(expression: String) {
-        #expect(throws: CronScheduleError.self) { try CronSchedule(expression) }
+        #expect(throws: FederatorError.self) { try CronSchedule(expression) }
     }
 
     @Test func errorNamesField() {

@@ -30,3 +30,59 @@ import Testing
         }
     }
 }
+
+@Suite struct MatrixStreamReaderTests {
+    static let body = #"{"status":"success","data":{"resultType":"matrix","result":["#
+        + #"{"metric":{"a":"x,\"}]\\","b":"{["},"values":[[1,"1"],[2,"2.5"]]},"#
+        + #" {"metric":{},"values":[]} , {"metric":{"c":"d"},"values":[[3.5,"+Inf"]]}"#
+        + #"]},"warnings":["w"]}"#
+
+    @Test func anySplitOfTheBodyGivesTheSameSeries() throws {
+        let whole = try PrometheusMatrix.parse(Data(Self.body.utf8))
+        #expect(whole.count == 3)
+        #expect(whole[0].labels == ["a": "x,\"}]\\", "b": "{["])
+        #expect(whole[0].samples == [.init(timestampMilliseconds: 1000, value: 1), .init(timestampMilliseconds: 2000, value: 2.5)])
+        #expect(whole[2].samples[0].timestampMilliseconds == 3500)
+        let bytes = Array(Self.body.utf8)
+        for split in 0...bytes.count {
+            var reader = MatrixStreamReader()
+            var series: [PrometheusSeries] = []
+            try reader.feed(bytes[..<split]) { series.append($0) }
+            try reader.feed(bytes[split...]) { series.append($0) }
+            try reader.finish()
+            #expect(series == whole, "split at \(split)")
+        }
+    }
+
+    @Test func handsOverEachSeriesBeforeTheBodyEnds() throws {
+        // The body up to the brace that closes the first series.
+        let firstSeriesEnd = try #require(Self.body.range(of: "]]}"))
+        let head = Array(Self.body[..<firstSeriesEnd.upperBound].utf8)
+        var reader = MatrixStreamReader()
+        var series: [PrometheusSeries] = []
+        try reader.feed(head) { series.append($0) }
+        #expect(series.map(\.labels) == [["a": "x,\"}]\\", "b": "{["]])
+    }
+
+    @Test(arguments: [
+        "", "{", #"{"status":"success","data":{"resultType":"matrix","result":[]}"#,
+        #"{"status":"success","data":{"resultType":"matrix","result":[]}}x"#,
+        #"{"status":"success","data":{"resultType":"matrix","result":[]}]"#,
+        #"["status"]"#,
+    ])
+    func incompleteOrBrokenBodies(body: String) {
+        var reader = MatrixStreamReader()
+        #expect(throws: FederatorError.self) {
+            try reader.feed(Array(body.utf8)) { _ in }
+            try reader.finish()
+        }
+    }
+
+    @Test func vectorResultIsRefusedAtItsFirstSeries() {
+        let body = #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1"]}]}}"#
+        var reader = MatrixStreamReader()
+        #expect(throws: FederatorError(description: "expected a matrix result, got vector")) {
+            try reader.feed(Array(body.utf8)) { _ in }
+        }
+    }
+}

@@ -93,7 +93,11 @@ struct LiveSocketTableTests {
             let socket = try #require(find(.udp, .listen, bound.port))
             #expect(socket.processName == comm)
             #expect(socket.entry.localAddress == bound.address)
-            #expect(snapshot.isListening(.udp, bound.port))
+            // Bound by the kernel to an ephemeral port and unconnected: a sendto client by
+            // the rule of docs/sockets.md, not a server.
+            #expect(snapshot.ephemeralPorts.contains(bound.port))
+            #expect(snapshot.udpUnconnectedEphemeral.contains(bound.port))
+            #expect(!snapshot.isListening(.udp, bound.port))
         }
         let connected = try #require(find(.udp, .established, udpConnected.port, remote: udp4.port))
         #expect(connected.processName == comm)

@@ -148,12 +148,13 @@ import Testing
 
     @Test func aggregatorDrainsARingFedFromAnotherThread() async {
         let aggregator = TrafficAggregator(accounting: TrafficAccounting(maxSeries: 100, localAddresses: local), batchSize: 64)
-        let ring = SPSCRing<PacketSummary>(minimumCapacity: 256)
+        let ring = SPSCRing<PacketSummary>(minimumCapacity: 256, wakeUp: aggregator.wakeUp)
         aggregator.attach(ring)
         aggregator.start()
         let sample = packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 3)
         let producer = Task.detached {
-            for _ in 0..<20_000 { while !ring.tryPush(sample) { await Task.yield() } }
+            for _ in 0..<20_000 { while !ring.tryPush(sample) { ring.wakeUp?.notify(); await Task.yield() } }
+            ring.wakeUp?.notify()
         }
         await producer.value
         aggregator.stop()

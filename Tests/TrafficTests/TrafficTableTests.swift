@@ -21,6 +21,18 @@ import Testing
         #expect(table.counters(for: key(2)) == nil)
     }
 
+    @Test func evictedSeriesKeepTheirBytesCounted() {
+        let table = TrafficTable(maxSeries: 2)
+        table.add(key(1), bytes: 100)
+        table.add(key(1), bytes: 20)
+        table.add(key(2), bytes: 7)
+        table.add(key(3), bytes: 1)  // evicts 1, the least recently active
+        #expect(table.evictedSeries == 1)
+        #expect(table.evictedBytes == 120)
+        let held = table.snapshot().reduce(0) { $0 + $1.counters.bytes }
+        #expect(held + table.evictedBytes == 128)
+    }
+
     @Test func evictsLeastRecentlyActive() {
         let table = TrafficTable(maxSeries: 3)
         table.add(key(1), bytes: 1)

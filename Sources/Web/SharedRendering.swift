@@ -1,0 +1,100 @@
+import NIOCore
+import PlanetMetrics
+import Synchronization
+
+/// One gzip rendering of the registry, shared by every scrape that starts less than
+/// `maxAge` after it did: two Prometheus servers of an HA pair, or many clients polling
+/// without pause, cost one rendering a second instead of one each.
+///
+/// The rendering is compressed part by part as the registry writes it, and each
+/// scrape sends the compressed parts as they come, so the first bytes leave before the
+/// last series is written. What is held is the compressed rendering (an exposition
+/// compresses about tenfold), and only until `maxAge` after it was finished.
+final class SharedRendering: Sendable {
+    private let registry: MetricsRegistry
+    private let maxAge: Duration
+    private let current = Mutex<Rendering?>(nil)
+
+    init(registry: MetricsRegistry, maxAge: Duration) {
+        self.registry = registry
+        self.maxAge = maxAge
+    }
+
+    /// The rendering to send: the current one when it started less than `maxAge` ago,
+    /// else a new one, started now.
+    func rendering() -> Rendering {
+        let clock = ContinuousClock()
+        let (rendering, isNew) = current.withLock { current -> (Rendering, Bool) in
+            if let rendering = current, clock.now - rendering.started < maxAge { return (rendering, false) }
+            let rendering = Rendering(started: clock.now)
+            current = rendering
+            return (rendering, true)
+        }
+        if isNew {
+            // Not tied to the scrape that started it: the others read it too, even if
+            // that one's client goes away.
+            Task.detached { [registry, maxAge, self] in
+                let encoder = GzipEncoder()
+                await registry.write { part in
+                    let compressed = encoder.compress(part)
+                    if compressed.readableBytes > 0 { rendering.append(compressed) }
+                }
+                rendering.append(encoder.finish())
+                rendering.finish()
+                try? await Task.sleep(for: maxAge)
+                self.current.withLock { if $0 === rendering { $0 = nil } }
+            }
+        }
+        return rendering
+    }
+
+    /// The compressed parts of one rendering, readable while it is being written.
+    final class Rendering: Sendable {
+        let started: ContinuousClock.Instant
+        private struct State {
+            var parts: [ByteBuffer] = []
+            var finished = false
+            var waiters: [CheckedContinuation<Void, Never>] = []
+        }
+        private let state = Mutex(State())
+
+        init(started: ContinuousClock.Instant) { self.started = started }
+
+        func append(_ part: ByteBuffer) {
+            let waiters = state.withLock { state in
+                state.parts.append(part)
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+
+        func finish() {
+            let waiters = state.withLock { state in
+                state.finished = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+
+        /// The part at `index`, once it is written; nil past the last part.
+        func part(_ index: Int) async -> ByteBuffer? {
+            while true {
+                let ready = state.withLock { state -> ByteBuffer?? in
+                    if index < state.parts.count { return .some(state.parts[index]) }
+                    return state.finished ? .some(nil) : nil
+                }
+                if let ready { return ready }
+                await withCheckedContinuation { continuation in
+                    let now = state.withLock { state -> Bool in
+                        if index < state.parts.count || state.finished { return true }
+                        state.waiters.append(continuation)
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+            }
+        }
+    }
+}

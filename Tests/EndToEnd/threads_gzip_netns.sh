@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# What an operator sees of a running agent: its threads named in /proc (top -H, ps -L),
+# the aggregator asleep while there is no traffic and counting as soon as there is,
+# bytes of a new local endpoint given to an early socket-table reading (the task
+# interval is a minute, so only an early one can come in time), the kernel's drop
+# counter, and /metrics gzip-compressed for a scraper that asks for it (curl as the
+# client, gzip -d as the decoder), plain for one that does not.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+require_root
+require_cmd ip curl python3 gzip
+require_agent
+
+A=pe-thr-a-$$ B=pe-thr-b-$$
+new_netns "$A"; new_netns "$B"
+veth_pair "$A" veth-a 10.201.0.1/24 "$B" veth-b 10.201.0.2/24
+
+PORT=19100
+log "starting the agent in $A (socket table on, capture on veth-a, task interval 60s)"
+in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address "127.0.0.1:$PORT" -task-interval 60s
+AGENT_PID=${E2E_PIDS[-1]}
+metrics() { ip netns exec "$A" curl -sf --max-time 10 "$@" "http://127.0.0.1:$PORT/metrics"; }
+wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:$PORT/metrics | grep -q 'planet_capture_packets_total{interface=\"veth-a\"}'" \
+    || fail "agent is not capturing on veth-a"
+
+threads() { cat /proc/"$AGENT_PID"/task/*/comm 2>/dev/null; }
+log "threads: $(threads | sort | uniq -c | awk '{printf "%s x%s, ", $2, $1}')"
+threads | grep -qx 'pe-cap-veth-a' || fail "no capture thread named pe-cap-veth-a"
+threads | grep -qx 'pe-aggregator' || fail "no thread named pe-aggregator"
+
+# The aggregator's thread, and how often it has been switched out.
+aggregator_task=$(grep -lx 'pe-aggregator' /proc/"$AGENT_PID"/task/*/comm | head -1 | xargs dirname)
+switches() { awk '/^voluntary_ctxt_switches/ {print $2}' "$aggregator_task/status"; }
+# A measured window, not a wait: an aggregator that polled (as one did, every 500 us)
+# would be switched out thousands of times in it.
+idle_before=$(switches); sleep 2; idle_after=$(switches)
+log "aggregator wake-ups in 2 s of no traffic: $((idle_after - idle_before))"
+[ $((idle_after - idle_before)) -lt 10 ] || fail "the aggregator wakes while idle: $((idle_after - idle_before)) times in 2 s"
+
+log "UDP from $B: the aggregator wakes and counts it"
+before=$(switches)
+ip netns exec "$B" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(10): s.sendto(b"x" * 72, ("10.201.0.1", 9999))'
+# 10 datagrams of 100 IP bytes each, held until an early socket-table reading.
+wait_for 15 bash -c "ip netns exec $A curl -sf http://127.0.0.1:$PORT/metrics | grep -q 'planet_traffic_bytes_total{direction=\"ingress\".*remote_ip=\"10.201.0.2\"} 1000\$'" \
+    || fail "the datagrams were not counted: $(metrics | grep 10.201.0.2)"
+[ "$(switches)" -gt "$before" ] || fail "the aggregator counted without having been woken"
+
+log "gzip when asked for, plain when not"
+ip netns exec "$A" curl -sf -D "$E2E_TMP/gzip.headers" -H 'Accept-Encoding: gzip' -o "$E2E_TMP/metrics.gz" "http://127.0.0.1:$PORT/metrics"
+grep -qi '^content-encoding: gzip' "$E2E_TMP/gzip.headers" || fail "no Content-Encoding: gzip: $(cat "$E2E_TMP/gzip.headers")"
+gzip -dc "$E2E_TMP/metrics.gz" > "$E2E_TMP/metrics.unzipped" || fail "the gzip body does not decode"
+ip netns exec "$A" curl -sf -D "$E2E_TMP/plain.headers" -o "$E2E_TMP/metrics.plain" "http://127.0.0.1:$PORT/metrics"
+grep -qi '^content-encoding' "$E2E_TMP/plain.headers" && fail "a plain scrape came encoded: $(cat "$E2E_TMP/plain.headers")"
+# Same families and series, values aside (a second apart, counters and durations move).
+names() { grep -v '^#' "$1" | sed 's/ [^ ]*$//' | sort; }
+diff <(names "$E2E_TMP/metrics.unzipped") <(names "$E2E_TMP/metrics.plain") > "$E2E_TMP/names.diff" \
+    || fail "gzip and plain scrapes differ in their series: $(head -5 "$E2E_TMP/names.diff")"
+grep -q '^planet_capture_dropped_packets_total{interface="veth-a"} 0$' "$E2E_TMP/metrics.plain" \
+    || fail "no kernel drop counter for veth-a"
+log "ok: $(grep -c . "$E2E_TMP/metrics.plain") lines, $(stat -c %s "$E2E_TMP/metrics.gz") bytes gzipped"
