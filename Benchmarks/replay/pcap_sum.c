@@ -14,7 +14,7 @@
  * Build: cc -O2 -o pcap_sum pcap_sum.c -lpcap
  * Usage: pcap_sum [-p] FILE [LOCALNET...]   (default local net 10.0.0.0/24)
  *        -p prints every series as "direction<TAB>protocol<TAB>port<TAB>ip<TAB>bytes" and
- *        the unattributed bytes, as in Fixtures/pcap/*.expected.
+ *        the unattributed bytes, as in the Fixtures/pcap .expected files.
  */
 #include <arpa/inet.h>
 #include <pcap/pcap.h>

@@ -55,8 +55,9 @@ public enum SockDiagParser {
             case typeDone:
                 return .done
             case typeError:
+                // Widened first: the negation of Int32.min does not fit an Int32.
                 let code = length >= headerSize + 4
-                    ? -bytes.loadUnaligned(fromByteOffset: offset + headerSize, as: Int32.self) : 0
+                    ? -Int64(bytes.loadUnaligned(fromByteOffset: offset + headerSize, as: Int32.self)) : 0
                 throw SocketTableError("sock_diag: kernel answered error \(code) (errno) to a \(proto.label) dump")
             case typeSockDiagByFamily:
                 guard length >= headerSize + messageSize else {

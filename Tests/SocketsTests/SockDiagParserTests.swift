@@ -41,6 +41,14 @@ struct SockDiagParserTests {
         #expect(error?.description == "sock_diag: kernel answered error 2 (errno) to a udp dump")
     }
 
+    /// An error code of Int32.min (found by the fuzzer) has no negation in 32 bits.
+    @Test func anyErrorCodeIsReportedWithoutOverflow() throws {
+        var bytes = try Fixtures.bytes("sockdiag-error.bin")
+        withUnsafeBytes(of: Int32.min.littleEndian) { bytes.replaceSubrange(16..<20, with: $0) }
+        let error = #expect(throws: SocketTableError.self) { try parse(bytes, .udp) }
+        #expect(error?.description == "sock_diag: kernel answered error 2147483648 (errno) to a udp dump")
+    }
+
     @Test func truncatedMessageIsAnErrorNotACrash() throws {
         let bytes = try Fixtures.bytes("sockdiag-tcp4.bin")
         let error = #expect(throws: SocketTableError.self) { try parse(Array(bytes.prefix(50))) }
