@@ -155,20 +155,25 @@ final class InfluxDBServer {
         process.executableURL = URL(fileURLWithPath: binary!)
         process.arguments = ["-config", directory.appendingPathComponent("influxdb.conf").path]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let log = directory.appendingPathComponent("influxd.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
         let server = InfluxDBServer(port: port, directory: directory, process: process, client: HTTPClient(eventLoopGroupProvider: .singleton))
-        // Polls /ping for at most 30 s.
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
+        // Polls /ping for at most 120 s (a loaded machine starts it slowly); an influxd
+        // that exits ends the wait at once.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline && process.isRunning {
             if let answer = try? await server.http.send(HTTPClientRequest(url: "http://127.0.0.1:\(port)/ping"), server: "influxdb", deadline: .now + .seconds(2)),
                answer.status.code == 204 {
                 return server
             }
             try await Task.sleep(for: .milliseconds(100))
         }
+        let exited = !process.isRunning
         server.stop()
-        throw FederatorError(description: "influxd did not answer /ping within 30 s")
+        let said = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: " | ") ?? ""
+        throw FederatorError(description: "influxd \(exited ? "exited" : "did not answer /ping within 120 s"): \(said)")
     }
 
     var http: HTTPExchange { HTTPExchange(client: client, logger: Logger(label: "test")) }
