@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // A seeded random generator shared by the randomized tests.
@@ -97,22 +100,35 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // The HTTP server (Hummingbird): /metrics streamed part by part (gzip when asked),
-        // the page and /api/v1 (its HTML, CSS and script compiled into the binary).
+        // the page and /api/v1 (its HTML, CSS and script compiled into the binary);
+        // exporter-toolkit's web config (TLS through swift-nio-ssl, bcrypt basic auth, YAML
+        // through Yams) and the limits that keep a client from holding the server.
         .target(name: "Web", dependencies: [
             "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "PacketDecoding", "Diagnostics", "CZlib",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "Yams", package: "Yams"),
         ], resources: [.embedInCode("Page/index.html"), .embedInCode("Page/app.css"), .embedInCode("Page/app.js")]),
         .testTarget(name: "WebTests", dependencies: [
-            "Web", "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "CZlib",
+            "TestSupport", "Web", "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "CZlib",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
+
+        // libcap through pkg-config: the privilege drop (user switch keeping capabilities).
+        .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
         // The agent: its tasks (capture, socketstat, inventory, darkstat, ebpf) and their
         // wiring into one ServiceGroup with the web server; replay beside them. The only
         // module that knows all the others.
         .target(name: "Agent", dependencies: [
             "Capture", "Traffic", "PlanetMetrics", "Web", "NetAddress", "PacketDecoding", "Sockets", "Inventory", "Migration",
-            "Diagnostics",
+            "CLibcap", "Diagnostics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -136,7 +152,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "planet-exporter", dependencies: [
-            "Agent", "PlanetMetrics", "NetAddress", "CommandLineSupport", "Inventory", "Diagnostics",
+            "Agent", "Web", "PlanetMetrics", "NetAddress", "CommandLineSupport", "Inventory", "Diagnostics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

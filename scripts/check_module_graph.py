@@ -12,7 +12,7 @@ import sys
 
 # Lowest first. Modules of one layer are independent of each other.
 LAYERS = [
-    ["CPcap", "CSnappy", "CZlib", "Diagnostics", "TestSupport"],
+    ["CPcap", "CLibcap", "CSnappy", "CZlib", "Diagnostics", "TestSupport"],
     ["NetAddress", "Ring"],
     ["PacketDecoding", "Exposition", "Inventory", "Sockets"],
     ["Migration", "Traffic", "Capture"],

@@ -1,4 +1,6 @@
 import Capture
+import Diagnostics
+import Foundation
 import Hummingbird
 import Inventory
 import Logging
@@ -12,9 +14,47 @@ import Web
 /// Wires the agent: the tasks as services, the collectors, and the HTTP endpoint, in one
 /// ServiceGroup that shuts down gracefully on SIGTERM and SIGINT.
 public enum AgentRuntime {
-    /// Runs the agent until SIGTERM or SIGINT; `version` and `revision` are reported by
-    /// planet_exporter_build_info and the page.
-    public static func run(_ configuration: AgentConfiguration, version: String, revision: String, logger: Logger) async throws {
+    /// What is done before the agent runs: the capture handles opened and, with
+    /// -run-as-user, privileges dropped.
+    public struct Prepared: Sendable {
+        let configuration: AgentConfiguration
+        let capture: CaptureTask?
+    }
+
+    /// Opens what needs privilege (capture handles), then drops privileges if asked to.
+    /// Call it while the process has a single thread (see ``Privileges``).
+    public static func prepare(_ configuration: AgentConfiguration, logger: Logger) throws -> Prepared {
+        var capture: CaptureTask? = nil
+        if configuration.captureEnabled {
+            var settings = configuration.capture
+            settings.interval = configuration.taskInterval
+            let task = CaptureTask(settings: settings, logger: logger)
+            task.openInterfaces()
+            capture = task
+        }
+        if !configuration.runAsUser.isEmpty {
+            // The listener is bound after the drop: a privileged port would then fail with EACCES.
+            let unprivileged = (try? readFile("/proc/sys/net/ipv4/ip_unprivileged_port_start", limit: 32))
+                .flatMap { Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 1024
+            if configuration.listenPort != 0 && configuration.listenPort < unprivileged {
+                throw PrivilegeError("-run-as-user: port \(configuration.listenPort) of -listen-address is below \(unprivileged), which only root may bind; listen on a higher port (the default is 19100)")
+            }
+            let outcome = try Privileges.drop(
+                to: configuration.runAsUser,
+                keeping: Capability.needed(captureEnabled: configuration.captureEnabled,
+                                           socketstatEnabled: configuration.socketstatEnabled))
+            logger.info("running as \(configuration.runAsUser)", metadata: [
+                "uid": "\(outcome.uid)", "gid": "\(outcome.gid)",
+                "capabilities": "\(outcome.kept.map(\.name).joined(separator: ","))",
+            ])
+        }
+        return Prepared(configuration: configuration, capture: capture)
+    }
+
+    /// Runs the prepared agent until SIGTERM or SIGINT; `version` and `revision` are
+    /// reported by planet_exporter_build_info and the page.
+    public static func run(_ prepared: Prepared, version: String, revision: String, logger: Logger) async throws {
+        let configuration = prepared.configuration
         var services: [any Service] = []
         var collectors: [any MetricsCollector] = []
         let hostAddress: @Sendable () -> IPAddress = { HostIdentity.primaryAddress() }
@@ -35,12 +75,8 @@ public enum AgentRuntime {
                                                      darkstatEnabled: configuration.darkstatEnabled)
         if let feedWarning { logger.warning("\(feedWarning)") }
 
-        var capture: CaptureTask? = nil
-        if configuration.captureEnabled {
-            var settings = configuration.capture
-            settings.interval = configuration.taskInterval
-            let task = CaptureTask(settings: settings, logger: logger)
-            capture = task
+        let capture = prepared.capture
+        if let task = capture {
             services.append(task)
             collectors.append(CaptureCollector(rendersTraffic: feed == .capture, enrichment: enrichment) { task.reading() })
         }
@@ -76,6 +112,9 @@ public enum AgentRuntime {
         }
         collectors.append(HostnameCollector(hostAddress: hostAddress, enrichment: enrichment))
 
+        let listener = try WebListener(host: configuration.listenHost, port: configuration.listenPort,
+                                       settings: configuration.web, logger: logger)
+        collectors.append(WebServerCollector { listener.reading() })
         let registry = MetricsRegistry(collectors: collectors, version: version, revision: revision)
         var ui: WebUISources? = nil
         if configuration.webUIEnabled {
@@ -84,12 +123,7 @@ public enum AgentRuntime {
             ui = webUISources(capture: capture, history: history, socketstat: socketstat,
                               hostAddress: hostAddress, enrichment: enrichment)
         }
-        var app = Application(
-            router: WebServer.router(registry: registry, ui: ui),
-            configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort),
-                                 serverName: "planet-exporter"),
-            logger: logger)
-        app.addServices(services)
+        let app = listener.makeApplication(router: WebServer.router(registry: registry, ui: ui), services: services)
         logger.info("planet-exporter \(version) listening on \(configuration.listenHost):\(configuration.listenPort)")
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }

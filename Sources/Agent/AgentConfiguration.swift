@@ -1,6 +1,7 @@
 import Capture
 import NetAddress
 import PlanetMetrics
+import Web
 
 /// Everything the agent's command line configures.
 public struct AgentConfiguration: Sendable {
@@ -23,6 +24,10 @@ public struct AgentConfiguration: Sendable {
     public var fetchMaxBytes = HTTPFetcher.defaultMaxBytes
     /// Most series per dependency family (planet_upstream, planet_downstream, planet_server_process).
     public var dependencyMaxSeries = DependencyMetrics.defaultMaxSeries
+    /// -web.config.file and the HTTP server's limits.
+    public var web = WebServerSettings()
+    /// -run-as-user: the user to become once capture handles are open; "" stays as started.
+    public var runAsUser = ""
 
     public init() {}
 

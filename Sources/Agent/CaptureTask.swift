@@ -36,6 +36,8 @@ public final class CaptureTask: Service, Sendable {
         var sources: [String: CaptureSource] = [:]
         /// Counters of sources that ended, so an interface's counters never go backwards.
         var retired: [String: CaptureCounters] = [:]
+        /// Handles opened by openInterfaces(), before capture starts.
+        var opened: [String: PcapHandle] = [:]
         /// Interfaces that could not be opened, with the reason.
         var failures: [String: String] = [:]
         var lastLogged: [String: String] = [:]
@@ -77,29 +79,49 @@ public final class CaptureTask: Service, Sendable {
         aggregator.withAccounting { accounting in
             if accounting.localAddresses.addresses != local.addresses { accounting.localAddresses = local }
         }
-        let wanted: [String]
-        if settings.interfaces.isEmpty {
-            let selection = HostInterfaces.defaultCaptureInterfaces(from: HostInterfaces.list(), limit: settings.maxDefaultInterfaces)
-            wanted = selection.selected
-            let changed = state.withLock { state in
-                defer { state.skipped = selection.skipped }
-                return state.skipped != selection.skipped
-            }
-            if changed && !selection.skipped.isEmpty {
-                logger.warning("capturing on \(wanted.count) interfaces, the most -capture-max-interfaces allows; not on \(selection.skipped.joined(separator: ", "))")
-            }
-        } else {
-            wanted = settings.interfaces
-        }
+        let wanted = wantedInterfaces()
         reapEndedSources(wanted: Set(wanted))
         for interface in wanted where state.withLock({ $0.sources[interface] == nil }) {
             open(interface)
         }
     }
 
+    /// The interfaces named by -capture-interfaces, or else those selected by default (up
+    /// to -capture-max-interfaces; the ones left out are logged when they change).
+    private func wantedInterfaces() -> [String] {
+        guard settings.interfaces.isEmpty else { return settings.interfaces }
+        let selection = HostInterfaces.defaultCaptureInterfaces(from: HostInterfaces.list(), limit: settings.maxDefaultInterfaces)
+        let changed = state.withLock { state in
+            defer { state.skipped = selection.skipped }
+            return state.skipped != selection.skipped
+        }
+        if changed && !selection.skipped.isEmpty {
+            logger.warning("capturing on \(selection.selected.count) interfaces, the most -capture-max-interfaces allows; not on \(selection.skipped.joined(separator: ", "))")
+        }
+        return selection.selected
+    }
+
+    /// Opens the wanted interfaces' capture handles now, without capturing yet, so that
+    /// what needs privilege is open before the agent drops it; run() starts them.
+    public func openInterfaces() {
+        for interface in wantedInterfaces() {
+            do {
+                let handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+                state.withLock { $0.opened[interface] = handle }
+            } catch {
+                noteFailure(interface, error.description)
+            }
+        }
+    }
+
     private func open(_ interface: String) {
         do {
-            let handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+            let handle: PcapHandle
+            if let opened = state.withLock({ $0.opened.removeValue(forKey: interface) }) {
+                handle = opened
+            } else {
+                handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+            }
             if handle.linkType == nil {
                 logger.warning("interface \(interface): link-layer type \(handle.linkTypeNumber) is not decoded; its frames count as undecoded (unsupported_link)")
             }
@@ -113,18 +135,22 @@ public final class CaptureTask: Service, Sendable {
             }
             logger.info("capturing", metadata: ["interface": "\(interface)", "filter": "\(settings.options.filter)"])
         } catch {
-            let message = error.description
-            let isNew = state.withLock { state -> Bool in
-                state.failures[interface] = message
-                defer { state.lastLogged[interface] = message }
-                return state.lastLogged[interface] != message
-            }
-            // Log a failure once, not every retry, so a missing interface does not flood the log.
-            if isNew {
-                logger.error("\(message); retrying every \(settings.interval)")
-            } else {
-                logger.debug("\(message); still retrying")
-            }
+            noteFailure(interface, error.description)
+        }
+    }
+
+    /// Records why `interface` could not be opened.
+    private func noteFailure(_ interface: String, _ message: String) {
+        let isNew = state.withLock { state -> Bool in
+            state.failures[interface] = message
+            defer { state.lastLogged[interface] = message }
+            return state.lastLogged[interface] != message
+        }
+        // Log a failure once, not every retry, so a missing interface does not flood the log.
+        if isNew {
+            logger.error("\(message); retrying every \(settings.interval)")
+        } else {
+            logger.debug("\(message); still retrying")
         }
     }
 

@@ -5,6 +5,7 @@ import Inventory
 import Logging
 import NetAddress
 import PlanetMetrics
+import Web
 
 /// The agent: the Go original's flags (one dash or two), plus the -capture-* flags.
 struct AgentCommand: AsyncParsableCommand {
@@ -65,6 +66,18 @@ struct AgentCommand: AsyncParsableCommand {
     var capturePromisc = false
     @Flag(name: .customLong("web-ui-enabled"), inversion: .prefixedNo, help: "Serve the page and /api/v1 (false: / is a landing page and /api is not served)")
     var webUIEnabled = true
+    @Option(name: .customLong("web.config.file"), help: ArgumentHelp("exporter-toolkit web config file for TLS and basic auth, re-read when it changes", valueName: "PATH"))
+    var webConfigFile = ""
+    @Option(name: .customLong("web.max-connections"), help: "HTTP connections open at once; past it an idle one is closed, never-answered ones first")
+    var webMaxConnections = ServerLimits().maxConnections
+    @Option(name: .customLong("web.idle-timeout"), help: "Close a kept-alive HTTP connection idle this long, or a response the client stops reading",
+            transform: { try GoDuration(parsing: $0) })
+    var webIdleTimeout = GoDuration(nanoseconds: Int64(ServerLimits().idleTimeout / .nanoseconds(1)))
+    @Option(name: .customLong("web.read-header-timeout"), help: "Close an HTTP connection whose request head is not complete this long after it started",
+            transform: { try GoDuration(parsing: $0) })
+    var webReadHeaderTimeout = GoDuration(nanoseconds: Int64(ServerLimits().readHeaderTimeout / .nanoseconds(1)))
+    @Option(name: .customLong("run-as-user"), help: ArgumentHelp("Once capture handles are open, run as this user with only the capabilities still needed (needs root)", valueName: "NAME"))
+    var runAsUser = ""
 
     func validate() throws {
         if AgentConfiguration.parseListenAddress(listenAddress) == nil {
@@ -88,6 +101,11 @@ struct AgentCommand: AsyncParsableCommand {
         for text in captureLocalNets where IPNetwork(text) == nil {
             throw ValidationError("-capture-local-net \(text): not a CIDR network (e.g. 10.0.0.0/8)")
         }
+        if webMaxConnections < 1 { throw ValidationError("-web.max-connections must be at least 1") }
+        if webIdleTimeout.nanoseconds <= 0 { throw ValidationError("-web.idle-timeout \(webIdleTimeout): must be positive") }
+        if webReadHeaderTimeout.nanoseconds <= 0 {
+            throw ValidationError("-web.read-header-timeout \(webReadHeaderTimeout): must be positive")
+        }
     }
 
     func run() async throws {
@@ -95,7 +113,23 @@ struct AgentCommand: AsyncParsableCommand {
             print("planet-exporter \(BuildInfo.version) (revision \(BuildInfo.revision))")
             return
         }
+        try await run(prepare())
+    }
+
+    /// Sets up logging, opens what needs privilege and drops privileges (-run-as-user):
+    /// called by main before its first suspension, while the process has one thread.
+    func prepare() throws -> AgentRuntime.Prepared {
         try log.bootstrap()
+        return try AgentRuntime.prepare(configuration(), logger: Logger(label: "planet-exporter"))
+    }
+
+    /// Runs what `prepare` made ready.
+    func run(_ prepared: AgentRuntime.Prepared) async throws {
+        try await AgentRuntime.run(prepared, version: BuildInfo.version, revision: BuildInfo.revision,
+                                   logger: Logger(label: "planet-exporter"))
+    }
+
+    private func configuration() -> AgentConfiguration {
         var configuration = AgentConfiguration()
         let listen = AgentConfiguration.parseListenAddress(listenAddress)!
         configuration.listenHost = listen.host
@@ -116,11 +150,16 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.capture.options.promiscuous = capturePromisc
         configuration.capture.localNetworks = captureLocalNets.compactMap { IPNetwork($0) }
         configuration.capture.maxSeries = captureMaxSeries
+        configuration.web.configFile = webConfigFile.isEmpty ? nil : webConfigFile
+        configuration.web.limits.maxConnections = webMaxConnections
+        configuration.web.limits.idleTimeout = webIdleTimeout.duration
+        configuration.web.limits.readHeaderTimeout = webReadHeaderTimeout.duration
+        configuration.web.parseDuration = { try? GoDuration(parsing: $0).duration }
+        configuration.runAsUser = runAsUser
         configuration.webUIEnabled = webUIEnabled
         configuration.capture.maxDefaultInterfaces = captureMaxInterfaces
         configuration.fetchMaxBytes = fetchMaxBytes
         configuration.dependencyMaxSeries = socketstatMaxSeries
-        try await AgentRuntime.run(configuration, version: BuildInfo.version, revision: BuildInfo.revision,
-                                   logger: Logger(label: "planet-exporter"))
+        return configuration
     }
 }

@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import CommandLineSupport
 
@@ -14,7 +15,25 @@ struct PlanetExporter: AsyncParsableCommand {
 enum Main {
     static func main() async {
         // `planet-exporter -h` shows the agent's flags, as the Go original's did.
-        await PlanetExporter.mainWithGoFlags(booleanFlags: AgentCommand.booleanFlags,
-                                             subcommands: ["agent", "replay", "help"], helpSubcommand: "agent")
+        let command = PlanetExporter.parseWithGoFlags(booleanFlags: AgentCommand.booleanFlags,
+                                                      subcommands: ["agent", "replay", "help"], helpSubcommand: "agent")
+        if let agent = command as? AgentCommand, !agent.version {
+            // Capabilities and no_new_privs belong to a thread and are inherited by the
+            // threads it starts: privileges are dropped here, before the first await,
+            // while the main thread is the only one.
+            let prepared: AgentRuntime.Prepared
+            do {
+                prepared = try agent.prepare()
+            } catch {
+                PlanetExporter.exit(withError: error)
+            }
+            do {
+                try await agent.run(prepared)
+            } catch {
+                PlanetExporter.exit(withError: error)
+            }
+        } else {
+            await PlanetExporter.runParsed(command)
+        }
     }
 }

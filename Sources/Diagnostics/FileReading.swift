@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a whole small file (a config, a certificate, a /proc file): at most `limit` bytes,
+/// more is an error (EFBIG) rather than an unbounded read of whatever the path names.
+public func readFile(_ path: String, limit: Int) throws(SystemCallError) -> [UInt8] {
+    let fd = try systemCall("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: min(limit + 1, 4096))
+    var used = 0
+    while true {
+        if used == bytes.count {
+            guard bytes.count <= limit else { throw SystemCallError(call: "read", subject: path, errno: EFBIG) }
+            bytes.append(contentsOf: repeatElement(0, count: min(bytes.count, limit + 1 - bytes.count)))
+        }
+        let count = try systemCall("read", path) {
+            bytes.withUnsafeMutableBytes { raw in read(fd, raw.baseAddress! + used, raw.count - used) }
+        }
+        if count == 0 { break }
+        used += count
+    }
+    return Array(bytes[..<used])
+}

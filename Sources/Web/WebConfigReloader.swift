@@ -1,0 +1,122 @@
+import Logging
+import Synchronization
+
+/// The web config in force, re-read when its file or a file it names changes, as
+/// exporter-toolkit re-reads it: changed users, headers and certificates apply to the next
+/// request or connection without a restart. The files are looked at (stat) at most once a
+/// second, on the way of a request or a new connection, so an idle agent does nothing.
+/// A change that does not load keeps the last good config and is logged once.
+public final class WebConfigReloader: Sendable {
+    /// The file, as given on the command line.
+    public let path: String
+    private let parseDuration: @Sendable (String) -> Duration?
+    private let logger: Logger
+    private let checkEvery: Duration
+    private let state: Mutex<State>
+
+    private struct State {
+        var loaded: LoadedWebConfig
+        /// The stamps of the last attempt, good or bad, so a broken file is read once.
+        var attempted: [FileStamp]
+        var lastCheck: ContinuousClock.Instant
+        var reloads = ReloadCounters()
+    }
+
+    /// Outcomes of reloads since start, for the self metrics.
+    public struct ReloadCounters: Sendable, Equatable {
+        public var succeeded = 0
+        public var failed = 0
+        /// Whether the last attempt loaded.
+        public var lastSucceeded = true
+    }
+
+    /// Loads `path` now; throws a one-line error naming the file and the key at fault.
+    public init(path: String, checkEvery: Duration = .seconds(1), parseDuration: @escaping @Sendable (String) -> Duration?,
+                logger: Logger) throws(WebConfigFileError) {
+        self.path = path
+        self.parseDuration = parseDuration
+        self.logger = logger
+        self.checkEvery = checkEvery
+        let loaded: LoadedWebConfig
+        do {
+            loaded = try WebConfigLoader.load(path: path, parseDuration: parseDuration)
+        } catch {
+            throw WebConfigFileError(path: path, error: error)
+        }
+        state = Mutex(State(loaded: loaded, attempted: loaded.stamps, lastCheck: ContinuousClock.now))
+    }
+
+    /// The config to serve with now, after a look at the files if a second has passed.
+    public func current() -> LoadedWebConfig {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            if now - state.lastCheck >= checkEvery {
+                state.lastCheck = now
+                reloadIfChanged(&state)
+            }
+            return state.loaded
+        }
+    }
+
+    /// Looks at the files now, whatever the time since the last look; true when a new
+    /// config is in force.
+    @discardableResult
+    public func checkNow() -> Bool {
+        state.withLock { state in
+            state.lastCheck = ContinuousClock.now
+            return reloadIfChanged(&state)
+        }
+    }
+
+    /// Reload outcomes since start.
+    public var counters: ReloadCounters { state.withLock { $0.reloads } }
+
+    @discardableResult
+    private func reloadIfChanged(_ state: inout State) -> Bool {
+        let now = state.attempted.map { FileStamp(path: $0.path) }
+        guard now != state.attempted else { return false }
+        do {
+            var next = try WebConfigLoader.load(path: path, parseDuration: parseDuration)
+            state.attempted = next.stamps
+            // TLS is chosen at start, as in exporter-toolkit: a reload never changes the scheme.
+            switch (state.loaded.tls != nil, next.tls != nil) {
+            case (true, false):
+                logger.error("web config \(path): tls_server_config was removed; TLS stays on until a restart, with the last good certificate")
+                next = LoadedWebConfig(config: withTLS(next.config, from: state.loaded.config), tls: state.loaded.tls, stamps: next.stamps)
+            case (false, true):
+                logger.error("web config \(path): tls_server_config was added; the agent serves plain HTTP until a restart")
+                next = LoadedWebConfig(config: withTLS(next.config, from: state.loaded.config), tls: nil, stamps: next.stamps)
+            default:
+                break
+            }
+            state.loaded = next
+            state.reloads.succeeded += 1
+            state.reloads.lastSucceeded = true
+            logger.info("web config \(path) reloaded", metadata: [
+                "tls": "\(next.tls != nil)", "users": "\(next.config.users.count)",
+            ])
+            return true
+        } catch {
+            state.attempted = now
+            state.reloads.failed += 1
+            state.reloads.lastSucceeded = false
+            logger.error("\(WebConfigFileError(path: path, error: error)); keeping the last good config")
+            return false
+        }
+    }
+
+    private func withTLS(_ config: WebConfig, from previous: WebConfig) -> WebConfig {
+        var config = config
+        config.tls = previous.tls
+        return config
+    }
+}
+
+/// A web config file that cannot be used: `web config /etc/planet-exporter/web.yml:
+/// basic_auth_users.alice: not a bcrypt hash; ...`.
+public struct WebConfigFileError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let error: WebConfigError
+
+    public var description: String { "web config \(path): \(error)" }
+}

@@ -1,0 +1,325 @@
+import Foundation
+import Glibc
+import HTTPTypes
+import Hummingbird
+import HummingbirdBcrypt
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOSSL
+import Testing
+import TestSupport
+@testable import Web
+
+/// A folder of its own for one test's files, removed at the end.
+final class TemporaryFolder {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "planet-web-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Writes `text` to `name` through a rename, as config management tools do.
+    @discardableResult
+    func write(_ name: String, _ text: String) throws -> String {
+        let target = path + "/" + name
+        try text.write(toFile: target + ".new", atomically: false, encoding: .utf8)
+        _ = rename(target + ".new", target)
+        return target
+    }
+
+    func copyFixture(_ relative: String, as name: String) throws {
+        try write(name, String(decoding: try RepositoryFixtures.bytes(relative), as: UTF8.self))
+    }
+}
+
+@Suite struct WebListenerTests {
+    static let logger = Logger(label: "test")
+    static let aliceHash = Bcrypt.hash("wonderland", cost: 4)
+
+    static func settings(_ file: String?, limits: ServerLimits = ServerLimits()) -> WebServerSettings {
+        var settings = WebServerSettings()
+        settings.configFile = file
+        settings.limits = limits
+        return settings
+    }
+
+    static func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/metrics") { _, _ in "metrics\n" }
+        router.get("/-/healthy") { _, _ in "Healthy\n" }
+        return router
+    }
+
+    static func authorization(_ user: String, _ password: String) -> HTTPFields {
+        [.authorization: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()]
+    }
+
+    @Test func aBrokenFileIsRefusedAtStartNamingTheKey() throws {
+        let folder = try TemporaryFolder()
+        let path = try folder.write("web.yml", "basic_auth_users:\n  alice: plain\n")
+        #expect(throws: (any Error).self) { try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(path), logger: Self.logger) }
+        do {
+            _ = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(path), logger: Self.logger)
+        } catch {
+            #expect(error.description == "web config \(path): basic_auth_users.alice: not a bcrypt hash; make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n'")
+        }
+        let missing = folder.path + "/nope.yml"
+        do {
+            _ = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(missing), logger: Self.logger)
+            Issue.record("a missing file was accepted")
+        } catch {
+            #expect(error.description == "web config \(missing): cannot open \(missing): No such file or directory")
+        }
+    }
+
+    @Test func everyPathIsBehindBasicAuth() async throws {
+        let folder = try TemporaryFolder()
+        let path = try folder.write("web.yml", """
+            basic_auth_users:
+              alice: \(Self.aliceHash)
+            http_server_config:
+              headers:
+                X-Frame-Options: deny
+            """)
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(path), logger: Self.logger)
+        let app = listener.makeApplication(router: Self.router(), services: [])
+        try await app.test(.router) { client in
+            for uri in ["/metrics", "/-/healthy", "/", "/no/such/page"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .unauthorized, "\(uri)")
+                    #expect(response.headers[.wwwAuthenticate] == "Basic")
+                    #expect(response.headers[HTTPField.Name("X-Frame-Options")!] == "deny")
+                    #expect(String(buffer: response.body) == "Unauthorized\n")
+                }
+                try await client.execute(uri: uri, method: .get, headers: Self.authorization("alice", "wrong")) { response in
+                    #expect(response.status == .unauthorized, "\(uri)")
+                }
+                try await client.execute(uri: uri, method: .get, headers: Self.authorization("mallory", "wonderland")) { response in
+                    #expect(response.status == .unauthorized, "\(uri)")
+                }
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: Self.authorization("alice", "wonderland")) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == "metrics\n")
+                #expect(response.headers[HTTPField.Name("X-Frame-Options")!] == "deny")
+            }
+            try await client.execute(uri: "/no/such/page", method: .get, headers: Self.authorization("alice", "wonderland")) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+    }
+
+    @Test func rateLimitAnswers429() async throws {
+        let folder = try TemporaryFolder()
+        let path = try folder.write("web.yml", "rate_limit:\n  interval: 1h\n  burst: 2\n")
+        var settings = Self.settings(path)
+        settings.parseDuration = { $0 == "1h" ? .seconds(3600) : nil }
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: settings, logger: Self.logger)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.router) { client in
+            for expected in [HTTPResponse.Status.ok, .ok, .tooManyRequests] {
+                try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == expected) }
+            }
+        }
+    }
+
+    @Test func changesApplyWithoutRestartAndABrokenChangeKeepsTheLastGoodConfig() throws {
+        let folder = try TemporaryFolder()
+        let path = try folder.write("web.yml", "basic_auth_users:\n  alice: \(Self.aliceHash)\n")
+        let reloader = try WebConfigReloader(path: path, checkEvery: .zero, parseDuration: { _ in nil }, logger: Self.logger)
+        #expect(reloader.current().config.users.keys.sorted() == ["alice"])
+
+        let bobHash = Bcrypt.hash("builder", cost: 4)
+        try folder.write("web.yml", "basic_auth_users:\n  bob: \(bobHash)\n")
+        #expect(reloader.current().config.users == ["bob": bobHash])
+        #expect(reloader.counters == .init(succeeded: 1, failed: 0, lastSucceeded: true))
+
+        try folder.write("web.yml", "basic_auth_users:\n  bob: [\n")
+        #expect(reloader.current().config.users == ["bob": bobHash], "the last good config stays")
+        #expect(reloader.counters == .init(succeeded: 1, failed: 1, lastSucceeded: false))
+        // Unchanged since: not read again, not logged again.
+        _ = reloader.current()
+        #expect(reloader.counters.failed == 1)
+
+        try folder.write("web.yml", "")
+        #expect(reloader.current().config.users.isEmpty)
+        #expect(reloader.counters == .init(succeeded: 2, failed: 1, lastSucceeded: true))
+    }
+
+    @Test func tlsFilesAreLoadedCheckedAndWatched() throws {
+        let folder = try TemporaryFolder()
+        try folder.copyFixture("tls/server.crt", as: "server.crt")
+        try folder.copyFixture("tls/server.key", as: "server.key")
+        let path = try folder.write("web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
+        let reloader = try WebConfigReloader(path: path, checkEvery: .zero, parseDuration: { _ in nil }, logger: Self.logger)
+        let first = reloader.current()
+        #expect(first.tls != nil)
+        #expect(first.tls?.tlsConfiguration.minimumTLSVersion == .tlsv12)
+
+        // A renewed certificate file alone (the config unchanged) is a change.
+        try folder.copyFixture("tls/client.crt", as: "server.crt")
+        try folder.copyFixture("tls/client.key", as: "server.key")
+        #expect(reloader.current().identity !== first.identity)
+
+        // A key that is not the certificate's is refused, and the last good config kept.
+        let kept = reloader.current().identity
+        try folder.copyFixture("tls/other.key", as: "server.key")
+        #expect(reloader.current().identity === kept)
+        #expect(reloader.counters.lastSucceeded == false)
+
+        // Removing TLS would change the scheme: refused until a restart.
+        try folder.copyFixture("tls/client.key", as: "server.key")
+        try folder.write("web.yml", "")
+        #expect(reloader.current().tls != nil)
+    }
+
+    @Test func aMismatchedKeyIsRefusedAtStart() throws {
+        let folder = try TemporaryFolder()
+        try folder.copyFixture("tls/server.crt", as: "server.crt")
+        try folder.copyFixture("tls/other.key", as: "server.key")
+        let path = try folder.write("web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
+        do {
+            _ = try WebConfigReloader(path: path, parseDuration: { _ in nil }, logger: Self.logger)
+            Issue.record("a key of another certificate was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("web config \(path): tls_server_config: the key does not belong to the certificate"))
+        }
+        try folder.write("server.key", "not a key")
+        do {
+            _ = try WebConfigReloader(path: path, parseDuration: { _ in nil }, logger: Self.logger)
+        } catch {
+            #expect(error.description == "web config \(path): tls_server_config.key_file: not an unencrypted PEM private key from \(folder.path)/server.key")
+        }
+    }
+
+    @Test func clientCertificateNamesAsGoWritesThem() throws {
+        let certificate = try NIOSSLCertificate(bytes: try RepositoryFixtures.bytes("tls/client.crt"), format: .pem)
+        #expect(RequestPhaseHandler.subjectAlternativeNames(certificate).sorted()
+                == ["10.1.2.3", "client.example", "ops@example.org", "spiffe://example/agent"])
+    }
+
+    // MARK: Live: the server cannot be held
+
+    @Test func stalledConnectionsAreClosedAndScrapesStillServedAtTheCap() async throws {
+        var limits = ServerLimits()
+        limits.readHeaderTimeout = .milliseconds(300)
+        limits.maxConnections = 4
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(nil, limits: limits), logger: Self.logger)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
+            let port = try #require(client.port)
+            // The scraper's kept-alive connection, answered once before the flood.
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .ok) }
+            // More stalled clients than the cap: the oldest make room for the newest, and
+            // the scraper's connection, answered already, outlives them.
+            let stalled = try (0..<6).map { _ in try RawConnection(port: port) }
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .ok) }
+            #expect(listener.reading().openConnections <= 4)
+            // Every stalled connection is closed by the server, by the cap or the timeout.
+            for connection in stalled {
+                #expect(await connection.waitForClose(within: .seconds(5)), "a stalled connection was held")
+            }
+            let reading = listener.reading()
+            let closed = Dictionary(uniqueKeysWithValues: reading.closedConnections)
+            #expect((closed["evicted"] ?? 0) + (closed["header_timeout"] ?? 0) >= 6)
+            #expect(closed["header_timeout"] ?? 0 >= 1)
+        }
+    }
+
+    @Test func aHalfSentHeadIsClosedAfterTheHeaderTimeout() async throws {
+        var limits = ServerLimits()
+        limits.readHeaderTimeout = .milliseconds(300)
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(nil, limits: limits), logger: Self.logger)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
+            let connection = try RawConnection(port: try #require(client.port))
+            let start = ContinuousClock.now
+            connection.send("GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            #expect(await connection.waitForClose(within: .seconds(5)))
+            #expect(ContinuousClock.now - start >= .milliseconds(250))
+        }
+    }
+
+    @Test func anIdleKeptAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
+        var limits = ServerLimits()
+        limits.idleTimeout = .milliseconds(300)
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(nil, limits: limits), logger: Self.logger)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
+            let connection = try RawConnection(port: try #require(client.port))
+            connection.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answered = ContinuousClock.now
+            let answer = await connection.readAll(within: .seconds(5))
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(40))")
+            #expect(answer.hasSuffix("metrics\n"))
+            // readAll returned because the server closed the kept-alive connection.
+            #expect(ContinuousClock.now - answered < .seconds(5), "an idle keep-alive was held")
+            #expect(ContinuousClock.now - answered >= .milliseconds(250))
+        }
+    }
+
+    @Test func anOversizedHeadIsRefused() async throws {
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(nil), logger: Self.logger)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
+            let connection = try RawConnection(port: try #require(client.port))
+            connection.send("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 40 * 1024))\r\n\r\n")
+            let answer = await connection.readAll(within: .seconds(5))
+            #expect(!answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(40))")
+            #expect(await connection.waitForClose(within: .seconds(5)))
+        }
+    }
+}
+
+/// A client socket driven by hand: connects, sends what a test says, and tells when the
+/// server closed it.
+final class RawConnection {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) {
+        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Reads until the server closes or `within` passes; what was read.
+    func readAll(within: Duration) async -> String {
+        var bytes: [UInt8] = []
+        _ = await drain(within: within) { bytes += $0 }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// True when the server closes the connection within `within`.
+    func waitForClose(within: Duration) async -> Bool {
+        await drain(within: within) { _ in }
+    }
+
+    /// Polls without blocking and sleeps between looks: a blocking wait would hold one of
+    /// the few threads the server under test (and the tests running beside) run on.
+    private func drain(within: Duration, _ received: ([UInt8]) -> Void) async -> Bool {
+        let deadline = ContinuousClock.now + within
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while ContinuousClock.now < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 0) > 0 else {
+                try? await Task.sleep(for: .milliseconds(10))
+                continue
+            }
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { return true }
+            received(Array(buffer[..<count]))
+        }
+        return false
+    }
+}
