@@ -13,10 +13,10 @@ public func fuzzPrometheusMatrix(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
                 _ = sample.value.magnitude
             }
         }
-    } catch is PrometheusAPIError {
+    } catch is FederatorError {
         // The answer the federator logs and moves on from.
     } catch {
-        fatalError("PrometheusMatrix.parse threw something else than PrometheusAPIError: \(error)")
+        fatalError("PrometheusMatrix.parse threw something else than FederatorError: \(error)")
     }
     return 0
 }
