@@ -272,7 +272,11 @@ public struct MatrixStreamReader {
             guard let value = Double(sample.value) else {
                 throw FederatorError(description: "sample value \"\(sample.value)\" is not a number")
             }
-            return PrometheusSample(timestampMilliseconds: Int64((sample.time * 1000).rounded()), value: value)
+            // A time no Int64 of milliseconds holds (1e300, found by the fuzzer) is refused, not trapped on.
+            guard let milliseconds = Int64(exactly: (sample.time * 1000).rounded()) else {
+                throw FederatorError(description: "sample time \(sample.time) is not a Unix time in seconds")
+            }
+            return PrometheusSample(timestampMilliseconds: milliseconds, value: value)
         })
     }
 }

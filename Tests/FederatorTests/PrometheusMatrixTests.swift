@@ -20,6 +20,7 @@ import Testing
         (#"{"status":"success","data":{"resultType":"vector","result":[]}}"#, "expected a matrix result, got vector"),
         ("<html>502 Bad Gateway</html>", "not Prometheus API JSON: <html>502"),
         (#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"x"]]}]}}"#, "\"x\" is not a number"),
+        (#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1e300,"1"]]}]}}"#, "sample time 1e+300 is not a Unix time in seconds"),
     ])
     func rejects(body: String, message: String) {
         do {
