@@ -35,10 +35,7 @@ public struct CaptureCollector: MetricsCollector {
     }
 
     public func collect(into writer: inout ExpositionWriter) -> Bool {
-        var renderer = makeRenderer()
-        while true {
-            if let success = renderer.renderNext(into: &writer) { return success }
-        }
+        collectAllParts(into: &writer)
     }
 
     /// Renders the traffic series a few thousand at a time, then the self-metrics.

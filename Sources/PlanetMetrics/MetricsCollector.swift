@@ -25,4 +25,13 @@ struct WholeRenderer: CollectorRenderer {
 
 extension MetricsCollector {
     public func makeRenderer() -> any CollectorRenderer { WholeRenderer(collector: self) }
+
+    /// `collect(into:)` for a collector that renders in parts: all its parts, one after
+    /// another, into `writer`.
+    public func collectAllParts(into writer: inout ExpositionWriter) -> Bool {
+        var renderer = makeRenderer()
+        while true {
+            if let success = renderer.renderNext(into: &writer) { return success }
+        }
+    }
 }

@@ -14,10 +14,7 @@ public struct MigrationCollector<Records: Sendable>: MetricsCollector {
     let rows: @Sendable (Records, Enrichment) -> MigrationRenderer
 
     public func collect(into writer: inout ExpositionWriter) -> Bool {
-        var renderer = makeRenderer()
-        while true {
-            if let success = renderer.renderNext(into: &writer) { return success }
-        }
+        collectAllParts(into: &writer)
     }
 
     /// Writes the family a few thousand series at a time, then the dropped count.

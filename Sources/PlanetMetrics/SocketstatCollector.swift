@@ -19,10 +19,7 @@ public struct SocketstatCollector: MetricsCollector {
     }
 
     public func collect(into writer: inout ExpositionWriter) -> Bool {
-        var renderer = makeRenderer()
-        while true {
-            if let success = renderer.renderNext(into: &writer) { return success }
-        }
+        collectAllParts(into: &writer)
     }
 
     /// Writes the gauges a few thousand series at a time, then the dropped counts.
