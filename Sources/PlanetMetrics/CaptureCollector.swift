@@ -10,12 +10,16 @@ public struct CaptureReading: Sendable {
     public var healthy: Bool
     /// Interfaces the default selection left out past -capture-max-interfaces.
     public var skippedInterfaces: Int
+    /// The captured interfaces' own counters, read with `sources`.
+    public var interfaces: [InterfaceCoverage]
 
-    public init(snapshot: TrafficSnapshot, sources: [SourceCounters], healthy: Bool, skippedInterfaces: Int = 0) {
+    public init(snapshot: TrafficSnapshot, sources: [SourceCounters], healthy: Bool, skippedInterfaces: Int = 0,
+                interfaces: [InterfaceCoverage] = []) {
         self.snapshot = snapshot
         self.sources = sources
         self.healthy = healthy
         self.skippedInterfaces = skippedInterfaces
+        self.interfaces = interfaces
     }
 }
 
@@ -59,6 +63,7 @@ public struct CaptureCollector: MetricsCollector {
             CaptureSelfMetrics.render(reading.snapshot, sources: reading.sources, into: &writer)
             writer.family("planet_capture_skipped_interfaces", help: "Interfaces the default selection qualifies but does not open, past -capture-max-interfaces", kind: .gauge)
             writer.sample("planet_capture_skipped_interfaces", [:], UInt64(reading.skippedInterfaces))
+            InterfaceCoverage.render(reading.interfaces, into: &writer)
             return reading.healthy
         }
     }
