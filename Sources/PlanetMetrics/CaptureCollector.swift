@@ -23,7 +23,8 @@ public struct CaptureReading: Sendable {
     }
 }
 
-/// planet_traffic_bytes_total from capture, and the capture self-metrics.
+/// planet_traffic_bytes_total from capture, the capture self-metrics, and the captured
+/// interfaces' own counters beside them.
 public struct CaptureCollector: MetricsCollector {
     public let name = "capture"
     let read: @Sendable () -> CaptureReading
