@@ -44,8 +44,8 @@ let package = Package(
 
         // The vocabulary every module shares: addresses (one 16-byte value for IPv4 and
         // IPv6), networks, port sets, direction, and this host's interfaces and addresses.
-        .target(name: "NetAddress"),
-        .testTarget(name: "NetAddressTests", dependencies: ["NetAddress"]),
+        .target(name: "NetAddress", dependencies: ["Diagnostics"]),
+        .testTarget(name: "NetAddressTests", dependencies: ["TestSupport", "NetAddress"]),
 
         // Captured bytes -> PacketSummary, and a capture source's counters; pure Swift,
         // never imports libpcap.

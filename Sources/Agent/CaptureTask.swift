@@ -43,6 +43,8 @@ public final class CaptureTask: Service, Sendable {
         var lastLogged: [String: String] = [:]
         /// Interfaces the default selection left out past its bound.
         var skipped: [String] = []
+        /// Where each interface's coverage counts from: when capture on it first started.
+        var baselines: [String: InterfaceBaseline] = [:]
     }
 
     /// The `interface` label under which the counters of default-selected interfaces that
@@ -106,7 +108,7 @@ public final class CaptureTask: Service, Sendable {
     public func openInterfaces() {
         for interface in wantedInterfaces() {
             do {
-                let handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+                let handle = try openLive(interface)
                 state.withLock { $0.opened[interface] = handle }
             } catch {
                 noteFailure(interface, error.description)
@@ -120,7 +122,7 @@ public final class CaptureTask: Service, Sendable {
             if let opened = state.withLock({ $0.opened.removeValue(forKey: interface) }) {
                 handle = opened
             } else {
-                handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+                handle = try openLive(interface)
             }
             if handle.linkType == nil {
                 logger.warning("interface \(interface): link-layer type \(handle.linkTypeNumber) is not decoded; its frames count as undecoded (unsupported_link)")
@@ -136,6 +138,33 @@ public final class CaptureTask: Service, Sendable {
             logger.info("capturing", metadata: ["interface": "\(interface)", "filter": "\(settings.options.filter)"])
         } catch {
             noteFailure(interface, error.description)
+        }
+    }
+
+    /// Opens a capture handle on `interface` and notes the kernel's counters of it then,
+    /// unless coverage already counts from an earlier capture of the same interface.
+    private func openLive(_ interface: String) throws(CaptureError) -> PcapHandle {
+        let handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+        // Read once the handle is open: from here on every frame is captured or counted dropped.
+        if let kernel = InterfaceStatistics.read(interface: interface) {
+            let index = HostInterfaces.index(of: interface)
+            state.withLock { state in
+                if state.baselines[interface]?.continues(index: index, kernel: kernel) != true {
+                    state.baselines[interface] = InterfaceBaseline(index: index, kernel: kernel,
+                                                                   captured: state.retired[interface] ?? CaptureCounters())
+                }
+            }
+        }
+        return handle
+    }
+
+    /// The own counters of each interface captured on, now, beside `sources` (read just before).
+    func interfaceCoverage(_ sources: [SourceCounters]) -> [InterfaceCoverage] {
+        let baselines = state.withLock { $0.baselines }
+        return sources.compactMap { source in
+            guard let baseline = baselines[source.interface],
+                  let kernel = InterfaceStatistics.read(interface: source.interface) else { return nil }
+            return InterfaceCoverage(interface: source.interface, kernel: kernel, baseline: baseline, captured: source.counters)
         }
     }
 
@@ -182,6 +211,7 @@ public final class CaptureTask: Service, Sendable {
             // Failures of interfaces nobody wants any more are not failures.
             state.failures = state.failures.filter { wanted.contains($0.key) }
             state.lastLogged = state.lastLogged.filter { wanted.contains($0.key) }
+            state.baselines = state.baselines.filter { wanted.contains($0.key) }
             guard settings.interfaces.isEmpty else { return }
             for (name, counters) in state.retired where name != Self.departedInterfaces
                 && !wanted.contains(name) && state.sources[name] == nil {
@@ -213,6 +243,8 @@ public final class CaptureTask: Service, Sendable {
     public func reading() -> CaptureReading {
         let snapshot = aggregator.snapshot()
         let (healthy, skipped) = state.withLock { ($0.failures.isEmpty && !$0.sources.isEmpty, $0.skipped.count) }
-        return CaptureReading(snapshot: snapshot, sources: sourceCounters(), healthy: healthy, skippedInterfaces: skipped)
+        let sources = sourceCounters()
+        return CaptureReading(snapshot: snapshot, sources: sources, healthy: healthy, skippedInterfaces: skipped,
+                              interfaces: interfaceCoverage(sources))
     }
 }

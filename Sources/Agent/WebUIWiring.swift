@@ -7,12 +7,13 @@ import Web
 
 extension CaptureTask {
     /// What the page shows of capture: the scrape's snapshot with rates and last-seen
-    /// ticks from `history`, and the interfaces' counters and failures.
+    /// ticks from `history`, and the interfaces' counters (capture's and kernel's) and failures.
     func view(history: TrafficHistory) -> CaptureView {
         let activity = aggregator.activity(history: history, at: Date().timeIntervalSince1970)
         let failures = failures
-        return CaptureView(activity: activity, sources: sourceCounters(), failures: failures,
-                           healthy: failures.isEmpty && !activeInterfaces.isEmpty)
+        let sources = sourceCounters()
+        return CaptureView(activity: activity, sources: sources, failures: failures,
+                           healthy: failures.isEmpty && !activeInterfaces.isEmpty, interfaces: interfaceCoverage(sources))
     }
 }
 

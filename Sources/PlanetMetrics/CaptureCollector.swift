@@ -10,16 +10,21 @@ public struct CaptureReading: Sendable {
     public var healthy: Bool
     /// Interfaces the default selection left out past -capture-max-interfaces.
     public var skippedInterfaces: Int
+    /// The captured interfaces' own counters, read with `sources`.
+    public var interfaces: [InterfaceCoverage]
 
-    public init(snapshot: TrafficSnapshot, sources: [SourceCounters], healthy: Bool, skippedInterfaces: Int = 0) {
+    public init(snapshot: TrafficSnapshot, sources: [SourceCounters], healthy: Bool, skippedInterfaces: Int = 0,
+                interfaces: [InterfaceCoverage] = []) {
         self.snapshot = snapshot
         self.sources = sources
         self.healthy = healthy
         self.skippedInterfaces = skippedInterfaces
+        self.interfaces = interfaces
     }
 }
 
-/// planet_traffic_bytes_total from capture, and the capture self-metrics.
+/// planet_traffic_bytes_total from capture, the capture self-metrics, and the captured
+/// interfaces' own counters beside them.
 public struct CaptureCollector: MetricsCollector {
     public let name = "capture"
     let read: @Sendable () -> CaptureReading
@@ -59,6 +64,7 @@ public struct CaptureCollector: MetricsCollector {
             CaptureSelfMetrics.render(reading.snapshot, sources: reading.sources, into: &writer)
             writer.family("planet_capture_skipped_interfaces", help: "Interfaces the default selection qualifies but does not open, past -capture-max-interfaces", kind: .gauge)
             writer.sample("planet_capture_skipped_interfaces", [:], UInt64(reading.skippedInterfaces))
+            InterfaceCoverage.render(reading.interfaces, into: &writer)
             return reading.healthy
         }
     }

@@ -100,8 +100,14 @@ enum ApiFixture {
         eth1.packets = 10
         eth1.decoded = 10
         eth1.ringDropped = 3
+        eth0.bytes.wireBytes = 5120
+        // The kernel counted one packet more than the capture since it started; eth1 has no counters.
+        let atStart = InterfaceStatistics(receiveBytes: 90000, transmitBytes: 65000, receivePackets: 690, transmitPackets: 579)
+        let now = InterfaceStatistics(receiveBytes: 90210, transmitBytes: 70110, receivePackets: 700, transmitPackets: 610)
+        let coverage = InterfaceCoverage(interface: "eth0", kernel: now,
+                                         baseline: InterfaceBaseline(index: 2, kernel: atStart, captured: CaptureCounters()), captured: eth0)
         return CaptureView(activity: activity, sources: [("eth0", eth0), ("eth1", eth1)],
-                           failures: ["eth2": "eth2: no such device"], healthy: false)
+                           failures: ["eth2": "eth2: no such device"], healthy: false, interfaces: [coverage])
     }
 
     static var sources: WebUISources {

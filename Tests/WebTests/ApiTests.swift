@@ -133,10 +133,12 @@ import Traffic
         let zeros = #"{"not_ip":0,"truncated":0,"malformed":0,"unsupported_link":0}"#
         #expect(text == #"{"time":1005,"version":"1.2.3","revision":"abc","host":{"hostname":"app1","ip":"10.0.0.5","addresses":["10.0.0.5","fd00::1"],"hostgroup":"app-servers","domain":"app1.example"},"#
             + #""traffic":{"ingress":{"bytes":17184,"rate":413},"egress":{"bytes":16300,"rate":121.5},"rate_window_seconds":12,"peers":3,"series":7,"evicted_series":2,"process_bytes":{"resolved":33400,"unresolved":84}},"#
-            + #""capture":{"enabled":true,"healthy":false,"packets":50,"kernel_dropped":1,"ring_dropped":3,"undecoded":{"not_ip":2,"truncated":0,"malformed":0,"unsupported_link":0},"unattributed_bytes":{"both_local":120,"neither_local":0},"#
-            + #""interfaces":[{"name":"eth0","capturing":true,"error":"","packets":40,"kernel_dropped":1,"ring_dropped":0,"undecoded":{"not_ip":2,"truncated":0,"malformed":0,"unsupported_link":0}},"#
-            + #"{"name":"eth1","capturing":true,"error":"","packets":10,"kernel_dropped":0,"ring_dropped":3,"undecoded":"# + zeros + "},"
-            + #"{"name":"eth2","capturing":false,"error":"eth2: no such device","packets":0,"kernel_dropped":0,"ring_dropped":0,"undecoded":"# + zeros + "}]},"
+            + #""capture":{"enabled":true,"healthy":false,"packets":50,"kernel_dropped":1,"ring_dropped":3,"undecoded":{"not_ip":2,"truncated":0,"malformed":0,"unsupported_link":0},"wire_bytes":5120,"unattributed_bytes":{"both_local":120,"neither_local":0},"#
+            + #""interfaces":[{"name":"eth0","capturing":true,"error":"","packets":40,"kernel_dropped":1,"ring_dropped":0,"undecoded":{"not_ip":2,"truncated":0,"malformed":0,"unsupported_link":0},"wire_bytes":5120,"#
+            + #""kernel":{"receive_bytes":90210,"transmit_bytes":70110,"receive_packets":700,"transmit_packets":610,"receive_dropped":0,"transmit_dropped":0},"#
+            + #""coverage":{"packets":40,"kernel_packets":41,"wire_bytes":5120,"kernel_bytes":5320}},"#
+            + #"{"name":"eth1","capturing":true,"error":"","packets":10,"kernel_dropped":0,"ring_dropped":3,"undecoded":"# + zeros + #","wire_bytes":0,"kernel":null,"coverage":null},"#
+            + #"{"name":"eth2","capturing":false,"error":"eth2: no such device","packets":0,"kernel_dropped":0,"ring_dropped":0,"undecoded":"# + zeros + #","wire_bytes":0,"kernel":null,"coverage":null}]},"#
             + #""socket_table":{"enabled":true,"succeeded":true,"upstreams":4,"downstreams":1,"servers":1},"#
             + #""tasks":{"scraped_at":1000,"collectors":[{"collector":"capture","success":false,"duration_seconds":0.002},{"collector":"socketstat","success":true,"duration_seconds":0.5}]}}"#)
     }

@@ -81,11 +81,13 @@ enum ApiDocuments {
                 (status.reason, .unsigned(c.undecoded[Int(status.rawValue)]))
             }
             return [("packets", .unsigned(c.packets)), ("kernel_dropped", .unsigned(c.kernelDropped)),
-                    ("ring_dropped", .unsigned(c.ringDropped)), ("undecoded", .object(undecoded))]
+                    ("ring_dropped", .unsigned(c.ringDropped)), ("undecoded", .object(undecoded)),
+                    ("wire_bytes", .unsigned(c.bytes.wireBytes))]
         }
+        let coverage = Dictionary(capture.interfaces.map { ($0.interface, $0) }, uniquingKeysWith: { first, _ in first })
         func interface(_ name: String, _ error: String?, _ c: CaptureCounters) -> JSONValue {
             let head: [(String, JSONValue)] = [("name", .string(name)), ("capturing", .bool(error == nil)), ("error", .string(error ?? ""))]
-            return .object(head + counters(c))
+            return .object(head + counters(c) + interfaceCountersJSON(coverage[name]))
         }
         var interfaces = capture.sources.map { interface($0.interface, capture.failures[$0.interface], $0.counters) }
         let counted = Set(capture.sources.map(\.interface))
@@ -98,6 +100,24 @@ enum ApiDocuments {
         let head: [(String, JSONValue)] = [("enabled", true), ("healthy", .bool(capture.healthy))]
         let tail: [(String, JSONValue)] = [("unattributed_bytes", .object(unattributed)), ("interfaces", .array(interfaces))]
         return .object(head + counters(total) + tail)
+    }
+
+    /// The interface's own counters and what they and the capture counted since capture
+    /// on it started (planet_interface_*, planet_capture_*_coverage_ratio); null when
+    /// the kernel has no counters for it.
+    static func interfaceCountersJSON(_ coverage: InterfaceCoverage?) -> [(String, JSONValue)] {
+        guard let coverage else { return [("kernel", .null), ("coverage", .null)] }
+        let k = coverage.kernel
+        let kernel: JSONValue = .object([
+            ("receive_bytes", .unsigned(k.receiveBytes)), ("transmit_bytes", .unsigned(k.transmitBytes)),
+            ("receive_packets", .unsigned(k.receivePackets)), ("transmit_packets", .unsigned(k.transmitPackets)),
+            ("receive_dropped", .unsigned(k.receiveDropped)), ("transmit_dropped", .unsigned(k.transmitDropped)),
+        ])
+        let since: JSONValue = coverage.sinceStart.map { since in
+            .object([("packets", .unsigned(since.capturedPackets)), ("kernel_packets", .unsigned(since.kernelPackets)),
+                     ("wire_bytes", .unsigned(since.capturedBytes)), ("kernel_bytes", .unsigned(since.kernelBytes))])
+        } ?? .null
+        return [("kernel", kernel), ("coverage", since)]
     }
 
     // MARK: graphs

@@ -15,13 +15,17 @@ public struct CaptureView: Sendable {
     public var failures: [String: String]
     /// What planet_scrape_collector_success{collector="capture"} says.
     public var healthy: Bool
+    /// The captured interfaces' own counters, read with `sources`.
+    public var interfaces: [InterfaceCoverage]
 
     /// A view from its parts.
-    public init(activity: TrafficActivity, sources: [SourceCounters], failures: [String: String], healthy: Bool) {
+    public init(activity: TrafficActivity, sources: [SourceCounters], failures: [String: String], healthy: Bool,
+                interfaces: [InterfaceCoverage] = []) {
         self.activity = activity
         self.sources = sources
         self.failures = failures
         self.healthy = healthy
+        self.interfaces = interfaces
     }
 }
 

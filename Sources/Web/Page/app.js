@@ -235,7 +235,24 @@
         ? "Not counted against a peer: " + unattributed.map(([r, n]) => bytes(n) + " " + r.replace("_", " ")).join(", ")
         : "Every byte counted against a peer"),
       failing.map((i) => el("li", { class: "bad" }, i.name + ": " + i.error)));
-    return list;
+    const covered = capture.interfaces.filter((i) => i.coverage);
+    if (!covered.length) return list;
+    return [list, el("ul", { id: "interface-coverage", title: "Since capture on the interface started, against the interface's own counters (received + sent)" },
+      covered.map(interfaceCoverage))];
+  }
+
+  // One line per interface: what the capture counted beside what the kernel counted.
+  function interfaceCoverage(i) {
+    const c = i.coverage;
+    if (!c.kernel_packets) return el("li", { "data-interface": i.name }, i.name + ": no packets since capture started");
+    // Floored, so that 100.00% means every packet and byte.
+    const percent = (part, whole) => whole ? (Math.floor(part * 10000 / whole) / 100).toFixed(2) + "%" : "-";
+    const k = i.kernel;
+    return el("li", { "data-interface": i.name, class: c.packets < c.kernel_packets * 0.99 ? "bad" : "",
+      title: "kernel: received " + count(k.receive_packets) + " packets (" + count(k.receive_dropped) + " dropped), sent " +
+        count(k.transmit_packets) + " (" + count(k.transmit_dropped) + " dropped)" },
+      i.name + ": captured " + count(c.packets) + " of " + count(c.kernel_packets) + " packets (" + percent(c.packets, c.kernel_packets) +
+      "), " + bytes(c.wire_bytes) + " of " + bytes(c.kernel_bytes) + " (" + percent(c.wire_bytes, c.kernel_bytes) + ")");
   }
 
   function taskHealth(summary) {
