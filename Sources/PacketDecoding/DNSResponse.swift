@@ -21,6 +21,9 @@ public struct DNSAnswers: BitwiseCopyable, Sendable {
     public var count: Int
     /// A and AAAA records for the name beyond `capacity`.
     public var droppedAddresses: Int
+    /// When the response was captured, in seconds since the epoch (set by the capture,
+    /// not the decoder): with the TTLs it orders answers by expiry.
+    public var capturedAt: Int64
 
     public init() {
         name = InlineArray(repeating: 0)
@@ -29,6 +32,7 @@ public struct DNSAnswers: BitwiseCopyable, Sendable {
         ttls = InlineArray(repeating: 0)
         count = 0
         droppedAddresses = 0
+        capturedAt = 0
     }
 
     /// The name as a String (for the table that keeps it, not for the packet path).
@@ -75,6 +79,60 @@ public enum DNSResponseDecoder {
     static let maxChain = 8
     /// Bytes kept per name of the chain.
     static let nameSpace = 256
+    /// Bytes of one temporary allocation: the standard library keeps up to 1024 bytes on
+    /// the stack unconditionally, so the chain's names take two of them, never the heap.
+    static let halfChain = 1024
+
+    /// Decodes the DNS message carried by a UDP packet that `PacketDecoder` decoded from
+    /// `frame` (of link type `linkType`) into `summary`. `.truncated` when the captured
+    /// bytes end inside the UDP header.
+    public static func decode(frame: UnsafeRawBufferPointer, linkType: LinkType, summary: PacketSummary,
+                              into answers: inout DNSAnswers) -> DNSStatus {
+        guard let base = frame.baseAddress, summary.ipProtocol == 17, summary.hasPorts else {
+            answers = DNSAnswers()
+            return .truncated
+        }
+        let reader = FrameReader(base: base, count: frame.count)
+        guard let payload = udpPayload(reader, linkType: linkType, ipVersion: summary.ipVersion) else {
+            answers = DNSAnswers()
+            return .truncated
+        }
+        return decode(UnsafeRawBufferPointer(rebasing: frame[payload]), into: &answers)
+    }
+
+    /// Where the UDP payload of a frame the packet decoder accepted lies, bounded by the
+    /// UDP length and the captured bytes; nil when the UDP header was not captured.
+    static func udpPayload(_ frame: FrameReader, linkType: LinkType, ipVersion: UInt8) -> Range<Int>? {
+        var ip: Int
+        switch linkType {
+        case .ethernet: ip = frame.count >= 14 ? PacketDecoder.skipTags(frame, type: frame.be16(12), headerEnd: 14).1 : -1
+        case .linuxSLL: ip = frame.count >= 16 ? PacketDecoder.skipTags(frame, type: frame.be16(14), headerEnd: 16).1 : -1
+        case .linuxSLL2: ip = frame.count >= 20 ? PacketDecoder.skipTags(frame, type: frame.be16(0), headerEnd: 20).1 : -1
+        case .bsdLoopback: ip = 4
+        case .rawIP, .rawIPv4, .rawIPv6: ip = 0
+        }
+        guard ip >= 0, ip < frame.count else { return nil }
+        var udp: Int
+        if ipVersion == 4 {
+            udp = ip &+ (Int(frame.u8(ip) & 0x0F) &<< 2)
+        } else {
+            guard ip &+ 40 <= frame.count else { return nil }
+            var next = frame.u8(ip &+ 6)
+            udp = ip &+ 40
+            // Hop-by-hop, routing and destination options before UDP; each is at least
+            // 8 bytes, so the walk ends with the frame.
+            while next == 0 || next == 43 || next == 60 {
+                guard udp &+ 2 <= frame.count else { return nil }
+                next = frame.u8(udp)
+                udp &+= (Int(frame.u8(udp &+ 1)) &+ 1) &<< 3
+            }
+            guard next == 17 else { return nil }
+        }
+        guard udp &+ 8 <= frame.count else { return nil }
+        let udpLength = Int(frame.be16(udp &+ 4))
+        let end = udpLength >= 8 ? min(frame.count, udp &+ udpLength) : frame.count
+        return (udp &+ 8)..<end
+    }
 
     /// Decodes the DNS message `message` (a UDP payload) into `answers`, which is reset first.
     public static func decode(_ message: UnsafeRawBufferPointer, into answers: inout DNSAnswers) -> DNSStatus {
@@ -85,46 +143,58 @@ public enum DNSResponseDecoder {
         // QR set and opcode 0 (QUERY): a response to a standard query.
         guard flags & 0x8000 != 0, (flags >> 11) & 0x0F == 0 else { return .notResponse }
         guard reader.be16(4) >= 1 else { return .malformed }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxChain * nameSpace) { space in
-            var chain = Chain(space: space)
-            // The question's name is the name the host asked for.
-            let question = readName(reader, at: 12, into: chain.slot(0))
-            guard question.status == .ok else { return question.status }
-            chain.lengths[0] = question.length
-            chain.count = 1
-            var position = question.next
-            // Further questions (rare) are skipped.
-            for index in 0..<Int(reader.be16(4)) {
-                if index > 0 {
-                    let skipped = skipName(reader, at: position)
-                    guard skipped.status == .ok else { return skipped.status }
-                    position = skipped.next
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: halfChain) { low in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: halfChain) { high in
+                var chain = Chain(low: low, high: high)
+                // The question's name is the name the host asked for.
+                let question = readName(reader, at: 12, into: chain.slot(0))
+                guard question.status == .ok else { return question.status }
+                chain.lengths[0] = question.length
+                chain.count = 1
+                var position = question.next
+                // Further questions (rare) are skipped.
+                for index in 0..<Int(reader.be16(4)) {
+                    if index > 0 {
+                        let skipped = skipName(reader, at: position)
+                        guard skipped.status == .ok else { return skipped.status }
+                        position = skipped.next
+                    }
+                    guard position &+ 4 <= reader.count else { return .truncated }
+                    position &+= 4  // QTYPE, QCLASS
                 }
-                guard position &+ 4 <= reader.count else { return .truncated }
-                position &+= 4  // QTYPE, QCLASS
+                // Only a successful answer (RCODE 0) names addresses.
+                guard flags & 0x000F == 0 else { return .noAddresses }
+                let status = readAnswers(reader, at: position, count: Int(reader.be16(6)), chain: &chain, into: &answers)
+                guard status == .ok else {
+                    answers.count = 0
+                    return status
+                }
+                let length = min(question.length, DNSAnswers.maxNameLength)
+                for index in 0..<length { answers.name[index] = low[index] }
+                answers.nameLength = length
+                return answers.count > 0 ? .ok : .noAddresses
             }
-            // Only a successful answer (RCODE 0) names addresses.
-            guard flags & 0x000F == 0 else { return .noAddresses }
-            let status = readAnswers(reader, at: position, count: Int(reader.be16(6)), chain: &chain, into: &answers)
-            guard status == .ok else {
-                answers.count = 0
-                return status
-            }
-            let length = min(question.length, DNSAnswers.maxNameLength)
-            for index in 0..<length { answers.name[index] = space[index] }
-            answers.nameLength = length
-            return answers.count > 0 ? .ok : .noAddresses
         }
     }
 
     /// The names of a CNAME chain in canonical form, each in its own slot of `space`.
     struct Chain {
-        let space: UnsafeMutableBufferPointer<UInt8>
+        /// Slots 0-3 and 4-7.
+        let low: UnsafeMutableBufferPointer<UInt8>
+        let high: UnsafeMutableBufferPointer<UInt8>
         var lengths = InlineArray<8, Int>(repeating: 0)
         var count = 0
 
+        init(low: UnsafeMutableBufferPointer<UInt8>, high: UnsafeMutableBufferPointer<UInt8>) {
+            self.low = low
+            self.high = high
+        }
+
         func slot(_ index: Int) -> UnsafeMutableBufferPointer<UInt8> {
-            UnsafeMutableBufferPointer(rebasing: space[(index &* nameSpace)..<((index &+ 1) &* nameSpace)])
+            let perHalf = halfChain / nameSpace
+            let space = index < perHalf ? low : high
+            let start = (index % perHalf) &* nameSpace
+            return UnsafeMutableBufferPointer(rebasing: space[start..<(start &+ nameSpace)])
         }
 
         func contains(_ name: UnsafeMutableBufferPointer<UInt8>, length: Int) -> Bool {
@@ -184,7 +254,8 @@ public enum DNSResponseDecoder {
             return
         }
         answers.addresses[answers.count] = address
-        answers.ttls[answers.count] = ttl
+        // RFC 2181: a TTL with the top bit set is read as zero.
+        answers.ttls[answers.count] = ttl > UInt32(Int32.max) ? 0 : ttl
         answers.count &+= 1
     }
 
@@ -263,5 +334,42 @@ public enum DNSResponseDecoder {
                 return NameRead(status: .malformed)
             }
         }
+    }
+}
+
+/// What became of the DNS responses one capture source saw (UDP from port 53): counted
+/// by the capture callback in place, trivially copyable like `CaptureTally`.
+@frozen
+public struct DNSTally: BitwiseCopyable, Sendable, Equatable {
+    /// Messages by `DNSStatus` raw value.
+    public var messages: InlineArray<5, UInt64> = InlineArray(repeating: 0)
+    /// Addresses of responses that held more than `DNSAnswers.capacity`.
+    public var droppedAddresses: UInt64 = 0
+    /// Answers lost because the ring to the aggregator was full.
+    public var ringDropped: UInt64 = 0
+
+    public init() {}
+
+    /// Messages that decoded with `status`.
+    public subscript(status: DNSStatus) -> UInt64 { messages[Int(status.rawValue)] }
+
+    /// Counts one message that decoded with `status` into `answers`.
+    public mutating func count(_ status: DNSStatus, _ answers: DNSAnswers) {
+        messages[Int(status.rawValue)] &+= 1
+        droppedAddresses &+= UInt64(answers.droppedAddresses)
+    }
+
+    /// The sum of two tallies.
+    public static func + (lhs: DNSTally, rhs: DNSTally) -> DNSTally {
+        var total = lhs
+        for index in 0..<5 { total.messages[index] &+= rhs.messages[index] }
+        total.droppedAddresses &+= rhs.droppedAddresses
+        total.ringDropped &+= rhs.ringDropped
+        return total
+    }
+
+    public static func == (lhs: DNSTally, rhs: DNSTally) -> Bool {
+        (0..<5).allSatisfy { lhs.messages[$0] == rhs.messages[$0] }
+            && lhs.droppedAddresses == rhs.droppedAddresses && lhs.ringDropped == rhs.ringDropped
     }
 }

@@ -235,3 +235,92 @@ struct DNSResponseTests {
         }
     }
 }
+
+/// DNS responses found in whole frames, as the capture callback hands them over.
+struct DNSFrameTests {
+    static func response() -> [UInt8] {
+        var m = DNSMessageBuilder(answers: 2)
+        m.question("db.example")
+        m.cname("db.example", "primary.db.example")
+        m.a("primary.db.example", "10.20.30.40", ttl: 15)
+        return m.bytes
+    }
+
+    static func udp(_ message: [UInt8], sourcePort: UInt16 = 53) -> [UInt8] {
+        TestFrames.be16(sourcePort) + TestFrames.be16(40000) + TestFrames.be16(UInt16(8 + message.count)) + [0, 0] + message
+    }
+
+    func decode(_ frame: [UInt8], _ linkType: LinkType) -> (DNSStatus, DNSAnswers) {
+        frame.withUnsafeBytes { raw in
+            var summary = PacketSummary()
+            #expect(PacketDecoder.decode(raw, wireLength: raw.count, linkType: linkType, into: &summary) == .ok)
+            var answers = DNSAnswers()
+            let status = DNSResponseDecoder.decode(frame: raw, linkType: linkType, summary: summary, into: &answers)
+            return (status, answers)
+        }
+    }
+
+    @Test func everyLinkTypeAndIPVersion() {
+        let message = Self.response()
+        let v4 = TestFrames.ipv4(protocol: 17, payload: Self.udp(message), options: 2)
+        let v6 = TestFrames.ipv6(nextHeader: 0, payload: TestFrames.extensionHeader(next: 60)
+            + TestFrames.extensionHeader(next: 17, units: 1) + Self.udp(message))
+        let frames: [([UInt8], LinkType)] = [
+            (TestFrames.ethernet(type: 0x0800, payload: v4), .ethernet),
+            (TestFrames.ethernet(type: 0x86DD, tags: [0x8100, 0x88A8], payload: v6), .ethernet),
+            (TestFrames.sll(protocol: 0x0800, payload: v4), .linuxSLL),
+            (TestFrames.sll2(protocol: 0x86DD, payload: v6), .linuxSLL2),
+            (TestFrames.bsdLoopback(family: 2, bigEndian: false, payload: v4), .bsdLoopback),
+            (v6, .rawIP),
+        ]
+        for (frame, linkType) in frames {
+            let (status, answers) = decode(frame, linkType)
+            #expect(status == .ok, "\(linkType)")
+            #expect(answers.nameText == "db.example")
+            #expect(addresses(answers) == ["10.20.30.40"])
+        }
+    }
+
+    @Test func ethernetPaddingAfterTheDatagramIsNotRead() {
+        // The UDP length ends the message; bytes after it (padding) would be a bad record.
+        let frame = TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 17, payload: Self.udp(Self.response())))
+            + [0xC0, 0x0C, 0, 1]
+        #expect(decode(frame, .ethernet).0 == .ok)
+    }
+
+    @Test func aSnapLengthCutIsTruncated() {
+        let frame = TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 17, payload: Self.udp(Self.response())))
+        for length in [14 + 20 + 4, 14 + 20 + 8 + 20, frame.count - 1] {
+            let cut = Array(frame.prefix(length))
+            let (status, _) = cut.withUnsafeBytes { raw in
+                var summary = PacketSummary()
+                _ = PacketDecoder.decode(raw, wireLength: frame.count, linkType: .ethernet, into: &summary)
+                var answers = DNSAnswers()
+                return (DNSResponseDecoder.decode(frame: raw, linkType: .ethernet, summary: summary, into: &answers), answers)
+            }
+            #expect(status == .truncated, "cut at \(length)")
+        }
+    }
+
+    @Test func ttlsWithTheTopBitSetAreZero() {
+        var m = DNSMessageBuilder(answers: 1)
+        m.question("odd.example")
+        m.a("odd.example", "10.0.0.1", ttl: 0x8000_0001)
+        let (status, answers) = decodeDNS(m.bytes)
+        #expect(status == .ok)
+        #expect(answers.ttls[0] == 0)
+    }
+
+    @Test func aLongChainStaysOnTheStack() {
+        // Eight names fill both halves of the chain's space; the ninth is not followed.
+        var m = DNSMessageBuilder(answers: 9)
+        let names = (0..<9).map { "n\($0)." + String(repeating: "x", count: 60) + ".example" }
+        m.question(names[0])
+        for index in 0..<8 { m.cname(names[index], names[index + 1]) }
+        m.a(names[7], "10.7.7.7")
+        let (status, answers) = decodeDNS(m.bytes)
+        #expect(status == .ok)
+        #expect(answers.nameText == names[0])
+        #expect(addresses(answers) == ["10.7.7.7"])
+    }
+}
