@@ -9,6 +9,7 @@ import Migration
 import NetAddress
 import ServiceLifecycle
 import Sockets
+import Traffic
 import Web
 
 /// Wires the agent: the tasks as services, the collectors, and the HTTP endpoint, in one
@@ -76,6 +77,16 @@ public enum AgentRuntime {
         if let feedWarning { logger.warning("\(feedWarning)") }
 
         let capture = prepared.capture
+        if let aggregator = capture?.aggregator {
+            // Dependency gauges and the page name peers from the capture's DNS answers.
+            let inventoryLabels = enrichment
+            enrichment = {
+                var labels = inventoryLabels()
+                let names = aggregator.dnsNames()
+                labels.dnsName = { names.name(for: $0) }
+                return labels
+            }
+        }
         if let task = capture {
             services.append(task)
             collectors.append(CaptureCollector(rendersTraffic: feed == .capture, enrichment: enrichment) { task.reading() })

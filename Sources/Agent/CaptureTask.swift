@@ -17,6 +17,8 @@ public struct CaptureSettings: Sendable {
     /// Networks counted as local besides the interfaces' own addresses.
     public var localNetworks: [IPNetwork] = []
     public var maxSeries = AgentDefaults.maxSeries
+    /// Most peer addresses named from DNS answers; 0 turns DNS decoding off.
+    public var maxDNSNames = AgentDefaults.maxDNSNames
     /// How often interfaces and addresses are re-read and failed interfaces retried.
     public var interval: Duration = .seconds(7)
 
@@ -57,7 +59,7 @@ public final class CaptureTask: Service, Sendable {
         self.logger = logger
         self.aggregator = TrafficAggregator(accounting: TrafficAccounting(
             maxSeries: settings.maxSeries, localAddresses: Self.localAddresses(settings.localNetworks),
-            ephemeralPorts: EphemeralPortRange.read()))
+            ephemeralPorts: EphemeralPortRange.read()), maxDNSNames: settings.maxDNSNames)
     }
 
     static func localAddresses(_ networks: [IPNetwork]) -> LocalAddresses {
@@ -116,6 +118,13 @@ public final class CaptureTask: Service, Sendable {
         }
     }
 
+    /// The handle options: DNS responses captured whole when names are wanted.
+    private var liveOptions: LiveCaptureOptions {
+        var options = settings.options
+        options.wholeDNSResponses = settings.maxDNSNames > 0
+        return options
+    }
+
     private func open(_ interface: String) {
         do {
             let handle: PcapHandle
@@ -127,8 +136,10 @@ public final class CaptureTask: Service, Sendable {
             if handle.linkType == nil {
                 logger.warning("interface \(interface): link-layer type \(handle.linkTypeNumber) is not decoded; its frames count as undecoded (unsupported_link)")
             }
-            let source = CaptureSource(handle: handle, policy: .drop, wakeUp: aggregator.wakeUp)
+            let source = CaptureSource(handle: handle, policy: .drop, wakeUp: aggregator.wakeUp,
+                                       decodesDNS: settings.maxDNSNames > 0)
             aggregator.attach(source.ring)
+            if let dns = source.dnsRing { aggregator.attach(dns: dns) }
             source.start()
             state.withLock {
                 $0.sources[interface] = source
@@ -144,7 +155,7 @@ public final class CaptureTask: Service, Sendable {
     /// Opens a capture handle on `interface` and notes the kernel's counters of it then,
     /// unless coverage already counts from an earlier capture of the same interface.
     private func openLive(_ interface: String) throws(CaptureError) -> PcapHandle {
-        let handle = try PcapHandle.openLive(interface: interface, options: settings.options)
+        let handle = try PcapHandle.openLive(interface: interface, options: liveOptions)
         // Read once the handle is open: from here on every frame is captured or counted dropped.
         if let kernel = InterfaceStatistics.read(interface: interface) {
             let index = HostInterfaces.index(of: interface)
@@ -195,6 +206,7 @@ public final class CaptureTask: Service, Sendable {
         for (interface, source) in ended {
             source.stop()
             aggregator.detach(source.ring)
+            if let dns = source.dnsRing { aggregator.detach(dns: dns) }
             let reason = source.error?.description ?? "\(interface): capture ended"
             if wanted.contains(interface) {
                 logger.error("\(reason); reopening")

@@ -32,10 +32,11 @@ public enum Replay {
 
     /// Replays `files` in order and returns the whole exposition with the errors.
     public static func run(files: [String], localAddresses: LocalAddresses, maxSeries: Int,
+                           maxDNSNames: Int = AgentDefaults.maxDNSNames,
                            ephemeralPorts: EphemeralPortRange = .linuxDefault,
                            enrichment: Enrichment = .none) -> Result {
         var exposition: [UInt8] = []
-        let errors = run(files: files, localAddresses: localAddresses, maxSeries: maxSeries,
+        let errors = run(files: files, localAddresses: localAddresses, maxSeries: maxSeries, maxDNSNames: maxDNSNames,
                          ephemeralPorts: ephemeralPorts, enrichment: enrichment) { exposition.append(contentsOf: $0) }
         return Result(exposition: exposition, errors: errors)
     }
@@ -45,10 +46,11 @@ public enum Replay {
     /// per file that failed. Files that cannot be read are skipped; a file that breaks
     /// off part way keeps what was counted before the break.
     public static func run(files: [String], localAddresses: LocalAddresses, maxSeries: Int,
+                           maxDNSNames: Int = AgentDefaults.maxDNSNames,
                            ephemeralPorts: EphemeralPortRange = .linuxDefault,
                            enrichment: Enrichment = .none, write: ([UInt8]) -> Void) -> [String] {
         let aggregator = TrafficAggregator(accounting: TrafficAccounting(
-            maxSeries: maxSeries, localAddresses: localAddresses, ephemeralPorts: ephemeralPorts))
+            maxSeries: maxSeries, localAddresses: localAddresses, ephemeralPorts: ephemeralPorts), maxDNSNames: maxDNSNames)
         aggregator.start()
         var errors: [String] = []
         var sources: [SourceCounters] = []
@@ -56,14 +58,16 @@ public enum Replay {
             let source: CaptureSource
             do {
                 source = CaptureSource(handle: try PcapHandle.openOffline(path: file), policy: .wait,
-                                       wakeUp: aggregator.wakeUp)
+                                       wakeUp: aggregator.wakeUp, decodesDNS: maxDNSNames > 0)
             } catch {
                 errors.append(error.description)
                 continue
             }
             aggregator.attach(source.ring)
+            if let dns = source.dnsRing { aggregator.attach(dns: dns) }
             source.run()
             aggregator.detach(source.ring)
+            if let dns = source.dnsRing { aggregator.detach(dns: dns) }
             if let failure = source.error { errors.append(failure.description) }
             sources.append((file, source.counters))
         }

@@ -25,6 +25,29 @@ struct DispatchContext {
     var undecoded: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     var bytes = CaptureTally()
     var summary = PacketSummary()
+    /// Where the answers of DNS responses go; nil when names are not wanted.
+    var dnsRing: Unmanaged<SPSCRing<DNSAnswers>>?
+    var dns = DNSTally()
+    var answers = DNSAnswers()
+}
+
+/// Decodes a DNS response (UDP from port 53) and hands its answers to the aggregator.
+/// Out of line: the flood's packets only pay the port comparison.
+@inline(never)
+private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captured: UnsafeRawBufferPointer,
+                       linkType: LinkType, seconds: Int) {
+    let status = DNSResponseDecoder.decode(frame: captured, linkType: linkType, summary: context.pointee.summary,
+                                           into: &context.pointee.answers)
+    context.pointee.dns.count(status, context.pointee.answers)
+    guard status == .ok, let ring = context.pointee.dnsRing else { return }
+    context.pointee.answers.capturedAt = Int64(seconds)
+    ring._withUnsafeGuaranteedRef { ring in
+        if context.pointee.policy == .drop {
+            if !ring.tryPush(context.pointee.answers) { context.pointee.dns.ringDropped &+= 1 }
+        } else {
+            while !ring.tryPush(context.pointee.answers) { usleep(20) }
+        }
+    }
 }
 
 private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePointer<pcap_pkthdr>?, bytes: UnsafePointer<UInt8>?) {
@@ -51,6 +74,9 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     }
     context.pointee.decoded &+= 1
     let summary = context.pointee.summary
+    if summary.sourcePort == 53, summary.ipProtocol == 17, context.pointee.dnsRing != nil, let linkType = context.pointee.linkType {
+        handleDNS(context, captured, linkType: linkType, seconds: header.pointee.ts.tv_sec)
+    }
     context.pointee.ring._withUnsafeGuaranteedRef { ring in
         if context.pointee.policy == .drop {
             if !ring.push(summary) { context.pointee.bytes.ringDroppedIPBytes &+= UInt64(summary.ipBytes) }
@@ -67,6 +93,8 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
 public final class CaptureSource: @unchecked Sendable {
     public let handle: PcapHandle
     public let ring: SPSCRing<PacketSummary>
+    /// The answers of the DNS responses captured (nil when names are not decoded).
+    public let dnsRing: SPSCRing<DNSAnswers>?
     private let policy: RingFullPolicy
     private let published = Mutex(CaptureCounters())
     private let stopRequested = Atomic<Bool>(false)
@@ -79,10 +107,15 @@ public final class CaptureSource: @unchecked Sendable {
 
     /// A source over `handle` whose summaries go into a new ring of `ringCapacity`, whose
     /// consumer sleeps on `wakeUp` (the aggregator's). Frames of a link type the decoder
-    /// does not know are counted as undecoded (unsupported_link).
-    public init(handle: PcapHandle, ringCapacity: Int = 65536, policy: RingFullPolicy, wakeUp: WakeUp? = nil) {
+    /// does not know are counted as undecoded (unsupported_link). With `decodesDNS`, the
+    /// answers of DNS responses go into `dnsRing`, which the aggregator drains too.
+    public init(handle: PcapHandle, ringCapacity: Int = 65536, policy: RingFullPolicy, wakeUp: WakeUp? = nil,
+                decodesDNS: Bool = true) {
         self.handle = handle
         self.ring = SPSCRing(minimumCapacity: ringCapacity, wakeUp: wakeUp)
+        // A host receives a few DNS answers per second, not thousands: 128 slots of
+        // about 600 bytes hold what arrives between two passes of the aggregator.
+        self.dnsRing = decodesDNS ? SPSCRing(minimumCapacity: 128, wakeUp: wakeUp) : nil
         self.policy = policy
     }
 
@@ -126,7 +159,8 @@ public final class CaptureSource: @unchecked Sendable {
 
     /// Reads everything on the calling thread (used by `start`, and directly by tests).
     public func run() {
-        var context = DispatchContext(linkType: handle.linkType, ring: .passUnretained(ring), policy: policy)
+        var context = DispatchContext(linkType: handle.linkType, ring: .passUnretained(ring), policy: policy,
+                                      dnsRing: dnsRing.map { .passUnretained($0) })
         // Each dispatch hands over at most one ring's worth of packets and then wakes the
         // aggregator: a sleeping aggregator is woken at least every `batch` packets (the
         // ring never fills behind its back), at the cost of one wake-up per batch, never
@@ -179,6 +213,7 @@ public final class CaptureSource: @unchecked Sendable {
                 }
             }
             counters.bytes = context.bytes
+            counters.dns = context.dns
             counters.ringDropped = ringDropped
         }
     }

@@ -29,6 +29,9 @@ public struct LiveCaptureOptions: Sendable {
     public var bufferBytes: Int32 = 8 << 20
     /// BPF filter expression (empty: everything).
     public var filter = ""
+    /// Capture DNS responses whole, every other packet still cut at `snapLength`
+    /// (see `SnapLengthProgram`).
+    public var wholeDNSResponses = false
 
     public init() {}
 }
@@ -73,7 +76,10 @@ public final class PcapHandle: @unchecked Sendable {
         guard let raw = pcap_create(interface, &errorBuffer) else {
             throw CaptureError("interface \(interface): cannot create capture: \(Self.text(errorBuffer))", isTransient: true)
         }
-        pcap_set_snaplen(raw, options.snapLength)
+        // With whole DNS responses the filter program cuts each packet; libpcap would cut
+        // them all again at the handle's snap length.
+        let cutByProgram = options.wholeDNSResponses && options.snapLength < Int32(SnapLengthProgram.wholePacket)
+        pcap_set_snaplen(raw, cutByProgram ? Int32(SnapLengthProgram.wholePacket) : options.snapLength)
         pcap_set_promisc(raw, options.promiscuous ? 1 : 0)
         pcap_set_timeout(raw, options.bufferTimeoutMilliseconds)
         pcap_set_buffer_size(raw, options.bufferBytes)
@@ -87,7 +93,11 @@ public final class PcapHandle: @unchecked Sendable {
             throw Self.activationError(interface: interface, status: status, detail: detail)
         }
         let handle = PcapHandle(raw: raw, name: interface, isLive: true)
-        if !options.filter.isEmpty { try handle.setFilter(options.filter) }
+        if cutByProgram {
+            try handle.setSnapLengthProgram(filter: options.filter, snapLength: UInt32(options.snapLength))
+        } else if !options.filter.isEmpty {
+            try handle.setFilter(options.filter)
+        }
         return handle
     }
 
@@ -106,14 +116,27 @@ public final class PcapHandle: @unchecked Sendable {
 
     /// Compiles and installs a BPF filter.
     public func setFilter(_ expression: String) throws(CaptureError) {
-        var program = bpf_program()
-        guard pcap_compile(raw, &program, expression, 1, cpcap_netmask_unknown) == 0 else {
-            throw CaptureError("\(name): invalid capture filter \"\(expression)\": \(String(cString: pcap_geterr(raw)))")
+        try install(SnapLengthProgram.compile(expression, on: raw, name: name))
+    }
+
+    /// Installs compiled instructions (libpcap copies them).
+    private func install(_ instructions: [bpf_insn]) throws(CaptureError) {
+        var program = instructions
+        let installed = program.withUnsafeMutableBufferPointer { buffer in
+            var fcode = bpf_program(bf_len: UInt32(buffer.count), bf_insns: buffer.baseAddress)
+            return pcap_setfilter(raw, &fcode)
         }
-        defer { pcap_freecode(&program) }
-        guard pcap_setfilter(raw, &program) == 0 else {
+        guard installed == 0 else {
             throw CaptureError("\(name): cannot install capture filter: \(String(cString: pcap_geterr(raw)))")
         }
+    }
+
+    /// Installs `SnapLengthProgram` over `filter` (empty: everything).
+    func setSnapLengthProgram(filter: String, snapLength: UInt32) throws(CaptureError) {
+        let program = try SnapLengthProgram(filter: filter, snapLength: snapLength, name: name) { expression throws(CaptureError) in
+            try SnapLengthProgram.compile(expression, on: raw, name: name)
+        }
+        try install(program.instructions)
     }
 
     /// Kernel statistics of a live handle, as libpcap keeps them: 32-bit running counts

@@ -14,6 +14,8 @@ public struct CaptureCounters: Sendable, Equatable {
     public var ringDropped: UInt64 = 0
     /// Bytes of the same frames: wire bytes captured, decoded and undecoded, IP bytes.
     public var bytes = CaptureTally()
+    /// DNS responses seen, for the names of peers.
+    public var dns = DNSTally()
 
     public init() {}
 
@@ -28,6 +30,7 @@ public struct CaptureCounters: Sendable, Equatable {
             total.undecoded[index] &+= rhs.undecoded[index]
         }
         total.bytes = lhs.bytes + rhs.bytes
+        total.dns = lhs.dns + rhs.dns
         return total
     }
 }

@@ -83,5 +83,29 @@ public enum CaptureSelfMetrics {
         writer.sample("planet_traffic_evicted_bytes_total", [:], snapshot.evictedBytes)
         writer.family("planet_traffic_held_bytes", help: "Bytes held until the next socket-table reading names their process", kind: .gauge)
         writer.sample("planet_traffic_held_bytes", [:], snapshot.heldBytes)
+        renderDNS(snapshot, sources: sources, into: &writer)
+    }
+
+    /// The DNS responses decoded for peer names, and the bounded table of names.
+    static func renderDNS(_ snapshot: TrafficSnapshot, sources: [SourceCounters], into writer: inout ExpositionWriter) {
+        writer.family("planet_dns_responses_total", help: "UDP messages from port 53 decoded for the remote_dns_name label, by result", kind: .counter)
+        for source in sources {
+            for status in DNSStatus.allCases {
+                writer.sample("planet_dns_responses_total", labels: [("interface", source.interface), ("result", status.reason)],
+                              source.counters.dns[status])
+            }
+        }
+        writer.family("planet_dns_ring_dropped_responses_total", help: "DNS responses with addresses lost because the ring to the aggregator was full", kind: .counter)
+        for source in sources {
+            writer.sample("planet_dns_ring_dropped_responses_total", labels: [("interface", source.interface)], source.counters.dns.ringDropped)
+        }
+        writer.family("planet_dns_dropped_addresses_total", help: "Addresses of DNS responses past the 16 kept per response", kind: .counter)
+        for source in sources {
+            writer.sample("planet_dns_dropped_addresses_total", labels: [("interface", source.interface)], source.counters.dns.droppedAddresses)
+        }
+        writer.family("planet_dns_names", help: "Peer addresses held with the name the host asked DNS for", kind: .gauge)
+        writer.sample("planet_dns_names", [:], UInt64(snapshot.dnsNames.count))
+        writer.family("planet_dns_evicted_names_total", help: "Peer addresses evicted from the DNS name table past -capture-dns-max-names, earliest expiry first", kind: .counter)
+        writer.sample("planet_dns_evicted_names_total", [:], snapshot.dnsNames.evicted)
     }
 }

@@ -13,12 +13,12 @@ public enum DependencyMetrics {
 
     /// Writes the three families (each only when it has samples), labels sorted by
     /// name, value 1. An address is shown as its inventory domain when known, else
-    /// as the IP; edges also carry `remote_ip`. Edges that render to the same labels
+    /// as the IP; edges also carry `remote_ip`, and `remote_dns_name` from `dnsName`. Edges that render to the same labels
     /// are written once. Each family holds at most `maxSeries` series (see
     /// `DependencyRenderer`).
     public static func render(_ report: DependencyReport, into writer: inout ExpositionWriter, labels: InventoryLookup,
-                              maxSeries: Int = .max) {
-        var renderer = DependencyRenderer(report, labels: labels, maxSeries: maxSeries)
+                              dnsName: (IPAddress) -> String = { _ in "" }, maxSeries: Int = .max) {
+        var renderer = DependencyRenderer(report, labels: labels, dnsName: dnsName, maxSeries: maxSeries)
         while !renderer.render(upTo: .max, into: &writer) {}
     }
 }
@@ -28,7 +28,7 @@ public enum DependencyMetrics {
 ///
 /// The bound is per family. Past it, edges are folded per service: the edges of the
 /// service (local address and hostgroup, port, process, protocol) with the most peers
-/// become one series with empty `remote_address`, `remote_hostgroup` and `remote_ip`,
+/// become one series with empty `remote_address`, `remote_dns_name`, `remote_hostgroup` and `remote_ip`,
 /// then the service with the next most, until the family fits; if it still does not
 /// (more services than the bound), the series past the bound in sorted order are left
 /// out, as are server processes past it. `dropped` says how many series each family lost.
@@ -47,10 +47,12 @@ public struct DependencyRenderer {
 
     /// Label names of an edge; the first five name its service.
     static let edgeKeys = ["local_address", "local_hostgroup", "port", "process_name", "protocol", "remote_address",
-                           "remote_hostgroup", "remote_ip"]
+                           "remote_dns_name", "remote_hostgroup", "remote_ip"]
 
-    /// The families of `report`, with at most `maxSeries` series each.
-    public init(_ report: DependencyReport, labels: InventoryLookup, maxSeries: Int) {
+    /// The families of `report`, with at most `maxSeries` series each; `dnsName` gives
+    /// remote_dns_name, which depends on remote_ip only and so adds no series.
+    public init(_ report: DependencyReport, labels: InventoryLookup, dnsName: (IPAddress) -> String = { _ in "" },
+                maxSeries: Int) {
         func describe(_ address: IPAddress) -> (hostgroup: String, address: String) {
             let known = labels(address)
             let domain = known?.domain ?? ""
@@ -63,7 +65,8 @@ public struct DependencyRenderer {
                 let local = describe(edge.localAddress)
                 let remote = describe(edge.remoteAddress)
                 let values = [local.address, local.hostgroup, String(edge.port), edge.processName,
-                              edge.protocol.label, remote.address, remote.hostgroup, edge.remoteAddress.description]
+                              edge.protocol.label, remote.address, dnsName(edge.remoteAddress), remote.hostgroup,
+                              edge.remoteAddress.description]
                 if seen.insert(values).inserted { series.append(values) }
             }
             return series
@@ -117,7 +120,7 @@ public struct DependencyRenderer {
             if !folded.contains(service) {
                 out.append(values)
             } else if written.insert(service).inserted {
-                out.append(Array(service) + ["", "", ""])
+                out.append(Array(service) + ["", "", "", ""])
             }
         }
         if out.count > limit { out.removeLast(out.count - limit) }

@@ -5,6 +5,9 @@ import NetAddress
 public struct Enrichment: Sendable {
     public var local: InventoryHost
     public var lookup: InventoryLookup
+    /// The name the host asked DNS for that answered a peer's address ("" when none):
+    /// the remote_dns_name label of the dependency gauges.
+    public var dnsName: @Sendable (IPAddress) -> String = { _ in "" }
 
     public init(local: InventoryHost, lookup: @escaping InventoryLookup) {
         self.local = local

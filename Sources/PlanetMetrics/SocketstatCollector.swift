@@ -26,7 +26,8 @@ public struct SocketstatCollector: MetricsCollector {
     public func makeRenderer() -> any CollectorRenderer {
         let reading = read()
         return Renderer(succeeded: reading.succeeded, dependencies: reading.report.map {
-            DependencyRenderer($0, labels: enrichment().lookup, maxSeries: maxSeries)
+            let labels = enrichment()
+            return DependencyRenderer($0, labels: labels.lookup, dnsName: labels.dnsName, maxSeries: maxSeries)
         })
     }
 

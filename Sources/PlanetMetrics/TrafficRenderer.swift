@@ -13,6 +13,7 @@ public struct TrafficRenderer {
     var position = 0
     var lastPeer: IPAddress? = nil
     var peerText = ""
+    var peerName = ""
     var peerLabels = InventoryHost.unknown
 
     /// A renderer of `snapshot`, its series ordered by peer, direction, protocol, port and process.
@@ -44,6 +45,7 @@ public struct TrafficRenderer {
             if key.peer != lastPeer {
                 lastPeer = key.peer
                 peerText = key.peer.description
+                peerName = snapshot.dnsNames.name(for: key.peer)
                 peerLabels = lookup(key.peer) ?? .unknown
             }
             writer.sample("planet_traffic_bytes_total", labels: [
@@ -53,6 +55,7 @@ public struct TrafficRenderer {
                 ("port", key.portLabel),
                 ("process_name", snapshot.processName(key.process)),
                 ("protocol", key.protocolLabel),
+                ("remote_dns_name", peerName),
                 ("remote_domain", peerLabels.domain),
                 ("remote_hostgroup", peerLabels.hostgroup),
                 ("remote_ip", peerText),

@@ -21,6 +21,8 @@ public struct TrafficSnapshot: Sendable {
     public var processUnattributedBytes: UInt64 = 0
     /// Process names by id, as TrafficKey.process refers to them.
     public var processNames: [String] = [""]
+    /// The names the host asked DNS for, by answered address.
+    public var dnsNames = DNSNameSnapshot()
 
     public init() {}
 
@@ -56,6 +58,9 @@ public final class TrafficAggregator: @unchecked Sendable {
     private let accounting: TrafficAccounting
     private let lock = Mutex(())
     private let rings = Mutex<[SPSCRing<PacketSummary>]>([])
+    private let dnsRings = Mutex<[SPSCRing<DNSAnswers>]>([])
+    /// Used under `lock` only.
+    var dnsNameTable: DNSNameTable
     private let running = Atomic<Bool>(false)
     private let stopped = DispatchSemaphore(value: 0)
     /// Rung by the rings' producers after they push; see `WakeUp`.
@@ -66,9 +71,31 @@ public final class TrafficAggregator: @unchecked Sendable {
     /// socket table does not know; see `notifyOnUnknownEndpoint`.
     private let unknownEndpointWatch = Mutex<(seen: UInt64, body: @Sendable () -> Void)?>(nil)
 
-    public init(accounting: TrafficAccounting, batchSize: Int = 4096) {
+    /// An aggregator counting into `accounting` that keeps at most `maxDNSNames` addresses'
+    /// DNS names.
+    public init(accounting: TrafficAccounting, batchSize: Int = 4096, maxDNSNames: Int = 0) {
         self.accounting = accounting
         self.batchSize = batchSize
+        self.dnsNameTable = DNSNameTable(capacity: maxDNSNames)
+    }
+
+    /// Adds a ring of DNS answers to drain (one per capture source), made with `wakeUp`.
+    public func attach(dns ring: SPSCRing<DNSAnswers>) {
+        precondition(ring.wakeUp === wakeUp, "a ring attached to an aggregator must be made with its wakeUp")
+        dnsRings.withLock { $0.append(ring) }
+        wakeUp.notify()
+    }
+
+    /// Detaches a ring of DNS answers after draining it; its producer must have stopped.
+    public func detach(dns ring: SPSCRing<DNSAnswers>) {
+        drainNames(ring)
+        dnsRings.withLock { $0.removeAll { $0 === ring } }
+    }
+
+    /// Records every answer waiting in `ring` (at most its capacity); returns how many.
+    @discardableResult
+    private func drainNames(_ ring: SPSCRing<DNSAnswers>) -> Int {
+        lock.withLock { _ in ring.drain(max: ring.capacity) { dnsNameTable.record($0) } }
     }
 
     /// Adds a ring to drain (one per capture source). The ring must have been made with
@@ -118,6 +145,7 @@ public final class TrafficAggregator: @unchecked Sendable {
     public func drainAll() -> Int {
         let current = rings.withLock { $0 }
         var total = 0
+        for ring in dnsRings.withLock({ $0 }) { total += drainNames(ring) }
         for ring in current { total += drainBatch(ring) }
         if total > 0 { checkUnknownEndpoints() }
         return total
@@ -125,7 +153,7 @@ public final class TrafficAggregator: @unchecked Sendable {
 
     /// True when no attached ring holds a packet.
     private var ringsAreEmpty: Bool {
-        rings.withLock { rings in rings.allSatisfy { $0.isEmpty } }
+        rings.withLock { rings in rings.allSatisfy { $0.isEmpty } } && dnsRings.withLock { rings in rings.allSatisfy { $0.isEmpty } }
     }
 
     /// Starts the draining thread, named pe-aggregator; it sleeps while every ring is empty.
@@ -172,8 +200,17 @@ public final class TrafficAggregator: @unchecked Sendable {
         if fire { watch.body() }
     }
 
+    /// The DNS names held now (a copy-on-write copy).
+    public func dnsNames() -> DNSNameSnapshot {
+        lock.withLock { _ in dnsNameTable.snapshot }
+    }
+
     /// A consistent copy of everything counted so far.
     public func snapshot() -> TrafficSnapshot {
-        lock.withLock { _ in TrafficSnapshot(copying: accounting) }
+        lock.withLock { _ in
+            var snapshot = TrafficSnapshot(copying: accounting)
+            snapshot.dnsNames = dnsNameTable.snapshot
+            return snapshot
+        }
     }
 }

@@ -329,7 +329,9 @@ extension TrafficAggregator {
         var ticks: [UInt64] = []
         let (snapshot, clock, tick, ingress, egress) = withAccounting { accounting in
             accounting.table.copyActivity(rateMarks: &marks, lastActive: &ticks)
-            return (TrafficSnapshot(copying: accounting), history.clockAndWindow(), accounting.table.currentTick,
+            var snapshot = TrafficSnapshot(copying: accounting)
+            snapshot.dnsNames = dnsNameTable.snapshot
+            return (snapshot, history.clockAndWindow(), accounting.table.currentTick,
                     accounting.ingressBytes, accounting.egressBytes)
         }
         var rates = [Double](repeating: 0, count: marks.count)

@@ -62,6 +62,8 @@ struct AgentCommand: AsyncParsableCommand {
     var captureSnaplen: Int32 = 192
     @Option(name: .customLong("capture-max-series"), help: "Most traffic series kept in memory; the least recently active are evicted past it")
     var captureMaxSeries = AgentDefaults.maxSeries
+    @Option(name: .customLong("capture-dns-max-names"), help: "Most peer addresses named (remote_dns_name) from the DNS answers the host receives; past it the earliest to expire are evicted; 0 turns DNS decoding off")
+    var captureDNSMaxNames = AgentDefaults.maxDNSNames
     @Flag(name: .customLong("capture-promisc"), inversion: .prefixedNo, help: "Capture in promiscuous mode")
     var capturePromisc = false
     @Flag(name: .customLong("web-ui-enabled"), inversion: .prefixedNo, help: "Serve the page and /api/v1 (false: / is a landing page and /api is not served)")
@@ -94,6 +96,7 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError("-task-interval \(taskInterval): must be positive")
         }
         if captureMaxSeries < 1 { throw ValidationError("-capture-max-series must be at least 1") }
+        if captureDNSMaxNames < 0 { throw ValidationError("-capture-dns-max-names must be 0 (off) or more") }
         if captureMaxInterfaces < 1 { throw ValidationError("-capture-max-interfaces must be at least 1") }
         if fetchMaxBytes < 1 { throw ValidationError("-task-fetch-max-bytes must be at least 1") }
         if socketstatMaxSeries < 1 { throw ValidationError("-task-socketstat-max-series must be at least 1") }
@@ -150,6 +153,7 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.capture.options.promiscuous = capturePromisc
         configuration.capture.localNetworks = captureLocalNets.compactMap { IPNetwork($0) }
         configuration.capture.maxSeries = captureMaxSeries
+        configuration.capture.maxDNSNames = captureDNSMaxNames
         configuration.web.configFile = webConfigFile.isEmpty ? nil : webConfigFile
         configuration.web.limits.maxConnections = webMaxConnections
         configuration.web.limits.idleTimeout = webIdleTimeout.duration

@@ -27,6 +27,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("max-series"), help: "Most traffic series kept; the least recently active are evicted past it.")
     var maxSeries: Int = AgentDefaults.maxSeries
 
+    @Option(name: .customLong("max-dns-names"), help: "Most peer addresses named from the DNS answers in the files; 0 turns DNS decoding off.")
+    var maxDNSNames: Int = AgentDefaults.maxDNSNames
+
     mutating func run() throws {
         var networks: [IPNetwork] = []
         for text in localNets {
@@ -44,7 +47,7 @@ struct ReplayCommand: ParsableCommand {
             enrichment = Replay.enrichment(inventory: loaded, localNetworks: networks, hostAddress: HostIdentity.primaryAddress())
         }
         // Written as it is rendered, straight from the rendered bytes.
-        let errors = Replay.run(files: files, localAddresses: local, maxSeries: maxSeries,
+        let errors = Replay.run(files: files, localAddresses: local, maxSeries: maxSeries, maxDNSNames: max(0, maxDNSNames),
                                 ephemeralPorts: EphemeralPortRange.read(), enrichment: enrichment) { part in
             // A closed stdout (`| head`) ends the output; the exit status still tells errors.
             part.withUnsafeBytes { raw in _ = try? writeAll(STDOUT_FILENO, raw) }

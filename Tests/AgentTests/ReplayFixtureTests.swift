@@ -65,10 +65,16 @@ import Traffic
     /// The replay output in the .expected line format.
     static func lines(from exposition: String) -> [String] {
         var out: [String] = []
+        var named = Set<String>()
         for (name, labels, value) in samples(from: exposition) {
             switch name {
             case "planet_traffic_bytes_total":
                 out.append([labels["direction"]!, labels["protocol"]!, labels["port"]!, labels["remote_ip"]!, value].joined(separator: "\t"))
+                if let dnsName = labels["remote_dns_name"], !dnsName.isEmpty {
+                    named.insert(["dns_name", labels["remote_ip"]!, dnsName].joined(separator: "\t"))
+                }
+            case "planet_dns_responses_total" where labels["result"] == "ok" && value != "0":
+                out.append(["dns", "ok", value].joined(separator: "\t"))
             case "planet_capture_unattributed_bytes_total" where value != "0":
                 out.append(["unattributed", labels["reason"]!, value].joined(separator: "\t"))
             case "planet_capture_undecoded_packets_total" where value != "0":
@@ -91,7 +97,7 @@ import Traffic
                 break
             }
         }
-        return out.sorted()
+        return (out + named).sorted()
     }
 
     @Test func fixturesArePresent() {

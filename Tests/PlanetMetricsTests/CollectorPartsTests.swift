@@ -41,7 +41,7 @@ import Testing
         DependencyMetrics.render(report(), into: &writer, labels: { _ in nil }, maxSeries: 10)
         let downstream = samples(writer.text, "planet_downstream")
         #expect(downstream.count == 4)
-        #expect(downstream.contains(#"planet_downstream{local_address="10.0.0.5",local_hostgroup="",port="443",process_name="nginx",protocol="tcp",remote_address="",remote_hostgroup="",remote_ip=""} 1"#))
+        #expect(downstream.contains(#"planet_downstream{local_address="10.0.0.5",local_hostgroup="",port="443",process_name="nginx",protocol="tcp",remote_address="",remote_dns_name="",remote_hostgroup="",remote_ip=""} 1"#))
         #expect(downstream.filter { $0.contains(#"port="22""#) && $0.contains(#"remote_ip="192.0.2."#) }.count == 3)
         #expect(samples(writer.text, "planet_upstream").count == 4)
         #expect(samples(writer.text, "planet_server_process").count == 2)

@@ -9,7 +9,8 @@ import Testing
 struct DependencyMetricsTests {
     private func render(_ report: DependencyReport, _ labels: @escaping InventoryLookup) -> String {
         var writer = ExpositionWriter()
-        DependencyMetrics.render(report, into: &writer, labels: labels)
+        // One peer named from DNS: the label follows remote_ip and adds no series.
+        DependencyMetrics.render(report, into: &writer, labels: labels) { $0 == IPAddress("35.158.25.125")! ? "api.example.com" : "" }
         return writer.text
     }
 
@@ -28,15 +29,15 @@ struct DependencyMetricsTests {
         let expected = """
             # HELP planet_upstream Upstream dependency of this machine
             # TYPE planet_upstream gauge
-            planet_upstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="443",process_name="curl",protocol="tcp",remote_address="35.158.25.125",remote_hostgroup="",remote_ip="35.158.25.125"} 1
-            planet_upstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="8300",process_name="consul",protocol="tcp",remote_address="10.2.3.3",remote_hostgroup="consul-server",remote_ip="10.2.3.3"} 1
-            planet_upstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="8300",process_name="consul",protocol="tcp",remote_address="10.2.3.4",remote_hostgroup="consul-server",remote_ip="10.2.3.4"} 1
-            planet_upstream{local_address="2001:db8::5",local_hostgroup="",port="53",process_name="resolver",protocol="udp",remote_address="2001:db8::53",remote_hostgroup="",remote_ip="2001:db8::53"} 1
+            planet_upstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="443",process_name="curl",protocol="tcp",remote_address="35.158.25.125",remote_dns_name="api.example.com",remote_hostgroup="",remote_ip="35.158.25.125"} 1
+            planet_upstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="8300",process_name="consul",protocol="tcp",remote_address="10.2.3.3",remote_dns_name="",remote_hostgroup="consul-server",remote_ip="10.2.3.3"} 1
+            planet_upstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="8300",process_name="consul",protocol="tcp",remote_address="10.2.3.4",remote_dns_name="",remote_hostgroup="consul-server",remote_ip="10.2.3.4"} 1
+            planet_upstream{local_address="2001:db8::5",local_hostgroup="",port="53",process_name="resolver",protocol="udp",remote_address="2001:db8::53",remote_dns_name="",remote_hostgroup="",remote_ip="2001:db8::53"} 1
             # HELP planet_downstream Downstream dependency of this machine
             # TYPE planet_downstream gauge
-            planet_downstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="22",process_name="sshd",protocol="tcp",remote_address="192.168.1.2",remote_hostgroup="",remote_ip="192.168.1.2"} 1
-            planet_downstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="80",process_name="nginx",protocol="tcp",remote_address="xyz.service.consul",remote_hostgroup="xyz",remote_ip="10.1.2.3"} 1
-            planet_downstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="8500",process_name="consul",protocol="tcp",remote_address="127.0.0.1",remote_hostgroup="",remote_ip="127.0.0.1"} 1
+            planet_downstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="22",process_name="sshd",protocol="tcp",remote_address="192.168.1.2",remote_dns_name="",remote_hostgroup="",remote_ip="192.168.1.2"} 1
+            planet_downstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="80",process_name="nginx",protocol="tcp",remote_address="xyz.service.consul",remote_dns_name="",remote_hostgroup="xyz",remote_ip="10.1.2.3"} 1
+            planet_downstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="8500",process_name="consul",protocol="tcp",remote_address="127.0.0.1",remote_dns_name="",remote_hostgroup="",remote_ip="127.0.0.1"} 1
             # HELP planet_server_process Server process that are listening on network interfaces
             # TYPE planet_server_process gauge
             planet_server_process{bind="0.0.0.0:22",local_hostgroup="debugapp",port="22",process_name="sshd"} 1
@@ -62,7 +63,7 @@ struct DependencyMetricsTests {
         #expect(render(report, { _ in nil }) == """
             # HELP planet_upstream Upstream dependency of this machine
             # TYPE planet_upstream gauge
-            planet_upstream{local_address="10.0.0.5",local_hostgroup="",port="3128",process_name="",protocol="tcp",remote_address="10.0.0.6",remote_hostgroup="",remote_ip="10.0.0.6"} 1
+            planet_upstream{local_address="10.0.0.5",local_hostgroup="",port="3128",process_name="",protocol="tcp",remote_address="10.0.0.6",remote_dns_name="",remote_hostgroup="",remote_ip="10.0.0.6"} 1
             # HELP planet_server_process Server process that are listening on network interfaces
             # TYPE planet_server_process gauge
             planet_server_process{bind=":::25",local_hostgroup="",port="25",process_name="master"} 1

@@ -186,6 +186,7 @@ enum ApiDocuments {
             ("ip", .string(peer.ip.description)),
             ("hostgroup", .string(host.hostgroup)),
             ("domain", .string(host.domain)),
+            ("remote_dns_name", .string(table.activity.snapshot.dnsNames.name(for: peer.ip))),
             ("ingress_bytes", .unsigned(peer.ingressBytes)),
             ("egress_bytes", .unsigned(peer.egressBytes)),
             ("bytes", .unsigned(peer.bytes)),
@@ -232,6 +233,7 @@ enum ApiDocuments {
             })))
         } else {
             members += [("ip", .string(ip.description)), ("hostgroup", .string(host.hostgroup)), ("domain", .string(host.domain)),
+                        ("remote_dns_name", .string(table?.activity.snapshot.dnsNames.name(for: ip) ?? "")),
                         ("ingress_bytes", .unsigned(0)), ("egress_bytes", .unsigned(0)), ("bytes", .unsigned(0)),
                         ("ingress_rate", .number(0)), ("egress_rate", .number(0)), ("rate", .number(0)),
                         ("last_seen", .null), ("series", [])]
@@ -279,6 +281,7 @@ enum ApiDocuments {
             ("remote_ip", .string(edge.remote.description)),
             ("remote_hostgroup", .string(host.hostgroup)),
             ("remote_domain", .string(host.domain)),
+            ("remote_dns_name", .string(edge.dnsName)),
             // As planet_upstream's remote_address: the inventory domain when known, else the IP.
             ("remote_address", .string(host.domain.isEmpty ? edge.remote.description : host.domain)),
             ("port", .string(String(edge.port))),

@@ -22,6 +22,8 @@ struct JoinedEdge: Equatable {
     var egressBytes: UInt64 = 0
     var ingressRate = 0.0
     var egressRate = 0.0
+    /// The name the host asked DNS for that answered `remote` ("" when none).
+    var dnsName = ""
 
     var bytes: UInt64 { ingressBytes &+ egressBytes }
     var rate: Double { ingressRate + egressRate }
@@ -49,7 +51,8 @@ enum DependencyJoin {
                 }
                 positions[key] = edges.count
                 edges.append(JoinedEdge(kind: kind, remote: edge.remoteAddress, port: edge.port, proto: edge.protocol,
-                                        process: edge.processName, localAddresses: [edge.localAddress]))
+                                        process: edge.processName, localAddresses: [edge.localAddress],
+                                        dnsName: activity?.snapshot.dnsNames.name(for: edge.remoteAddress) ?? ""))
             }
         }
         guard let activity, !edges.isEmpty else { return edges }

@@ -321,7 +321,7 @@
     const rows = data.peers.map((p) => {
       recordRate(p.ip, data.time, p.ingress_rate, p.egress_rate);
       return el("tr", { "data-ip": p.ip },
-        el("td", { class: "ip" }, el("a", { href: peerPath(p.ip) }, p.ip)),
+        el("td", { class: "ip" }, el("a", { href: peerPath(p.ip) }, p.ip), p.remote_dns_name ? el("div", { class: "tags dns" }, p.remote_dns_name) : null),
         el("td", null, p.hostgroup || p.domain ? [p.hostgroup, p.domain && el("div", { class: "tags" }, p.domain)] : el("span", { class: "muted" }, "\u2013")),
         numberCell(p.ingress_bytes, bytes(p.ingress_bytes), "bytes in"),
         numberCell(p.egress_bytes, bytes(p.egress_bytes), "bytes out"),
@@ -379,7 +379,8 @@
     const graphBox = el("div", { class: "graph-box" });
     show(
       el("p", null, el("a", { href: "#/peers" }, "\u2190 Peers")),
-      el("h1", { id: "peer-title" }, peer.ip, labels ? el("span", { class: "muted light" }, " \u00b7 " + labels) : null),
+      el("h1", { id: "peer-title" }, peer.ip, peer.remote_dns_name ? el("span", { class: "dns-name" }, " " + peer.remote_dns_name) : null,
+        labels ? el("span", { class: "muted light" }, " \u00b7 " + labels) : null),
       el("div", { class: "cards" },
         card("In", bytes(peer.ingress_bytes), "in", bits(peer.ingress_rate) + " now", "peer-in"),
         card("Out", bytes(peer.egress_bytes), "out", bits(peer.egress_rate) + " now", "peer-out"),
@@ -436,7 +437,8 @@
         el("th", { class: "num" }, "In"), el("th", { class: "num" }, "Out"), el("th", { class: "num" }, "Rate"))),
       el("tbody", null, sorted.map((e) => el("tr", { "data-ip": e.remote_ip, "data-kind": e.kind },
         el("td", { class: e.kind === "upstream" ? "out" : "in" }, e.kind),
-        el("td", { class: "ip" }, el("a", { href: peerPath(e.remote_ip) }, e.remote_ip), e.remote_domain ? el("div", { class: "tags" }, e.remote_domain) : null),
+        el("td", { class: "ip" }, el("a", { href: peerPath(e.remote_ip) }, e.remote_ip), e.remote_dns_name ? el("div", { class: "tags dns" }, e.remote_dns_name) : null,
+          e.remote_domain ? el("div", { class: "tags" }, e.remote_domain) : null),
         el("td", null, e.remote_hostgroup || el("span", { class: "muted" }, "\u2013")),
         el("td", null, e.port + "/" + e.protocol),
         el("td", null, e.process || el("span", { class: "muted" }, "unknown")),

@@ -1,0 +1,375 @@
+import NetAddress
+
+/// What one DNS response told the host: the name it asked for and the addresses
+/// answered for it (through any CNAME chain), with their TTLs. Fixed size and trivially
+/// copyable, so decoding it allocates nothing and it can travel through a ring.
+@frozen
+public struct DNSAnswers: BitwiseCopyable, Sendable {
+    /// Most addresses kept from one response; the rest are counted in `droppedAddresses`.
+    public static let capacity = 16
+    /// Longest name kept, in bytes of its dotted form (a DNS name has at most 253).
+    public static let maxNameLength = 253
+
+    /// The queried name, lowercased and dotted, without the root's trailing dot; bytes
+    /// that are not letters, digits, '-' or '_' inside a label are written as '?'.
+    public var name: InlineArray<256, UInt8>
+    public var nameLength: Int
+    /// The answered addresses (A and AAAA records), `count` of them.
+    public var addresses: InlineArray<16, IPAddress>
+    /// The TTL of each address, in seconds.
+    public var ttls: InlineArray<16, UInt32>
+    public var count: Int
+    /// A and AAAA records for the name beyond `capacity`.
+    public var droppedAddresses: Int
+    /// When the response was captured, in seconds since the epoch (set by the capture,
+    /// not the decoder): with the TTLs it orders answers by expiry.
+    public var capturedAt: Int64
+
+    public init() {
+        name = InlineArray(repeating: 0)
+        nameLength = 0
+        addresses = InlineArray(repeating: IPAddress(high: 0, low: 0))
+        ttls = InlineArray(repeating: 0)
+        count = 0
+        droppedAddresses = 0
+        capturedAt = 0
+    }
+
+    /// The name as a String (for the table that keeps it, not for the packet path).
+    public var nameText: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(nameLength)
+        for index in 0..<nameLength { bytes.append(name[index]) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The outcome of decoding a DNS message.
+public enum DNSStatus: UInt8, Sendable, CaseIterable {
+    /// A response with at least one address for the asked name.
+    case ok
+    /// A query, or a response to something other than a standard query.
+    case notResponse
+    /// A response without addresses for the asked name (NXDOMAIN, NODATA, only CNAMEs).
+    case noAddresses
+    /// The message ends before what its header announces.
+    case truncated
+    /// A field contradicts the format: bad label type, a compression pointer that does
+    /// not point backwards (a loop), a name longer than 255 bytes, no question.
+    case malformed
+
+    /// The `reason` label value of the DNS decoding metric.
+    public var reason: String {
+        switch self {
+        case .ok: "ok"
+        case .notResponse: "not_response"
+        case .noAddresses: "no_addresses"
+        case .truncated: "truncated"
+        case .malformed: "malformed"
+        }
+    }
+}
+
+/// Reads DNS responses (RFC 1035, with compressed names): pure, allocation-free, safe on
+/// any input. Every read is checked against the message length, and a compression
+/// pointer must point before the run of labels that holds it, so a crafted loop ends as
+/// `.malformed` after at most one jump per byte of the message.
+public enum DNSResponseDecoder {
+    /// How many names of a CNAME chain are followed (real chains have a handful).
+    static let maxChain = 8
+    /// Bytes kept per name of the chain.
+    static let nameSpace = 256
+    /// Bytes of one temporary allocation: the standard library keeps up to 1024 bytes on
+    /// the stack unconditionally, so the chain's names take two of them, never the heap.
+    static let halfChain = 1024
+
+    /// Decodes the DNS message carried by a UDP packet that `PacketDecoder` decoded from
+    /// `frame` (of link type `linkType`) into `summary`. `.truncated` when the captured
+    /// bytes end inside the UDP header.
+    public static func decode(frame: UnsafeRawBufferPointer, linkType: LinkType, summary: PacketSummary,
+                              into answers: inout DNSAnswers) -> DNSStatus {
+        guard let base = frame.baseAddress, summary.ipProtocol == 17, summary.hasPorts else {
+            answers = DNSAnswers()
+            return .truncated
+        }
+        let reader = FrameReader(base: base, count: frame.count)
+        guard let payload = udpPayload(reader, linkType: linkType, ipVersion: summary.ipVersion) else {
+            answers = DNSAnswers()
+            return .truncated
+        }
+        return decode(UnsafeRawBufferPointer(rebasing: frame[payload]), into: &answers)
+    }
+
+    /// Where the UDP payload of a frame the packet decoder accepted lies, bounded by the
+    /// UDP length and the captured bytes; nil when the UDP header was not captured.
+    static func udpPayload(_ frame: FrameReader, linkType: LinkType, ipVersion: UInt8) -> Range<Int>? {
+        var ip: Int
+        switch linkType {
+        case .ethernet: ip = frame.count >= 14 ? PacketDecoder.skipTags(frame, type: frame.be16(12), headerEnd: 14).1 : -1
+        case .linuxSLL: ip = frame.count >= 16 ? PacketDecoder.skipTags(frame, type: frame.be16(14), headerEnd: 16).1 : -1
+        case .linuxSLL2: ip = frame.count >= 20 ? PacketDecoder.skipTags(frame, type: frame.be16(0), headerEnd: 20).1 : -1
+        case .bsdLoopback: ip = 4
+        case .rawIP, .rawIPv4, .rawIPv6: ip = 0
+        }
+        guard ip >= 0, ip < frame.count else { return nil }
+        var udp: Int
+        if ipVersion == 4 {
+            udp = ip &+ (Int(frame.u8(ip) & 0x0F) &<< 2)
+        } else {
+            guard ip &+ 40 <= frame.count else { return nil }
+            var next = frame.u8(ip &+ 6)
+            udp = ip &+ 40
+            // Hop-by-hop, routing and destination options before UDP; each is at least
+            // 8 bytes, so the walk ends with the frame.
+            while next == 0 || next == 43 || next == 60 {
+                guard udp &+ 2 <= frame.count else { return nil }
+                next = frame.u8(udp)
+                udp &+= (Int(frame.u8(udp &+ 1)) &+ 1) &<< 3
+            }
+            guard next == 17 else { return nil }
+        }
+        guard udp &+ 8 <= frame.count else { return nil }
+        let udpLength = Int(frame.be16(udp &+ 4))
+        let end = udpLength >= 8 ? min(frame.count, udp &+ udpLength) : frame.count
+        return (udp &+ 8)..<end
+    }
+
+    /// Decodes the DNS message `message` (a UDP payload) into `answers`, which is reset first.
+    public static func decode(_ message: UnsafeRawBufferPointer, into answers: inout DNSAnswers) -> DNSStatus {
+        answers = DNSAnswers()
+        guard let base = message.baseAddress, message.count >= 12 else { return .truncated }
+        let reader = FrameReader(base: base, count: message.count)
+        let flags = reader.be16(2)
+        // QR set and opcode 0 (QUERY): a response to a standard query.
+        guard flags & 0x8000 != 0, (flags >> 11) & 0x0F == 0 else { return .notResponse }
+        guard reader.be16(4) >= 1 else { return .malformed }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: halfChain) { low in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: halfChain) { high in
+                var chain = Chain(low: low, high: high)
+                // The question's name is the name the host asked for.
+                let question = readName(reader, at: 12, into: chain.slot(0))
+                guard question.status == .ok else { return question.status }
+                chain.lengths[0] = question.length
+                chain.count = 1
+                var position = question.next
+                // Further questions (rare) are skipped.
+                for index in 0..<Int(reader.be16(4)) {
+                    if index > 0 {
+                        let skipped = skipName(reader, at: position)
+                        guard skipped.status == .ok else { return skipped.status }
+                        position = skipped.next
+                    }
+                    guard position &+ 4 <= reader.count else { return .truncated }
+                    position &+= 4  // QTYPE, QCLASS
+                }
+                // Only a successful answer (RCODE 0) names addresses.
+                guard flags & 0x000F == 0 else { return .noAddresses }
+                let status = readAnswers(reader, at: position, count: Int(reader.be16(6)), chain: &chain, into: &answers)
+                guard status == .ok else {
+                    answers.count = 0
+                    return status
+                }
+                let length = min(question.length, DNSAnswers.maxNameLength)
+                for index in 0..<length { answers.name[index] = low[index] }
+                answers.nameLength = length
+                return answers.count > 0 ? .ok : .noAddresses
+            }
+        }
+    }
+
+    /// The names of a CNAME chain in canonical form, each in its own slot of `space`.
+    struct Chain {
+        /// Slots 0-3 and 4-7.
+        let low: UnsafeMutableBufferPointer<UInt8>
+        let high: UnsafeMutableBufferPointer<UInt8>
+        var lengths = InlineArray<8, Int>(repeating: 0)
+        var count = 0
+
+        init(low: UnsafeMutableBufferPointer<UInt8>, high: UnsafeMutableBufferPointer<UInt8>) {
+            self.low = low
+            self.high = high
+        }
+
+        func slot(_ index: Int) -> UnsafeMutableBufferPointer<UInt8> {
+            let perHalf = halfChain / nameSpace
+            let space = index < perHalf ? low : high
+            let start = (index % perHalf) &* nameSpace
+            return UnsafeMutableBufferPointer(rebasing: space[start..<(start &+ nameSpace)])
+        }
+
+        func contains(_ name: UnsafeMutableBufferPointer<UInt8>, length: Int) -> Bool {
+            for index in 0..<count where lengths[index] == length {
+                let candidate = slot(index)
+                var same = true
+                for offset in 0..<length where candidate[offset] != name[offset] {
+                    same = false
+                    break
+                }
+                if same { return true }
+            }
+            return false
+        }
+    }
+
+    /// Reads `count` answer records from `position`: A and AAAA records of a name in the
+    /// chain are kept; a CNAME of a name in the chain adds its target to the chain.
+    static func readAnswers(_ reader: FrameReader, at start: Int, count: Int, chain: inout Chain,
+                            into answers: inout DNSAnswers) -> DNSStatus {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: nameSpace) { owner in
+            var position = start
+            for _ in 0..<count {
+                let ownerName = readName(reader, at: position, into: owner)
+                guard ownerName.status == .ok else { return ownerName.status }
+                position = ownerName.next
+                guard position &+ 10 <= reader.count else { return .truncated }
+                let type = reader.be16(position)
+                let recordClass = reader.be16(position &+ 2)
+                let ttl = reader.be32(position &+ 4)
+                let dataLength = Int(reader.be16(position &+ 8))
+                let data = position &+ 10
+                guard data &+ dataLength <= reader.count else { return .truncated }
+                position = data &+ dataLength
+                guard recordClass == 1, chain.contains(owner, length: ownerName.length) else { continue }
+                switch (type, dataLength) {
+                case (1, 4):  // A
+                    add(IPAddress(ipv4: reader.be32(data)), ttl: ttl, to: &answers)
+                case (28, 16):  // AAAA
+                    add(IPAddress(high: reader.be64(data), low: reader.be64(data &+ 8)), ttl: ttl, to: &answers)
+                case (5, _) where chain.count < maxChain:  // CNAME: its target joins the chain
+                    let target = readName(reader, at: data, into: chain.slot(chain.count))
+                    guard target.status == .ok else { return target.status }
+                    chain.lengths[chain.count] = target.length
+                    chain.count &+= 1
+                default:
+                    continue
+                }
+            }
+            return .ok
+        }
+    }
+
+    private static func add(_ address: IPAddress, ttl: UInt32, to answers: inout DNSAnswers) {
+        guard answers.count < DNSAnswers.capacity else {
+            answers.droppedAddresses &+= 1
+            return
+        }
+        answers.addresses[answers.count] = address
+        // RFC 2181: a TTL with the top bit set is read as zero.
+        answers.ttls[answers.count] = ttl > UInt32(Int32.max) ? 0 : ttl
+        answers.count &+= 1
+    }
+
+    /// Where a name ends in place (`next`), and its canonical dotted length.
+    struct NameRead {
+        var status: DNSStatus
+        var next = 0
+        var length = 0
+    }
+
+    /// Reads the name at `start` into `out` in canonical form: labels lowercased and
+    /// joined by '.', bytes other than letters, digits, '-' and '_' written as '?'.
+    static func readName(_ reader: FrameReader, at start: Int, into out: UnsafeMutableBufferPointer<UInt8>) -> NameRead {
+        var position = start
+        var runStart = start  // where the current run of labels began
+        var next = -1  // where the name ends in place: after its first pointer, or its root label
+        var length = 0
+        var wireLength = 0
+        while true {
+            guard position < reader.count else { return NameRead(status: .truncated) }
+            let label = Int(reader.u8(position))
+            switch label & 0xC0 {
+            case 0xC0:
+                guard position &+ 2 <= reader.count else { return NameRead(status: .truncated) }
+                let target = Int(reader.be16(position) & 0x3FFF)
+                // Before the run that holds the pointer: each jump lands lower, so the walk ends.
+                guard target < runStart else { return NameRead(status: .malformed) }
+                if next < 0 { next = position &+ 2 }
+                position = target
+                runStart = target
+            case 0x00:
+                if label == 0 { return NameRead(status: .ok, next: next < 0 ? position &+ 1 : next, length: length) }
+                guard position &+ 1 &+ label <= reader.count else { return NameRead(status: .truncated) }
+                wireLength &+= label &+ 1
+                guard wireLength < 255 else { return NameRead(status: .malformed) }
+                if length > 0 {
+                    out[length] = UInt8(ascii: ".")
+                    length &+= 1
+                }
+                for offset in 1...label {
+                    var byte = reader.u8(position &+ offset)
+                    switch byte {
+                    case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte |= 0x20
+                    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                         UInt8(ascii: "-"), UInt8(ascii: "_"): break
+                    default: byte = UInt8(ascii: "?")
+                    }
+                    out[length] = byte
+                    length &+= 1
+                }
+                position &+= 1 &+ label
+            default:
+                // 0x40 and 0x80: extended and reserved label types.
+                return NameRead(status: .malformed)
+            }
+        }
+    }
+
+    /// Where the name at `start` ends in place, without reading it out.
+    static func skipName(_ reader: FrameReader, at start: Int) -> NameRead {
+        var position = start
+        var wireLength = 0
+        while true {
+            guard position < reader.count else { return NameRead(status: .truncated) }
+            let label = Int(reader.u8(position))
+            switch label & 0xC0 {
+            case 0xC0:
+                guard position &+ 2 <= reader.count else { return NameRead(status: .truncated) }
+                return NameRead(status: .ok, next: position &+ 2)
+            case 0x00:
+                if label == 0 { return NameRead(status: .ok, next: position &+ 1) }
+                wireLength &+= label &+ 1
+                guard wireLength < 255 else { return NameRead(status: .malformed) }
+                position &+= 1 &+ label
+            default:
+                return NameRead(status: .malformed)
+            }
+        }
+    }
+}
+
+/// What became of the DNS responses one capture source saw (UDP from port 53): counted
+/// by the capture callback in place, trivially copyable like `CaptureTally`.
+@frozen
+public struct DNSTally: BitwiseCopyable, Sendable, Equatable {
+    /// Messages by `DNSStatus` raw value.
+    public var messages: InlineArray<5, UInt64> = InlineArray(repeating: 0)
+    /// Addresses of responses that held more than `DNSAnswers.capacity`.
+    public var droppedAddresses: UInt64 = 0
+    /// Answers lost because the ring to the aggregator was full.
+    public var ringDropped: UInt64 = 0
+
+    public init() {}
+
+    /// Messages that decoded with `status`.
+    public subscript(status: DNSStatus) -> UInt64 { messages[Int(status.rawValue)] }
+
+    /// Counts one message that decoded with `status` into `answers`.
+    public mutating func count(_ status: DNSStatus, _ answers: DNSAnswers) {
+        messages[Int(status.rawValue)] &+= 1
+        droppedAddresses &+= UInt64(answers.droppedAddresses)
+    }
+
+    /// The sum of two tallies.
+    public static func + (lhs: DNSTally, rhs: DNSTally) -> DNSTally {
+        var total = lhs
+        for index in 0..<5 { total.messages[index] &+= rhs.messages[index] }
+        total.droppedAddresses &+= rhs.droppedAddresses
+        total.ringDropped &+= rhs.ringDropped
+        return total
+    }
+
+    public static func == (lhs: DNSTally, rhs: DNSTally) -> Bool {
+        (0..<5).allSatisfy { lhs.messages[$0] == rhs.messages[$0] }
+            && lhs.droppedAddresses == rhs.droppedAddresses && lhs.ringDropped == rhs.ringDropped
+    }
+}

@@ -1,0 +1,167 @@
+import NetAddress
+import PacketDecoding
+
+/// The names the host asked DNS for, by answered address: the first name of each
+/// response's CNAME chain for every A and AAAA address in it. Bounded: past `capacity`
+/// addresses, those whose answers expire first are evicted (counted in `evicted`).
+/// A name stays after its TTL until evicted or replaced by a newer answer, so a label
+/// derived from it does not flap and split a counter into two series.
+///
+/// Names are interned: an answer for a name already held allocates nothing, and a name
+/// no address uses any more is released. Not thread-safe: the aggregator owns one and
+/// uses it under its lock.
+public struct DNSNameTable {
+    struct Entry {
+        var name: UInt32
+        /// Capture time of the answer plus its TTL, in seconds since the epoch.
+        var expiry: Int64
+    }
+
+    /// Most addresses held.
+    public let capacity: Int
+    private(set) var entries: [IPAddress: Entry] = [:]
+    /// Interned names by id; a released id holds "" until reused.
+    private(set) var names: [String] = []
+    private var uses: [Int] = []
+    private var freeIDs: [UInt32] = []
+    /// Ids of the names whose bytes hash to a value, to find a name without making a String.
+    private var idsByHash: [Int: [UInt32]] = [:]
+    /// Addresses evicted to make room, since start.
+    public private(set) var evicted: UInt64 = 0
+
+    public init(capacity: Int) {
+        self.capacity = max(0, capacity)
+    }
+
+    /// Addresses held.
+    public var count: Int { entries.count }
+
+    /// Distinct names held.
+    public var internedNames: Int { names.count - freeIDs.count }
+
+    /// Records the addresses of one decoded response under its name.
+    public mutating func record(_ answers: DNSAnswers) {
+        guard capacity > 0, answers.count > 0, answers.nameLength > 0 else { return }
+        let id = intern(answers)
+        // Held while recording, so that an eviction on the way cannot release it.
+        uses[Int(id)] += 1
+        for index in 0..<min(answers.count, DNSAnswers.capacity) {
+            let expiry = answers.capturedAt &+ Int64(answers.ttls[index])
+            let address = answers.addresses[index]
+            if let old = entries[address] {
+                entries[address] = Entry(name: id, expiry: expiry)
+                uses[Int(id)] += 1
+                release(old.name)
+                continue
+            }
+            if entries.count >= capacity { evictEarliest() }
+            entries[address] = Entry(name: id, expiry: expiry)
+            uses[Int(id)] += 1
+        }
+        release(id)
+    }
+
+    /// The name answered for `address`, "" when none is held.
+    public func name(for address: IPAddress) -> String {
+        guard let entry = entries[address] else { return "" }
+        return names[Int(entry.name)]
+    }
+
+    /// Evicts the sixteenth of the table (at least one address) whose answers expire
+    /// first, so that a stream of new addresses into a full table costs one scan per
+    /// sixteenth of its capacity, not one per address.
+    private mutating func evictEarliest() {
+        let batch = max(1, capacity / 16)
+        var expiries = entries.values.map(\.expiry)
+        let threshold: Int64
+        if batch >= expiries.count {
+            threshold = .max
+        } else {
+            expiries.sort()
+            threshold = expiries[batch - 1]
+        }
+        var doomed: [IPAddress] = []
+        doomed.reserveCapacity(batch)
+        for (address, entry) in entries where entry.expiry <= threshold {
+            doomed.append(address)
+            if doomed.count == batch { break }
+        }
+        for address in doomed {
+            if let entry = entries.removeValue(forKey: address) { release(entry.name) }
+        }
+        evicted &+= UInt64(doomed.count)
+    }
+
+    /// The id of the name of `answers`, interning it when new.
+    private mutating func intern(_ answers: DNSAnswers) -> UInt32 {
+        var hasher = Hasher()
+        for index in 0..<answers.nameLength { hasher.combine(answers.name[index]) }
+        let hash = hasher.finalize()
+        if let candidates = idsByHash[hash] {
+            for id in candidates where Self.equal(names[Int(id)], answers) { return id }
+        }
+        let name = answers.nameText
+        let id: UInt32
+        if let reused = freeIDs.popLast() {
+            id = reused
+            names[Int(id)] = name
+        } else {
+            id = UInt32(names.count)
+            names.append(name)
+            uses.append(0)
+        }
+        idsByHash[hash, default: []].append(id)
+        return id
+    }
+
+    private static func equal(_ name: String, _ answers: DNSAnswers) -> Bool {
+        guard name.utf8.count == answers.nameLength else { return false }
+        for (index, byte) in name.utf8.enumerated() where byte != answers.name[index] { return false }
+        return true
+    }
+
+    /// Drops one use of `id`; the name is released when no address uses it.
+    private mutating func release(_ id: UInt32) {
+        uses[Int(id)] -= 1
+        guard uses[Int(id)] == 0 else { return }
+        var hasher = Hasher()
+        for byte in names[Int(id)].utf8 { hasher.combine(byte) }
+        let hash = hasher.finalize()
+        idsByHash[hash]?.removeAll { $0 == id }
+        if idsByHash[hash]?.isEmpty == true { idsByHash[hash] = nil }
+        names[Int(id)] = ""
+        freeIDs.append(id)
+    }
+
+    /// A copy for rendering: copy-on-write, so taking it costs nothing under the lock.
+    public var snapshot: DNSNameSnapshot { DNSNameSnapshot(entries: entries, names: names, evicted: evicted) }
+}
+
+/// The DNS names held at one moment, as a scrape renders them.
+public struct DNSNameSnapshot: Sendable {
+    let entries: [IPAddress: DNSNameTable.Entry]
+    let names: [String]
+    /// Addresses evicted from the table since start.
+    public let evicted: UInt64
+
+    public init() {
+        self.init(entries: [:], names: [], evicted: 0)
+    }
+
+    init(entries: [IPAddress: DNSNameTable.Entry], names: [String], evicted: UInt64) {
+        self.entries = entries
+        self.names = names
+        self.evicted = evicted
+    }
+
+    /// Addresses with a name.
+    public var count: Int { entries.count }
+
+    /// The name answered for `address`, "" when none is held.
+    public func name(for address: IPAddress) -> String {
+        guard let entry = entries[address] else { return "" }
+        return names[Int(entry.name)]
+    }
+}
+
+extension DNSNameTable.Entry: Sendable {}

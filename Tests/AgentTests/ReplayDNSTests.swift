@@ -1,0 +1,54 @@
+import Agent
+import Foundation
+import NetAddress
+import Testing
+
+/// DNS names in replay, on Fixtures/pcap/dns.pcap (what it holds: Fixtures/pcap/README.md).
+struct ReplayDNSTests {
+    static let file = ReplayFixtureTests.directory.appendingPathComponent("dns.pcap").path
+    static let local = LocalAddresses(networks: [IPNetwork("10.0.0.0/24")!, IPNetwork("2001:db8:1::/64")!])
+
+    static func replay(maxDNSNames: Int) -> [(name: String, labels: [String: String], value: String)] {
+        let result = Replay.run(files: [file], localAddresses: local, maxSeries: 10_000, maxDNSNames: maxDNSNames)
+        #expect(result.errors.isEmpty)
+        return ReplayFixtureTests.samples(from: String(decoding: result.exposition, as: UTF8.self))
+    }
+
+    static func value(_ samples: [(name: String, labels: [String: String], value: String)], _ name: String,
+                      _ labels: [String: String] = [:]) -> String? {
+        samples.first { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }?.value
+    }
+
+    @Test func everyResponseIsCountedByResult() {
+        let samples = Self.replay(maxDNSNames: 1000)
+        let results = ["ok": "7", "no_addresses": "1", "truncated": "1", "malformed": "1", "not_response": "0"]
+        for (result, count) in results {
+            #expect(Self.value(samples, "planet_dns_responses_total", ["result": result]) == count, "\(result)")
+        }
+        #expect(Self.value(samples, "planet_dns_dropped_addresses_total") == "2")
+        #expect(Self.value(samples, "planet_dns_ring_dropped_responses_total") == "0")
+        // www 2, api 2, v6 1, pool 16, pool2 16 of 18, old/new 1.
+        #expect(Self.value(samples, "planet_dns_names") == "38")
+        #expect(Self.value(samples, "planet_dns_evicted_names_total") == "0")
+    }
+
+    @Test func everyTrafficSeriesCarriesTheLabel() {
+        let samples = Self.replay(maxDNSNames: 1000).filter { $0.name == "planet_traffic_bytes_total" }
+        #expect(!samples.isEmpty)
+        for sample in samples { #expect(sample.labels["remote_dns_name"] != nil) }
+        let unnamed = samples.filter { $0.labels["remote_ip"] == "198.51.100.200" }
+        #expect(unnamed.count == 2 && unnamed.allSatisfy { $0.labels["remote_dns_name"] == "" })
+    }
+
+    @Test func theBoundEvictsAndCounts() {
+        let samples = Self.replay(maxDNSNames: 16)
+        #expect(Self.value(samples, "planet_dns_names") == "16")
+        #expect(Self.value(samples, "planet_dns_evicted_names_total") == "22")
+    }
+
+    @Test func zeroTurnsDecodingOff() {
+        let samples = Self.replay(maxDNSNames: 0)
+        #expect(Self.value(samples, "planet_dns_responses_total", ["result": "ok"]) == "0")
+        #expect(samples.filter { $0.name == "planet_traffic_bytes_total" }.allSatisfy { $0.labels["remote_dns_name"] == "" })
+    }
+}

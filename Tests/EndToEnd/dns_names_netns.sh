@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Peer names from DNS answers, end to end: the agent's namespace resolves names through
+# the system resolver (getent) from dnsmasq in a peer namespace, then talks TCP to the
+# answered addresses. Its traffic series and dependency gauges carry the name asked
+# (the first name of a CNAME chain) in remote_dns_name, and so do /api/v1/peers and the
+# peer view. One answer is longer than the 192-byte snap length: captured whole by the
+# per-packet snap length program, it still names its address (nothing truncated).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+require_root
+require_cmd ip curl python3 dnsmasq getent
+require_agent
+
+A=pe-dns-a-$$ B=pe-dns-b-$$
+new_netns "$A"; new_netns "$B"
+veth_pair "$A" veth-a 10.207.0.1/24 "$B" veth-b 10.207.0.2/24 fd00:207::1/64 fd00:207::2/64
+for address in 10.207.0.10/24 10.207.0.11/24 10.207.0.12/24 10.207.0.13/24; do ip -n "$B" addr add "$address" dev veth-b; done
+ip -n "$B" addr add fd00:207::10/64 dev veth-b nodad
+
+# `ip netns exec` mounts /etc/netns/NS/resolv.conf over /etc/resolv.conf.
+mkdir -p "/etc/netns/$A"
+trap 'rm -rf "/etc/netns/$A"; e2e_cleanup' EXIT
+printf 'nameserver 10.207.0.2\noptions attempts:5 timeout:1\n' > "/etc/netns/$A/resolv.conf"
+
+long=$(printf 'l%.0s' $(seq 1 60)).edge.example.test
+in_ns_bg "$B" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
+    --listen-address=10.207.0.2 --bind-interfaces --user=root --group=root --log-facility=- \
+    --host-record=svc.example.test,10.207.0.10,fd00:207::10 \
+    --cname=www.example.test,web.example.test --cname=web.example.test,svc.example.test \
+    --host-record=db.example.test,10.207.0.11 \
+    --host-record="$long",10.207.0.13 --cname=long-alias-"$(printf 'a%.0s' $(seq 1 50))".example.test,"$long"
+alias=long-alias-$(printf 'a%.0s' $(seq 1 50)).example.test
+
+# TCP servers on every answered address, and on one no name points to: 1000 bytes back
+# for each message, on connections that stay open.
+cat > "$E2E_TMP/serve.py" <<'PY'
+import socket, sys, threading
+def answer(c):
+    with c:
+        while c.recv(100):
+            c.sendall(b"x" * 1000)
+def serve(address):
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((address, 8080)); s.listen()
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=answer, args=(c,), daemon=True).start()
+for address in sys.argv[1:]:
+    threading.Thread(target=serve, args=(address,), daemon=True).start()
+threading.Event().wait()
+PY
+in_ns_bg "$B" python3 "$E2E_TMP/serve.py" 10.207.0.10 fd00:207::10 10.207.0.11 10.207.0.12 10.207.0.13
+wait_for 10 bash -c "ip netns exec $B ss -ltn | grep -q '10.207.0.13:8080' && ip netns exec $B ss -lun | grep -q '10.207.0.2:53'" \
+    || fail "dnsmasq or the TCP servers did not start"
+
+in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -capture-interfaces veth-a -task-interval 1s
+metrics() { ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics; }
+has() { local out; out=$(metrics) || return 1; grep -qE "$1" <<<"$out"; }
+wait_for 20 has 'planet_capture_packets_total\{interface="veth-a"\}' || fail "the agent did not start capturing"
+
+# client.py TARGET...: resolves each name (or takes each address) with the system
+# resolver, connects to every address answered and sends a message every 0.2 s on each
+# connection (so the socket table shows them and the series keep growing); a broken
+# connection is resolved and opened again.
+cat > "$E2E_TMP/client.py" <<'PY'
+import socket, sys, time
+def connect(target):
+    out = []
+    for family, _, _, _, address in socket.getaddrinfo(target, 8080, proto=socket.IPPROTO_TCP):
+        try:
+            s = socket.socket(family, socket.SOCK_STREAM); s.settimeout(2); s.connect(address[:2]); out.append(s)
+        except OSError:
+            pass
+    return out
+connections = {target: [] for target in sys.argv[1:]}
+while True:
+    for target, sockets in connections.items():
+        try:
+            if not sockets:
+                sockets.extend(connect(target))
+            for s in sockets:
+                s.sendall(b"hello"); s.recv(2000)
+        except OSError:
+            for s in sockets: s.close()
+            sockets.clear()
+    time.sleep(0.2)
+PY
+ip netns exec "$A" getent ahosts www.example.test | grep -q 10.207.0.10 || fail "the resolver in $A does not answer www.example.test"
+response=$(ip netns exec "$A" python3 -c "
+import socket, struct, sys
+name = sys.argv[1]
+q = struct.pack('!HHHHHH', 7, 0x0100, 1, 0, 0, 0) + b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\0\0\1\0\1'
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(q, ('10.207.0.2', 53))
+print(len(s.recv(4096)))" "$alias")
+log "the answer for the long name is $response bytes of DNS, $((response + 42)) on the wire"
+[ $((response + 42)) -gt 192 ] || fail "the long answer fits in the snap length; it proves nothing"
+# 10.207.0.12: an address no name points to.
+in_ns_bg "$A" python3 "$E2E_TMP/client.py" www.example.test db.example.test "$alias" 10.207.0.12
+
+series() { echo "planet_traffic_bytes_total\\{direction=\"$1\",[^}]*port=\"8080\",[^}]*remote_dns_name=\"$2\",[^}]*remote_ip=\"$3\"\\}"; }
+log "traffic series carry the name asked, through the CNAME chain"
+for direction in egress ingress; do
+    wait_for 30 has "$(series $direction www.example.test 10.207.0.10)" \
+        || { metrics | grep -E 'planet_traffic_bytes|planet_dns'; fail "no $direction series for 10.207.0.10 named www.example.test"; }
+    wait_for 10 has "$(series $direction www.example.test fd00:207::10)" \
+        || { metrics | grep -E 'planet_traffic_bytes|planet_dns'; fail "no $direction series for fd00:207::10 named www.example.test"; }
+    wait_for 10 has "$(series $direction db.example.test 10.207.0.11)" \
+        || { metrics | grep -E 'planet_traffic_bytes|planet_dns'; fail "no $direction series for 10.207.0.11 named db.example.test"; }
+    wait_for 10 has "$(series $direction "$alias" 10.207.0.13)" \
+        || { metrics | grep -E 'planet_traffic_bytes|planet_dns'; fail "the answer longer than the snap length did not name 10.207.0.13"; }
+    wait_for 10 has "$(series $direction '' 10.207.0.12)" \
+        || { metrics | grep -E 'planet_traffic_bytes|planet_dns'; fail "10.207.0.12 (no name) has no series with an empty name"; }
+done
+
+metrics > "$E2E_TMP/metrics.txt"
+log "every traffic series has the label; one name per address, so no series is split"
+if grep -E '^planet_traffic_bytes_total\{' "$E2E_TMP/metrics.txt" | grep -v 'remote_dns_name='; then
+    fail "traffic series without remote_dns_name"
+fi
+grep -E '^planet_traffic_bytes_total\{' "$E2E_TMP/metrics.txt" | sed -E 's/remote_dns_name="[^"]*",//; s/\} .*/}/' | sort | uniq -d | grep . \
+    && fail "two series differ only in remote_dns_name"
+grep -qE 'planet_dns_responses_total\{interface="veth-a",result="ok"\} [1-9]' "$E2E_TMP/metrics.txt" || fail "no DNS response counted ok"
+grep -qE 'planet_dns_responses_total\{interface="veth-a",result="truncated"\} 0$' "$E2E_TMP/metrics.txt" \
+    || { grep planet_dns "$E2E_TMP/metrics.txt"; fail "DNS responses were cut"; }
+grep -qE '^planet_dns_names [1-9]' "$E2E_TMP/metrics.txt" || fail "planet_dns_names is 0"
+
+log "the dependency gauges carry the name too"
+wait_for 20 has 'planet_upstream\{[^}]*port="8080",[^}]*remote_dns_name="db.example.test",[^}]*remote_ip="10.207.0.11"\} 1' \
+    || { metrics | grep -E 'planet_upstream'; fail "planet_upstream for 10.207.0.11 without its name"; }
+
+log "the API and the page's data name the peer"
+ip netns exec "$A" curl -sf 'http://127.0.0.1:19100/api/v1/peers?q=10.207.0.11' > "$E2E_TMP/peers.json"
+python3 - "$E2E_TMP/peers.json" <<'PY' || fail "/api/v1/peers does not name 10.207.0.11"
+import json, sys
+peers = json.load(open(sys.argv[1]))["peers"]
+assert [p["remote_dns_name"] for p in peers if p["ip"] == "10.207.0.11"] == ["db.example.test"], peers
+PY
+ip netns exec "$A" curl -sf 'http://127.0.0.1:19100/api/v1/peers/10.207.0.10' > "$E2E_TMP/peer.json"
+python3 - "$E2E_TMP/peer.json" <<'PY' || fail "/api/v1/peers/10.207.0.10 does not name it"
+import json, sys
+peer = json.load(open(sys.argv[1]))
+assert peer["remote_dns_name"] == "www.example.test", peer
+assert all(d["remote_dns_name"] == "www.example.test" for d in peer["dependencies"]), peer["dependencies"]
+PY
+echo "dns names end to end: ok"

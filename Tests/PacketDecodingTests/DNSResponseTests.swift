@@ -1,0 +1,326 @@
+import NetAddress
+import PacketDecoding
+import TestSupport
+import Testing
+
+/// Builds DNS messages byte by byte, with or without compressed names.
+struct DNSMessageBuilder {
+    var bytes: [UInt8] = []
+    /// Where each name written uncompressed starts, for pointers to it.
+    var offsets: [String: Int] = [:]
+
+    init(response: Bool = true, rcode: UInt16 = 0, questions: UInt16 = 1, answers: UInt16) {
+        let flags: UInt16 = (response ? 0x8180 : 0x0100) | rcode
+        for word in [0x1234, flags, questions, answers, 0, 0] as [UInt16] { be16(word) }
+    }
+
+    mutating func be16(_ value: UInt16) { bytes += [UInt8(value >> 8), UInt8(value & 0xFF)] }
+    mutating func be32(_ value: UInt32) { be16(UInt16(value >> 16)); be16(UInt16(value & 0xFFFF)) }
+
+    /// Writes `name`; with `compress`, as a pointer to an earlier copy when there is one.
+    mutating func name(_ name: String, compress: Bool = true) {
+        if compress, let offset = offsets[name] {
+            be16(0xC000 | UInt16(offset))
+            return
+        }
+        offsets[name] = bytes.count
+        for label in name.split(separator: ".") {
+            bytes.append(UInt8(label.utf8.count))
+            bytes += Array(label.utf8)
+        }
+        bytes.append(0)
+    }
+
+    mutating func question(_ name: String, type: UInt16 = 1) {
+        self.name(name)
+        be16(type)
+        be16(1)
+    }
+
+    mutating func record(_ owner: String, type: UInt16, ttl: UInt32, data: [UInt8], klass: UInt16 = 1) {
+        name(owner)
+        be16(type)
+        be16(klass)
+        be32(ttl)
+        be16(UInt16(data.count))
+        bytes += data
+    }
+
+    mutating func a(_ owner: String, _ address: String, ttl: UInt32 = 300) {
+        record(owner, type: 1, ttl: ttl, data: IPAddress(address)!.bytes.suffix(4))
+    }
+
+    mutating func aaaa(_ owner: String, _ address: String, ttl: UInt32 = 300) {
+        record(owner, type: 28, ttl: ttl, data: IPAddress(address)!.bytes)
+    }
+
+    mutating func cname(_ owner: String, _ target: String, ttl: UInt32 = 60) {
+        name(owner)
+        be16(5)
+        be16(1)
+        be32(ttl)
+        let lengthAt = bytes.count
+        be16(0)
+        let start = bytes.count
+        name(target)
+        let length = bytes.count - start
+        bytes[lengthAt] = UInt8(length >> 8)
+        bytes[lengthAt + 1] = UInt8(length & 0xFF)
+    }
+}
+
+func decodeDNS(_ bytes: [UInt8]) -> (DNSStatus, DNSAnswers) {
+    var answers = DNSAnswers()
+    let status = bytes.withUnsafeBytes { DNSResponseDecoder.decode($0, into: &answers) }
+    return (status, answers)
+}
+
+func addresses(_ answers: DNSAnswers) -> [String] {
+    (0..<answers.count).map { answers.addresses[$0].description }
+}
+
+struct DNSResponseTests {
+    @Test func singleAddress() {
+        var m = DNSMessageBuilder(answers: 1)
+        m.question("example.com")
+        m.a("example.com", "93.184.216.34", ttl: 3600)
+        let (status, answers) = decodeDNS(m.bytes)
+        #expect(status == .ok)
+        #expect(answers.nameText == "example.com")
+        #expect(addresses(answers) == ["93.184.216.34"])
+        #expect(answers.ttls[0] == 3600)
+    }
+
+    @Test func cnameChainMapsEveryAddressToTheAskedName() {
+        var m = DNSMessageBuilder(answers: 5)
+        m.question("WWW.Example.COM", type: 1)
+        m.cname("WWW.Example.COM", "web.example.net")
+        m.cname("web.example.net", "edge.cdn.net")
+        m.a("edge.cdn.net", "10.1.2.3", ttl: 20)
+        m.a("edge.cdn.net", "10.1.2.4", ttl: 20)
+        m.aaaa("edge.cdn.net", "2001:db8::7", ttl: 30)
+        let (status, answers) = decodeDNS(m.bytes)
+        #expect(status == .ok)
+        #expect(answers.nameText == "www.example.com")
+        #expect(addresses(answers) == ["10.1.2.3", "10.1.2.4", "2001:db8::7"])
+        #expect((0..<answers.count).map { answers.ttls[$0] } == [20, 20, 30])
+    }
+
+    @Test func uncompressedNamesReadTheSame() {
+        var m = DNSMessageBuilder(answers: 2)
+        m.question("a.example")
+        m.name("a.example", compress: false); m.be16(5); m.be16(1); m.be32(5)
+        let target: [UInt8] = [1, UInt8(ascii: "b"), 7] + Array("example".utf8) + [0]
+        m.be16(UInt16(target.count)); m.bytes += target
+        m.name("b.example", compress: false); m.be16(1); m.be16(1); m.be32(9); m.be16(4); m.bytes += [192, 0, 2, 1]
+        let (status, answers) = decodeDNS(m.bytes)
+        #expect(status == .ok)
+        #expect(answers.nameText == "a.example")
+        #expect(addresses(answers) == ["192.0.2.1"])
+    }
+
+    @Test func recordsOfOtherNamesAndClassesAreIgnored() {
+        var m = DNSMessageBuilder(answers: 3)
+        m.question("asked.example")
+        m.a("other.example", "10.9.9.9")
+        m.record("asked.example", type: 1, ttl: 5, data: [10, 8, 8, 8], klass: 3)  // CHAOS
+        m.a("asked.example", "10.0.0.1")
+        let (status, answers) = decodeDNS(m.bytes)
+        #expect(status == .ok)
+        #expect(addresses(answers) == ["10.0.0.1"])
+    }
+
+    @Test func queriesAndFailuresHaveNoAddresses() {
+        var query = DNSMessageBuilder(response: false, answers: 0)
+        query.question("example.com")
+        #expect(decodeDNS(query.bytes).0 == .notResponse)
+        var nxdomain = DNSMessageBuilder(rcode: 3, answers: 0)
+        nxdomain.question("nope.example")
+        #expect(decodeDNS(nxdomain.bytes).0 == .noAddresses)
+        var onlyCname = DNSMessageBuilder(answers: 1)
+        onlyCname.question("alias.example")
+        onlyCname.cname("alias.example", "target.example")
+        #expect(decodeDNS(onlyCname.bytes).0 == .noAddresses)
+        var noQuestion = DNSMessageBuilder(questions: 0, answers: 0)
+        noQuestion.a("x.example", "10.0.0.1")
+        #expect(decodeDNS(noQuestion.bytes).0 == .malformed)
+    }
+
+    @Test func pointerLoopsAreMalformed() {
+        // The answer's name is a pointer to itself.
+        var selfLoop = DNSMessageBuilder(answers: 1)
+        selfLoop.question("example.com")
+        let at = selfLoop.bytes.count
+        selfLoop.be16(0xC000 | UInt16(at)); selfLoop.be16(1); selfLoop.be16(1); selfLoop.be32(1); selfLoop.be16(4)
+        selfLoop.bytes += [1, 2, 3, 4]
+        #expect(decodeDNS(selfLoop.bytes).0 == .malformed)
+        // A label, then a pointer back to that label: a loop through a run of labels.
+        var runLoop = DNSMessageBuilder(answers: 1)
+        runLoop.question("example.com")
+        let run = runLoop.bytes.count
+        runLoop.bytes += [1, UInt8(ascii: "a")]
+        runLoop.be16(0xC000 | UInt16(run)); runLoop.be16(1); runLoop.be16(1); runLoop.be32(1); runLoop.be16(4)
+        runLoop.bytes += [1, 2, 3, 4]
+        #expect(decodeDNS(runLoop.bytes).0 == .malformed)
+        // A pointer forward.
+        var forward = DNSMessageBuilder(answers: 1)
+        forward.question("example.com")
+        forward.be16(0xC000 | UInt16(forward.bytes.count + 20)); forward.be16(1); forward.be16(1); forward.be32(1)
+        forward.be16(4); forward.bytes += [1, 2, 3, 4]
+        #expect(decodeDNS(forward.bytes).0 == .malformed)
+    }
+
+    @Test func reservedLabelTypesAndLongNamesAreMalformed() {
+        var reserved = DNSMessageBuilder(answers: 0)
+        reserved.bytes += [0x41, 0, 0, 1, 0, 1]
+        #expect(decodeDNS(reserved.bytes).0 == .malformed)
+        var long = DNSMessageBuilder(answers: 0)
+        for _ in 0..<5 { long.bytes.append(63); long.bytes += [UInt8](repeating: UInt8(ascii: "x"), count: 63) }
+        long.bytes += [0, 0, 1, 0, 1]
+        #expect(decodeDNS(long.bytes).0 == .malformed)
+    }
+
+    @Test func everyCutIsTruncatedNeverACrash() {
+        var m = DNSMessageBuilder(answers: 3)
+        m.question("www.example.com")
+        m.cname("www.example.com", "edge.example.net")
+        m.a("edge.example.net", "10.1.1.1")
+        m.aaaa("edge.example.net", "2001:db8::1")
+        #expect(decodeDNS(m.bytes).0 == .ok)
+        for length in 0..<m.bytes.count {
+            let (status, answers) = decodeDNS(Array(m.bytes.prefix(length)))
+            #expect(status == .truncated, "cut at \(length)")
+            #expect(answers.count == 0)
+        }
+    }
+
+    @Test func moreAddressesThanKeptAreCounted() {
+        var m = DNSMessageBuilder(answers: 20)
+        m.question("many.example")
+        for index in 0..<20 { m.a("many.example", "10.0.0.\(index)") }
+        let (status, answers) = decodeDNS(m.bytes)
+        #expect(status == .ok)
+        #expect(answers.count == DNSAnswers.capacity)
+        #expect(answers.droppedAddresses == 4)
+    }
+
+    @Test func unusualBytesInNamesAreReplaced() {
+        var m = DNSMessageBuilder(answers: 1)
+        m.bytes += [4, UInt8(ascii: "a"), 0x22, 0x0A, UInt8(ascii: "."), 3] + Array("COM".utf8) + [0, 0, 1, 0, 1]
+        m.be16(0xC00C); m.be16(1); m.be16(1); m.be32(7); m.be16(4); m.bytes += [10, 0, 0, 9]
+        let (status, answers) = decodeDNS(m.bytes)
+        #expect(status == .ok)
+        #expect(answers.nameText == "a???.com")
+    }
+
+    /// Seeded random corruption of real-shaped responses: any status, never a crash,
+    /// never more addresses than kept.
+    @Test func mutatedResponsesNeverCrash() {
+        var m = DNSMessageBuilder(answers: 4)
+        m.question("www.example.com")
+        m.cname("www.example.com", "edge.example.net")
+        m.a("edge.example.net", "10.1.1.1")
+        m.a("edge.example.net", "10.1.1.2")
+        m.aaaa("edge.example.net", "2001:db8::1")
+        var random = SplitMix(seed: 0xD15)
+        for _ in 0..<50_000 {
+            var bytes = m.bytes
+            for _ in 0..<(1 + Int(random.next() % 4)) {
+                let index = Int(random.next() % UInt64(bytes.count))
+                bytes[index] = UInt8(truncatingIfNeeded: random.next())
+            }
+            if random.next() % 4 == 0 { bytes.removeLast(Int(random.next() % UInt64(bytes.count))) }
+            let (_, answers) = decodeDNS(bytes)
+            #expect(answers.count <= DNSAnswers.capacity && answers.nameLength <= DNSAnswers.maxNameLength)
+        }
+    }
+}
+
+/// DNS responses found in whole frames, as the capture callback hands them over.
+struct DNSFrameTests {
+    static func response() -> [UInt8] {
+        var m = DNSMessageBuilder(answers: 2)
+        m.question("db.example")
+        m.cname("db.example", "primary.db.example")
+        m.a("primary.db.example", "10.20.30.40", ttl: 15)
+        return m.bytes
+    }
+
+    static func udp(_ message: [UInt8], sourcePort: UInt16 = 53) -> [UInt8] {
+        TestFrames.be16(sourcePort) + TestFrames.be16(40000) + TestFrames.be16(UInt16(8 + message.count)) + [0, 0] + message
+    }
+
+    func decode(_ frame: [UInt8], _ linkType: LinkType) -> (DNSStatus, DNSAnswers) {
+        frame.withUnsafeBytes { raw in
+            var summary = PacketSummary()
+            #expect(PacketDecoder.decode(raw, wireLength: raw.count, linkType: linkType, into: &summary) == .ok)
+            var answers = DNSAnswers()
+            let status = DNSResponseDecoder.decode(frame: raw, linkType: linkType, summary: summary, into: &answers)
+            return (status, answers)
+        }
+    }
+
+    @Test func everyLinkTypeAndIPVersion() {
+        let message = Self.response()
+        let v4 = TestFrames.ipv4(protocol: 17, payload: Self.udp(message), options: 2)
+        let v6 = TestFrames.ipv6(nextHeader: 0, payload: TestFrames.extensionHeader(next: 60)
+            + TestFrames.extensionHeader(next: 17, units: 1) + Self.udp(message))
+        let frames: [([UInt8], LinkType)] = [
+            (TestFrames.ethernet(type: 0x0800, payload: v4), .ethernet),
+            (TestFrames.ethernet(type: 0x86DD, tags: [0x8100, 0x88A8], payload: v6), .ethernet),
+            (TestFrames.sll(protocol: 0x0800, payload: v4), .linuxSLL),
+            (TestFrames.sll2(protocol: 0x86DD, payload: v6), .linuxSLL2),
+            (TestFrames.bsdLoopback(family: 2, bigEndian: false, payload: v4), .bsdLoopback),
+            (v6, .rawIP),
+        ]
+        for (frame, linkType) in frames {
+            let (status, answers) = decode(frame, linkType)
+            #expect(status == .ok, "\(linkType)")
+            #expect(answers.nameText == "db.example")
+            #expect(addresses(answers) == ["10.20.30.40"])
+        }
+    }
+
+    @Test func ethernetPaddingAfterTheDatagramIsNotRead() {
+        // The UDP length ends the message; bytes after it (padding) would be a bad record.
+        let frame = TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 17, payload: Self.udp(Self.response())))
+            + [0xC0, 0x0C, 0, 1]
+        #expect(decode(frame, .ethernet).0 == .ok)
+    }
+
+    @Test func aSnapLengthCutIsTruncated() {
+        let frame = TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 17, payload: Self.udp(Self.response())))
+        for length in [14 + 20 + 4, 14 + 20 + 8 + 20, frame.count - 1] {
+            let cut = Array(frame.prefix(length))
+            let (status, _) = cut.withUnsafeBytes { raw in
+                var summary = PacketSummary()
+                _ = PacketDecoder.decode(raw, wireLength: frame.count, linkType: .ethernet, into: &summary)
+                var answers = DNSAnswers()
+                return (DNSResponseDecoder.decode(frame: raw, linkType: .ethernet, summary: summary, into: &answers), answers)
+            }
+            #expect(status == .truncated, "cut at \(length)")
+        }
+    }
+
+    @Test func ttlsWithTheTopBitSetAreZero() {
+        var m = DNSMessageBuilder(answers: 1)
+        m.question("odd.example")
+        m.a("odd.example", "10.0.0.1", ttl: 0x8000_0001)
+        let (status, answers) = decodeDNS(m.bytes)
+        #expect(status == .ok)
+        #expect(answers.ttls[0] == 0)
+    }
+
+    @Test func aLongChainStaysOnTheStack() {
+        // Eight names fill both halves of the chain's space; the ninth is not followed.
+        var m = DNSMessageBuilder(answers: 9)
+        let names = (0..<9).map { "n\($0)." + String(repeating: "x", count: 60) + ".example" }
+        m.question(names[0])
+        for index in 0..<8 { m.cname(names[index], names[index + 1]) }
+        m.a(names[7], "10.7.7.7")
+        let (status, answers) = decodeDNS(m.bytes)
+        #expect(status == .ok)
+        #expect(answers.nameText == names[0])
+        #expect(addresses(answers) == ["10.7.7.7"])
+    }
+}
