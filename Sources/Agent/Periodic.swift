@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import ServiceLifecycle
 import Synchronization
 
@@ -18,13 +17,25 @@ struct EarlyRun: Sendable {
 /// cancelled, not waited for.
 func runPeriodically(every interval: Duration, early: EarlyRun? = nil,
                      _ body: @escaping @Sendable () async -> Void) async throws {
-    try await cancelWhenGracefulShutdown { await body() }
     guard let early else {
-        for try await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
-            try await cancelWhenGracefulShutdown { await body() }
+        // One shutdown watch for the whole loop rather than one per run (a task group and
+        // two child tasks each time): between runs the task costs one timer and nothing
+        // else, which is most of what an idle agent spends on its once-a-second history.
+        // Graceful shutdown or cancellation cancels the loop, the run in flight included.
+        await cancelWhenGracefulShutdown {
+            await body()
+            let clock = ContinuousClock()
+            // Deadlines follow from the previous one, not from when a run ended.
+            var deadline = clock.now
+            while !Task.isCancelled {
+                deadline = deadline.advanced(by: interval)
+                do { try await clock.sleep(until: deadline) } catch { return }
+                await body()
+            }
         }
         return
     }
+    try await cancelWhenGracefulShutdown { await body() }
     let signal = EarlySignal()
     try await withTaskCancellationHandler {
         try await withGracefulShutdownHandler {

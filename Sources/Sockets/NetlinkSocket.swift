@@ -24,7 +24,19 @@ struct NetlinkSocket {
 
     mutating func dump(ipv6: Bool, protocol proto: TransportProtocol, buffer: inout [UInt8], into entries: inout [SocketEntry]) throws {
         sequence &+= 1
-        let request = SockDiagParser.dumpRequest(ipv6: ipv6, protocol: proto, sequence: sequence)
+        try dump(SockDiagParser.dumpRequest(ipv6: ipv6, protocol: proto, sequence: sequence), protocol: proto,
+                 buffer: &buffer, into: &entries)
+    }
+
+    /// Every TCP socket of both families in one dump; see `SockDiagParser.tcpBothFamiliesDumpRequest`.
+    mutating func dumpTCPBothFamilies(buffer: inout [UInt8], into entries: inout [SocketEntry]) throws {
+        sequence &+= 1
+        try dump(SockDiagParser.tcpBothFamiliesDumpRequest(sequence: sequence), protocol: .tcp,
+                 buffer: &buffer, into: &entries)
+    }
+
+    private func dump(_ request: [UInt8], protocol proto: TransportProtocol, buffer: inout [UInt8],
+                      into entries: inout [SocketEntry]) throws {
         // sockaddr_nl for the kernel: family AF_NETLINK, pid 0, groups 0.
         var kernel = sockaddr_storage()
         withUnsafeMutableBytes(of: &kernel) { $0.storeBytes(of: UInt16(AF_NETLINK), toByteOffset: 0, as: UInt16.self) }

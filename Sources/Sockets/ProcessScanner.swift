@@ -1,5 +1,6 @@
 import Diagnostics
 import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -26,6 +27,8 @@ public enum ProcessScanner {
         public var skippedProcesses = 0
         /// Descriptors whose link could not be read.
         public var skippedDescriptors = 0
+        /// Where each named socket was found: the owner's pid and the descriptor number.
+        var locations: [UInt64: (pid: Int32, descriptor: Int32)] = [:]
     }
 
     /// Descriptor numbers per unit of work handed to a thread.
@@ -76,9 +79,12 @@ public enum ProcessScanner {
         for local in shared.slots {
             result.skippedDescriptors += local.skippedDescriptors
             failed.formUnion(local.failed)
-            for (inode, process) in local.matches {
+            for (inode, process, descriptor) in local.matches {
                 let pid = processes[process].pid
-                if let slot = wanted.index(forKey: inode), pid < wanted.values[slot] { wanted.values[slot] = pid }
+                if let slot = wanted.index(forKey: inode), pid < wanted.values[slot] {
+                    wanted.values[slot] = pid
+                    result.locations[inode] = (pid, descriptor)
+                }
                 owners.insert(process)
             }
         }
@@ -98,9 +104,38 @@ public enum ProcessScanner {
         }
         result.names.reserveCapacity(wanted.count)
         for (inode, pid) in wanted where pid != Int32.max {
-            if let comm = comms[pid] { result.names[inode] = comm }
+            if let comm = comms[pid] { result.names[inode] = comm } else { result.locations[inode] = nil }
         }
         return result
+    }
+
+    /// The owners `previous` found, read again without scanning every process: each
+    /// descriptor it found must still refer to its socket, and each owner's name is read
+    /// again. Nil when one does not (the caller then scans). The skipped counts are
+    /// those of `previous`, the scan the owners come from.
+    static func recheck(procRoot: String, previous: Result) -> Result? {
+        let rootFD = open(procRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { return nil }
+        defer { close(rootFD) }
+        var result = previous
+        result.names.removeAll(keepingCapacity: true)
+        var comms: [Int32: String] = [:]
+        var path = PathBuffer()
+        var buffer = [UInt8](repeating: 0, count: 64)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { link -> Result? in
+            for (inode, location) in previous.locations {
+                path.set(pid: location.pid, descriptor: location.descriptor)
+                let length = path.withCString { readlinkat(rootFD, $0, link.baseAddress!, link.count) }
+                guard length > 0, socketInode(UnsafeBufferPointer(rebasing: link[0..<length])) == inode else { return nil }
+                if comms[location.pid] == nil {
+                    path.set(pid: location.pid, suffix: "/comm")
+                    guard let comm = readComm(rootFD: rootFD, path: &path, buffer: &buffer) else { return nil }
+                    comms[location.pid] = comm
+                }
+                result.names[inode] = comms[location.pid]
+            }
+            return result
+        }
     }
 
     /// One thread: the CPU cost is the same with more, and on a busy host more threads
@@ -123,7 +158,8 @@ public enum ProcessScanner {
     }
 
     struct WorkerResult: Sendable {
-        var matches: [(UInt64, Int)] = []
+        /// Socket inode, process index, descriptor number.
+        var matches: [(UInt64, Int, Int32)] = []
         var failed: [Int] = []
         var skippedDescriptors = 0
     }
@@ -177,7 +213,7 @@ public enum ProcessScanner {
         }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { link in
             /// Reads one link; false when the rest of the process cannot be read either.
-            func read(_ name: UnsafePointer<CChar>) -> Bool {
+            func read(_ name: UnsafePointer<CChar>, _ descriptor: Int32) -> Bool {
                 let length = readlinkat(dirFD, name, link.baseAddress!, link.count)
                 if length < 0 {
                     switch errno {
@@ -193,7 +229,7 @@ public enum ProcessScanner {
                     }
                 }
                 if let inode = socketInode(UnsafeBufferPointer(rebasing: link[0..<length])), wanted[inode] != nil {
-                    result.matches.append((inode, item.process))
+                    result.matches.append((inode, item.process, descriptor))
                 }
                 return true
             }
@@ -201,7 +237,7 @@ public enum ProcessScanner {
             var name = PathBuffer()
             for fd in item.start..<item.end {
                 name.set(number: fd)
-                guard name.withCString(read) else {
+                guard name.withCString({ read($0, fd) }) else {
                     close(dirFD)
                     return
                 }
@@ -221,7 +257,7 @@ public enum ProcessScanner {
             while let entry = readdir(directory) {
                 guard let fd = Self.number(of: entry), fd >= item.end else { continue }
                 let readable = withUnsafePointer(to: &entry.pointee.d_name) { name in
-                    name.withMemoryRebound(to: CChar.self, capacity: 256, read)
+                    name.withMemoryRebound(to: CChar.self, capacity: 256) { read($0, fd) }
                 }
                 if !readable { return }
             }
@@ -309,7 +345,65 @@ struct PathBuffer {
         set(number: pid, suffix: suffix)
     }
 
+    /// `PID/fd/DESCRIPTOR`.
+    mutating func set(pid: Int32, descriptor: Int32) {
+        var tail = PathBuffer()
+        tail.set(number: descriptor)
+        set(number: pid, suffix: "/fd/")
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            withUnsafeBytes(of: tail.bytes) { digits in
+                var end = 0
+                while raw[end] != 0 { end += 1 }
+                var index = 0
+                while digits[index] != 0 && end < raw.count - 1 {
+                    raw[end] = digits[index]
+                    end += 1
+                    index += 1
+                }
+                raw[end] = 0
+            }
+        }
+    }
+
     mutating func withCString<R>(_ body: (UnsafePointer<CChar>) -> R) -> R {
         withUnsafeBytes(of: &bytes) { raw in body(raw.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+    }
+}
+
+/// Spares a reading the scan of every process when its sockets are exactly those of the
+/// previous reading: the owners found then are re-checked descriptor by descriptor (see
+/// `ProcessScanner.recheck`), which on a quiet host is most of the cost of a reading
+/// saved. A socket that appeared or went, an owner that closed its descriptor or exited,
+/// or a minute since the last full scan, means a full scan.
+///
+/// What a re-check cannot see is a new process sharing an unchanged socket with a lower
+/// pid than its owner (the name rule picks the lowest pid), or a process that was given
+/// a socket no process owned before; the scan at least once a minute bounds how long
+/// either goes unseen.
+public final class ProcessOwnerCache: Sendable {
+    /// The longest time between two full scans.
+    public static let fullScanEvery: Duration = .seconds(60)
+
+    private struct Previous: Sendable {
+        var inodes: Set<UInt64>
+        var result: ProcessScanner.Result
+        var scannedAt: ContinuousClock.Instant
+    }
+
+    private let previous = Mutex<Previous?>(nil)
+
+    public init() {}
+
+    /// The owners of `inodes`, from a re-check when it may stand in for a scan.
+    public func scan(procRoot: String, inodes: some Sequence<UInt64>, threads: Int) -> ProcessScanner.Result {
+        let wanted = Set(inodes.lazy.filter { $0 != 0 })
+        let now = ContinuousClock.now
+        if let last = previous.withLock({ $0 }), last.inodes == wanted, now - last.scannedAt < Self.fullScanEvery,
+           let result = ProcessScanner.recheck(procRoot: procRoot, previous: last.result) {
+            return result
+        }
+        let result = ProcessScanner.scan(procRoot: procRoot, inodes: wanted, threads: threads)
+        previous.withLock { $0 = Previous(inodes: wanted, result: result, scannedAt: now) }
+        return result
     }
 }

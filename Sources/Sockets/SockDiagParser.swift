@@ -12,6 +12,9 @@ public enum SockDiagParser {
     static let typeDone: UInt16 = 3
     static let typeError: UInt16 = 2
     static let typeSockDiagByFamily: UInt16 = 20
+    /// The older `inet_diag` request (TCPDIAG_GETSOCK), answered with messages of the same type.
+    static let typeTCPDiagGetSock: UInt16 = 18
+    static let compatRequestSize = headerSize + 60
     static let familyIPv4: UInt8 = 2
     static let familyIPv6: UInt8 = 10
 
@@ -25,16 +28,36 @@ public enum SockDiagParser {
 
     /// A dump request for every socket of one family and protocol, in all states.
     public static func dumpRequest(ipv6: Bool, protocol proto: TransportProtocol, sequence: UInt32) -> [UInt8] {
-        var request = [UInt8](repeating: 0, count: requestSize)
-        request.withUnsafeMutableBytes { raw in
-            raw.storeBytes(of: UInt32(requestSize), toByteOffset: 0, as: UInt32.self)
-            raw.storeBytes(of: typeSockDiagByFamily, toByteOffset: 4, as: UInt16.self)
-            // NLM_F_REQUEST | NLM_F_DUMP
-            raw.storeBytes(of: UInt16(0x0301), toByteOffset: 6, as: UInt16.self)
-            raw.storeBytes(of: sequence, toByteOffset: 8, as: UInt32.self)
+        request(type: typeSockDiagByFamily, size: requestSize, sequence: sequence) { raw in
             raw[16] = ipv6 ? familyIPv6 : familyIPv4
             raw[17] = proto.rawValue
             raw.storeBytes(of: UInt32.max, toByteOffset: 20, as: UInt32.self)  // every state
+        }
+    }
+
+    /// A dump request for every TCP socket of both families, in all states, in the older
+    /// `inet_diag_req` form: the kernel answers it with one walk of its TCP hash tables
+    /// (family AF_UNSPEC), where the newer form walks them once per family. The TCP hash
+    /// table is sized by memory, not by sockets (262,144 buckets on a 24 GB host), so on
+    /// a quiet host that walk is most of what reading the table costs.
+    public static func tcpBothFamiliesDumpRequest(sequence: UInt32) -> [UInt8] {
+        // Family, address lengths, extensions and the socket id stay zero (any).
+        request(type: typeTCPDiagGetSock, size: compatRequestSize, sequence: sequence) { raw in
+            raw.storeBytes(of: UInt32.max, toByteOffset: headerSize + 52, as: UInt32.self)  // every state
+        }
+    }
+
+    /// A zeroed dump request of `size` bytes with its netlink header, then `body`'s fields.
+    private static func request(type: UInt16, size: Int, sequence: UInt32,
+                                _ body: (UnsafeMutableRawBufferPointer) -> Void) -> [UInt8] {
+        var request = [UInt8](repeating: 0, count: size)
+        request.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt32(size), toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: type, toByteOffset: 4, as: UInt16.self)
+            // NLM_F_REQUEST | NLM_F_DUMP
+            raw.storeBytes(of: UInt16(0x0301), toByteOffset: 6, as: UInt16.self)
+            raw.storeBytes(of: sequence, toByteOffset: 8, as: UInt32.self)
+            body(raw)
         }
         return request
     }
@@ -59,7 +82,7 @@ public enum SockDiagParser {
                 let code = length >= headerSize + 4
                     ? -Int64(bytes.loadUnaligned(fromByteOffset: offset + headerSize, as: Int32.self)) : 0
                 throw SocketTableError("sock_diag: kernel answered error \(code) (errno) to a \(proto.label) dump")
-            case typeSockDiagByFamily:
+            case typeSockDiagByFamily, typeTCPDiagGetSock:
                 guard length >= headerSize + messageSize else {
                     throw SocketTableError("sock_diag: \(length)-byte message is shorter than inet_diag_msg")
                 }

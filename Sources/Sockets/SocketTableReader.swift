@@ -26,6 +26,8 @@ public struct SocketTableReader: Sendable {
     public let source: Source
     /// Threads that read process descriptors.
     public let scanThreads: Int
+    /// Owners found by earlier readings of this reader (and its copies).
+    let owners = ProcessOwnerCache()
 
     /// A reader of `procRoot` (default `/proc`).
     public init(procRoot: String = "/proc", source: Source = .automatic, scanThreads: Int = ProcessScanner.defaultThreads) {
@@ -47,7 +49,7 @@ public struct SocketTableReader: Sendable {
     /// Reads every TCP and UDP socket, IPv4 and IPv6, and names their processes.
     public func read() throws -> SocketSnapshot {
         let entries = try readTable()
-        let scan = ProcessScanner.scan(procRoot: procRoot, inodes: entries.lazy.map(\.inode), threads: scanThreads)
+        let scan = owners.scan(procRoot: procRoot, inodes: entries.lazy.map(\.inode), threads: scanThreads)
         let sockets = entries.map { OwnedSocket(entry: $0, processName: $0.inode == 0 ? nil : scan.names[$0.inode]) }
         return SocketSnapshot(
             sockets: sockets, skippedProcesses: scan.skippedProcesses,
@@ -62,22 +64,28 @@ public struct SocketTableReader: Sendable {
         if usesNetlink { netlink = try? NetlinkSocket() }
         defer { netlink?.close() }
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        /// Runs one dump over netlink, if there is a socket; false when there is none or
+        /// the dump failed. A refused or broken dump may leave replies queued: its rows
+        /// are dropped and the next dump starts on a fresh socket.
+        func viaNetlink(_ dump: (inout NetlinkSocket) throws -> Void) -> Bool {
+            guard var socket = netlink else { return false }
+            let mark = entries.count
+            do {
+                try dump(&socket)
+                netlink = socket
+                return true
+            } catch {
+                entries.removeSubrange(mark...)
+                socket.close()
+                netlink = try? NetlinkSocket()
+                return false
+            }
+        }
         for proto in TransportProtocol.allCases {
+            // Both families in one dump where the kernel takes the older request.
+            if proto == .tcp, viaNetlink({ try $0.dumpTCPBothFamilies(buffer: &buffer, into: &entries) }) { continue }
             for ipv6 in [false, true] {
-                if var socket = netlink {
-                    let mark = entries.count
-                    do {
-                        try socket.dump(ipv6: ipv6, protocol: proto, buffer: &buffer, into: &entries)
-                        netlink = socket
-                        continue
-                    } catch {
-                        // A refused or broken dump may leave replies queued: the next
-                        // table starts on a fresh socket, and this one comes from the file.
-                        entries.removeSubrange(mark...)
-                        socket.close()
-                        netlink = try? NetlinkSocket()
-                    }
-                }
+                if viaNetlink({ try $0.dump(ipv6: ipv6, protocol: proto, buffer: &buffer, into: &entries) }) { continue }
                 try readFile(ipv6: ipv6, protocol: proto, buffer: &buffer, into: &entries)
             }
         }

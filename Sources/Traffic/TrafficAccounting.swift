@@ -37,20 +37,30 @@ public final class TrafficAccounting {
     /// the socket table is older than a new connection, so it is worth re-reading early.
     @exclusivity(unchecked) public private(set) var unknownLocalEndpointPackets: UInt64 = 0
 
-    @exclusivity(unchecked) public var localAddresses: LocalAddresses
+    @exclusivity(unchecked) public var localAddresses: LocalAddresses {
+        didSet { localMatch.update(localAddresses) }
+    }
+    /// `localAddresses` in memory this object owns, so the two lookups per packet do no
+    /// reference counting on its arrays.
+    @exclusivity(unchecked) private var localMatch: LocalAddressMatch
     @exclusivity(unchecked) public var ephemeralPorts: EphemeralPortRange
     /// What the latest socket-table reading says (nil: none, as in replay); its process
     /// names are mapped onto stable ids so series keep their process across refreshes.
     @exclusivity(unchecked) public var endpoints: EndpointOwners? {
         didSet {
+            endpointsReference = endpoints.map { .passUnretained($0) }
             processTranslation = translation(endpoints)
             // Server evidence lasts as long as the socket: a port whose unconnected socket
             // closed may next be a client's.
             udpServerPorts = udpServerPorts.intersection(endpoints?.udpUnconnected ?? PortSet())
+            hasUDPServerPorts = !udpServerPorts.isEmpty
             udpFirstPeers.clear()
             settlePending()
         }
     }
+    /// `endpoints` for the packet path, which reads it without retaining it; `endpoints`
+    /// keeps it alive.
+    @exclusivity(unchecked) private var endpointsReference: Unmanaged<EndpointOwners>?
     /// Stable process ids used in TrafficKey.process.
     @exclusivity(unchecked) public private(set) var processRegistry: ProcessRegistry
     @exclusivity(unchecked) private var processTranslation: [UInt32] = [0]
@@ -60,15 +70,19 @@ public final class TrafficAccounting {
     /// Ports of unconnected UDP sockets that more than one peer has sent to: servers on
     /// an ephemeral port (the socket table alone takes them for sendto clients).
     @exclusivity(unchecked) public private(set) var udpServerPorts = PortSet()
+    /// False while `udpServerPorts` is empty, so most UDP packets skip reading it.
+    @exclusivity(unchecked) private var hasUDPServerPorts = false
     @exclusivity(unchecked) private var udpFirstPeers = FirstPeerCache()
 
     public init(maxSeries: Int, localAddresses: LocalAddresses, ephemeralPorts: EphemeralPortRange = .linuxDefault,
                 endpoints: EndpointOwners? = nil, processNameLimit: Int = 4096) {
         self.table = TrafficTable(maxSeries: maxSeries)
         self.localAddresses = localAddresses
+        self.localMatch = LocalAddressMatch(localAddresses)
         self.ephemeralPorts = ephemeralPorts
         self.processRegistry = ProcessRegistry(limit: processNameLimit)
         self.endpoints = endpoints
+        self.endpointsReference = endpoints.map { .passUnretained($0) }
         self.processTranslation = translation(endpoints)
     }
 
@@ -96,6 +110,7 @@ public final class TrafficAccounting {
     deinit {
         batchKeys.deallocate()
         batchBytes.deallocate()
+        localMatch.deallocate()
     }
 
     /// Counts one decoded packet now.
@@ -132,8 +147,8 @@ public final class TrafficAccounting {
     /// when it is not a peer's traffic (counted as unattributed instead).
     func classify(_ packet: PacketSummary) -> (TrafficKey, UInt64)? {
         let bytes = UInt64(packet.ipBytes)
-        let sourceLocal = localAddresses.contains(packet.source)
-        let destinationLocal = localAddresses.contains(packet.destination)
+        let sourceLocal = localMatch.contains(packet.source)
+        let destinationLocal = localMatch.contains(packet.destination)
         if sourceLocal == destinationLocal {
             if sourceLocal { bothLocalBytes &+= bytes } else { neitherLocalBytes &+= bytes }
             return nil
@@ -151,9 +166,11 @@ public final class TrafficAccounting {
                 let rp = sourceLocal ? packet.destinationPort : packet.sourcePort
                 localPort = lp
                 if proto == 6 { learnHandshake(packet) }
-                if proto == 17, !sourceLocal, let endpoints, endpoints.udpUnconnected.contains(lp),
+                if proto == 17, !sourceLocal,
+                   endpointsReference?._withUnsafeGuaranteedRef({ $0.udpUnconnected.contains(lp) }) == true,
                    !udpServerPorts.contains(lp), udpFirstPeers.isAnotherPeer(local: local, port: lp, peer: peer) {
                     udpServerPorts.insert(lp)
+                    hasUDPServerPorts = true
                 }
                 let service = servicePort(proto: proto, local: local, localPort: lp, remote: peer, remotePort: rp)
                 port = service
@@ -168,11 +185,14 @@ public final class TrafficAccounting {
         }
 
         let key = TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port)
-        guard let localPort, let endpoints else {
+        guard let localPort, let endpointsReference else {
             processUnattributedBytes &+= bytes
             return (key, bytes)
         }
-        let process = processTranslation[Int(endpoints.processIndex(ipProtocol: proto, localAddress: local, localPort: localPort))]
+        let index = endpointsReference._withUnsafeGuaranteedRef {
+            $0.processIndex(ipProtocol: proto, localAddress: local, localPort: localPort)
+        }
+        let process = processTranslation[Int(index)]
         if process != 0 {
             processAttributedBytes &+= bytes
             return (TrafficKey(peer: peer, direction: direction, ipProtocol: proto, port: port, process: process), bytes)
@@ -225,10 +245,10 @@ public final class TrafficAccounting {
 
     /// The service port of a TCP/UDP conversation, strongest evidence first.
     func servicePort(proto: UInt8, local: IPAddress, localPort: UInt16, remote: IPAddress, remotePort: UInt16) -> UInt16 {
-        if let endpoints, endpoints.isListening(ipProtocol: proto, port: localPort) {
+        if endpointsReference?._withUnsafeGuaranteedRef({ $0.isListening(ipProtocol: proto, port: localPort) }) == true {
             return localPort
         }
-        if proto == 17 && udpServerPorts.contains(localPort) { return localPort }
+        if proto == 17 && hasUDPServerPorts && udpServerPorts.contains(localPort) { return localPort }
         // Only TCP handshakes are learned: other protocols skip two cache misses a packet.
         if proto == 6 {
             if serverEndpoints.contains(local, port: localPort, ipProtocol: proto) { return localPort }
@@ -250,5 +270,42 @@ public final class TrafficAccounting {
         } else {
             serverEndpoints.insert(packet.source, port: packet.sourcePort, ipProtocol: 6)
         }
+    }
+}
+
+/// The local addresses and networks of a `LocalAddresses`, copied into memory its owner
+/// frees, with each network's mask worked out once.
+struct LocalAddressMatch {
+    private var addresses = UnsafeMutableBufferPointer<IPAddress>(start: nil, count: 0)
+    private var networks = UnsafeMutableBufferPointer<(mask: IPAddress, network: IPAddress, ipv4: Bool)>(start: nil, count: 0)
+
+    init(_ local: LocalAddresses) { update(local) }
+
+    mutating func update(_ local: LocalAddresses) {
+        deallocate()
+        addresses = .allocate(capacity: local.addresses.count)
+        _ = addresses.initialize(from: local.addresses)
+        networks = .allocate(capacity: local.networks.count)
+        _ = networks.initialize(from: local.networks.map { network -> (mask: IPAddress, network: IPAddress, ipv4: Bool) in
+            let all = IPAddress(high: ~0, low: ~0)
+            return (all.masked(toBits: network.bits), network.address, network.address.isIPv4)
+        })
+    }
+
+    func deallocate() {
+        addresses.deallocate()
+        networks.deallocate()
+    }
+
+    /// The same answer as `LocalAddresses.contains`.
+    @inline(__always)
+    func contains(_ address: IPAddress) -> Bool {
+        for candidate in addresses where candidate == address { return true }
+        let isIPv4 = address.isIPv4
+        for (mask, network, ipv4) in networks
+        where ipv4 == isIPv4 && address.high & mask.high == network.high && address.low & mask.low == network.low {
+            return true
+        }
+        return false
     }
 }

@@ -119,7 +119,9 @@ public final class TrafficAggregator: @unchecked Sendable {
 
     /// Takes at most one batch from `ring` into the table; returns how many packets.
     private func drainBatch(_ ring: SPSCRing<PacketSummary>) -> Int {
-        lock.withLock { _ in
+        // A local, so the per-packet call retains nothing.
+        let accounting = self.accounting
+        return lock.withLock { _ in
             let drained = ring.drain(max: batchSize) { accounting.enqueue($0) }
             accounting.flush()
             return drained

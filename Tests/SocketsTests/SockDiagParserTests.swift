@@ -67,6 +67,31 @@ struct SockDiagParserTests {
         #expect(Array(request[20..<24]) == [0xFF, 0xFF, 0xFF, 0xFF])
     }
 
+    @Test func bothFamiliesTCPRequestIsTheOlderInetDiagRequest() {
+        let request = SockDiagParser.tcpBothFamiliesDumpRequest(sequence: 5)
+        #expect(request.count == 76)
+        #expect(request[0] == 76 && request[4] == 18 && request[6] == 0x01 && request[7] == 0x03 && request[8] == 5)
+        // Family 0 (both), any socket id, every state, no dump bitmap.
+        #expect(request[16..<68].allSatisfy { $0 == 0 })
+        #expect(Array(request[68..<72]) == [0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(request[72..<76].allSatisfy { $0 == 0 })
+    }
+
+    @Test func answersToTheOlderRequestParseTheSame() throws {
+        var bytes = try Fixtures.bytes("sockdiag-tcp4.bin")
+        let (expected, _) = try parse(bytes)
+        // Each message's type becomes TCPDIAG_GETSOCK (18), as the kernel answers that request.
+        var offset = 0
+        while offset + 16 <= bytes.count {
+            let length = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8
+            if bytes[offset + 4] == 20 { bytes[offset + 4] = 18 }
+            offset += (length + 3) & ~3
+        }
+        let (entries, progress) = try parse(bytes)
+        #expect(progress == .done)
+        #expect(entries == expected)
+    }
+
     @Test func corruptedRepliesFailCleanly() throws {
         let reply = try Fixtures.bytes("sockdiag-tcp4.bin")
         var generator = SplitMix(seed: 7)

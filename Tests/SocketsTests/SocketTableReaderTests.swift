@@ -39,6 +39,32 @@ struct SocketTableReaderTests {
         #expect(error?.description == "cannot open /nonexistent-proc/net/tcp: No such file or directory")
     }
 
+    /// A reader re-checks the owners it found while the sockets stay the same: renamed
+    /// and moved owners must still be seen.
+    @Test func laterReadingsSeeRenamedAndMovedOwners() throws {
+        let files = FileManager.default
+        let root = files.temporaryDirectory.appendingPathComponent("pe-owners-\(UUID().uuidString)").path
+        try files.copyItem(atPath: Fixtures.procRoot, toPath: root)
+        defer { try? files.removeItem(atPath: root) }
+        let reader = SocketTableReader(procRoot: root)
+        func name(_ snapshot: SocketSnapshot, _ inode: UInt64) -> String? {
+            snapshot.sockets.first { $0.entry.inode == inode }?.processName
+        }
+        #expect(name(try reader.read(), 2001) == "nginx")
+
+        try "nginx-reloaded\n".write(toFile: root + "/202/comm", atomically: false, encoding: .utf8)
+        let renamed = try reader.read()
+        #expect(name(renamed, 2001) == "nginx-reloaded")
+        #expect(name(renamed, 1003) == "sshd")
+        #expect(renamed.skippedProcesses == 1)
+
+        try files.removeItem(atPath: root + "/202/fd/6")
+        try files.createSymbolicLink(atPath: root + "/404/fd/8", withDestinationPath: "socket:[2001]")
+        let moved = try reader.read()
+        #expect(name(moved, 2001) == "consul-template")
+        #expect(moved.sockets == (try SocketTableReader(procRoot: root).read().sockets))
+    }
+
     @Test func socketInodeReadsOnlySocketLinks() {
         func inode(_ text: String) -> UInt64? {
             Array(text.utf8).withUnsafeBufferPointer { ProcessScanner.socketInode($0) }

@@ -1,6 +1,7 @@
 import NetAddress
 import PacketDecoding
 import Ring
+import TestSupport
 import Testing
 @testable import Traffic
 
@@ -42,6 +43,43 @@ import Testing
         a.count(packet("203.0.113.9", "192.168.1.20", proto: 1, bytes: 60))
         #expect(bytes(a, "203.0.113.9", .egress, proto: 1, port: nil) == 84)
         #expect(bytes(a, "203.0.113.9", .ingress, proto: 1, port: nil) == 60)
+    }
+
+    @Test func localAddressesChangeTakesEffectOnTheNextPacket() {
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local)
+        a.count(packet("10.0.0.7", "203.0.113.9", proto: 1, bytes: 84))
+        a.localAddresses = LocalAddresses(addresses: [IPAddress("10.0.0.7")!], networks: [IPNetwork("2001:db8::/32")!])
+        a.count(packet("10.0.0.7", "203.0.113.9", proto: 1, bytes: 84))
+        a.count(packet("2001:db8::1", "2001:db9::1", proto: 58, bytes: 72))
+        #expect(a.unattributedBytes[UnattributedReason.neitherLocal.rawValue] == 84)
+        #expect(bytes(a, "203.0.113.9", .egress, proto: 1, port: nil) == 84)
+        #expect(bytes(a, "2001:db9::1", .egress, proto: 58, port: nil) == 72)
+    }
+
+    /// The packet path's copy of the local addresses answers as `LocalAddresses` does.
+    @Test func localMatchAgreesWithLocalAddresses() {
+        let networks = ["10.0.0.0/8", "192.168.1.128/25", "0.0.0.0/0", "2001:db8::/32", "::/0", "fe80::1/128", "172.16.5.5/32"]
+        var rng = SplitMix(seed: 11)
+        func address() -> IPAddress {
+            switch rng.next() % 4 {
+            case 0: IPAddress(ipv4: UInt32(truncatingIfNeeded: rng.next()))
+            case 1: IPAddress(ipv4: 0x0A00_0000 | UInt32(truncatingIfNeeded: rng.next() & 0xFFFF))
+            case 2: IPAddress(high: 0x2001_0DB8_0000_0000 | (rng.next() & 0xFFFF), low: rng.next())
+            default: IPAddress(high: rng.next(), low: rng.next())
+            }
+        }
+        for _ in 0..<200 {
+            let chosen = networks.filter { _ in rng.next() % 3 == 0 }.map { IPNetwork($0)! }
+            let hosts = (0..<Int(rng.next() % 3)).map { _ in address() }
+            let local = LocalAddresses(addresses: hosts, networks: chosen)
+            let match = LocalAddressMatch(local)
+            defer { match.deallocate() }
+            for _ in 0..<50 {
+                let candidate = address()
+                #expect(match.contains(candidate) == local.contains(candidate))
+            }
+            for host in hosts { #expect(match.contains(host)) }
+        }
     }
 
     @Test func bothOrNeitherLocalIsUnattributed() {

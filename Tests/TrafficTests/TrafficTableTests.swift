@@ -112,6 +112,22 @@ import Testing
         #expect(a == b)
     }
 
+    /// Past 2 MiB the entries and the index are allocated for huge pages; counting, growth
+    /// and eviction must not notice.
+    @Test func largeTablesCountEveryPacketThroughGrowthAndEviction() {
+        let table = TrafficTable(maxSeries: 60_000, initialCapacity: 16)
+        for round in 0..<2 {
+            for n in 0..<60_000 { table.add(key(UInt32(n)), bytes: UInt64(n % 1500)) }
+            #expect(table.count == 60_000)
+            #expect(table.counters(for: key(59_999)) == TrafficCounters(bytes: UInt64(59_999 % 1500) * UInt64(round + 1),
+                                                                    packets: UInt64(round + 1)))
+        }
+        #expect(table.memoryFootprint >= 60_000 * 56)
+        for n in 60_000..<70_000 { table.add(key(UInt32(n)), bytes: 1) }
+        #expect(table.evictedSeries == UInt64(70_000 - table.count))
+        #expect(table.counters(for: key(69_999))?.packets == 1)
+    }
+
     @Test func memoryStaysBoundedPastTheLimit() {
         let table = TrafficTable(maxSeries: 1000)
         // Fill past the bound once, so the table has everything it will ever allocate.
