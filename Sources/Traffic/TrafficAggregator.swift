@@ -21,6 +21,8 @@ public struct TrafficSnapshot: Sendable {
     public var processUnattributedBytes: UInt64 = 0
     /// Process names by id, as TrafficKey.process refers to them.
     public var processNames: [String] = [""]
+    /// TCP connection health per dependency edge.
+    public var tcpHealth = TCPHealthSnapshot()
 
     public init() {}
 
@@ -35,6 +37,7 @@ public struct TrafficSnapshot: Sendable {
         processAttributedBytes = accounting.processAttributedBytes
         processUnattributedBytes = accounting.processUnattributedBytes
         processNames = accounting.processRegistry.names
+        tcpHealth = accounting.tcpHealth.snapshot()
     }
 
     public var seriesCount: Int { keys.count }
@@ -175,5 +178,11 @@ public final class TrafficAggregator: @unchecked Sendable {
     /// A consistent copy of everything counted so far.
     public func snapshot() -> TrafficSnapshot {
         lock.withLock { _ in TrafficSnapshot(copying: accounting) }
+    }
+
+    /// A copy of the TCP health counters alone (cheaper than `snapshot()` for a scrape
+    /// that does not need the traffic table).
+    public func tcpHealthSnapshot() -> TCPHealthSnapshot {
+        lock.withLock { _ in accounting.tcpHealth.snapshot() }
     }
 }
