@@ -90,6 +90,7 @@ public enum AgentRuntime {
         if let task = capture {
             services.append(task)
             collectors.append(CaptureCollector(rendersTraffic: feed == .capture, enrichment: enrichment) { task.reading() })
+            collectors.append(TCPHealthCollector { task.aggregator.tcpHealthSnapshot() })
         }
 
         if feed == .darkstat {

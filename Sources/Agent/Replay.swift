@@ -82,6 +82,13 @@ public enum Replay {
             }
         }
         CaptureSelfMetrics.render(snapshot, sources: sources, into: &writer)
+        var health = TCPHealthRenderer(snapshot.tcpHealth)
+        while !health.render(upTo: 2000, into: &writer) {
+            if writer.bytes.count >= MetricsRegistry.partBytes {
+                write(writer.bytes)
+                writer.removeAll()
+            }
+        }
         write(writer.bytes)
         return errors
     }

@@ -73,6 +73,9 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
         return
     }
     context.pointee.decoded &+= 1
+    // A file can hold any time stamp: a negative one is taken as 0 rather than trapping.
+    let time = header.pointee.ts
+    context.pointee.summary.timestamp = UInt64(clamping: Int64(time.tv_sec)) &* 1_000_000 &+ UInt64(clamping: Int64(time.tv_usec))
     let summary = context.pointee.summary
     if summary.sourcePort == 53, summary.ipProtocol == 17, context.pointee.dnsRing != nil, let linkType = context.pointee.linkType {
         handleDNS(context, captured, linkType: linkType, seconds: header.pointee.ts.tv_sec)

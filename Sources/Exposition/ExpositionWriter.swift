@@ -24,7 +24,7 @@ public struct ExpositionWriter: Sendable {
 
     /// Metric family kinds of the text format.
     public enum Kind: String, Sendable {
-        case counter, gauge, untyped
+        case counter, gauge, histogram, untyped
     }
 
     /// Writes `# HELP` and `# TYPE` lines for a family.

@@ -1,7 +1,7 @@
 import NetAddress
 
 /// What the traffic accounting needs from one captured packet, in a fixed-size, trivially
-/// copyable value that can travel through a ring without allocation (56-byte stride).
+/// copyable value that can travel through a ring without allocation (64-byte stride).
 ///
 /// Fields that a packet does not carry are zero: `sourcePort`/`destinationPort` when
 /// `hasPorts` is false, `tcpFlags` unless the TCP header was captured, the fragment
@@ -40,6 +40,10 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     /// True when the IP length field claimed more than the frame carried on the wire and
     /// `ipBytes` was cut to what it carried.
     public var lengthClamped: Bool
+    /// Capture time in microseconds since 1970 (the pcap record header's time stamp),
+    /// set by the capture source, not by the decoder: handshake times are measured
+    /// between packets' own times, so a replay gives the same figures as the live run.
+    public var timestamp: UInt64
 
     /// An all-zero summary, ready to be filled by `PacketDecoder.decode`.
     @inlinable
@@ -59,6 +63,7 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
         isFirstFragment = false
         hasPorts = false
         lengthClamped = false
+        timestamp = 0
     }
 }
 

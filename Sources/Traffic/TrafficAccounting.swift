@@ -20,6 +20,8 @@ public enum UnattributedReason: Int, Sendable, CaseIterable {
 public final class TrafficAccounting {
     // Only used under the aggregator's lock: no dynamic exclusivity checks on the packet path.
     public let table: TrafficTable
+    /// Connection health per dependency edge, from the TCP packets classified here.
+    public let tcpHealth: TCPHealth
     @exclusivity(unchecked) private var bothLocalBytes: UInt64 = 0
     @exclusivity(unchecked) private var neitherLocalBytes: UInt64 = 0
     /// Bytes counted with a resolved local process, and without one.
@@ -55,6 +57,7 @@ public final class TrafficAccounting {
             udpServerPorts = udpServerPorts.intersection(endpoints?.udpUnconnected ?? PortSet())
             hasUDPServerPorts = !udpServerPorts.isEmpty
             udpFirstPeers.clear()
+            tcpHealth.update(endpoints: endpoints)
             settlePending()
         }
     }
@@ -77,6 +80,7 @@ public final class TrafficAccounting {
     public init(maxSeries: Int, localAddresses: LocalAddresses, ephemeralPorts: EphemeralPortRange = .linuxDefault,
                 endpoints: EndpointOwners? = nil, processNameLimit: Int = 4096) {
         self.table = TrafficTable(maxSeries: maxSeries)
+        self.tcpHealth = TCPHealth(maxEdges: min(maxSeries, TCPHealth.defaultMaxEdges))
         self.localAddresses = localAddresses
         self.localMatch = LocalAddressMatch(localAddresses)
         self.ephemeralPorts = ephemeralPorts
@@ -84,6 +88,7 @@ public final class TrafficAccounting {
         self.endpoints = endpoints
         self.endpointsReference = endpoints.map { .passUnretained($0) }
         self.processTranslation = translation(endpoints)
+        tcpHealth.update(endpoints: endpoints)
     }
 
     /// Stable ids for a reading's process-name indexes. When the reading brings names the
@@ -174,6 +179,7 @@ public final class TrafficAccounting {
                 }
                 let service = servicePort(proto: proto, local: local, localPort: lp, remote: peer, remotePort: rp)
                 port = service
+                if proto == 6 { tcpHealth.observe(packet, fromLocal: sourceLocal, servicePort: service) }
                 if packet.isFragment {
                     fragmentPorts.insert(source: packet.source, destination: packet.destination,
                                          identification: packet.fragmentID, ipProtocol: proto, port: service)

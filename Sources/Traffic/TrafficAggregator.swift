@@ -23,6 +23,8 @@ public struct TrafficSnapshot: Sendable {
     public var processNames: [String] = [""]
     /// The names the host asked DNS for, by answered address.
     public var dnsNames = DNSNameSnapshot()
+    /// TCP connection health per dependency edge.
+    public var tcpHealth = TCPHealthSnapshot()
 
     public init() {}
 
@@ -37,6 +39,7 @@ public struct TrafficSnapshot: Sendable {
         processAttributedBytes = accounting.processAttributedBytes
         processUnattributedBytes = accounting.processUnattributedBytes
         processNames = accounting.processRegistry.names
+        tcpHealth = accounting.tcpHealth.snapshot()
     }
 
     public var seriesCount: Int { keys.count }
@@ -214,5 +217,11 @@ public final class TrafficAggregator: @unchecked Sendable {
             snapshot.dnsNames = dnsNameTable.snapshot
             return snapshot
         }
+    }
+
+    /// A copy of the TCP health counters alone (cheaper than `snapshot()` for a scrape
+    /// that does not need the traffic table).
+    public func tcpHealthSnapshot() -> TCPHealthSnapshot {
+        lock.withLock { _ in accounting.tcpHealth.snapshot() }
     }
 }

@@ -7,7 +7,7 @@ import NIOCore
 import PlanetMetrics
 import Traffic
 
-/// GET /api/v1/{summary,graphs,peers,peers/{ip},dependencies}: JSON for the page and for
+/// GET /api/v1/{summary,graphs,peers,peers/{ip},dependencies,tcp}: JSON for the page and for
 /// scripts (docs/api.md). A parameter the API does not know, or a value it cannot use,
 /// gets 400 with a one-line JSON error.
 enum ApiRoutes {
@@ -72,6 +72,19 @@ enum ApiRoutes {
             let edges = reading?.report.map { DependencyJoin.edges($0, activity: capture?.activity) } ?? []
             return json(ApiDocuments.dependencies(time: capture?.activity.time ?? sources.now(), succeeded: reading?.succeeded ?? false,
                                                   edges: edges, labels: labeller(sources.enrichment())))
+        }
+
+        router.get("/api/v1/tcp") { request, _ -> Response in
+            var limit = 500
+            for (key, value) in parameters(request) {
+                guard key == "limit", let number = Int(value), number >= 1, number <= 100_000 else {
+                    return badRequest(QueryError(message: "unknown parameter or value \(quoted(key))=\(quoted(value)); this endpoint takes limit=1..100000"))
+                }
+                limit = number
+            }
+            let capture = sources.capture?()
+            return json(ApiDocuments.tcpHealth(time: capture?.activity.time ?? sources.now(), snapshot: capture?.activity.snapshot.tcpHealth,
+                                               limit: limit, labels: labeller(sources.enrichment())))
         }
 
         router.get("/api/**") { _, _ -> Response in

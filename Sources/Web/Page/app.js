@@ -447,6 +447,31 @@
         el("td", { class: "num", "data-value": e.rate }, bits(e.rate)))))));
   }
 
+  // TCP connections per edge from the captured handshakes (/api/v1/tcp).
+  function healthTable(tcp) {
+    if (!tcp.edges.length) return el("p", { class: "muted", id: "tcp-health" }, "No TCP handshake captured yet.");
+    const ms = (s) => s === null ? el("span", { class: "muted" }, "\u2013") : (s * 1000).toFixed(s < 0.01 ? 2 : 1) + " ms";
+    const bad = (n) => n > 0 ? "num bad" : "num";
+    const lost = tcp.untracked_handshakes + tcp.edge_limit_events;
+    return el("div", null, el("div", { class: "table-box" }, el("table", { id: "tcp-health" },
+      el("thead", null, el("tr", null, ["Direction", "Remote", "Port", "Process"].map((t) => el("th", null, t)),
+        ["Attempts", "Established", "Refused", "Timed out", "Reset", "Handshake"].map((t) => el("th", { class: "num" }, t)))),
+      el("tbody", null, tcp.edges.map((e) => el("tr", { "data-ip": e.remote_ip, "data-direction": e.direction, "data-port": e.port },
+        el("td", { class: e.direction === "upstream" ? "out" : "in" }, e.direction),
+        el("td", { class: "ip" }, el("a", { href: peerPath(e.remote_ip) }, e.remote_ip), e.remote_domain ? el("div", { class: "tags" }, e.remote_domain) : null),
+        el("td", null, e.port + "/tcp"),
+        el("td", null, e.process || el("span", { class: "muted" }, "unknown")),
+        el("td", { class: "num", "data-field": "attempts" }, count(e.attempts)),
+        el("td", { class: "num", "data-field": "established" }, count(e.established)),
+        el("td", { class: bad(e.refused), "data-field": "refused" }, count(e.refused)),
+        el("td", { class: bad(e.timed_out), "data-field": "timed_out" }, count(e.timed_out)),
+        el("td", { class: bad(e.reset), "data-field": "reset" }, count(e.reset)),
+        el("td", { class: "num", title: "mean of " + plural(e.handshakes, "handshake") }, ms(e.handshake_mean_seconds))))))),
+      el("p", { class: "muted" }, plural(tcp.edges_total, "edge") + " of at most " + count(tcp.max_edges) +
+        (tcp.edges.length < tcp.edges_total ? ", the " + count(tcp.edges.length) + " with the most attempts shown" : "") +
+        (lost ? "; " + plural(lost, "event") + " not counted (handshake table or edge limit)" : "") + "."));
+  }
+
   function drawDependencies(data) {
     const { dependencies, summary } = data;
     const mapBox = el("div", { class: "map-box" });
@@ -456,7 +481,8 @@
         "Line width follows bytes/s; a click on a peer opens it."),
       dependencies.succeeded ? null : el("p", { class: "bad" }, "The latest socket-table reading failed; these edges are from the one before."),
       mapBox,
-      el("h2", null, "Edges"), edgeTable(edges, "edges-table"));
+      el("h2", null, "Edges"), edgeTable(edges, "edges-table"),
+      el("h2", null, "Connection health"), healthTable(data.tcp));
     mapBox.appendChild(drawMap(dependencies, summary.host, Math.max(640, mapBox.clientWidth || 640)));
   }
 
@@ -570,7 +596,7 @@
       draw: drawPeer,
     },
     dependencies: {
-      load: async () => ({ summary: state.summary || await loadSummary(), dependencies: await api("dependencies") }),
+      load: async () => ({ summary: state.summary || await loadSummary(), dependencies: await api("dependencies"), tcp: await api("tcp?limit=200") }),
       draw: drawDependencies,
     },
   };

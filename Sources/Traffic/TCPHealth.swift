@@ -1,0 +1,388 @@
+import NetAddress
+import PacketDecoding
+
+/// A dependency edge as the TCP health counters see it: the remote address, the service
+/// port, which side opened the connection, and the local process.
+public struct TCPEdgeKey: Hashable, Sendable {
+    /// The non-local end.
+    public var peer: IPAddress
+    /// The service port (the remote port upstream, the local port downstream).
+    public var port: UInt16
+    /// True when a local socket opened the connection (an upstream edge).
+    public var upstream: Bool
+    /// The local process ("" when the socket table does not name one).
+    public var process: String
+
+    public init(peer: IPAddress, port: UInt16, upstream: Bool, process: String) {
+        self.peer = peer
+        self.port = port
+        self.upstream = upstream
+        self.process = process
+    }
+
+    /// The `direction` label value: upstream or downstream.
+    public var directionLabel: String { upstream ? "upstream" : "downstream" }
+}
+
+/// The connection counters of one edge and its handshake-time histogram.
+public struct TCPEdgeHealth: Sendable {
+    /// SYNs that opened a connection (a retransmitted SYN is not counted again).
+    public var attempts: UInt64 = 0
+    /// Handshakes completed: SYN/ACK received upstream, the peer's ACK downstream.
+    public var established: UInt64 = 0
+    /// SYNs answered by a RST.
+    public var refused: UInt64 = 0
+    /// Handshakes with no answer within `TCPHealth.handshakeTimeout`.
+    public var timedOut: UInt64 = 0
+    /// Connections ended by a RST after their SYN was answered.
+    public var reset: UInt64 = 0
+    /// Handshakes per bucket of `TCPHealth.bucketBounds`, not cumulative; the last
+    /// bucket is +Inf.
+    /// Inline, so counting never copies or allocates.
+    public var buckets = InlineArray<7, UInt64>(repeating: 0)
+    /// The handshake times summed, in microseconds.
+    public var handshakeMicroseconds: UInt64 = 0
+
+    public init() {}
+
+    /// Handshakes timed (the histogram's count).
+    public var handshakes: UInt64 {
+        var total: UInt64 = 0
+        for i in buckets.indices { total &+= buckets[i] }
+        return total
+    }
+
+    mutating func apply(_ event: TCPHealth.Event, micros: UInt64) {
+        switch event {
+        case .attempt: attempts &+= 1
+        case .established:
+            established &+= 1
+            handshakeMicroseconds &+= micros
+            buckets[TCPHealth.bucket(micros)] &+= 1
+        case .refused: refused &+= 1
+        case .timedOut: timedOut &+= 1
+        case .reset: reset &+= 1
+        }
+    }
+}
+
+/// What the TCP health tracker holds at one moment, copied for a scrape.
+public struct TCPHealthSnapshot: Sendable {
+    public var keys: [TCPEdgeKey] = []
+    public var edges: [TCPEdgeHealth] = []
+    /// Handshakes lost from the handshake table before their end (another connection's
+    /// SYN took their slot).
+    public var untrackedHandshakes: UInt64 = 0
+    /// Events not counted because the edge table was full.
+    public var droppedEvents: UInt64 = 0
+    /// Events waiting for the next socket-table reading to name their process.
+    public var heldEvents: Int = 0
+    /// Most edges kept.
+    public var maxEdges: Int = 0
+
+    public init() {}
+}
+
+/// Connection health per dependency edge, from the TCP flags of the packets the traffic
+/// accounting classifies: attempts, established, refused, timed out and reset
+/// connections, and the handshake time (SYN to SYN/ACK upstream, SYN/ACK to ACK
+/// downstream).
+///
+/// Half-open handshakes live in a fixed, direct-mapped table indexed by a seeded hash of
+/// the 4-tuple, so a packet never allocates; a handshake whose slot another connection's
+/// SYN takes before it ends is counted as untracked. Time is the packets' own capture
+/// time, so a replay gives the figures the live run gave. Not thread-safe: the traffic
+/// accounting calls it under the aggregator's lock.
+public final class TCPHealth {
+    /// Upper bounds of the handshake-time histogram's buckets, in microseconds.
+    public static let bucketBounds: [UInt64] = [1_000, 5_000, 25_000, 100_000, 500_000, 2_500_000]
+    /// A handshake not answered within this long (by packet time) is timed out: Linux
+    /// sends SYNs at 0, 1 and 3 seconds, so this leaves the third 2 seconds to be answered.
+    public static let handshakeTimeout: UInt64 = 5_000_000
+    /// Default bound on edges.
+    public static let defaultMaxEdges = 10_000
+    /// Most events held for the next socket-table reading; past it they are counted
+    /// with process_name="" at once.
+    public static let maxHeldEvents = 4096
+
+    /// What happened to a connection.
+    enum Event: UInt8 {
+        case attempt, established, refused, timedOut, reset
+    }
+
+    /// Handshake states of a slot.
+    enum State: UInt8 {
+        case empty
+        /// A local SYN went out (upstream), waiting for the SYN/ACK.
+        case synSent
+        /// A peer's SYN came in (downstream), waiting for the local SYN/ACK.
+        case synReceived
+        /// The local SYN/ACK went out, waiting for the peer's ACK.
+        case synAckSent
+        /// The handshake completed; kept so a later RST counts once as a reset.
+        case established
+        /// Ended by a RST; kept so repeated RSTs count once.
+        case closed
+        /// Timed out; kept so the SYN's later retransmissions and a late answer are
+        /// not counted again.
+        case expired
+
+        var inHandshake: Bool { self == .synSent || self == .synReceived || self == .synAckSent }
+    }
+
+    struct Slot {
+        var local: IPAddress
+        var remote: IPAddress
+        var start: UInt64
+        var localPort: UInt16
+        var remotePort: UInt16
+        var servicePort: UInt16
+        var state: State
+        var upstream: Bool
+
+        func matches(_ local: IPAddress, _ localPort: UInt16, _ remote: IPAddress, _ remotePort: UInt16) -> Bool {
+            self.localPort == localPort && self.remotePort == remotePort && self.local == local && self.remote == remote
+        }
+    }
+
+    struct HeldEvent {
+        var slot: Slot
+        var micros: UInt64
+        var event: Event
+    }
+
+    private let slots: UnsafeMutablePointer<Slot>
+    private let mask: Int
+    private let seed: UInt64
+    private let held: UnsafeMutablePointer<HeldEvent>
+    @exclusivity(unchecked) private var heldCount = 0
+    /// Slots in a handshake state, and those waiting for an ACK: a packet without SYN
+    /// or RST looks at the table only while some handshake waits for its ACK.
+    @exclusivity(unchecked) private var inHandshake = 0
+    @exclusivity(unchecked) private var awaitingAck = 0
+    /// The latest packet time seen.
+    @exclusivity(unchecked) public private(set) var now: UInt64 = 0
+    @exclusivity(unchecked) private var edges: [TCPEdgeKey: TCPEdgeHealth] = [:]
+    @exclusivity(unchecked) private var untracked: UInt64 = 0
+    @exclusivity(unchecked) private var dropped: UInt64 = 0
+    /// The latest socket-table reading (nil in replay: every process is "").
+    @exclusivity(unchecked) private var endpoints: EndpointOwners?
+    public let maxEdges: Int
+    /// Slots in the handshake table.
+    public let tableSize: Int
+
+    /// A tracker with a handshake table of `tableSize` slots (rounded up to a power of
+    /// two) keeping at most `maxEdges` edges.
+    public init(maxEdges: Int = defaultMaxEdges, tableSize: Int = 16384, seed: UInt64 = UInt64.random(in: .min ... .max)) {
+        let size = max(2, 1 << (Int.bitWidth - (max(tableSize, 2) - 1).leadingZeroBitCount))
+        self.tableSize = size
+        self.mask = size - 1
+        self.seed = seed
+        self.maxEdges = max(1, maxEdges)
+        slots = .allocate(capacity: size)
+        let empty = Slot(local: .zero, remote: .zero, start: 0, localPort: 0, remotePort: 0, servicePort: 0, state: .empty, upstream: false)
+        slots.initialize(repeating: empty, count: size)
+        held = .allocate(capacity: Self.maxHeldEvents)
+        edges.reserveCapacity(min(self.maxEdges, 1024))
+    }
+
+    deinit {
+        slots.deallocate()
+        held.deallocate()
+    }
+
+    /// Takes one TCP packet of a peer. `fromLocal` says the source is the local end;
+    /// `servicePort` is the port the traffic accounting counts the packet under.
+    @inline(__always)
+    public func observe(_ packet: PacketSummary, fromLocal: Bool, servicePort: UInt16) {
+        let flags = packet.tcpFlags
+        // The common packet (data or ACK, no handshake waiting for an ACK) costs these tests.
+        if flags & 0x06 == 0 && (awaitingAck == 0 || fromLocal || flags & 0x10 == 0) { return }
+        track(packet, fromLocal: fromLocal, servicePort: servicePort)
+    }
+
+    private func track(_ packet: PacketSummary, fromLocal: Bool, servicePort: UInt16) {
+        let flags = packet.tcpFlags
+        let time = packet.timestamp
+        if time > now { now = time }
+        let local = fromLocal ? packet.source : packet.destination
+        let remote = fromLocal ? packet.destination : packet.source
+        let localPort = fromLocal ? packet.sourcePort : packet.destinationPort
+        let remotePort = fromLocal ? packet.destinationPort : packet.sourcePort
+        let slot = slots + index(local, localPort, remote, remotePort)
+        let same = slot.pointee.matches(local, localPort, remote, remotePort)
+        let syn = flags & 0x02 != 0, rst = flags & 0x04 != 0, ack = flags & 0x10 != 0
+
+        if rst {
+            if same {
+                switch slot.pointee.state {
+                case .synSent, .synReceived:
+                    // The other end answers the SYN with a RST: refused. The opener
+                    // resetting its own SYN is an abort, counted as a reset.
+                    let answered = slot.pointee.upstream != fromLocal
+                    leaveHandshake(slot)
+                    slot.pointee.state = .closed
+                    record(answered ? .refused : .reset, slot.pointee)
+                case .synAckSent, .established:
+                    leaveHandshake(slot)
+                    slot.pointee.state = .closed
+                    record(.reset, slot.pointee)
+                case .closed, .expired, .empty:
+                    break
+                }
+                return
+            }
+            // A connection the table does not hold (older than the agent, or its slot
+            // reused): a reset, remembered so its repeated RSTs count once, unless the
+            // slot holds a handshake still under way.
+            let entry = Slot(local: local, remote: remote, start: time, localPort: localPort, remotePort: remotePort,
+                             servicePort: servicePort, state: .closed, upstream: servicePort != localPort)
+            if !slot.pointee.state.inHandshake || expire(slot) { slot.pointee = entry }
+            record(.reset, entry)
+            return
+        }
+
+        if syn && !ack {
+            // A retransmitted SYN, or one of a connection already counted, is not a new attempt.
+            if same && (slot.pointee.state.inHandshake || slot.pointee.state == .expired) { return }
+            if slot.pointee.state.inHandshake && !expire(slot) {
+                untracked &+= 1
+                leaveHandshake(slot)
+            }
+            slot.pointee = Slot(local: local, remote: remote, start: time, localPort: localPort, remotePort: remotePort,
+                                servicePort: servicePort, state: fromLocal ? .synSent : .synReceived, upstream: fromLocal)
+            inHandshake += 1
+            record(.attempt, slot.pointee)
+            return
+        }
+
+        guard same else { return }
+        if syn {
+            // SYN/ACK.
+            if fromLocal {
+                guard slot.pointee.state == .synReceived else { return }
+                slot.pointee.state = .synAckSent
+                slot.pointee.start = time
+                awaitingAck += 1
+            } else {
+                guard slot.pointee.state == .synSent else { return }
+                complete(slot, at: time)
+            }
+            return
+        }
+        // The peer's ACK of the local SYN/ACK.
+        if ack && !fromLocal && slot.pointee.state == .synAckSent {
+            complete(slot, at: time)
+        }
+    }
+
+    private func complete(_ slot: UnsafeMutablePointer<Slot>, at time: UInt64) {
+        leaveHandshake(slot)
+        slot.pointee.state = .established
+        // Packets of different interfaces can be handled out of order: never below 0.
+        record(.established, slot.pointee, micros: time > slot.pointee.start ? time - slot.pointee.start : 0)
+    }
+
+    /// Updates the handshake gauges for a slot leaving its handshake state.
+    private func leaveHandshake(_ slot: UnsafeMutablePointer<Slot>) {
+        let state = slot.pointee.state
+        if state.inHandshake { inHandshake -= 1 }
+        if state == .synAckSent { awaitingAck -= 1 }
+    }
+
+    /// Counts the slot's handshake as timed out if its time is up; true when it was.
+    private func expire(_ slot: UnsafeMutablePointer<Slot>) -> Bool {
+        let start = slot.pointee.start
+        guard slot.pointee.state.inHandshake, now > start, now - start > Self.handshakeTimeout else { return false }
+        leaveHandshake(slot)
+        slot.pointee.state = .expired
+        record(.timedOut, slot.pointee)
+        return true
+    }
+
+    /// Counts handshakes whose time is up as timed out. Called before each snapshot.
+    public func expireHandshakes() {
+        guard inHandshake > 0 else { return }
+        for i in 0..<tableSize { _ = expire(slots + i) }
+    }
+
+    private func index(_ local: IPAddress, _ localPort: UInt16, _ remote: IPAddress, _ remotePort: UInt16) -> Int {
+        var h = seed ^ (remote.low &* 0x9E37_79B9_7F4A_7C15)
+        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        h ^= (remote.high ^ local.low ^ (local.high >> 1)) &* 0xC2B2_AE3D_27D4_EB4F
+        h = (h ^ (h >> 29)) &* 0x1656_67B1_9E37_79F9
+        h ^= (UInt64(localPort) << 16 | UInt64(remotePort)) &* 0x85EB_CA77_C2B2_AE63
+        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        return Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+    }
+
+    /// Counts an event on its edge, now if the socket table names the local process or
+    /// there is no socket table, else at the next reading.
+    private func record(_ event: Event, _ slot: Slot, micros: UInt64 = 0) {
+        if let endpoints {
+            if let name = endpoints.processName(ipProtocol: 6, localAddress: slot.local, localPort: slot.localPort) {
+                count(event, slot, process: name, micros: micros)
+            } else if heldCount < Self.maxHeldEvents {
+                held[heldCount] = HeldEvent(slot: slot, micros: micros, event: event)
+                heldCount += 1
+            } else {
+                count(event, slot, process: "", micros: micros)
+            }
+        } else {
+            count(event, slot, process: "", micros: micros)
+        }
+    }
+
+    private func count(_ event: Event, _ slot: Slot, process: String, micros: UInt64) {
+        let key = TCPEdgeKey(peer: slot.remote, port: slot.servicePort, upstream: slot.upstream, process: process)
+        if let index = edges.index(forKey: key) {
+            edges.values[index].apply(event, micros: micros)
+        } else if edges.count < maxEdges {
+            var health = TCPEdgeHealth()
+            health.apply(event, micros: micros)
+            edges[key] = health
+        } else {
+            dropped &+= 1
+        }
+    }
+
+    /// Takes a new socket-table reading, and counts the events held for it under the
+    /// process it names ("" when it names none: the connection is already gone).
+    public func update(endpoints: EndpointOwners?) {
+        self.endpoints = endpoints
+        let count = heldCount
+        heldCount = 0
+        for i in 0..<count {
+            let event = held[i]
+            let name = endpoints?.processName(ipProtocol: 6, localAddress: event.slot.local, localPort: event.slot.localPort) ?? ""
+            self.count(event.event, event.slot, process: name, micros: event.micros)
+        }
+    }
+
+    /// Handshakes in the table now (for tests and the page).
+    public var handshakesInProgress: Int { inHandshake }
+
+    /// A copy of the counters; times out overdue handshakes first.
+    public func snapshot() -> TCPHealthSnapshot {
+        expireHandshakes()
+        var snapshot = TCPHealthSnapshot()
+        snapshot.keys.reserveCapacity(edges.count)
+        snapshot.edges.reserveCapacity(edges.count)
+        for (key, health) in edges {
+            snapshot.keys.append(key)
+            snapshot.edges.append(health)
+        }
+        snapshot.untrackedHandshakes = untracked
+        snapshot.droppedEvents = dropped
+        snapshot.heldEvents = heldCount
+        snapshot.maxEdges = maxEdges
+        return snapshot
+    }
+
+    /// The histogram bucket of a handshake time.
+    static func bucket(_ micros: UInt64) -> Int {
+        var index = 0
+        while index < bucketBounds.count && micros > bucketBounds[index] { index += 1 }
+        return index
+    }
+}

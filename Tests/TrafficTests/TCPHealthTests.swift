@@ -1,0 +1,103 @@
+import NetAddress
+import PacketDecoding
+import Testing
+@testable import Traffic
+
+@Suite struct TCPHealthTests {
+    let host = "10.0.0.5"
+
+    func segment(_ src: String, _ dst: String, _ sport: UInt16, _ dport: UInt16, _ flags: UInt8, at micros: UInt64) -> PacketSummary {
+        var p = PacketSummary()
+        p.source = IPAddress(src)!
+        p.destination = IPAddress(dst)!
+        p.ipProtocol = 6
+        p.sourcePort = sport
+        p.destinationPort = dport
+        p.tcpFlags = flags
+        p.hasPorts = true
+        p.ipBytes = 40
+        p.timestamp = 1_700_000_000_000_000 + micros
+        return p
+    }
+
+    func edges(_ snapshot: TCPHealthSnapshot) -> [TCPEdgeKey: TCPEdgeHealth] {
+        Dictionary(uniqueKeysWithValues: zip(snapshot.keys, snapshot.edges))
+    }
+
+    func key(_ peer: String, _ port: UInt16, upstream: Bool, process: String = "") -> TCPEdgeKey {
+        TCPEdgeKey(peer: IPAddress(peer)!, port: port, upstream: upstream, process: process)
+    }
+
+    @Test func bucketsAreInclusiveUpperBounds() {
+        #expect(TCPHealth.bucket(0) == 0)
+        #expect(TCPHealth.bucket(1_000) == 0)
+        #expect(TCPHealth.bucket(1_001) == 1)
+        #expect(TCPHealth.bucket(2_500_000) == 5)
+        #expect(TCPHealth.bucket(2_500_001) == 6)
+    }
+
+    /// Through the accounting: a refused and a normal upstream connection, the process
+    /// named by the socket table when it knows the endpoint, held until the next reading
+    /// when it does not.
+    @Test func processComesFromTheSocketTable() {
+        let owners = EndpointOwners(sockets: [
+            EndpointOwners.Socket(ipProtocol: 6, isListener: false, address: IPAddress(host)!, port: 40001, processName: "curl"),
+        ])
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: LocalAddresses(addresses: [IPAddress(host)!]), endpoints: owners)
+        a.count(segment(host, "192.0.2.10", 40001, 443, 0x02, at: 0))
+        a.count(segment("192.0.2.10", host, 443, 40001, 0x12, at: 7_000))
+        // Not in the reading: held.
+        a.count(segment(host, "192.0.2.20", 40002, 5432, 0x02, at: 8_000))
+        a.count(segment("192.0.2.20", host, 5432, 40002, 0x14, at: 9_000))
+        var snapshot = a.tcpHealth.snapshot()
+        #expect(snapshot.heldEvents == 2)
+        var health = edges(snapshot)
+        #expect(health[key("192.0.2.10", 443, upstream: true, process: "curl")]?.established == 1)
+        #expect(health[key("192.0.2.10", 443, upstream: true, process: "curl")]?.buckets[2] == 1)
+        #expect(health[key("192.0.2.10", 443, upstream: true, process: "curl")]?.handshakeMicroseconds == 7_000)
+        a.endpoints = EndpointOwners(sockets: [
+            EndpointOwners.Socket(ipProtocol: 6, isListener: false, address: IPAddress(host)!, port: 40002, processName: "psql"),
+        ])
+        snapshot = a.tcpHealth.snapshot()
+        #expect(snapshot.heldEvents == 0)
+        health = edges(snapshot)
+        #expect(health[key("192.0.2.20", 5432, upstream: true, process: "psql")]?.attempts == 1)
+        #expect(health[key("192.0.2.20", 5432, upstream: true, process: "psql")]?.refused == 1)
+    }
+
+    /// A table of two slots: a third concurrent handshake takes a slot from one under way,
+    /// which is counted as untracked; one past its time is counted as timed out instead.
+    @Test func lostHandshakesAreCounted() {
+        let health = TCPHealth(maxEdges: 100, tableSize: 2, seed: 1)
+        for port in UInt16(40000)..<40010 {
+            health.observe(segment(host, "192.0.2.10", port, 443, 0x02, at: UInt64(port - 40000)), fromLocal: true, servicePort: 443)
+        }
+        var snapshot = health.snapshot()
+        #expect(edges(snapshot)[key("192.0.2.10", 443, upstream: true)]?.attempts == 10)
+        #expect(snapshot.untrackedHandshakes == 10 - UInt64(health.handshakesInProgress))
+        #expect(health.handshakesInProgress >= 1 && health.handshakesInProgress <= 2)
+        // 6 s later every handshake left has timed out; nothing more is untracked.
+        health.observe(segment(host, "192.0.2.10", 41000, 443, 0x02, at: 6_000_000), fromLocal: true, servicePort: 443)
+        snapshot = health.snapshot()
+        let edge = edges(snapshot)[key("192.0.2.10", 443, upstream: true)]!
+        #expect(edge.attempts == 11)
+        #expect(snapshot.untrackedHandshakes + edge.timedOut + UInt64(health.handshakesInProgress) == 11)
+        #expect(edge.timedOut >= 1)
+    }
+
+    /// Data packets and ACKs while no downstream handshake waits leave the table alone,
+    /// and a retransmitted SYN/ACK does not restart the downstream handshake's clock.
+    @Test func downstreamHandshakeTimesFromTheFirstSynAck() {
+        let health = TCPHealth(maxEdges: 100, seed: 2)
+        health.observe(segment("198.51.100.7", host, 50000, 22, 0x02, at: 0), fromLocal: false, servicePort: 22)
+        health.observe(segment(host, "198.51.100.7", 22, 50000, 0x12, at: 100), fromLocal: true, servicePort: 22)
+        health.observe(segment(host, "198.51.100.7", 22, 50000, 0x12, at: 1_000_100), fromLocal: true, servicePort: 22)
+        health.observe(segment("198.51.100.7", host, 50000, 22, 0x10, at: 1_000_200), fromLocal: false, servicePort: 22)
+        health.observe(segment("198.51.100.7", host, 50000, 22, 0x18, at: 1_000_300), fromLocal: false, servicePort: 22)
+        let edge = edges(health.snapshot())[key("198.51.100.7", 22, upstream: false)]!
+        #expect(edge.attempts == 1 && edge.established == 1)
+        #expect(edge.handshakeMicroseconds == 1_000_100)
+        #expect(edge.buckets[5] == 1)
+        #expect(health.handshakesInProgress == 0)
+    }
+}
