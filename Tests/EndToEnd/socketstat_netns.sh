@@ -70,9 +70,10 @@ for line in open(metrics):
         labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
         if labels.get("port") == "19100": continue  # the agent's own endpoint and its scrape
         series.setdefault(m.group(1), set()).add(tuple(sorted(labels.items())))
+# No capture runs here, so no DNS answer names a peer: remote_dns_name is present and empty.
 def edge(local, remote, port, proto, process):
     return tuple(sorted({"local_address": local, "local_hostgroup": "", "remote_address": remote, "remote_hostgroup": "",
-                         "remote_ip": remote, "port": port, "protocol": proto, "process_name": process}.items()))
+                         "remote_ip": remote, "remote_dns_name": "", "port": port, "protocol": proto, "process_name": process}.items()))
 def server(bind, port, process):
     return tuple(sorted({"bind": bind, "port": port, "process_name": process, "local_hostgroup": ""}.items()))
 want = {
