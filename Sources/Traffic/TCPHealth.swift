@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NetAddress
 import PacketDecoding
 
@@ -179,15 +182,17 @@ public final class TCPHealth {
         self.mask = size - 1
         self.seed = seed
         self.maxEdges = max(1, maxEdges)
-        slots = .allocate(capacity: size)
-        let empty = Slot(local: .zero, remote: .zero, start: 0, localPort: 0, remotePort: 0, servicePort: 0, state: .empty, upstream: false)
-        slots.initialize(repeating: empty, count: size)
+        // All-zero memory is a table of empty slots (`State.empty` is 0). calloc hands a
+        // table this size out as fresh zero pages, so an agent that sees few handshakes
+        // keeps only the pages it has used resident, not the whole table.
+        guard let zeroed = calloc(size, MemoryLayout<Slot>.stride) else { fatalError("TCP health: cannot allocate its handshake table of \(size) slots") }
+        slots = zeroed.bindMemory(to: Slot.self, capacity: size)
         held = .allocate(capacity: Self.maxHeldEvents)
         edges.reserveCapacity(min(self.maxEdges, 1024))
     }
 
     deinit {
-        slots.deallocate()
+        free(slots)
         held.deallocate()
     }
 
