@@ -450,7 +450,8 @@
   // TCP connections per edge from the captured handshakes (/api/v1/tcp).
   function healthTable(tcp) {
     if (!tcp.edges.length) return el("p", { class: "muted", id: "tcp-health" }, "No TCP handshake captured yet.");
-    const ms = (s) => s === null ? el("span", { class: "muted" }, "\u2013") : (s * 1000).toFixed(s < 0.01 ? 2 : 1) + " ms";
+    const ms = (us) => us === null ? el("span", { class: "muted" }, "\u2013")
+      : us < 1000 ? us + " \u00b5s" : (us / 1000).toFixed(us < 10000 ? 2 : 1) + " ms";
     const bad = (n) => n > 0 ? "num bad" : "num";
     const lost = tcp.untracked_handshakes + tcp.edge_limit_events;
     return el("div", null, el("div", { class: "table-box" }, el("table", { id: "tcp-health" },
@@ -466,7 +467,7 @@
         el("td", { class: bad(e.refused), "data-field": "refused" }, count(e.refused)),
         el("td", { class: bad(e.timed_out), "data-field": "timed_out" }, count(e.timed_out)),
         el("td", { class: bad(e.reset), "data-field": "reset" }, count(e.reset)),
-        el("td", { class: "num", title: "mean of " + plural(e.handshakes, "handshake") }, ms(e.handshake_mean_seconds))))))),
+        el("td", { class: "num", title: "mean of " + plural(e.handshakes, "handshake") }, ms(e.handshake_mean_microseconds))))))),
       el("p", { class: "muted" }, plural(tcp.edges_total, "edge") + " of at most " + count(tcp.max_edges) +
         (tcp.edges.length < tcp.edges_total ? ", the " + count(tcp.edges.length) + " with the most attempts shown" : "") +
         (lost ? "; " + plural(lost, "event") + " not counted (handshake table or edge limit)" : "") + "."));
