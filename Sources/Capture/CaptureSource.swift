@@ -42,8 +42,13 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captu
     guard status == .ok, let ring = context.pointee.dnsRing else { return }
     context.pointee.answers.capturedAt = Int64(seconds)
     ring._withUnsafeGuaranteedRef { ring in
+        if ring.tryPush(context.pointee.answers) { return }
+        // The aggregator may be asleep: it is otherwise woken only after the whole
+        // dispatch, which can hold far more responses than the 128 slots (a resolver's
+        // host, or a capture of one). Without this a waiting reader would wait forever.
+        ring.wakeUp?.notify()
         if context.pointee.policy == .drop {
-            if !ring.tryPush(context.pointee.answers) { context.pointee.dns.ringDropped &+= 1 }
+            context.pointee.dns.ringDropped &+= 1
         } else {
             while !ring.tryPush(context.pointee.answers) { usleep(20) }
         }

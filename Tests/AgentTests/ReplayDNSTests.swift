@@ -46,6 +46,23 @@ struct ReplayDNSTests {
         #expect(Self.value(samples, "planet_dns_evicted_names_total") == "22")
     }
 
+    /// dns.pcap's records 100 times over: far more responses in one read than the DNS
+    /// ring holds, so the reader must wake the aggregator rather than wait for it.
+    @Test(.timeLimit(.minutes(1))) func moreResponsesThanTheRingHoldsAreAllCounted() throws {
+        let fixture = try Data(contentsOf: URL(fileURLWithPath: Self.file))
+        var repeated = fixture.prefix(24)
+        for _ in 0..<100 { repeated.append(fixture.dropFirst(24)) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("planet-dns-\(getpid()).pcap").path
+        try repeated.write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = Replay.run(files: [path], localAddresses: Self.local, maxSeries: 10_000, maxDNSNames: 1000)
+        #expect(result.errors.isEmpty)
+        let samples = ReplayFixtureTests.samples(from: String(decoding: result.exposition, as: UTF8.self))
+        #expect(Self.value(samples, "planet_dns_responses_total", ["result": "ok"]) == "700")
+        #expect(Self.value(samples, "planet_dns_ring_dropped_responses_total") == "0")
+        #expect(Self.value(samples, "planet_dns_names") == "38")
+    }
+
     @Test func zeroTurnsDecodingOff() {
         let samples = Self.replay(maxDNSNames: 0)
         #expect(Self.value(samples, "planet_dns_responses_total", ["result": "ok"]) == "0")

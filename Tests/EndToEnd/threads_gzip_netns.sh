@@ -29,8 +29,11 @@ wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:$PORT/metrics | 
 
 threads() { cat /proc/"$AGENT_PID"/task/*/comm 2>/dev/null; }
 log "threads: $(threads | sort | uniq -c | awk '{printf "%s x%s, ", $2, $1}')"
-threads | grep -qx 'pe-cap-veth-a' || fail "no capture thread named pe-cap-veth-a"
-threads | grep -qx 'pe-aggregator' || fail "no thread named pe-aggregator"
+# Read once, then searched: `grep -q` in a pipe exits at its first match, and under
+# pipefail the reader's SIGPIPE would fail the check now and then.
+names=$(threads)
+grep -qx 'pe-cap-veth-a' <<< "$names" || fail "no capture thread named pe-cap-veth-a"
+grep -qx 'pe-aggregator' <<< "$names" || fail "no thread named pe-aggregator"
 
 # The aggregator's thread, and how often it has been switched out.
 aggregator_task=$(grep -lx 'pe-aggregator' /proc/"$AGENT_PID"/task/*/comm | head -1 | xargs dirname)

@@ -74,8 +74,11 @@ grep -qi '^www-authenticate: Basic' <<<"$headers" || fail "no WWW-Authenticate: 
 grep -qi '^x-frame-options: deny' <<<"$headers" || fail "configured header missing on a 401"
 [ "$(get /metrics -u alice:first-secret)" = 200 ] || fail "the right password is refused"
 [ "$(get /-/healthy -u alice:first-secret)" = 200 ] || fail "/-/healthy with the right password is refused"
-curl -sf --cacert "$tls/ca.crt" -u alice:first-secret "$url/metrics" | grep -q '^planet_exporter_build_info' \
-    || fail "/metrics over TLS does not carry the metrics"
+# Fetched whole, then searched: `grep -q` in a pipe stops reading at its first match,
+# and under pipefail curl's broken pipe would fail the check now and then.
+tls_metrics=$(curl -sf --cacert "$tls/ca.crt" -u alice:first-secret "$url/metrics") \
+    || fail "/metrics over TLS with the right password failed"
+grep -q '^planet_exporter_build_info' <<< "$tls_metrics" || fail "/metrics over TLS does not carry the metrics"
 curl -s --max-time 5 "http://127.0.0.1:$port/metrics" >/dev/null && fail "plain HTTP answered on the TLS port"
 
 log "a real Prometheus scrapes over TLS with basic_auth"
