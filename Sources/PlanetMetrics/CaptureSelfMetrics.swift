@@ -10,18 +10,9 @@ public typealias SourceCounters = (interface: String, counters: CaptureCounters)
 public enum CaptureSelfMetrics {
     /// Writes the capture and traffic self-metrics.
     public static func render(_ snapshot: TrafficSnapshot, sources: [SourceCounters], into writer: inout ExpositionWriter) {
-        writer.family("planet_capture_packets_total", help: "Frames captured and handed to the agent", kind: .counter)
-        for source in sources {
-            writer.sample("planet_capture_packets_total", labels: [("interface", source.interface)], source.counters.packets)
-        }
-        writer.family("planet_capture_dropped_packets_total", help: "Packets dropped by the kernel or the interface before capture (pcap_stats)", kind: .counter)
-        for source in sources {
-            writer.sample("planet_capture_dropped_packets_total", labels: [("interface", source.interface)], source.counters.kernelDropped)
-        }
-        writer.family("planet_capture_ring_dropped_packets_total", help: "Packets dropped because the ring to the aggregator was full", kind: .counter)
-        for source in sources {
-            writer.sample("planet_capture_ring_dropped_packets_total", labels: [("interface", source.interface)], source.counters.ringDropped)
-        }
+        perSource("planet_capture_packets_total", help: "Frames captured and handed to the agent", \.packets, sources, into: &writer)
+        perSource("planet_capture_dropped_packets_total", help: "Packets dropped by the kernel or the interface before capture (pcap_stats)", \.kernelDropped, sources, into: &writer)
+        perSource("planet_capture_ring_dropped_packets_total", help: "Packets dropped because the ring to the aggregator was full", \.ringDropped, sources, into: &writer)
         writer.family("planet_capture_undecoded_packets_total", help: "Captured frames that were not counted as IP traffic, by reason", kind: .counter)
         for source in sources {
             for status in DecodeStatus.allCases where status != .ok {
@@ -38,22 +29,10 @@ public enum CaptureSelfMetrics {
                               source.counters.bytes.undecodedBytes(status))
             }
         }
-        writer.family("planet_capture_wire_bytes_total", help: "Wire bytes of the frames captured (their length on the wire, link layer included)", kind: .counter)
-        for source in sources {
-            writer.sample("planet_capture_wire_bytes_total", labels: [("interface", source.interface)], source.counters.bytes.wireBytes)
-        }
-        writer.family("planet_capture_decoded_packets_total", help: "Captured frames that decoded to an IP packet", kind: .counter)
-        for source in sources {
-            writer.sample("planet_capture_decoded_packets_total", labels: [("interface", source.interface)], source.counters.decoded)
-        }
-        writer.family("planet_capture_decoded_wire_bytes_total", help: "Wire bytes of the captured frames that decoded to an IP packet", kind: .counter)
-        for source in sources {
-            writer.sample("planet_capture_decoded_wire_bytes_total", labels: [("interface", source.interface)], source.counters.bytes.decodedWireBytes)
-        }
-        writer.family("planet_capture_decoded_ip_bytes_total", help: "IP bytes of the decoded packets, as the traffic counters count them", kind: .counter)
-        for source in sources {
-            writer.sample("planet_capture_decoded_ip_bytes_total", labels: [("interface", source.interface)], source.counters.bytes.decodedIPBytes)
-        }
+        perSource("planet_capture_wire_bytes_total", help: "Wire bytes of the frames captured (their length on the wire, link layer included)", \.bytes.wireBytes, sources, into: &writer)
+        perSource("planet_capture_decoded_packets_total", help: "Captured frames that decoded to an IP packet", \.decoded, sources, into: &writer)
+        perSource("planet_capture_decoded_wire_bytes_total", help: "Wire bytes of the captured frames that decoded to an IP packet", \.bytes.decodedWireBytes, sources, into: &writer)
+        perSource("planet_capture_decoded_ip_bytes_total", help: "IP bytes of the decoded packets, as the traffic counters count them", \.bytes.decodedIPBytes, sources, into: &writer)
         writer.family("planet_capture_clamped_packets_total", help: "Decoded packets whose IP length field claimed more than the frame carried on the wire, counted at the wire length, by field", kind: .counter)
         for source in sources {
             for (reason, packets) in source.counters.bytes.clamped {
@@ -61,10 +40,7 @@ public enum CaptureSelfMetrics {
                               labels: [("interface", source.interface), ("reason", reason)], packets)
             }
         }
-        writer.family("planet_capture_ring_dropped_bytes_total", help: "IP bytes of the packets dropped because the ring to the aggregator was full", kind: .counter)
-        for source in sources {
-            writer.sample("planet_capture_ring_dropped_bytes_total", labels: [("interface", source.interface)], source.counters.bytes.ringDroppedIPBytes)
-        }
+        perSource("planet_capture_ring_dropped_bytes_total", help: "IP bytes of the packets dropped because the ring to the aggregator was full", \.bytes.ringDroppedIPBytes, sources, into: &writer)
         writer.family("planet_capture_unattributed_bytes_total", help: "IP bytes not counted against a peer, by reason", kind: .counter)
         for reason in UnattributedReason.allCases {
             writer.sample("planet_capture_unattributed_bytes_total", labels: [("reason", reason.label)],
@@ -95,17 +71,20 @@ public enum CaptureSelfMetrics {
                               source.counters.dns[status])
             }
         }
-        writer.family("planet_dns_ring_dropped_responses_total", help: "DNS responses with addresses lost because the ring to the aggregator was full", kind: .counter)
-        for source in sources {
-            writer.sample("planet_dns_ring_dropped_responses_total", labels: [("interface", source.interface)], source.counters.dns.ringDropped)
-        }
-        writer.family("planet_dns_dropped_addresses_total", help: "Addresses of DNS responses past the 16 kept per response", kind: .counter)
-        for source in sources {
-            writer.sample("planet_dns_dropped_addresses_total", labels: [("interface", source.interface)], source.counters.dns.droppedAddresses)
-        }
+        perSource("planet_dns_ring_dropped_responses_total", help: "DNS responses with addresses lost because the ring to the aggregator was full", \.dns.ringDropped, sources, into: &writer)
+        perSource("planet_dns_dropped_addresses_total", help: "Addresses of DNS responses past the 16 kept per response", \.dns.droppedAddresses, sources, into: &writer)
         writer.family("planet_dns_names", help: "Peer addresses held with the name the host asked DNS for", kind: .gauge)
         writer.sample("planet_dns_names", [:], UInt64(snapshot.dnsNames.count))
         writer.family("planet_dns_evicted_names_total", help: "Peer addresses evicted from the DNS name table past -capture-dns-max-names, earliest expiry first", kind: .counter)
         writer.sample("planet_dns_evicted_names_total", [:], snapshot.dnsNames.evicted)
+    }
+
+    /// One counter family with a sample per capture source, labelled with its interface.
+    private static func perSource(_ name: String, help: String, _ value: (CaptureCounters) -> UInt64,
+                                  _ sources: [SourceCounters], into writer: inout ExpositionWriter) {
+        writer.family(name, help: help, kind: .counter)
+        for source in sources {
+            writer.sample(name, labels: [("interface", source.interface)], value(source.counters))
+        }
     }
 }
