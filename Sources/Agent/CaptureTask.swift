@@ -136,8 +136,10 @@ public final class CaptureTask: Service, Sendable {
             if handle.linkType == nil {
                 logger.warning("interface \(interface): link-layer type \(handle.linkTypeNumber) is not decoded; its frames count as undecoded (unsupported_link)")
             }
+            let aggregator = self.aggregator
             let source = CaptureSource(handle: handle, policy: .drop, wakeUp: aggregator.wakeUp,
-                                       decodesDNS: settings.maxDNSNames > 0)
+                                       decodesDNS: settings.maxDNSNames > 0,
+                                       drainIfFree: { aggregator.drainIfFree($0, dns: $1) })
             aggregator.attach(source.ring)
             if let dns = source.dnsRing { aggregator.attach(dns: dns) }
             source.start()

@@ -112,19 +112,32 @@ public final class CaptureSource: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let failure = Mutex<CaptureError?>(nil)
     private let kernelDrops = KernelDropReader()
+    /// Counts what the rings hold on the reading thread; see `init`.
+    private let drainIfFree: (@Sendable () -> Bool)?
 
     /// A source over `handle` whose summaries go into a new ring of `ringCapacity`, whose
     /// consumer sleeps on `wakeUp` (the aggregator's). Frames of a link type the decoder
     /// does not know are counted as undecoded (unsupported_link). With `decodesDNS`, the
     /// answers of DNS responses go into `dnsRing`, which the aggregator drains too.
+    ///
+    /// With `drainIfFree`, the reading thread calls it with the two rings after each
+    /// dispatch that read packets; it counts them there and then and returns true, or
+    /// returns false (the consumer is busy), and then `wakeUp` is rung as without it.
     public init(handle: PcapHandle, ringCapacity: Int = 65536, policy: RingFullPolicy, wakeUp: WakeUp? = nil,
-                decodesDNS: Bool = true) {
+                decodesDNS: Bool = true,
+                drainIfFree: (@Sendable (SPSCRing<PacketSummary>, SPSCRing<DNSAnswers>?) -> Bool)? = nil) {
         self.handle = handle
         self.ring = SPSCRing(minimumCapacity: ringCapacity, wakeUp: wakeUp)
         // A host receives a few DNS answers per second, not thousands: 128 slots of
         // about 600 bytes hold what arrives between two passes of the aggregator.
         self.dnsRing = decodesDNS ? SPSCRing(minimumCapacity: 128, wakeUp: wakeUp) : nil
         self.policy = policy
+        if let drainIfFree {
+            let ring = self.ring, dnsRing = self.dnsRing
+            self.drainIfFree = { drainIfFree(ring, dnsRing) }
+        } else {
+            self.drainIfFree = nil
+        }
     }
 
     /// The latest counters, with the kernel's drop count read now (live handles).
@@ -185,7 +198,7 @@ public final class CaptureSource: @unchecked Sendable {
             }
             // A live handle's timeout returns 0 packets every buffer timeout on an idle
             // interface: nothing was published, so the sleeping aggregator stays asleep.
-            if status > 0 { ring.wakeUp?.notify() }
+            if status > 0, drainIfFree?() != true { ring.wakeUp?.notify() }
             if status == cpcap_error_break { break }
             if status < 0 {
                 // Read the error text before anything else asks libpcap and overwrites it.

@@ -52,11 +52,12 @@ public struct TrafficSnapshot: Sendable {
 
 /// Owns the traffic accounting and drains the capture rings into it on one thread.
 ///
-/// Capture threads only push into their rings and ring `wakeUp` after each batch; this
-/// thread takes at most one batch from each ring per pass, under the lock, so a scrape
-/// waits at most for one batch, a busy ring cannot starve the others, and the table is
-/// copied in one go. While every ring is empty the thread sleeps until a capture thread
-/// wakes it: an idle agent costs no wake-ups.
+/// Capture threads push into their rings and, after each batch, count it themselves
+/// when the lock is free (`drainIfFree`); otherwise they ring `wakeUp`, and this thread
+/// takes at most one batch from each ring per pass, under the lock, so a scrape waits
+/// at most for one batch, a busy ring cannot starve the others, and the table is copied
+/// in one go. While every ring is empty the thread sleeps until a capture thread wakes
+/// it: an idle agent costs no wake-ups.
 public final class TrafficAggregator: @unchecked Sendable {
     private let accounting: TrafficAccounting
     private let lock = Mutex(())
@@ -70,7 +71,7 @@ public final class TrafficAggregator: @unchecked Sendable {
     public let wakeUp = WakeUp()
     /// Most packets taken from one ring per pass (and per lock hold).
     public let batchSize: Int
-    /// Called once, on the aggregator's thread, when packets show a local endpoint the
+    /// Called once, on the thread that counted them, when packets show a local endpoint the
     /// socket table does not know; see `notifyOnUnknownEndpoint`.
     private let unknownEndpointWatch = Mutex<(seen: UInt64, body: @Sendable () -> Void)?>(nil)
 
@@ -131,6 +132,28 @@ public final class TrafficAggregator: @unchecked Sendable {
         }
     }
 
+    /// Counts what `ring` and `dns` hold now on the calling thread, their producer's, when
+    /// no one else holds the lock; returns false, having done nothing, when someone does
+    /// (a scrape copying the table, another interface's thread, the aggregator thread),
+    /// and the producer should then wake the aggregator as usual.
+    ///
+    /// A capture thread calls it after each dispatch: the summaries it just wrote are
+    /// counted while they are still in its cache, and the aggregator thread, which would
+    /// read them from the other core's cache after a wake-up, stays asleep. Consumers of
+    /// a ring are serialized by the lock, so the ring keeps one consumer at a time.
+    public func drainIfFree(_ ring: SPSCRing<PacketSummary>, dns: SPSCRing<DNSAnswers>?) -> Bool {
+        let accounting = self.accounting
+        let drained: Int? = lock.withLockIfAvailable { _ in
+            if let dns { _ = dns.drain(max: dns.capacity) { dnsNameTable.record($0) } }
+            let drained = ring.drain(max: ring.capacity) { accounting.enqueue($0) }
+            accounting.flush()
+            return drained
+        }
+        guard let drained else { return false }
+        if drained > 0 { checkUnknownEndpoints() }
+        return true
+    }
+
     /// Drains one ring completely into the table (a ring whose producer has stopped).
     @discardableResult
     public func drain(_ ring: SPSCRing<PacketSummary>) -> Int {
@@ -184,7 +207,7 @@ public final class TrafficAggregator: @unchecked Sendable {
         stopped.wait()
     }
 
-    /// Calls `body` once, on the aggregator's thread, as soon as packets show a local
+    /// Calls `body` once, on the thread counting them, as soon as packets show a local
     /// endpoint that the socket table given to the accounting does not know (a new
     /// connection since its last reading). Replaces an earlier registration. The socket
     /// task registers again after each reading, so it is called at most once per reading.

@@ -132,20 +132,29 @@ public final class TrafficTable {
     ///
     /// The table is larger than the CPU caches, so a lookup is two cache misses (index
     /// slot, entry). Gathering the first probe of every key of the batch in one loop,
-    /// then comparing the entries in another, lets the CPU overlap those misses instead
-    /// of paying for them one packet after the other.
+    /// then finding each key's entry in another (following the probe sequence when the
+    /// first slot holds another key), lets the CPU overlap those misses instead of paying
+    /// for them one packet after the other; only keys not in the table are left for
+    /// `add` one by one.
     @inlinable
     public func add(batch keys: UnsafePointer<TrafficKey>, bytes: UnsafePointer<UInt64>, count n: Int) {
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { first in
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { found in
             let start = generation
             for i in 0..<n {
-                first[i] = index[Int(truncatingIfNeeded: keys[i].hashValue(seed: seed)) & indexMask]
-            }
-            for i in 0..<n where first[i] >= 0 && entries[Int(first[i])].key != keys[i] {
-                first[i] = -1
+                found[i] = index[Int(truncatingIfNeeded: keys[i].hashValue(seed: seed)) & indexMask]
             }
             for i in 0..<n {
-                let entry = Int(first[i])
+                var entry = Int(found[i])
+                guard entry >= 0, entries[entry].key != keys[i] else { continue }
+                var slot = Int(truncatingIfNeeded: keys[i].hashValue(seed: seed)) & indexMask
+                repeat {
+                    slot = (slot + 1) & indexMask
+                    entry = Int(index[slot])
+                } while entry >= 0 && entries[entry].key != keys[i]
+                found[i] = Int32(truncatingIfNeeded: entry)
+            }
+            for i in 0..<n {
+                let entry = Int(found[i])
                 if entry >= 0 && generation == start {
                     tick &+= 1
                     entries[entry].counters.bytes &+= bytes[i]

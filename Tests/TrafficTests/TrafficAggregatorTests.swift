@@ -105,6 +105,30 @@ import Traffic
         #expect(bytes(aggregator.snapshot(), from: "203.0.113.9") == 5)
     }
 
+    @Test func aProducerCountsItsOwnRingWhenTheLockIsFreeAndWakesTheAggregatorWhenNot() {
+        let aggregator = TrafficAggregator(accounting: TrafficAccounting(maxSeries: 100, localAddresses: local),
+                                           maxDNSNames: 16)
+        let ring = SPSCRing<PacketSummary>(minimumCapacity: 4096, wakeUp: aggregator.wakeUp)
+        let dns = SPSCRing<DNSAnswers>(minimumCapacity: 8, wakeUp: aggregator.wakeUp)
+        aggregator.attach(ring)
+        aggregator.attach(dns: dns)
+        for _ in 0..<3000 { ring.push(packet(from: "198.51.100.1", bytes: 10)) }
+        dns.push(dnsAnswers("db.example", ["198.51.100.1"]))
+
+        // Someone else holds the lock (here: this thread, as a scrape would): nothing
+        // is taken, nothing waits, and the producer is told to wake the aggregator.
+        let whileHeld = aggregator.withAccounting { _ in aggregator.drainIfFree(ring, dns: dns) }
+        #expect(!whileHeld)
+        #expect(ring.approximateCount == 3000 && !dns.isEmpty)
+
+        #expect(aggregator.drainIfFree(ring, dns: dns), "all of the ring, more than one batch")
+        #expect(ring.isEmpty && dns.isEmpty)
+        let snapshot = aggregator.snapshot()
+        #expect(bytes(snapshot, from: "198.51.100.1") == 30_000)
+        #expect(snapshot.dnsNames.name(for: IPAddress("198.51.100.1")!) == "db.example")
+        #expect(aggregator.drainAll() == 0, "the aggregator thread finds nothing left")
+    }
+
     @Test func tellsOnceAboutTrafficOnAnUnknownLocalEndpoint() {
         let accounting = TrafficAccounting(maxSeries: 100, localAddresses: local,
                                            endpoints: EndpointOwners(sockets: []))
