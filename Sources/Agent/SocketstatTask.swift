@@ -4,6 +4,7 @@ import Logging
 import NetAddress
 import ServiceLifecycle
 import Sockets
+import Synchronization
 import Traffic
 
 /// Reads the socket table with process names every task interval, publishes it for the
@@ -39,29 +40,54 @@ public final class SocketstatTask: Service, Sendable {
     /// sees traffic on local endpoints the last reading did not know, so a new
     /// connection's bytes get their process without waiting a whole interval. The
     /// aggregator says so itself (once per reading): nothing wakes up to ask.
+    ///
+    /// The readings are blocking file and netlink I/O, done on one thread of their own,
+    /// pe-sockets, which sleeps on a semaphore between them: an idle agent's reading costs
+    /// one wake-up of that thread and no Swift concurrency timers or hand-overs.
     public func run() async throws {
-        let aggregator = self.aggregator
-        let early = EarlyRun(minimumSpacing: Self.earlyRefreshSpacing) { fire in
-            aggregator?.notifyOnUnknownEndpoint(fire)
+        let alarm = ReadingAlarm()
+        let interval = self.interval, aggregator = self.aggregator
+        let thread = Thread { [self] in
+            nameCurrentThread("pe-sockets")
+            var lastStart = DispatchTime.now()
+            read()
+            while true {
+                alarm.rearm()
+                aggregator?.notifyOnUnknownEndpoint { alarm.fire() }
+                guard let early = alarm.sleep(until: lastStart.advanced(by: interval)) else { return }
+                if early, !alarm.sleepIgnoringFires(until: lastStart.advanced(by: Self.earlyRefreshSpacing)) { return }
+                lastStart = DispatchTime.now()
+                read()
+            }
         }
-        try await runPeriodically(every: interval, early: early) { [self] in
-            await refresh()
-        }
+        thread.start()
+        // Returns at graceful shutdown, or at once when cancelled; the thread ends after
+        // the reading it may be doing.
+        try? await gracefulShutdown()
+        alarm.stop()
+    }
+
+    /// One reading on the calling thread, published.
+    func read() {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = Result { try reader.read() }
+        publish(result, elapsed: clock.now - start)
     }
 
     /// One reading, done on a thread of its own (pe-sockets) since it is blocking file
     /// and netlink I/O that must not hold a thread of the cooperative pool.
     public func refresh() async {
-        let reader = self.reader
-        let clock = ContinuousClock()
-        let start = clock.now
-        let result: Result<SocketSnapshot, any Error> = await withCheckedContinuation { continuation in
-            Thread {
+        await withCheckedContinuation { continuation in
+            Thread { [self] in
                 nameCurrentThread("pe-sockets")
-                continuation.resume(returning: Result { try reader.read() })
+                read()
+                continuation.resume()
             }.start()
         }
-        let elapsed = clock.now - start
+    }
+
+    private func publish(_ result: Result<SocketSnapshot, any Error>, elapsed: Duration) {
         let host = HostIdentity.primaryAddress()
         switch result {
         case .success(let snapshot):
@@ -74,6 +100,42 @@ public final class SocketstatTask: Service, Sendable {
             aggregator?.withAccounting { $0.settlePending() }
             logger.error("socketstat: \(error); keeping the previous reading")
         }
+    }
+}
+
+/// What the socket-reading thread sleeps on: a deadline (monotonic), an early request,
+/// and shutdown.
+final class ReadingAlarm: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let fired = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
+
+    /// Something happened that the next reading should not wait for; once per `rearm`.
+    func fire() {
+        if !fired.exchange(true, ordering: .acquiringAndReleasing) { semaphore.signal() }
+    }
+
+    func rearm() { fired.store(false, ordering: .releasing) }
+
+    /// Shutdown: wakes the sleeper, now and at every later sleep.
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+        semaphore.signal()
+    }
+
+    /// Sleeps until `deadline` or an early request; true when woken early, nil once stopped.
+    func sleep(until deadline: DispatchTime) -> Bool? {
+        if stopped.load(ordering: .acquiring) { return nil }
+        let woken = semaphore.wait(timeout: deadline) == .success
+        return stopped.load(ordering: .acquiring) ? nil : woken
+    }
+
+    /// Sleeps until `deadline`, waking only to stop; false once stopped.
+    func sleepIgnoringFires(until deadline: DispatchTime) -> Bool {
+        while !stopped.load(ordering: .acquiring) {
+            if semaphore.wait(timeout: deadline) == .timedOut { return true }
+        }
+        return false
     }
 }
 
@@ -100,5 +162,13 @@ extension EndpointOwners {
                 address: entry.localAddress, port: entry.localPort, processName: socket.processName,
                 isUnconnectedUDP: entry.protocol == .udp && entry.state == .listen && !isServer)
         })
+    }
+}
+
+extension DispatchTime {
+    /// This time plus `duration`.
+    func advanced(by duration: Duration) -> DispatchTime {
+        let (seconds, attoseconds) = duration.components
+        return self + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
     }
 }

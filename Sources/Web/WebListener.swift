@@ -57,8 +57,8 @@ public final class WebListener: Sendable {
             GuardedHTTPChannel(responder: httpResponder, webConfig: webConfig, registry: registry, limits: limits)
         }
         let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "planet-exporter")
-        return Application(responder: WebConfigResponder(inner: responder, webConfig: webConfig),
-                           server: server, configuration: configuration, services: services, logger: logger)
+        return ListenerApplication(responder: WebConfigResponder(inner: responder, webConfig: webConfig),
+                                   server: server, configuration: configuration, services: services, logger: logger)
     }
 
     /// The listener's self metrics.

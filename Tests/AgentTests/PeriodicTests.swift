@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 
@@ -23,5 +24,44 @@ struct PeriodicTests {
         #expect(times.count >= 5)
         // Deadlines follow one another: five runs take at least four intervals.
         #expect(times[4] - times[0] >= .milliseconds(80))
+    }
+}
+
+struct ReadingAlarmTests {
+    /// An early request wakes the sleeper long before its deadline, once per rearm.
+    @Test func aFireWakesTheSleeperOncePerRearm() {
+        let alarm = ReadingAlarm()
+        alarm.fire()
+        alarm.fire()
+        let start = ContinuousClock.now
+        #expect(alarm.sleep(until: .now().advanced(by: .seconds(30))) == true)
+        #expect(ContinuousClock.now - start < .seconds(10))
+        // The second fire before a rearm was not counted: this sleep runs to its deadline.
+        #expect(alarm.sleep(until: .now().advanced(by: .milliseconds(50))) == false)
+        alarm.rearm()
+        alarm.fire()
+        #expect(alarm.sleep(until: .now().advanced(by: .seconds(30))) == true)
+    }
+
+    /// The spacing after an early request is not cut short by another request.
+    @Test func theSpacingIgnoresFiresButNotAStop() {
+        let alarm = ReadingAlarm()
+        alarm.fire()
+        let start = ContinuousClock.now
+        #expect(alarm.sleepIgnoringFires(until: .now().advanced(by: .milliseconds(100))))
+        #expect(ContinuousClock.now - start >= .milliseconds(100))
+        alarm.stop()
+        #expect(!alarm.sleepIgnoringFires(until: .now().advanced(by: .seconds(30))))
+    }
+
+    /// A stop from another thread ends a sleep at once, and every later one.
+    @Test func aStopEndsEverySleep() {
+        let alarm = ReadingAlarm()
+        let stopper = Thread { alarm.stop() }
+        stopper.start()
+        let start = ContinuousClock.now
+        #expect(alarm.sleep(until: .now().advanced(by: .seconds(30))) == nil)
+        #expect(alarm.sleep(until: .now().advanced(by: .seconds(30))) == nil)
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 }

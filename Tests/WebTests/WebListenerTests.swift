@@ -323,3 +323,19 @@ final class RawConnection {
         return false
     }
 }
+
+struct HTTPDateHeaderTests {
+    @Test func formatsRFC9110Dates() {
+        #expect(HTTPDateHeader.format(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDateHeader.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDateHeader.format(1_798_761_599) == "Thu, 31 Dec 2026 23:59:59 GMT")
+    }
+
+    @Test func theHeaderIsTheCurrentSecond() {
+        let header = HTTPDateHeader()
+        let before = time(nil)
+        let text = header.now()
+        let after = time(nil)
+        #expect(text == HTTPDateHeader.format(before) || text == HTTPDateHeader.format(after))
+    }
+}
