@@ -40,7 +40,7 @@ scrapes=${SCRAPES:-5}
 for tool in trafgen tcpreplay tcpdump curl python3 ip cc; do
     command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed"; exit 2; }
 done
-[ -x "$agent" ] || { echo "run.sh: build first: swift build -c release --product planet-exporter"; exit 2; }
+[ -x "$agent" ] || { echo "run.sh: build first: swift build -c release --static-swift-stdlib --product planet-exporter"; exit 2; }
 
 work=$(mktemp -d)
 mkdir -p "$repo/Benchmarks/.build/replay"

@@ -22,11 +22,12 @@ public struct LiveCaptureOptions: Sendable {
     public var promiscuous = false
     /// How long the kernel may hold packets before handing a block over, in ms.
     public var bufferTimeoutMilliseconds: Int32 = 100
-    /// Kernel ring buffer size. The kernel maps all of it into the process at once, so it
-    /// is most of an idle agent's resident memory. 8 MiB holds about 50,000 minimum-size
-    /// frames (a minimum frame takes about 160 bytes in a TPACKET_V3 block): 45 ms of a
-    /// 1.1M packets/s flood, four times tcpdump's default of 2 MiB.
-    public var bufferBytes: Int32 = 8 << 20
+    /// Kernel ring buffer size (-capture-buffer-bytes). The kernel maps all of it into the
+    /// process at once, so it is the largest single part of an idle agent's resident
+    /// memory. 4 MiB holds about 25,000 minimum-size frames (a minimum frame takes about
+    /// 160 bytes in a TPACKET_V3 block): 23 ms of a 1.1M packets/s flood, twice
+    /// tcpdump's default of 2 MiB.
+    public var bufferBytes: Int32 = 4 << 20
     /// BPF filter expression (empty: everything).
     public var filter = ""
     /// Capture DNS responses whole, every other packet still cut at `snapLength`

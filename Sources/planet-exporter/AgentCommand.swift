@@ -60,6 +60,8 @@ struct AgentCommand: AsyncParsableCommand {
     var captureLocalNets: [String] = []
     @Option(name: .customLong("capture-snaplen"), help: "Bytes captured per packet (headers only are needed)")
     var captureSnaplen: Int32 = 192
+    @Option(name: .customLong("capture-buffer-bytes"), help: "Kernel ring buffer per interface, in bytes: the packets held while the agent is busy; all of it is resident memory")
+    var captureBufferBytes = Int(CaptureSettings().options.bufferBytes)
     @Option(name: .customLong("capture-max-series"), help: "Most traffic series kept in memory; the least recently active are evicted past it")
     var captureMaxSeries = AgentDefaults.maxSeries
     @Option(name: .customLong("capture-dns-max-names"), help: "Most peer addresses named (remote_dns_name) from the DNS answers the host receives; past it the earliest to expire are evicted; 0 turns DNS decoding off")
@@ -101,6 +103,9 @@ struct AgentCommand: AsyncParsableCommand {
         if fetchMaxBytes < 1 { throw ValidationError("-task-fetch-max-bytes must be at least 1") }
         if socketstatMaxSeries < 1 { throw ValidationError("-task-socketstat-max-series must be at least 1") }
         if !(64...65535).contains(captureSnaplen) { throw ValidationError("-capture-snaplen must be between 64 and 65535") }
+        if !((1 << 16)...(1 << 30)).contains(captureBufferBytes) {
+            throw ValidationError("-capture-buffer-bytes must be between 65536 and 1073741824")
+        }
         for text in captureLocalNets where IPNetwork(text) == nil {
             throw ValidationError("-capture-local-net \(text): not a CIDR network (e.g. 10.0.0.0/8)")
         }
@@ -150,6 +155,7 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.capture.interfaces = captureInterfaces.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         configuration.capture.options.filter = captureFilter
         configuration.capture.options.snapLength = captureSnaplen
+        configuration.capture.options.bufferBytes = Int32(captureBufferBytes)
         configuration.capture.options.promiscuous = capturePromisc
         configuration.capture.localNetworks = captureLocalNets.compactMap { IPNetwork($0) }
         configuration.capture.maxSeries = captureMaxSeries
