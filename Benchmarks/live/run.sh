@@ -102,32 +102,36 @@ ticks_per_second=$(getconf CLK_TCK)
 machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 seconds() { python3 -c "import sys; print(f'{int(sys.argv[1]) / int(sys.argv[2]):.2f}')" "$1" "$ticks_per_second"; }
 
-# threads PID: one line per thread: name, CPU ticks, voluntary and involuntary switches.
+# threads PID: one line per thread: id, name, CPU ticks, voluntary and involuntary switches.
 threads() {
     local task
     for task in /proc/"$1"/task/*; do
-        printf '%s\t%s\t%s\t%s\n' "$(cat "$task/comm")" "$(awk '{sub(/.*\) /, ""); print $12 + $13}' "$task/stat")" \
+        printf '%s\t%s\t%s\t%s\t%s\n' "${task##*/}" "$(cat "$task/comm")" "$(awk '{sub(/.*\) /, ""); print $12 + $13}' "$task/stat")" \
             "$(awk '/^voluntary_ctxt_switches/ {print $2}' "$task/status")" \
             "$(awk '/^nonvoluntary_ctxt_switches/ {print $2}' "$task/status")"
     done 2>/dev/null
 }
 
-# thread_split BEFORE AFTER SECONDS: CPU and wake-ups per thread name between two `threads` readings.
+# thread_split BEFORE AFTER SECONDS: CPU and wake-ups per thread name between two `threads`
+# readings, summed over the threads alive at the second (one started in between counts
+# from zero; one that ended in between is only in the process's total).
 thread_split() {
     python3 - "$1" "$2" "$3" "$ticks_per_second" <<'EOF'
 import collections, sys
 def read(path):
-    totals = collections.defaultdict(lambda: [0, 0, 0])
+    threads = {}
     for line in open(path):
-        name, ticks, vol, invol = line.rstrip("\n").split("\t")
-        t = totals[name]; t[0] += int(ticks); t[1] += int(vol); t[2] += int(invol)
-    return totals
+        tid, name, ticks, vol, invol = line.rstrip("\n").split("\t")
+        threads[tid] = (name, int(ticks), int(vol) + int(invol))
+    return threads
 before, after = read(sys.argv[1]), read(sys.argv[2])
 span, hz = float(sys.argv[3]), int(sys.argv[4])
-rows = []
-for name, (ticks, vol, invol) in after.items():
-    b = before.get(name, [0, 0, 0])
-    rows.append((ticks - b[0], vol - b[1] + invol - b[2], name))
+totals = collections.defaultdict(lambda: [0, 0])
+for tid, (name, ticks, switches) in after.items():
+    _, ticks0, switches0 = before.get(tid, (name, 0, 0))
+    totals[name][0] += ticks - ticks0
+    totals[name][1] += switches - switches0
+rows = [(ticks, switches, name) for name, (ticks, switches) in totals.items()]
 for ticks, switches, name in sorted(rows, reverse=True):
     if ticks == 0 and switches == 0: continue
     print(f"    {name:18} {ticks / hz:7.2f} s CPU  {switches / span:9.1f} wake-ups/s")

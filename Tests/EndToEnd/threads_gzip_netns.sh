@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What an operator sees of a running agent: its threads named in /proc (top -H, ps -L),
-# the aggregator asleep while there is no traffic and counting as soon as there is,
+# every thread asleep while there is no traffic and the packets counted as soon as they come,
 # bytes of a new local endpoint given to an early socket-table reading (the task
 # interval is a minute, so only an early one can come in time), the kernel's drop
 # counter, and /metrics gzip-compressed for a scraper that asks for it (curl as the
@@ -34,18 +34,19 @@ log "threads: $(threads | sort | uniq -c | awk '{printf "%s x%s, ", $2, $1}')"
 names=$(threads)
 grep -qx 'pe-cap-veth-a' <<< "$names" || fail "no capture thread named pe-cap-veth-a"
 grep -qx 'pe-aggregator' <<< "$names" || fail "no thread named pe-aggregator"
+grep -qx 'pe-sockets' <<< "$names" || fail "no thread named pe-sockets"
+grep -qx 'pe-history' <<< "$names" || fail "no thread named pe-history"
 
-# The aggregator's thread, and how often it has been switched out.
-aggregator_task=$(grep -lx 'pe-aggregator' /proc/"$AGENT_PID"/task/*/comm | head -1 | xargs dirname)
-switches() { awk '/^voluntary_ctxt_switches/ {print $2}' "$aggregator_task/status"; }
-# A measured window, not a wait: an aggregator that polled (as one did, every 500 us)
-# would be switched out thousands of times in it.
+# How often each thread of the agent has been switched out, summed.
+switches() { cat /proc/"$AGENT_PID"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {n += $2} END {print n}'; }
+# A measured window, not a wait: a thread that polled (the aggregator once did, every
+# 500 us) would be switched out thousands of times in it; the history's once-a-second
+# sample and a timer or two of the HTTP server's are what an idle agent does.
 idle_before=$(switches); sleep 2; idle_after=$(switches)
-log "aggregator wake-ups in 2 s of no traffic: $((idle_after - idle_before))"
-[ $((idle_after - idle_before)) -lt 10 ] || fail "the aggregator wakes while idle: $((idle_after - idle_before)) times in 2 s"
+log "wake-ups of all the agent's threads in 2 s of no traffic: $((idle_after - idle_before))"
+[ $((idle_after - idle_before)) -lt 20 ] || fail "the agent wakes while idle: $((idle_after - idle_before)) times in 2 s"
 
-log "UDP from $B: the aggregator wakes and counts it"
-before=$(switches)
+log "UDP from $B: counted as soon as it comes"
 ip netns exec "$B" python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -53,7 +54,6 @@ for _ in range(10): s.sendto(b"x" * 72, ("10.201.0.1", 9999))'
 # 10 datagrams of 100 IP bytes each, held until an early socket-table reading.
 wait_for 15 bash -c "ip netns exec $A curl -sf http://127.0.0.1:$PORT/metrics | grep -q 'planet_traffic_bytes_total{direction=\"ingress\".*remote_ip=\"10.201.0.2\"} 1000\$'" \
     || fail "the datagrams were not counted: $(metrics | grep 10.201.0.2)"
-[ "$(switches)" -gt "$before" ] || fail "the aggregator counted without having been woken"
 
 log "gzip when asked for, plain when not"
 ip netns exec "$A" curl -sf -D "$E2E_TMP/gzip.headers" -H 'Accept-Encoding: gzip' -o "$E2E_TMP/metrics.gz" "http://127.0.0.1:$PORT/metrics"
