@@ -52,6 +52,9 @@ let package = Package(
         .target(name: "PacketDecoding", dependencies: ["NetAddress"]),
         .testTarget(name: "PacketDecodingTests", dependencies: ["TestSupport", "PacketDecoding"]),
 
+        // The CPU's prefetch hint, which Swift cannot spell (header only, nothing linked).
+        .systemLibrary(name: "CPrefetch"),
+
         // Lock-free single-producer single-consumer ring between capture and aggregation.
         .target(name: "Ring", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         .testTarget(name: "RingTests", dependencies: ["Ring"]),
@@ -77,7 +80,7 @@ let package = Package(
 
         // Counting rules, bounded series table, aggregator thread. What it needs from the
         // socket table comes as its own EndpointOwners value, filled by the agent.
-        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring", "Diagnostics"]),
+        .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring", "Diagnostics", "CPrefetch"]),
         .testTarget(name: "TrafficTests", dependencies: ["TestSupport", "Traffic"]),
 
         // libpcap through pkg-config, wrapped once; only Capture imports it.

@@ -12,7 +12,7 @@ import sys
 
 # Lowest first. Modules of one layer are independent of each other.
 LAYERS = [
-    ["CPcap", "CLibcap", "CSnappy", "CZlib", "Diagnostics", "TestSupport"],
+    ["CPcap", "CLibcap", "CPrefetch", "CSnappy", "CZlib", "Diagnostics", "TestSupport"],
     ["NetAddress", "Ring"],
     ["PacketDecoding", "Exposition", "Inventory", "Sockets"],
     ["Migration", "Traffic", "Capture"],
@@ -29,7 +29,7 @@ ONLY = {
     "Migration": {"NetAddress", "Exposition", "Diagnostics"},
     # Testable with bytes in memory: nothing that links libpcap.
     "PlanetMetrics": {"Exposition", "NetAddress", "PacketDecoding", "Traffic", "Sockets", "Inventory", "Migration", "Diagnostics"},
-    "Traffic": {"NetAddress", "PacketDecoding", "Ring", "Diagnostics"},
+    "Traffic": {"NetAddress", "PacketDecoding", "Ring", "Diagnostics", "CPrefetch"},
     # The federator and the shared command-line module know nothing of the agent.
     "CommandLineSupport": {"Diagnostics"},
     "Federator": {"CSnappy", "Diagnostics"},

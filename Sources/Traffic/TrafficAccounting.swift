@@ -134,6 +134,7 @@ public final class TrafficAccounting {
     /// before reading the table.
     public func enqueue(_ packet: PacketSummary) {
         guard let (key, bytes) = classify(packet) else { return }
+        table.prefetch(key)
         batchKeys[batchCount] = key
         batchBytes[batchCount] = bytes
         batchCount += 1

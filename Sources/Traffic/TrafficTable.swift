@@ -1,3 +1,4 @@
+import CPrefetch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -127,6 +128,14 @@ public final class TrafficTable {
         insert(key, bytes: bytes, emptySlot: slot)
     }
 
+    /// Starts loading the index slot `key` would be found at, for a batch `add` soon after
+    /// (see `TrafficAccounting.enqueue`): the loads of a batch's keys then overlap with
+    /// the work on the packets in between instead of being waited for in `add(batch:)`.
+    @inlinable
+    public func prefetch(_ key: TrafficKey) {
+        planet_prefetch_for_write(index + (Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask))
+    }
+
     /// Adds one packet each to `keys[i]` with `bytes[i]`, in order, with the same result
     /// as calling `add` for each.
     ///
@@ -141,7 +150,14 @@ public final class TrafficTable {
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { found in
             let start = generation
             for i in 0..<n {
-                found[i] = index[Int(truncatingIfNeeded: keys[i].hashValue(seed: seed)) & indexMask]
+                let entry = index[Int(truncatingIfNeeded: keys[i].hashValue(seed: seed)) & indexMask]
+                found[i] = entry
+                if entry >= 0 {
+                    // An entry can straddle two cache lines.
+                    let address = UnsafeRawPointer(entries + Int(entry))
+                    planet_prefetch_for_write(address)
+                    planet_prefetch_for_write(address + (MemoryLayout<Entry>.size - 1))
+                }
             }
             for i in 0..<n {
                 var entry = Int(found[i])
