@@ -99,7 +99,12 @@ public final class TrafficAggregator: @unchecked Sendable {
     /// Records every answer waiting in `ring` (at most its capacity); returns how many.
     @discardableResult
     private func drainNames(_ ring: SPSCRing<DNSAnswers>) -> Int {
-        lock.withLock { _ in ring.drain(max: ring.capacity) { dnsNameTable.record($0) } }
+        lock.withLock { _ in recordNames(ring) }
+    }
+
+    /// What `drainNames` does, for a caller holding the lock.
+    private func recordNames(_ ring: SPSCRing<DNSAnswers>) -> Int {
+        ring.drain(max: ring.capacity) { dnsNameTable.record($0) }
     }
 
     /// Adds a ring to drain (one per capture source). The ring must have been made with
@@ -123,13 +128,17 @@ public final class TrafficAggregator: @unchecked Sendable {
 
     /// Takes at most one batch from `ring` into the table; returns how many packets.
     private func drainBatch(_ ring: SPSCRing<PacketSummary>) -> Int {
+        lock.withLock { _ in count(ring, max: batchSize) }
+    }
+
+    /// Counts at most `max` packets of `ring` into the table, for a caller holding the
+    /// lock; returns how many.
+    private func count(_ ring: SPSCRing<PacketSummary>, max: Int) -> Int {
         // A local, so the per-packet call retains nothing.
         let accounting = self.accounting
-        return lock.withLock { _ in
-            let drained = ring.drain(max: batchSize) { accounting.enqueue($0) }
-            accounting.flush()
-            return drained
-        }
+        let drained = ring.drain(max: max) { accounting.enqueue($0) }
+        accounting.flush()
+        return drained
     }
 
     /// Counts what `ring` and `dns` hold now on the calling thread, their producer's, when
@@ -142,12 +151,9 @@ public final class TrafficAggregator: @unchecked Sendable {
     /// read them from the other core's cache after a wake-up, stays asleep. Consumers of
     /// a ring are serialized by the lock, so the ring keeps one consumer at a time.
     public func drainIfFree(_ ring: SPSCRing<PacketSummary>, dns: SPSCRing<DNSAnswers>?) -> Bool {
-        let accounting = self.accounting
         let drained: Int? = lock.withLockIfAvailable { _ in
-            if let dns { _ = dns.drain(max: dns.capacity) { dnsNameTable.record($0) } }
-            let drained = ring.drain(max: ring.capacity) { accounting.enqueue($0) }
-            accounting.flush()
-            return drained
+            if let dns { _ = recordNames(dns) }
+            return count(ring, max: ring.capacity)
         }
         guard let drained else { return false }
         if drained > 0 { checkUnknownEndpoints() }
