@@ -4,7 +4,6 @@ import Logging
 import NetAddress
 import ServiceLifecycle
 import Sockets
-import Synchronization
 import Traffic
 
 /// Reads the socket table with process names every task interval, publishes it for the
@@ -45,10 +44,8 @@ public final class SocketstatTask: Service, Sendable {
     /// pe-sockets, which sleeps on a semaphore between them: an idle agent's reading costs
     /// one wake-up of that thread and no Swift concurrency timers or hand-overs.
     public func run() async throws {
-        let alarm = ReadingAlarm()
         let interval = self.interval, aggregator = self.aggregator
-        let thread = Thread { [self] in
-            nameCurrentThread("pe-sockets")
+        await runOnOwnThread(named: "pe-sockets") { [self] alarm in
             var lastStart = DispatchTime.now()
             read()
             while true {
@@ -60,11 +57,6 @@ public final class SocketstatTask: Service, Sendable {
                 read()
             }
         }
-        thread.start()
-        // Returns at graceful shutdown, or at once when cancelled; the thread ends after
-        // the reading it may be doing.
-        try? await gracefulShutdown()
-        alarm.stop()
     }
 
     /// One reading on the calling thread, published.
@@ -73,18 +65,6 @@ public final class SocketstatTask: Service, Sendable {
         let start = clock.now
         let result = Result { try reader.read() }
         publish(result, elapsed: clock.now - start)
-    }
-
-    /// One reading, done on a thread of its own (pe-sockets) since it is blocking file
-    /// and netlink I/O that must not hold a thread of the cooperative pool.
-    public func refresh() async {
-        await withCheckedContinuation { continuation in
-            Thread { [self] in
-                nameCurrentThread("pe-sockets")
-                read()
-                continuation.resume()
-            }.start()
-        }
     }
 
     private func publish(_ result: Result<SocketSnapshot, any Error>, elapsed: Duration) {
@@ -100,42 +80,6 @@ public final class SocketstatTask: Service, Sendable {
             aggregator?.withAccounting { $0.settlePending() }
             logger.error("socketstat: \(error); keeping the previous reading")
         }
-    }
-}
-
-/// What the socket-reading thread sleeps on: a deadline (monotonic), an early request,
-/// and shutdown.
-final class ReadingAlarm: Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
-    private let fired = Atomic<Bool>(false)
-    private let stopped = Atomic<Bool>(false)
-
-    /// Something happened that the next reading should not wait for; once per `rearm`.
-    func fire() {
-        if !fired.exchange(true, ordering: .acquiringAndReleasing) { semaphore.signal() }
-    }
-
-    func rearm() { fired.store(false, ordering: .releasing) }
-
-    /// Shutdown: wakes the sleeper, now and at every later sleep.
-    func stop() {
-        stopped.store(true, ordering: .releasing)
-        semaphore.signal()
-    }
-
-    /// Sleeps until `deadline` or an early request; true when woken early, nil once stopped.
-    func sleep(until deadline: DispatchTime) -> Bool? {
-        if stopped.load(ordering: .acquiring) { return nil }
-        let woken = semaphore.wait(timeout: deadline) == .success
-        return stopped.load(ordering: .acquiring) ? nil : woken
-    }
-
-    /// Sleeps until `deadline`, waking only to stop; false once stopped.
-    func sleepIgnoringFires(until deadline: DispatchTime) -> Bool {
-        while !stopped.load(ordering: .acquiring) {
-            if semaphore.wait(timeout: deadline) == .timedOut { return true }
-        }
-        return false
     }
 }
 
@@ -162,13 +106,5 @@ extension EndpointOwners {
                 address: entry.localAddress, port: entry.localPort, processName: socket.processName,
                 isUnconnectedUDP: entry.protocol == .udp && entry.state == .listen && !isServer)
         })
-    }
-}
-
-extension DispatchTime {
-    /// This time plus `duration`.
-    func advanced(by duration: Duration) -> DispatchTime {
-        let (seconds, attoseconds) = duration.components
-        return self + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
     }
 }

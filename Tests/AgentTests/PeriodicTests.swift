@@ -27,10 +27,10 @@ struct PeriodicTests {
     }
 }
 
-struct ReadingAlarmTests {
+struct ThreadAlarmTests {
     /// An early request wakes the sleeper long before its deadline, once per rearm.
     @Test func aFireWakesTheSleeperOncePerRearm() {
-        let alarm = ReadingAlarm()
+        let alarm = ThreadAlarm()
         alarm.fire()
         alarm.fire()
         let start = ContinuousClock.now
@@ -45,7 +45,7 @@ struct ReadingAlarmTests {
 
     /// The spacing after an early request is not cut short by another request.
     @Test func theSpacingIgnoresFiresButNotAStop() {
-        let alarm = ReadingAlarm()
+        let alarm = ThreadAlarm()
         alarm.fire()
         let start = ContinuousClock.now
         #expect(alarm.sleepIgnoringFires(until: .now().advanced(by: .milliseconds(100))))
@@ -56,7 +56,7 @@ struct ReadingAlarmTests {
 
     /// A stop from another thread ends a sleep at once, and every later one.
     @Test func aStopEndsEverySleep() {
-        let alarm = ReadingAlarm()
+        let alarm = ThreadAlarm()
         let stopper = Thread { alarm.stop() }
         stopper.start()
         let start = ContinuousClock.now
