@@ -64,27 +64,9 @@ ip -n "$A" link set veth-a up
 ip -n "$B" link set veth-b up
 mac_a=$(ip -n "$A" -br link show veth-a | awk '{print $3}')
 
-# trafgen_conf RANDOM_BYTES: 64-byte Ethernet frames, IPv4 total length 46, UDP to port 53
-# of 10.0.0.5, random source port; the source address is 198.18.R.R (2 random bytes:
-# 65,536 peers) or 198.R.R.R (3: ~16.7 million, to fill the series table).
-trafgen_conf() {
-    local source
-    if [ "$1" = 2 ]; then source="198, 18, drnd(2),"; else source="198, drnd(3),"; fi
-    cat <<CFG
-{
-  $(echo "$mac_a" | sed 's/\([0-9a-f][0-9a-f]\)/0x\1/g; s/:/, /g'),
-  0x02, 0x00, 0x00, 0x00, 0x00, 0x01,
-  0x08, 0x00,
-  0x45, 0x00, const16(46), const16(0), const16(0x4000), 64, 17, csumip(14, 33),
-  $source
-  10, 0, 0, 5,
-  drnd(2), const16(53), const16(26), const16(0),
-  fill(0x41, 18),
-}
-CFG
-}
-trafgen_conf 2 > "$work/peers65536.trafgen"
-trafgen_conf 3 > "$work/peersmany.trafgen"
+source "$repo/scripts/lib/trafgen.sh"
+udp64_trafgen "$mac_a" 10.0.0.5 2 > "$work/peers65536.trafgen"
+udp64_trafgen "$mac_a" 10.0.0.5 3 > "$work/peersmany.trafgen"
 
 # trafgen_run CONF N: offers N frames from B, prints the frames sent.
 trafgen_run() {

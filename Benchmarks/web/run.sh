@@ -34,28 +34,10 @@ ip -n "$A" addr add 10.0.0.5/24 dev veth-a
 ip -n "$A" link set veth-a up
 ip -n "$B" link set veth-b up
 mac_a=$(ip -n "$A" -br link show veth-a | awk '{print $3}')
-mac=$(echo "$mac_a" | sed 's/\([0-9a-f][0-9a-f]\)/0x\1/g; s/:/, /g')
 
-# trafgen_conf RANDOM_ADDRESS_BYTES: 64-byte frames, UDP to port 53 from random source
-# addresses (198.18.x.y with 2 random bytes, 198.x.y.z with 3) and random source ports.
-trafgen_conf() {
-    local source
-    if [ "$1" = 2 ]; then source="198, 18, drnd(2),"; else source="198, drnd(3),"; fi
-    cat <<CFG
-{
-  $mac,
-  0x02, 0x00, 0x00, 0x00, 0x00, 0x01,
-  0x08, 0x00,
-  0x45, 0x00, const16(46), const16(0), const16(0x4000), 64, 17, csumip(14, 33),
-  $source
-  10, 0, 0, 5,
-  drnd(2), const16(53), const16(26), const16(0),
-  fill(0x41, 18),
-}
-CFG
-}
-trafgen_conf 3 > "$work/fill.trafgen"
-trafgen_conf 2 > "$work/flood.trafgen"
+source "$repo/scripts/lib/trafgen.sh"
+udp64_trafgen "$mac_a" 10.0.0.5 3 > "$work/fill.trafgen"
+udp64_trafgen "$mac_a" 10.0.0.5 2 > "$work/flood.trafgen"
 
 metric() { curl -sf http://127.0.0.1:19100/metrics | awk -v name="$1" '$1 == name {print $2}'; }
 export -f metric

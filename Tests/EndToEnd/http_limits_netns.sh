@@ -30,20 +30,10 @@ fds() { ls "/proc/$agent/fd" | wc -l; }
 baseline=$(fds)
 packets_before=$(sample 'planet_capture_packets_total{interface="veth-a"}')
 
-# 64-byte frames to veth-a from random peers in 198.18.0.0/16 (as Benchmarks/live/run.sh).
+# 64-byte frames to veth-a from random peers in 198.18.0.0/16.
 mac_a=$(ip -n "$A" -br link show veth-a | awk '{print $3}')
-cat > "$E2E_TMP/udp.trafgen" <<CFG
-{
-  $(echo "$mac_a" | sed 's/\([0-9a-f][0-9a-f]\)/0x\1/g; s/:/, /g'),
-  0x02, 0x00, 0x00, 0x00, 0x00, 0x01,
-  0x08, 0x00,
-  0x45, 0x00, const16(46), const16(0), const16(0x4000), 64, 17, csumip(14, 33),
-  198, 18, drnd(2),
-  10, 207, 0, 1,
-  drnd(2), const16(53), const16(26), const16(0),
-  fill(0x41, 18),
-}
-CFG
+source "$E2E_ROOT/scripts/lib/trafgen.sh"
+udp64_trafgen "$mac_a" 10.207.0.1 2 > "$E2E_TMP/udp.trafgen"
 
 cat > "$E2E_TMP/stall.py" <<'PY'
 # Opens the stalled clients, says "ready", then reports when the server closed each one.
