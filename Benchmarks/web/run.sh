@@ -47,7 +47,7 @@ start_agent() {
         -capture-local-net 10.0.0.0/24 -log-level warn &
     agent_pid=$!
     for _ in $(seq 1 100); do
-        ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics 2>/dev/null | grep -q 'interface="veth-a"' && return
+        ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics 2>/dev/null | matches 'interface="veth-a"' && return
         sleep 0.1
     done
     echo "agent did not start"; exit 1

@@ -57,7 +57,7 @@ wait_for 10 bash -c "ip netns exec $B ss -ltn | grep -q '10.207.0.13:8080' && ip
 
 in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -capture-interfaces veth-a -task-interval 1s
 metrics() { ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics; }
-has() { local out; out=$(metrics) || return 1; grep -qE "$1" <<<"$out"; }
+has() { metrics | matches -E "$1"; }
 wait_for 20 has 'planet_capture_packets_total\{interface="veth-a"\}' || fail "the agent did not start capturing"
 
 # client.py TARGET...: resolves each name (or takes each address) with the system
@@ -87,7 +87,7 @@ while True:
             sockets.clear()
     time.sleep(0.2)
 PY
-ip netns exec "$A" getent ahosts www.example.test | grep -q 10.207.0.10 || fail "the resolver in $A does not answer www.example.test"
+ip netns exec "$A" getent ahosts www.example.test | matches 10.207.0.10 || fail "the resolver in $A does not answer www.example.test"
 response=$(ip netns exec "$A" python3 -c "
 import socket, struct, sys
 name = sys.argv[1]

@@ -135,7 +135,7 @@ set +e; wait "$cron_pid"; rc=$?; set -e
 [ "$rc" -eq 0 ] || { cat "$work/cron.log" >&2; fail "federator exited $rc on SIGTERM"; }
 grep -q 'federator stopped' "$work/cron.log" || fail "no clean stop logged"
 # A run that SIGTERM cancels reports "stopped by shutdown"; nothing else may fail.
-if grep -E 'msg="(federation query failed|write failed|influxdb rejected)' "$work/cron.log" | grep -vq 'stopped by shutdown'; then
+if grep -E 'msg="(federation query failed|write failed|influxdb rejected)' "$work/cron.log" | matches -v 'stopped by shutdown'; then
     cat "$work/cron.log" >&2; fail "a cron run reported failures"
 fi
 

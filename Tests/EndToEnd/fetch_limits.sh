@@ -75,8 +75,7 @@ AGENT_PORT=$(free_port)
     -task-darkstat-enabled -task-darkstat-addr "http://127.0.0.1:$WEB_PORT/darkstat" 2> "$E2E_TMP/agent.log" &
 E2E_PIDS+=($!)
 metrics() { curl -sf --max-time 5 "http://127.0.0.1:$AGENT_PORT/metrics"; }
-# Fetched whole first: with pipefail, grep -q closing the pipe early would fail curl.
-has() { local out; out=$(metrics) || return 1; grep -qF "$1" <<<"$out"; }
+has() { metrics | matches -F "$1"; }
 
 log "good answers: both collectors succeed"
 wait_for 30 has 'planet_scrape_collector_success{collector="darkstat"} 1' || { cat "$E2E_TMP/agent.log"; fail "darkstat not loaded"; }

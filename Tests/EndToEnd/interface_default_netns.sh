@@ -29,8 +29,7 @@ wait_for 10 bash -c "ip -n $A -6 addr show dev veth-ll scope link | grep -q fe80
 in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -task-interval 300ms -task-socketstat-enabled=false \
     2> "$E2E_TMP/agent.log"
 metrics() { ip netns exec "$A" curl -sf "http://127.0.0.1:${1:-19100}/metrics"; }
-# Fetched whole first: with pipefail, grep -q closing the pipe early would fail curl.
-has() { local out; out=$(metrics "${2:-19100}") || return 1; grep -qF "$1" <<<"$out"; }
+has() { metrics "${2:-19100}" | matches -F "$1"; }
 # value SERIES [PORT]: the value of one sample ("" when absent).
 value() { metrics "${2:-19100}" | awk -v s="$1" 'index($0, s " ") == 1 { print $2 }'; }
 at_least() { local v; v=$(value "$1"); [ -n "$v" ] && [ "$v" -ge "$2" ]; }
@@ -39,7 +38,7 @@ send() { ip netns exec "$2" python3 -c "import socket; s = socket.socket(socket.
 log "default selection: veth-v4 and veth-gone captured, veth-ll (link-local only) not"
 wait_for 30 has 'planet_capture_packets_total{interface="veth-gone"}' || { metrics | grep planet_capture_packets; fail "veth-gone not captured"; }
 has 'planet_capture_packets_total{interface="veth-v4"}' || fail "veth-v4 not captured"
-if metrics | grep -q 'interface="veth-ll"'; then fail "veth-ll has only a link-local address and is captured"; fi
+if metrics | matches 'interface="veth-ll"'; then fail "veth-ll has only a link-local address and is captured"; fi
 wait_for 10 has 'planet_scrape_collector_success{collector="capture"} 1' || fail "capture not successful"
 has 'planet_capture_skipped_interfaces 0' || fail "skipped interfaces not 0"
 send 10.207.0.1 "$C"
@@ -49,10 +48,10 @@ gone=$(value 'planet_capture_packets_total{interface="veth-gone"}')
 log "veth-gone goes away: closed, not a failure; its $gone packets and more kept under interface=\"\""
 ip -n "$A" link del veth-gone
 wait_for 15 at_least 'planet_capture_packets_total{interface=""}' "$gone" || { metrics | grep planet_capture_packets; fail "the departed interface's counters were not kept"; }
-if metrics | grep -q 'interface="veth-gone"'; then fail "veth-gone still has its own series"; fi
+if metrics | matches 'interface="veth-gone"'; then fail "veth-gone still has its own series"; fi
 wait_for 15 grep -q 'interface veth-gone is gone' "$E2E_TMP/agent.log" || { cat "$E2E_TMP/agent.log"; fail "closing veth-gone was not logged"; }
 has 'planet_scrape_collector_success{collector="capture"} 1' || { metrics | grep planet_scrape_collector; fail "capture success is not 1 after veth-gone went away"; }
-if grep 'level=error' "$E2E_TMP/agent.log" | grep -q 'veth-gone.*reopening'; then fail "veth-gone is retried as a failure"; fi
+if grep 'level=error' "$E2E_TMP/agent.log" | matches 'veth-gone.*reopening'; then fail "veth-gone is retried as a failure"; fi
 send 10.206.0.1 "$B"
 wait_for 10 at_least 'planet_capture_packets_total{interface="veth-v4"}' 5 || fail "veth-v4 stopped counting"
 

@@ -16,8 +16,7 @@ ip netns exec "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -capture-i
     -task-interval 300ms -log-level debug 2> "$E2E_TMP/agent.log" &
 E2E_PIDS+=($!)
 metrics() { ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics; }
-# Fetched whole first: with pipefail, grep -q closing the pipe early would fail curl.
-has() { local out; out=$(metrics) || return 1; grep -qF "$1" <<<"$out"; }
+has() { metrics | matches -F "$1"; }
 send() { ip netns exec "$B" python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b"x" * 100, ("10.204.0.1", 5353)) for _ in range(5)]'; }
 
 log "a missing interface: logged once, capture success 0, the other interface counts"
@@ -28,7 +27,7 @@ has 'planet_scrape_collector_success{collector="capture"} 0' || fail "capture su
 retried() { [ "$(grep -c 'interface nosuch0.*still retrying' "$E2E_TMP/agent.log")" -ge 3 ]; }
 wait_for 10 retried || { cat "$E2E_TMP/agent.log"; fail "nosuch0 was not retried"; }
 [ "$(grep 'level=error' "$E2E_TMP/agent.log" | grep -c 'interface nosuch0')" -eq 1 ] || { cat "$E2E_TMP/agent.log"; fail "nosuch0 should be logged exactly once"; }
-grep 'level=error' "$E2E_TMP/agent.log" | grep 'interface nosuch0' | grep -q 'no such device' || fail "the log line does not say what is wrong"
+grep 'level=error' "$E2E_TMP/agent.log" | grep 'interface nosuch0' | matches 'no such device' || fail "the log line does not say what is wrong"
 
 log "veth-a goes away: logged, still serving; it comes back: captured again, counters kept"
 ip -n "$A" link del veth-a

@@ -32,8 +32,7 @@ wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:19100/metrics | 
     || fail "agent is not capturing"
 send() { ip netns exec "$B" python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b"x" * 100, ("10.203.0.1", 5353)) for _ in range(10)]'; }
 metrics() { ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics; }
-# Fetched whole first: with pipefail, grep -q closing the pipe early would fail curl.
-has() { local out; out=$(metrics) || return 1; grep -qF "$1" <<<"$out"; }
+has() { metrics | matches -F "$1"; }
 send
 
 log "first inventory: peer and host labelled"

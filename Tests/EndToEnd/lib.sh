@@ -27,6 +27,12 @@ skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 log() { echo "  $*"; }
 
+# matches GREP-ARGS...: `grep -q` for the end of a pipeline. It reads its input to the end
+# before grepping, so under pipefail the writer is never killed by SIGPIPE when grep -q
+# would stop at an early match (which fails the pipeline however the match went). No input
+# is no line, so `matches -v` is false on it too.
+matches() { local input; input=$(cat); [ -n "$input" ] && grep -q "$@" <<<"$input"; }
+
 require_root() { [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, capture)"; }
 require_cmd() { local c; for c in "$@"; do command -v "$c" >/dev/null || skip "needs $c"; done; }
 require_agent() { [ -x "$PLANET_EXPORTER" ] || fail "no agent binary at $PLANET_EXPORTER (swift build -c release)"; }

@@ -25,8 +25,7 @@ AGENT_PORT=$(free_port)
     -task-ebpf-enabled -task-ebpf-addr "http://127.0.0.1:$WEB_PORT/ebpf" 2> "$E2E_TMP/agent.log" &
 E2E_PIDS+=($!)
 metrics() { curl -sf "http://127.0.0.1:$AGENT_PORT/metrics"; }
-# Fetched whole first: with pipefail, grep -q closing the pipe early would fail curl.
-has() { local out; out=$(metrics) || return 1; grep -qF "$1" <<<"$out"; }
+has() { metrics | matches -F "$1"; }
 
 log "darkstat: dir=\"out\" is ingress, dir=\"in\" egress; ports, protocol and process empty"
 wait_for 20 has 'planet_traffic_bytes_total{direction="ingress",local_domain="",local_hostgroup="",port="",process_name="",protocol="",remote_domain="",remote_hostgroup="",remote_ip="10.20.1.7"} 126014316' \

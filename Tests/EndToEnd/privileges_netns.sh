@@ -28,7 +28,7 @@ ip netns exec "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -run-as-us
 agent=$!
 E2E_PIDS+=($agent)
 metrics() { ip netns exec "$A" curl -sf --max-time 5 http://127.0.0.1:19100/metrics; }
-has() { local out; out=$(metrics) || return 1; grep -qF "$1" <<<"$out"; }
+has() { metrics | matches -F "$1"; }
 send() { ip netns exec "$B" python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b"x" * 100, ("10.206.0.1", 5353)) for _ in range(5)]'; }
 wait_for 30 has 'planet_capture_packets_total{interface="veth-a"}' || { cat "$E2E_TMP/agent.log"; fail "the agent did not start capturing"; }
 
@@ -55,7 +55,7 @@ send
 wait_for 10 has 'remote_ip="10.206.0.2"} 640' || { metrics | grep planet_traffic; fail "traffic not counted after the drop"; }
 
 log "the socket table still names another user's process"
-names_daemon() { local out; out=$(metrics) || return 1; grep '^planet_server_process{' <<<"$out" | grep 'port="8123"' | grep -q 'process_name="python3"'; }
+names_daemon() { metrics | grep '^planet_server_process{' | grep 'port="8123"' | matches 'process_name="python3"'; }
 wait_for 15 names_daemon \
     || { metrics | grep planet_server_process; fail "the daemon user's listener has no process name"; }
 

@@ -24,7 +24,7 @@ grep -q 'remote_domain="pg.example",remote_hostgroup="postgres",remote_ip="203.0
 log "several single addresses: the first the inventory knows names the host"
 "$PLANET_EXPORTER" replay "$capture" --local-net 10.0.0.7 --local-net 10.0.0.5/32 --inventory "$E2E_TMP/inventory.ndjson" \
     --inventory-format ndjson > "$E2E_TMP/several.prom"
-grep '^planet_traffic_bytes_total{' "$E2E_TMP/several.prom" | grep -q 'local_domain="db1.example",local_hostgroup="captured-host"' \
+grep '^planet_traffic_bytes_total{' "$E2E_TMP/several.prom" | matches 'local_domain="db1.example",local_hostgroup="captured-host"' \
     || fail "the known address of several did not name the host"
 
 log "--local-net naming a single address the inventory does not know: empty local labels"

@@ -76,13 +76,13 @@ ip netns exec "$A" setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-c
 agent=$!
 E2E_PIDS+=($agent)
 metrics() { ip netns exec "$A" curl -sf --max-time 5 http://127.0.0.1:19100/metrics; }
-has() { local out; out=$(metrics) || return 1; grep -qF "$1" <<<"$out"; }
+has() { metrics | matches -F "$1"; }
 wait_for 30 has 'planet_capture_packets_total{interface="veth-a"}' || { cat "$E2E_TMP/agent.log"; fail "the agent does not run in the unit's sandbox"; }
 grep -q '^Seccomp:[[:space:]]*2' "/proc/$agent/status" || fail "the agent runs without the seccomp filter"
 
 ip netns exec "$B" python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b"x" * 100, ("10.208.0.1", 5353)) for _ in range(5)]'
 wait_for 10 has 'remote_ip="10.208.0.2"} 640' || { metrics | grep planet_traffic; fail "capture does not count exact bytes in the sandbox"; }
-names_daemon() { local out; out=$(metrics) || return 1; grep '^planet_server_process{' <<<"$out" | grep 'port="8124"' | grep -q 'process_name="python3"'; }
+names_daemon() { metrics | grep '^planet_server_process{' | grep 'port="8124"' | matches 'process_name="python3"'; }
 wait_for 15 names_daemon || { metrics | grep planet_server_process; cat "$E2E_TMP/agent.log"; fail "the socket table does not name another user's process in the sandbox"; }
 has 'planet_scrape_collector_success{collector="socketstat"} 1' || fail "socketstat fails in the sandbox"
 if grep -q 'level=error' "$E2E_TMP/agent.log"; then cat "$E2E_TMP/agent.log"; fail "errors logged in the sandbox"; fi

@@ -56,17 +56,16 @@ run "$B" pe-client-1 send 10.205.0.2 10.205.0.1 40000
 run "$B" pe-client-2 send 10.205.0.3 10.205.0.1 40000
 run "$B" pe-client-3 send 10.205.0.2 10.205.0.1 41000
 
-sendto_port() { ip netns exec "$A" ss -uanp | awk '/pe-sendto/ { n = split($4, a, ":"); print a[n]; exit }'; }
+sendto_port() { ip netns exec "$A" ss -uanp | awk '/pe-sendto/ && !done { n = split($4, a, ":"); print a[n]; done = 1 }'; }
 wait_for 10 bash -c "[ -n \"\$(ip netns exec $A ss -uanp | grep pe-sendto)\" ]" || fail "the sendto client did not start"
 port=$(sendto_port)
 log "pe-sendto is bound unconnected to ephemeral port $port"
 [ "$port" -ge 32768 ] && [ "$port" -le 60999 ] || fail "the client's port $port is not ephemeral"
-ip netns exec "$A" ss -uan | grep -q "10.205.0.1:$port\|0.0.0.0:$port\|\*:$port" || fail "no socket on port $port"
+ip netns exec "$A" ss -uan | matches "10.205.0.1:$port\|0.0.0.0:$port\|\*:$port" || fail "no socket on port $port"
 
 in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -capture-interfaces veth-a -task-interval 1s
 metrics() { ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics; }
-# Fetched whole first: with pipefail, grep -q closing the pipe early would fail curl.
-has() { local out; out=$(metrics) || return 1; grep -qE "$1" <<<"$out"; }
+has() { metrics | matches -E "$1"; }
 
 log "pe-twopeers: two peers send to port 40000, so it is a server"
 wait_for 30 has 'planet_server_process\{bind="0.0.0.0:40000",local_hostgroup="",port="40000",process_name="pe-twopeers"\} 1' \

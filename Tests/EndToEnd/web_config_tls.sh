@@ -105,7 +105,7 @@ E2E_PIDS+=($!)
 query() { curl -sf --max-time 5 "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1"; }
 up_is() { query 'up{job="planet-exporter"}' | python3 -c "import json,sys; r=json.load(sys.stdin)['data']['result']; sys.exit(0 if r and r[0]['value'][1]=='$1' else 1)"; }
 wait_for 60 up_is 1 || { query up; cat "$E2E_TMP/prometheus.log"; fail "Prometheus did not scrape over TLS with basic_auth"; }
-query 'planet_exporter_build_info' | grep -q '"version"' || fail "Prometheus has no planet_exporter_build_info"
+query 'planet_exporter_build_info' | matches '"version"' || fail "Prometheus has no planet_exporter_build_info"
 
 log "the password changed in the file: the old one stops working without a restart"
 write_config second-secret
@@ -122,7 +122,7 @@ printf 'basic_auth_users:\n  alice: not-a-hash\n' > "$E2E_TMP/web.yml.new" && mv
 wait_for 10 grep -q 'keeping the last good config' "$E2E_TMP/agent.log" || { cat "$E2E_TMP/agent.log"; fail "a broken reload was not logged"; }
 for _ in 1 2 3 4 5; do [ "$(get /metrics -u alice:second-secret)" = 200 ] || fail "a broken file dropped the last good config"; sleep 0.3; done
 [ "$(grep -c 'keeping the last good config' "$E2E_TMP/agent.log")" -eq 1 ] || fail "the broken file was logged more than once"
-grep 'keeping the last good config' "$E2E_TMP/agent.log" | grep -q 'basic_auth_users.alice: not a bcrypt hash' \
+grep 'keeping the last good config' "$E2E_TMP/agent.log" | matches 'basic_auth_users.alice: not a bcrypt hash' \
     || fail "the log line does not name the key"
 
 log "a renewed certificate is served to the next connection"

@@ -282,7 +282,7 @@ ip netns exec "$A" python3 "$E2E_TMP/browser.py" "$SHOTS" "$E2E_TMP/stop" || {
 log "-web-ui-enabled=false: the landing page, and no /api"
 in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19101 -web-ui-enabled=false -task-capture-enabled=false -task-socketstat-enabled=false
 wait_for 20 scrape "$A" http://127.0.0.1:19101/-/healthy || fail "second agent did not start"
-scrape "$A" http://127.0.0.1:19101/ | grep -q 'href="/metrics"' || fail "no landing page with the page off"
+scrape "$A" http://127.0.0.1:19101/ | matches 'href="/metrics"' || fail "no landing page with the page off"
 status=$(ip netns exec "$A" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:19101/api/v1/summary)
 [ "$status" = 404 ] || fail "/api/v1/summary answered $status with the page off, want 404"
 log "screenshots: $SHOTS"
