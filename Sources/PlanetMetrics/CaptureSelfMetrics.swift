@@ -53,6 +53,8 @@ public enum CaptureSelfMetrics {
         writer.sample("planet_traffic_process_names_refused_total", [:], snapshot.processNamesRefused)
         writer.family("planet_traffic_series", help: "Traffic series held in memory", kind: .gauge)
         writer.sample("planet_traffic_series", [:], UInt64(snapshot.seriesCount))
+        writer.family("planet_traffic_series_limit", help: "Most traffic series held in memory (-capture-max-series); past it the least recently active are evicted", kind: .gauge)
+        writer.sample("planet_traffic_series_limit", [:], UInt64(snapshot.seriesLimit))
         writer.family("planet_traffic_evicted_series_total", help: "Traffic series evicted because the series limit was reached", kind: .counter)
         writer.sample("planet_traffic_evicted_series_total", [:], snapshot.evictedSeries)
         writer.family("planet_traffic_evicted_bytes_total", help: "Bytes the evicted traffic series had counted", kind: .counter)

@@ -11,6 +11,8 @@ public struct TrafficSnapshot: Sendable {
     public var counters: [TrafficCounters] = []
     public var unattributedBytes: [UInt64] = [UInt64](repeating: 0, count: UnattributedReason.allCases.count)
     public var evictedSeries: UInt64 = 0
+    /// Most series the table holds (-capture-max-series); past it the least recently active are evicted.
+    public var seriesLimit = 0
     /// Bytes of the evicted series.
     public var evictedBytes: UInt64 = 0
     /// Bytes held until the next socket-table reading names their process.
@@ -33,6 +35,7 @@ public struct TrafficSnapshot: Sendable {
         accounting.table.copy(keys: &keys, counters: &counters)
         unattributedBytes = accounting.unattributedBytes
         evictedSeries = accounting.table.evictedSeries
+        seriesLimit = accounting.table.maxSeries
         evictedBytes = accounting.table.evictedBytes
         heldBytes = accounting.pendingBytes
         processNamesRefused = accounting.processRegistry.refused

@@ -150,5 +150,7 @@ import Traffic
         #expect(total("planet_capture_ring_dropped_bytes_total") == 0)
         #expect(total("planet_traffic_held_bytes") == 0)
         if maxSeries >= 10_000 { #expect(total("planet_traffic_evicted_bytes_total") == 0) }
+        #expect(total("planet_traffic_series_limit") == UInt64(maxSeries))
+        #expect(total("planet_traffic_series") <= UInt64(maxSeries))
     }
 }

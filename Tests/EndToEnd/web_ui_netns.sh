@@ -78,7 +78,7 @@ wait_for 10 bash -c "ip netns exec $A ss -ltn | grep -q ':8080' && ip netns exec
     || fail "servers did not start"
 
 in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -capture-interfaces veth-a -task-interval 1s \
-    -task-inventory-enabled -task-inventory-addr http://127.0.0.1:8000/inventory.json 2> "$E2E_TMP/agent.log"
+    -capture-max-series 50000 -task-inventory-enabled -task-inventory-addr http://127.0.0.1:8000/inventory.json 2> "$E2E_TMP/agent.log"
 wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:19100/metrics | grep -q 'planet_capture_packets_total{interface=\"veth-a\"}'" \
     || fail "agent is not capturing on veth-a"
 
@@ -166,6 +166,8 @@ wait("bytes in the last-60-seconds graph", lambda: js("""return [...document.que
 wait("a rate counted", lambda: js("return !/^0 bit/.test(document.querySelector('#rate-in .value').textContent)"))
 health = js("return document.getElementById('capture-health').textContent")
 assert "Capturing on 1 interface (veth-a)" in health and "0 packets lost since start" in health, health
+peers_card = js("return document.getElementById('peers-card').textContent")
+assert "of 50,000 series in memory" in peers_card, peers_card  # -capture-max-series
 wait("the tasks table", lambda: js("return document.querySelectorAll('#tasks tbody tr').length >= 3"))
 shot("overview")
 

@@ -31,6 +31,7 @@ enum ApiFixture {
         snapshot.processNames = processNames
         snapshot.unattributedBytes = [120, 0]
         snapshot.evictedSeries = 2
+        snapshot.seriesLimit = 200_000
         snapshot.processAttributedBytes = 33400
         snapshot.processUnattributedBytes = 84
         for row in series {

@@ -132,7 +132,7 @@ import Traffic
                             ScrapeRecord.Result(collector: "socketstat", seconds: 0.5, success: true)])).text
         let zeros = #"{"not_ip":0,"truncated":0,"malformed":0,"unsupported_link":0}"#
         #expect(text == #"{"time":1005,"version":"1.2.3","revision":"abc","host":{"hostname":"app1","ip":"10.0.0.5","addresses":["10.0.0.5","fd00::1"],"hostgroup":"app-servers","domain":"app1.example"},"#
-            + #""traffic":{"ingress":{"bytes":17184,"rate":413},"egress":{"bytes":16300,"rate":121.5},"rate_window_seconds":12,"peers":3,"series":7,"evicted_series":2,"process_bytes":{"resolved":33400,"unresolved":84}},"#
+            + #""traffic":{"ingress":{"bytes":17184,"rate":413},"egress":{"bytes":16300,"rate":121.5},"rate_window_seconds":12,"peers":3,"series":7,"series_limit":200000,"evicted_series":2,"process_bytes":{"resolved":33400,"unresolved":84}},"#
             + #""capture":{"enabled":true,"healthy":false,"packets":50,"kernel_dropped":1,"ring_dropped":3,"undecoded":{"not_ip":2,"truncated":0,"malformed":0,"unsupported_link":0},"wire_bytes":5120,"unattributed_bytes":{"both_local":120,"neither_local":0},"#
             + #""interfaces":[{"name":"eth0","capturing":true,"error":"","packets":40,"kernel_dropped":1,"ring_dropped":0,"undecoded":{"not_ip":2,"truncated":0,"malformed":0,"unsupported_link":0},"wire_bytes":5120,"#
             + #""kernel":{"receive_bytes":90210,"transmit_bytes":70110,"receive_packets":700,"transmit_packets":610,"receive_dropped":0,"transmit_dropped":0},"#

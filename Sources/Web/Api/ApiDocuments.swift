@@ -32,6 +32,7 @@ enum ApiDocuments {
                 ("rate_window_seconds", .number(capture.activity.rateWindowSeconds)),
                 ("peers", .unsigned(UInt64(peers.count))),
                 ("series", .unsigned(UInt64(snapshot.seriesCount))),
+                ("series_limit", .unsigned(UInt64(snapshot.seriesLimit))),
                 ("evicted_series", .unsigned(snapshot.evictedSeries)),
                 ("process_bytes", .object([("resolved", .unsigned(snapshot.processAttributedBytes)),
                                            ("unresolved", .unsigned(snapshot.processUnattributedBytes))])),

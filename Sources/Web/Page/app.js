@@ -160,7 +160,7 @@
       parts.push(el("div", { class: "cards", id: "rates" },
         card("In now", bits(traffic.ingress.rate), "in", bytes(traffic.ingress.bytes) + " counted", "rate-in"),
         card("Out now", bits(traffic.egress.rate), "out", bytes(traffic.egress.bytes) + " counted", "rate-out"),
-        card("Peers", count(traffic.peers), "", count(traffic.series) + " series in memory"),
+        card("Peers", count(traffic.peers), "", count(traffic.series) + " of " + count(traffic.series_limit) + " series in memory", "peers-card"),
         card("Evicted series", count(traffic.evicted_series), "", "least recently active, past the series limit")));
     } else {
       parts.push(el("p", { class: "muted" }, "Packet capture is off (-task-capture-enabled=false): no traffic figures."));
