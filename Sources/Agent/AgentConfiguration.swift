@@ -30,14 +30,4 @@ public struct AgentConfiguration: Sendable {
     public var runAsUser = ""
 
     public init() {}
-
-    /// Parses a Go-style listen address: "HOST:PORT", "[V6]:PORT" or ":PORT" (all addresses).
-    public static func parseListenAddress(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (0...65535).contains(port) else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if host.isEmpty { host = "::" }
-        return (host, port)
-    }
 }

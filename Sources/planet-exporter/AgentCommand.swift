@@ -84,7 +84,7 @@ struct AgentCommand: AsyncParsableCommand {
     var runAsUser = ""
 
     func validate() throws {
-        if AgentConfiguration.parseListenAddress(listenAddress) == nil {
+        if ListenAddress(listenAddress) == nil {
             throw ValidationError("-listen-address \(listenAddress): expected HOST:PORT, e.g. 0.0.0.0:19100")
         }
         do { _ = try InventoryFormat(flagValue: inventoryFormat) } catch { throw ValidationError("\(error)") }
@@ -139,7 +139,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     private func configuration() -> AgentConfiguration {
         var configuration = AgentConfiguration()
-        let listen = AgentConfiguration.parseListenAddress(listenAddress)!
+        let listen = ListenAddress(listenAddress)!
         configuration.listenHost = listen.host
         configuration.listenPort = listen.port
         configuration.taskInterval = taskInterval.duration
