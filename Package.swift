@@ -168,7 +168,7 @@ let package = Package(
         // write, on a cron schedule. RemoteWrite.pb.swift is generated once from the .proto
         // beside it and committed; the build does not run protoc.
         .target(name: "Federator", dependencies: [
-            "CSnappy",
+            "CSnappy", "Exposition",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -188,6 +188,8 @@ let package = Package(
         ]),
         .executableTarget(name: "planet-federator", dependencies: [
             "CommandLineSupport", "Federator",
+            // -listen-address: the federator's own /metrics.
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -32,7 +32,7 @@ ONLY = {
     "Traffic": {"NetAddress", "PacketDecoding", "Ring", "Diagnostics", "CPrefetch"},
     # The federator and the shared command-line module know nothing of the agent.
     "CommandLineSupport": {"Diagnostics"},
-    "Federator": {"CSnappy", "Diagnostics"},
+    "Federator": {"CSnappy", "Exposition", "Diagnostics"},
     "planet-federator": {"CommandLineSupport", "Federator", "Diagnostics"},
     "planet-federator-influxdb-to-bq": {"CommandLineSupport", "Federator", "Diagnostics"},
 }

@@ -11,16 +11,19 @@ public struct FederatorService: Service {
     private let federator: Federator
     private let once: Bool
     private let logger: Logger
+    private let metrics: FederatorMetrics?
     private let finished: (@Sendable (RunSummary) -> Void)?
 
     /// A service firing `federator` on `schedule`; with `once`, one job for the schedule
     /// period that ends now, then `finished` is called with its summary and the service returns.
+    /// Every run's summary is added to `metrics`.
     public init(schedule: CronSchedule, federator: Federator, once: Bool = false, logger: Logger,
-                finished: (@Sendable (RunSummary) -> Void)? = nil) {
+                metrics: FederatorMetrics? = nil, finished: (@Sendable (RunSummary) -> Void)? = nil) {
         self.schedule = schedule
         self.federator = federator
         self.once = once
         self.logger = logger
+        self.metrics = metrics
         self.finished = finished
     }
 
@@ -40,9 +43,12 @@ public struct FederatorService: Service {
     private func runJob(runTime: Int) async -> RunSummary {
         let federator = self.federator
         let period = Self.period(of: schedule, near: runTime)
-        return await cancelWhenGracefulShutdown {
+        let started = Date()
+        let summary = await cancelWhenGracefulShutdown {
             await federator.run(runTime: runTime, periodSeconds: period)
         }
+        metrics?.record(summary, started: started, finished: Date())
+        return summary
     }
 
     /// The gap between the next two fire times after `time - 1`: the length of window a

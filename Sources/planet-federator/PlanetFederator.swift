@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import CommandLineSupport
 import Federator
 import Foundation
+import Hummingbird
 import Logging
 import ServiceLifecycle
 
@@ -73,6 +74,9 @@ struct PlanetFederator: AsyncParsableCommand {
     @Option(name: .customLong("exclude-remote-addresses"), help: "Comma-separated remote addresses (IPs or inventory names) not to federate.")
     var excludeRemoteAddresses = ""
 
+    @Option(name: .customLong("listen-address"), help: "Serve the federator's own metrics on /metrics at this address (HOST:PORT, e.g. 127.0.0.1:19110); empty serves none.")
+    var listenAddress = ""
+
     @Flag(name: .customLong("once"), inversion: .prefixedNo, help: "Run one job for the window ending now, then exit (status 1 if it failed).")
     var once = false
 
@@ -100,6 +104,9 @@ struct PlanetFederator: AsyncParsableCommand {
         }
         guard queryStep.nanoseconds >= 1_000_000_000 else { throw ValidationError("-query-step must be at least 1s") }
         guard queryRateWindow.nanoseconds >= 1_000_000_000 else { throw ValidationError("-query-rate-window must be at least 1s") }
+        if !listenAddress.isEmpty && ListenAddress(listenAddress) == nil {
+            throw ValidationError("-listen-address \(listenAddress): expected HOST:PORT, e.g. 127.0.0.1:19110")
+        }
         for address in [prometheusAddr, influxdbAddr == "none" ? "" : influxdbAddr, prometheusRemoteWriteURL]
         where !address.isEmpty && !(address.hasPrefix("http://") || address.hasPrefix("https://")) {
             throw ValidationError("address \"\(address)\" must start with http:// or https://")
@@ -144,11 +151,22 @@ struct PlanetFederator: AsyncParsableCommand {
         }
         // -once runs as a service too, so SIGTERM cancels its run and its windows are kept.
         let outcome = OnceOutcome()
-        let service = FederatorService(schedule: schedule, federator: federator, once: once, logger: logger) { summary in
+        var stores: [SinkID] = []
+        if configuration.influx != nil { stores.append(.influxdb) }
+        if configuration.remoteWrite != nil { stores.append(.remoteWrite) }
+        let metrics = FederatorMetrics(stores: stores, version: BuildInfo.version, revision: BuildInfo.revision)
+        let service = FederatorService(schedule: schedule, federator: federator, once: once, logger: logger,
+                                       metrics: metrics) { summary in
             outcome.record(failed: !summary.succeeded)
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if let address = ListenAddress(listenAddress) {
+            services.append(.init(service: Self.metricsServer(at: address, metrics: metrics, logger: logger)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -162,6 +180,21 @@ struct PlanetFederator: AsyncParsableCommand {
         failed = failed || outcome.failed
         try await client.shutdown()
         if failed { throw ExitCode.failure }
+    }
+
+    /// The HTTP server of -listen-address: /metrics, and a landing page linking to it.
+    private static func metricsServer(at address: ListenAddress, metrics: FederatorMetrics, logger: Logger) -> some Service {
+        let router = Router()
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: FederatorMetrics.contentType],
+                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
+        router.get("/") { _, _ in
+            let page = "<!doctype html><html><head><title>planet-federator</title></head><body><h1>planet-federator</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n"
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: page)))
+        }
+        return Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port)), logger: logger)
     }
 
     private static func list(_ text: String) -> [String] {

@@ -12,7 +12,7 @@ cd "$E2E_ROOT"
 
 binary=.build/release/planet-federator
 [ -x "$binary" ] || fail "$binary is missing: build it with 'swift build -c release --product planet-federator'"
-require_cmd prometheus influxd python3 curl
+require_cmd prometheus promtool influxd python3 curl
 work=$E2E_TMP
 
 expo_port=$(free_port); prom_port=$(free_port); influx_port=$(free_port)
@@ -118,9 +118,10 @@ v2_points=$(influxql v2bucket 'SELECT COUNT("service_dependency") FROM "upstream
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["series"][0]["values"][0][1])')
 [ "$v2_points" -ge 9 ] || fail "2.x path wrote $v2_points upstream points, want at least 9"
 
-echo "-- cron schedule every 2 s, stopped with SIGTERM"
+echo "-- cron schedule every 2 s, its own /metrics, stopped with SIGTERM"
+metrics_port=$(free_port)
 "$binary" "${common[@]}" -influxdb-bucket mothership -cron-job-schedule '*/2 * * * * *' \
-    -cron-job-timeout-second 5 2>"$work/cron.log" &
+    -cron-job-timeout-second 5 -listen-address "127.0.0.1:$metrics_port" 2>"$work/cron.log" &
 cron_pid=$!
 E2E_PIDS+=($cron_pid)
 # The log may not exist yet right after the fork: count it as zero runs.
@@ -130,6 +131,27 @@ while [ "$(runs)" -lt 3 ] && [ $SECONDS -lt $cron_deadline ] && kill -0 "$cron_p
     sleep 0.5
 done
 [ "$(runs)" -ge 3 ] || { cat "$work/cron.log" >&2; fail "cron schedule did not run 3 jobs"; }
+curl -sf "http://127.0.0.1:$metrics_port/metrics" > "$work/federator-metrics.prom" || fail "no /metrics on -listen-address"
+promtool check metrics < "$work/federator-metrics.prom" || fail "promtool refuses the federator's /metrics"
+# Each run logs its summary before it is recorded: the first N logged runs are the N counted.
+python3 - "$work/federator-metrics.prom" "$work/cron.log" <<'PY' || fail "the federator's /metrics disagree with its log"
+import re, sys
+samples = dict(line.rsplit(" ", 1) for line in open(sys.argv[1]) if line.strip() and not line.startswith("#"))
+succeeded = int(samples['planet_federator_runs_total{result="succeeded"}'])
+failed = int(samples['planet_federator_runs_total{result="failed"}'])
+runs = [line for line in open(sys.argv[2]) if "federation run finished" in line][: succeeded + failed]
+field = lambda line, name: int(re.search(r"\b" + name + r"=(\d+)", line).group(1))
+assert succeeded >= 3 and failed == 0, (succeeded, failed)
+assert len(runs) == succeeded + failed, (len(runs), succeeded + failed)
+for metric, name in (('planet_federator_written_total{store="influxdb"}', "written"),
+                     ('planet_federator_rejected_total{store="influxdb"}', "rejected"),
+                     ('planet_federator_unwritten_total{store="influxdb"}', "unwritten"),
+                     ("planet_federator_series_received_total", "series")):
+    assert int(samples[metric]) == sum(field(line, name) for line in runs), (metric, samples[metric])
+written = int(samples['planet_federator_written_total{store="influxdb"}'])
+assert written > 0 and float(samples["planet_federator_last_success_timestamp_seconds"]) > 0
+print(f"  /metrics: {succeeded} runs succeeded, {written} points written, as logged")
+PY
 kill -TERM "$cron_pid"
 set +e; wait "$cron_pid"; rc=$?; set -e
 [ "$rc" -eq 0 ] || { cat "$work/cron.log" >&2; fail "federator exited $rc on SIGTERM"; }
