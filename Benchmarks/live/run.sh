@@ -13,6 +13,10 @@
 #           to a second after it), the ratio, the agent's per-thread split, drops, and
 #           the bytes counted against the bytes offered, and the whole machine's busy CPU
 #           during each flood (it includes the kernel's receive path: the socket filter).
+#   flood2  the same flood split over two interfaces at once (a second veth pair), with
+#           one trafgen on one CPU each, DUAL_ROUNDS times: the agent capturing both
+#           against one tcpdump per interface. Both capture threads count into one table,
+#           so this shows what their contention for its lock costs.
 #   replay  tcpreplay --topspeed of a capture from Benchmarks/replay/make_bench_pcap.py:
 #           packets counted and dropped (REPLAY_PACKETS=0 skips it).
 #   scrape  the series table filled to -capture-max-series (200,000) by a flood of random
@@ -24,6 +28,7 @@
 #   AGENT=PATH        the agent binary (default .build/release/planet-exporter)
 #   PACKETS=N         trafgen frames per flood (default 3,000,000)
 #   ROUNDS=N          flood rounds (default 3)
+#   DUAL_ROUNDS=N     two-interface flood rounds (default 2; 0 skips)
 #   IDLE_SECONDS=N    idle measurement (default 60; 0 skips)
 #   REPLAY_PACKETS=N  tcpreplay capture size (default 1,000,000; 0 skips)
 #   SCRAPES=N         sequential scrapes per encoding (default 5; 0 skips the scrape section)
@@ -33,6 +38,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 agent=${AGENT:-$repo/.build/release/planet-exporter}
 packets=${PACKETS:-3000000}
 rounds=${ROUNDS:-3}
+dual_rounds=${DUAL_ROUNDS:-2}
 idle_seconds=${IDLE_SECONDS:-60}
 replay_packets=${REPLAY_PACKETS:-1000000}
 scrapes=${SCRAPES:-5}
@@ -63,14 +69,21 @@ ip -n "$A" addr add 10.0.0.5/24 dev veth-a
 ip -n "$A" link set veth-a up
 ip -n "$B" link set veth-b up
 mac_a=$(ip -n "$A" -br link show veth-a | awk '{print $3}')
+# The second interface, for flood2.
+ip link add veth-c netns "$A" type veth peer name veth-d netns "$B"
+ip -n "$A" addr add 10.0.1.5/24 dev veth-c
+ip -n "$A" link set veth-c up
+ip -n "$B" link set veth-d up
+mac_c=$(ip -n "$A" -br link show veth-c | awk '{print $3}')
 
 source "$repo/scripts/lib/trafgen.sh"
 udp64_trafgen "$mac_a" 10.0.0.5 2 > "$work/peers65536.trafgen"
 udp64_trafgen "$mac_a" 10.0.0.5 3 > "$work/peersmany.trafgen"
+udp64_trafgen "$mac_c" 10.0.1.5 2 > "$work/peers65536-c.trafgen"
 
-# trafgen_run CONF N: offers N frames from B, prints the frames sent.
+# trafgen_run CONF N [DEVICE]: offers N frames from B (through veth-b), prints the frames sent.
 trafgen_run() {
-    ip netns exec "$B" trafgen --dev veth-b --conf "$1" -n "$2" ${TRAFGEN_CPUS:+--cpus $TRAFGEN_CPUS} -q 2>&1 \
+    ip netns exec "$B" trafgen --dev "${3:-veth-b}" --conf "$1" -n "$2" ${TRAFGEN_CPUS:+--cpus $TRAFGEN_CPUS} -q 2>&1 \
         | tr -d "\r" | awk '/packets outgoing/ {print $1}' | tail -1
 }
 
@@ -191,6 +204,16 @@ if [ "$idle_seconds" -gt 0 ]; then
     stop_agent
 fi
 
+# flood_counts INTERFACE_REGEX: scrapes the agent and sets counted, kdrop and rdrop (summed
+# over the interfaces matched) and bytes (of the flood's peers, 198.18.0.0/16).
+flood_counts() {
+    scrape_to "$work/metrics.txt"
+    counted=$(metric_sum "$work/metrics.txt" "^planet_capture_packets_total\\{interface=\"$1\"\\}")
+    kdrop=$(metric_sum "$work/metrics.txt" "^planet_capture_dropped_packets_total\\{interface=\"$1\"\\}")
+    rdrop=$(metric_sum "$work/metrics.txt" "^planet_capture_ring_dropped_packets_total\\{interface=\"$1\"\\}")
+    bytes=$(metric_sum "$work/metrics.txt" '^planet_traffic_bytes_total\{.*remote_ip="198\.18\.')
+}
+
 echo "== flood: trafgen, $packets 64-byte UDP frames from 65,536 peers, $rounds rounds"
 ratios=()
 for round in $(seq 1 "$rounds"); do
@@ -203,11 +226,7 @@ for round in $(seq 1 "$rounds"); do
     sleep 1
     after=$(cpu_ticks "$agent_pid"); threads "$agent_pid" > "$work/flood-after"
     agent_cpu=$((after - before)); agent_machine=$(($(machine_ticks) - machine_before))
-    scrape_to "$work/metrics.txt"
-    counted=$(metric_sum "$work/metrics.txt" '^planet_capture_packets_total\{interface="veth-a"\}')
-    kdrop=$(metric_sum "$work/metrics.txt" '^planet_capture_dropped_packets_total\{interface="veth-a"\}')
-    rdrop=$(metric_sum "$work/metrics.txt" '^planet_capture_ring_dropped_packets_total\{interface="veth-a"\}')
-    bytes=$(metric_sum "$work/metrics.txt" '^planet_traffic_bytes_total\{.*remote_ip="198\.18\.')
+    flood_counts veth-a
     stop_agent
 
     ip netns exec "$A" tcpdump -i veth-a -p -w /dev/null 2> "$work/tcpdump.txt" &
@@ -227,6 +246,48 @@ for round in $(seq 1 "$rounds"); do
     thread_split "$work/flood-before" "$work/flood-after" 1
 done
 echo "  agent/tcpdump CPU ratio per round: ${ratios[*]} (median $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'))"
+
+# flood_both FILE_B FILE_D: half the frames into veth-a and half into veth-c at once, one
+# trafgen on one CPU each; writes the frames each sent into FILE_B and FILE_D.
+flood_both() {
+    TRAFGEN_CPUS=1 trafgen_run "$work/peers65536.trafgen" $((packets / 2)) veth-b > "$1" &
+    local first=$!
+    TRAFGEN_CPUS=1 trafgen_run "$work/peers65536-c.trafgen" $((packets / 2)) veth-d > "$2"
+    wait "$first"
+}
+if [ "$dual_rounds" -gt 0 ]; then
+    echo "== flood2: $packets frames split over veth-a and veth-c at once, $dual_rounds rounds"
+    dual_ratios=()
+    for round in $(seq 1 "$dual_rounds"); do
+        start_agent -capture-interfaces veth-a,veth-c -capture-local-net 10.0.0.0/23 -task-socketstat-enabled=false
+        threads "$agent_pid" > "$work/flood2-before"; before=$(cpu_ticks "$agent_pid")
+        flood_both "$work/sent-b" "$work/sent-d"
+        sleep 1
+        after=$(cpu_ticks "$agent_pid"); threads "$agent_pid" > "$work/flood2-after"
+        agent_cpu=$((after - before)); sent=$(( $(cat "$work/sent-b") + $(cat "$work/sent-d") ))
+        flood_counts 'veth-[ac]'
+        stop_agent
+
+        dumps=()
+        for interface in veth-a veth-c; do
+            ip netns exec "$A" tcpdump -i "$interface" -p -w /dev/null 2> "$work/tcpdump-$interface.txt" &
+            dumps+=($!); pids+=($!)
+            for _ in $(seq 1 50); do grep -q "listening on" "$work/tcpdump-$interface.txt" && break; sleep 0.1; done
+        done
+        dump_before=$(( $(cpu_ticks "${dumps[0]}") + $(cpu_ticks "${dumps[1]}") ))
+        flood_both "$work/dump-sent-b" "$work/dump-sent-d"
+        sleep 1
+        dump_cpu=$(( $(cpu_ticks "${dumps[0]}") + $(cpu_ticks "${dumps[1]}") - dump_before ))
+        kill -INT "${dumps[@]}"; wait "${dumps[@]}" 2>/dev/null || true
+        ratio=$(python3 -c "import sys; print(f'{int(sys.argv[1]) / max(1, int(sys.argv[2])):.2f}')" "$agent_cpu" "$dump_cpu")
+        dual_ratios+=("$ratio")
+        echo "  round $round: agent $(seconds $agent_cpu) s CPU, two tcpdumps $(seconds $dump_cpu) s CPU: ${ratio}x (load $(cut -d' ' -f1 /proc/loadavg))"
+        echo "    agent: offered $sent, counted $counted, kernel drops $kdrop, ring drops $rdrop, bytes $bytes of $((sent * 46)) offered"
+        echo "    tcpdumps: $(cat "$work"/tcpdump-veth-*.txt | grep -E 'dropped by kernel' | tr '\n' ';')"
+        thread_split "$work/flood2-before" "$work/flood2-after" 1
+    done
+    echo "  agent/two-tcpdumps CPU ratio per round: ${dual_ratios[*]}"
+fi
 
 if [ "$replay_packets" -gt 0 ]; then
     echo "== replay: tcpreplay --topspeed, $replay_packets packets from 50,000 peers"
