@@ -31,13 +31,13 @@ struct DispatchContext {
     var answers = DNSAnswers()
 }
 
-/// Decodes a DNS response (UDP from port 53) and hands its answers to the aggregator.
+/// Decodes a DNS response (UDP or TCP from port 53) and hands its answers to the aggregator.
 /// Out of line: the flood's packets only pay the port comparison.
 @inline(never)
 private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captured: UnsafeRawBufferPointer,
                        linkType: LinkType, seconds: Int) {
-    let status = DNSResponseDecoder.decode(frame: captured, linkType: linkType, summary: context.pointee.summary,
-                                           into: &context.pointee.answers)
+    guard let status = DNSResponseDecoder.decode(frame: captured, linkType: linkType, summary: context.pointee.summary,
+                                                 into: &context.pointee.answers) else { return }  // a TCP segment without data
     context.pointee.dns.count(status, context.pointee.answers)
     guard status == .ok, let ring = context.pointee.dnsRing else { return }
     context.pointee.answers.capturedAt = Int64(seconds)
@@ -82,7 +82,8 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     let time = header.pointee.ts
     context.pointee.summary.timestamp = UInt64(clamping: Int64(time.tv_sec)) &* 1_000_000 &+ UInt64(clamping: Int64(time.tv_usec))
     let summary = context.pointee.summary
-    if summary.sourcePort == 53, summary.ipProtocol == 17, context.pointee.dnsRing != nil, let linkType = context.pointee.linkType {
+    if summary.sourcePort == 53, summary.ipProtocol == 17 || summary.ipProtocol == 6, context.pointee.dnsRing != nil,
+       let linkType = context.pointee.linkType {
         handleDNS(context, captured, linkType: linkType, seconds: header.pointee.ts.tv_sec)
     }
     context.pointee.ring._withUnsafeGuaranteedRef { ring in

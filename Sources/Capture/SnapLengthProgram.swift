@@ -10,10 +10,10 @@ import CPcap
 /// the cutting. DNS answers are then decoded whole while every other packet costs the
 /// ring no more than before.
 public struct SnapLengthProgram {
-    /// What a DNS response's packet is cut to: more than any UDP datagram.
+    /// What a DNS response's packet is cut to: more than any UDP datagram or TCP segment.
     public static let wholePacket: UInt32 = 262_144
     /// The filter expression of the packets captured whole.
-    public static let dnsResponses = "udp src port 53"
+    public static let dnsResponses = "udp src port 53 or tcp src port 53"
 
     static let classMask: UInt16 = 0x07
     static let retClass: UInt16 = 0x06

@@ -83,26 +83,46 @@ public enum DNSResponseDecoder {
     /// the stack unconditionally, so the chain's names take two of them, never the heap.
     static let halfChain = 1024
 
-    /// Decodes the DNS message carried by a UDP packet that `PacketDecoder` decoded from
-    /// `frame` (of link type `linkType`) into `summary`. `.truncated` when the captured
-    /// bytes end inside the UDP header.
+    /// Decodes the DNS message carried by a UDP datagram or a TCP segment that
+    /// `PacketDecoder` decoded from `frame` (of link type `linkType`) into `summary`.
+    /// `.truncated` when the captured bytes end inside the UDP or TCP header, or when a
+    /// TCP segment does not hold the whole message its 2-byte length announces (DNS over
+    /// TCP, RFC 1035 4.2.2; a message is decoded from one segment, never reassembled).
+    /// Nil for a TCP segment without data (a handshake, an acknowledgement, a close):
+    /// it carries no message to count.
     public static func decode(frame: UnsafeRawBufferPointer, linkType: LinkType, summary: PacketSummary,
-                              into answers: inout DNSAnswers) -> DNSStatus {
-        guard let base = frame.baseAddress, summary.ipProtocol == 17, summary.hasPorts else {
-            answers = DNSAnswers()
+                              into answers: inout DNSAnswers) -> DNSStatus? {
+        answers = DNSAnswers()
+        guard let base = frame.baseAddress, summary.ipProtocol == 17 || summary.ipProtocol == 6, summary.hasPorts else {
             return .truncated
         }
         let reader = FrameReader(base: base, count: frame.count)
-        guard let payload = udpPayload(reader, linkType: linkType, ipVersion: summary.ipVersion) else {
-            answers = DNSAnswers()
-            return .truncated
+        guard let transport = transportHeader(reader, linkType: linkType, ipVersion: summary.ipVersion,
+                                              protocol: summary.ipProtocol) else { return .truncated }
+        if summary.ipProtocol == 17 {
+            guard transport.start &+ 8 <= frame.count else { return .truncated }
+            let udpLength = Int(reader.be16(transport.start &+ 4))
+            let end = udpLength >= 8 ? min(frame.count, transport.start &+ udpLength) : frame.count
+            return decode(UnsafeRawBufferPointer(rebasing: frame[(transport.start &+ 8)..<end]), into: &answers)
         }
-        return decode(UnsafeRawBufferPointer(rebasing: frame[payload]), into: &answers)
+        guard transport.start &+ 20 <= frame.count else { return .truncated }
+        let dataOffset = Int(reader.u8(transport.start &+ 12) >> 4) &<< 2
+        guard dataOffset >= 20 else { return .malformed }
+        let data = transport.start &+ dataOffset
+        // The IP length ends the segment: Ethernet may pad a short frame.
+        let end = min(frame.count, transport.ipEnd)
+        guard data < end else { return data > frame.count ? .truncated : nil }
+        guard data &+ 2 <= end else { return .truncated }
+        let length = Int(reader.be16(data))
+        guard data &+ 2 &+ length <= end else { return .truncated }
+        return decode(UnsafeRawBufferPointer(rebasing: frame[(data &+ 2)..<(data &+ 2 &+ length)]), into: &answers)
     }
 
-    /// Where the UDP payload of a frame the packet decoder accepted lies, bounded by the
-    /// UDP length and the captured bytes; nil when the UDP header was not captured.
-    static func udpPayload(_ frame: FrameReader, linkType: LinkType, ipVersion: UInt8) -> Range<Int>? {
+    /// Where the UDP or TCP header (`protocol` 17 or 6) of a frame the packet decoder
+    /// accepted starts, and where its IP packet ends by the IP length field; nil when the
+    /// headers before it were not captured.
+    static func transportHeader(_ frame: FrameReader, linkType: LinkType, ipVersion: UInt8,
+                                protocol transportProtocol: UInt8) -> (start: Int, ipEnd: Int)? {
         var ip: Int
         switch linkType {
         case .ethernet: ip = frame.count >= 14 ? PacketDecoder.skipTags(frame, type: frame.be16(12), headerEnd: 14).1 : -1
@@ -112,26 +132,27 @@ public enum DNSResponseDecoder {
         case .rawIP, .rawIPv4, .rawIPv6: ip = 0
         }
         guard ip >= 0, ip < frame.count else { return nil }
-        var udp: Int
+        var transport: Int
+        let ipEnd: Int
         if ipVersion == 4 {
-            udp = ip &+ (Int(frame.u8(ip) & 0x0F) &<< 2)
+            guard ip &+ 4 <= frame.count else { return nil }
+            transport = ip &+ (Int(frame.u8(ip) & 0x0F) &<< 2)
+            ipEnd = ip &+ Int(frame.be16(ip &+ 2))
         } else {
             guard ip &+ 40 <= frame.count else { return nil }
             var next = frame.u8(ip &+ 6)
-            udp = ip &+ 40
-            // Hop-by-hop, routing and destination options before UDP; each is at least
-            // 8 bytes, so the walk ends with the frame.
+            transport = ip &+ 40
+            ipEnd = transport &+ Int(frame.be16(ip &+ 4))
+            // Hop-by-hop, routing and destination options before UDP or TCP; each is at
+            // least 8 bytes, so the walk ends with the frame.
             while next == 0 || next == 43 || next == 60 {
-                guard udp &+ 2 <= frame.count else { return nil }
-                next = frame.u8(udp)
-                udp &+= (Int(frame.u8(udp &+ 1)) &+ 1) &<< 3
+                guard transport &+ 2 <= frame.count else { return nil }
+                next = frame.u8(transport)
+                transport &+= (Int(frame.u8(transport &+ 1)) &+ 1) &<< 3
             }
-            guard next == 17 else { return nil }
+            guard next == transportProtocol else { return nil }
         }
-        guard udp &+ 8 <= frame.count else { return nil }
-        let udpLength = Int(frame.be16(udp &+ 4))
-        let end = udpLength >= 8 ? min(frame.count, udp &+ udpLength) : frame.count
-        return (udp &+ 8)..<end
+        return (transport, ipEnd)
     }
 
     /// Decodes the DNS message `message` (a UDP payload) into `answers`, which is reset first.
@@ -337,7 +358,7 @@ public enum DNSResponseDecoder {
     }
 }
 
-/// What became of the DNS responses one capture source saw (UDP from port 53): counted
+/// What became of the DNS responses one capture source saw (UDP and TCP from port 53): counted
 /// by the capture callback in place, trivially copyable like `CaptureTally`.
 @frozen
 public struct DNSTally: BitwiseCopyable, Sendable, Equatable {

@@ -66,7 +66,7 @@ public enum CaptureSelfMetrics {
 
     /// The DNS responses decoded for peer names, and the bounded table of names.
     static func renderDNS(_ snapshot: TrafficSnapshot, sources: [SourceCounters], into writer: inout ExpositionWriter) {
-        writer.family("planet_dns_responses_total", help: "UDP messages from port 53 decoded for the remote_dns_name label, by result", kind: .counter)
+        writer.family("planet_dns_responses_total", help: "DNS messages from port 53 (UDP datagrams, TCP segments with data) decoded for the remote_dns_name label, by result", kind: .counter)
         for source in sources {
             for status in DNSStatus.allCases {
                 writer.sample("planet_dns_responses_total", labels: [("interface", source.interface), ("result", status.reason)],

@@ -21,10 +21,12 @@ struct SnapLengthProgramTests {
     static let dnsQuery = frame(sport: 40000, dport: 53, source: [10, 0, 0, 5], destination: [203, 0, 113, 53])
     static let otherUDP = frame(sport: 5000, dport: 6000)
     static let https = frame(udp: false, sport: 443, dport: 40000)
+    static let dnsOverTCP = frame(udp: false, sport: 53, dport: 40000)
 
     @Test func withoutAFilterDNSResponsesAreWholeAndTheRestCut() throws {
         let program = try SnapLengthProgram(filter: "", linkType: 1, snapLength: 192)
         #expect(program.snapLength(of: Self.dnsResponse) == SnapLengthProgram.wholePacket)
+        #expect(program.snapLength(of: Self.dnsOverTCP) == SnapLengthProgram.wholePacket)
         #expect(program.snapLength(of: Self.dnsQuery) == 192)
         #expect(program.snapLength(of: Self.otherUDP) == 192)
         #expect(program.snapLength(of: Self.https) == 192)
@@ -35,6 +37,7 @@ struct SnapLengthProgramTests {
         #expect(tcpOnly.snapLength(of: Self.dnsResponse) == 0)
         #expect(tcpOnly.snapLength(of: Self.otherUDP) == 0)
         #expect(tcpOnly.snapLength(of: Self.https) == 128)
+        #expect(tcpOnly.snapLength(of: Self.dnsOverTCP) == SnapLengthProgram.wholePacket)
         let host = try SnapLengthProgram(filter: "host 203.0.113.53 or port 6000", linkType: 1, snapLength: 192)
         #expect(host.snapLength(of: Self.dnsResponse) == SnapLengthProgram.wholePacket)
         #expect(host.snapLength(of: Self.dnsQuery) == 192)

@@ -4,7 +4,10 @@
 # answered addresses. Its traffic series and dependency gauges carry the name asked
 # (the first name of a CNAME chain) in remote_dns_name, and so do /api/v1/peers and the
 # peer view. One answer is longer than the 192-byte snap length: captured whole by the
-# per-packet snap length program, it still names its address (nothing truncated).
+# per-packet snap length program, it still names its address (nothing truncated). One
+# name is only ever asked over TCP (as a resolver does when a UDP answer comes back
+# truncated): its answer names its address too, and the segments without data of those
+# connections are not counted as responses.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -14,7 +17,7 @@ require_agent
 A=pe-dns-a-$$ B=pe-dns-b-$$
 new_netns "$A"; new_netns "$B"
 veth_pair "$A" veth-a 10.207.0.1/24 "$B" veth-b 10.207.0.2/24 fd00:207::1/64 fd00:207::2/64
-for address in 10.207.0.10/24 10.207.0.11/24 10.207.0.12/24 10.207.0.13/24; do ip -n "$B" addr add "$address" dev veth-b; done
+for address in 10.207.0.10/24 10.207.0.11/24 10.207.0.12/24 10.207.0.13/24 10.207.0.14/24; do ip -n "$B" addr add "$address" dev veth-b; done
 ip -n "$B" addr add fd00:207::10/64 dev veth-b nodad
 
 # `ip netns exec` mounts /etc/netns/NS/resolv.conf over /etc/resolv.conf.
@@ -27,7 +30,7 @@ in_ns_bg "$B" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
     --listen-address=10.207.0.2 --bind-interfaces --user=root --group=root --log-facility=- \
     --host-record=svc.example.test,10.207.0.10,fd00:207::10 \
     --cname=www.example.test,web.example.test --cname=web.example.test,svc.example.test \
-    --host-record=db.example.test,10.207.0.11 \
+    --host-record=db.example.test,10.207.0.11 --host-record=tcp.example.test,10.207.0.14 \
     --host-record="$long",10.207.0.13 --cname=long-alias-"$(printf 'a%.0s' $(seq 1 50))".example.test,"$long"
 alias=long-alias-$(printf 'a%.0s' $(seq 1 50)).example.test
 
@@ -51,7 +54,7 @@ for address in sys.argv[1:]:
     threading.Thread(target=serve, args=(address,), daemon=True).start()
 threading.Event().wait()
 PY
-in_ns_bg "$B" python3 "$E2E_TMP/serve.py" 10.207.0.10 fd00:207::10 10.207.0.11 10.207.0.12 10.207.0.13
+in_ns_bg "$B" python3 "$E2E_TMP/serve.py" 10.207.0.10 fd00:207::10 10.207.0.11 10.207.0.12 10.207.0.13 10.207.0.14
 wait_for 10 bash -c "ip netns exec $B ss -ltn | grep -q '10.207.0.13:8080' && ip netns exec $B ss -lun | grep -q '10.207.0.2:53'" \
     || fail "dnsmasq or the TCP servers did not start"
 
@@ -88,16 +91,35 @@ while True:
     time.sleep(0.2)
 PY
 ip netns exec "$A" getent ahosts www.example.test | matches 10.207.0.10 || fail "the resolver in $A does not answer www.example.test"
-response=$(ip netns exec "$A" python3 -c "
+# ask.py NAME udp|tcp: asks 10.207.0.2 for NAME's A records over UDP, or over TCP (RFC
+# 1035 4.2.2: the message after its 2-byte length); prints the answer's size and records.
+cat > "$E2E_TMP/ask.py" <<'PY'
 import socket, struct, sys
-name = sys.argv[1]
-q = struct.pack('!HHHHHH', 7, 0x0100, 1, 0, 0, 0) + b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\0\0\1\0\1'
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(q, ('10.207.0.2', 53))
-print(len(s.recv(4096)))" "$alias")
+name, transport = sys.argv[1], sys.argv[2]
+query = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0\0\1\0\1"
+if transport == "udp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(query, ("10.207.0.2", 53))
+    reply = s.recv(4096)
+else:
+    with socket.create_connection(("10.207.0.2", 53), timeout=3) as s:
+        s.sendall(struct.pack("!H", len(query)) + query)
+        data = b""
+        while len(data) < 2 or len(data) < 2 + struct.unpack("!H", data[:2])[0]:
+            chunk = s.recv(4096)
+            if not chunk: break
+            data += chunk
+    reply = data[2:]
+print(len(reply), struct.unpack("!H", reply[6:8])[0])
+PY
+asked=$(ip netns exec "$A" python3 "$E2E_TMP/ask.py" "$alias" udp) || fail "dnsmasq did not answer $alias over UDP"
+read -r response _ <<<"$asked"
 log "the answer for the long name is $response bytes of DNS, $((response + 42)) on the wire"
 [ $((response + 42)) -gt 192 ] || fail "the long answer fits in the snap length; it proves nothing"
-# 10.207.0.12: an address no name points to.
-in_ns_bg "$A" python3 "$E2E_TMP/client.py" www.example.test db.example.test "$alias" 10.207.0.12
+asked=$(ip netns exec "$A" python3 "$E2E_TMP/ask.py" tcp.example.test tcp) || fail "dnsmasq did not answer over TCP"
+read -r _ answers <<<"$asked"
+[ "$answers" = 1 ] || fail "dnsmasq's answer for tcp.example.test over TCP has $answers records, not 1"
+# 10.207.0.12: an address no name points to; 10.207.0.14 by address, so never asked over UDP.
+in_ns_bg "$A" python3 "$E2E_TMP/client.py" www.example.test db.example.test "$alias" 10.207.0.12 10.207.0.14
 
 series() { echo "planet_traffic_bytes_total\\{direction=\"$1\",[^}]*port=\"8080\",[^}]*remote_dns_name=\"$2\",[^}]*remote_ip=\"$3\"\\}"; }
 log "traffic series carry the name asked, through the CNAME chain"
@@ -110,6 +132,8 @@ for direction in egress ingress; do
         || { metrics | grep -E 'planet_traffic_bytes|planet_dns'; fail "no $direction series for 10.207.0.11 named db.example.test"; }
     wait_for 10 has "$(series $direction "$alias" 10.207.0.13)" \
         || { metrics | grep -E 'planet_traffic_bytes|planet_dns'; fail "the answer longer than the snap length did not name 10.207.0.13"; }
+    wait_for 10 has "$(series $direction tcp.example.test 10.207.0.14)" \
+        || { metrics | grep -E 'planet_traffic_bytes|planet_dns'; fail "the answer over TCP did not name 10.207.0.14"; }
     wait_for 10 has "$(series $direction '' 10.207.0.12)" \
         || { metrics | grep -E 'planet_traffic_bytes|planet_dns'; fail "10.207.0.12 (no name) has no series with an empty name"; }
 done

@@ -250,13 +250,30 @@ struct DNSFrameTests {
         TestFrames.be16(sourcePort) + TestFrames.be16(40000) + TestFrames.be16(UInt16(8 + message.count)) + [0, 0] + message
     }
 
-    func decode(_ frame: [UInt8], _ linkType: LinkType) -> (DNSStatus, DNSAnswers) {
+    /// A TCP segment from `sourcePort` whose data is `message` with its 2-byte length, as
+    /// DNS over TCP sends it; `announced` overrides the length.
+    static func tcp(_ message: [UInt8], sourcePort: UInt16 = 53, announced: UInt16? = nil) -> [UInt8] {
+        TestFrames.tcp(source: sourcePort, destination: 40000, flags: 0x18)
+            + TestFrames.be16(announced ?? UInt16(message.count)) + message
+    }
+
+    func decode(_ frame: [UInt8], _ linkType: LinkType) -> (DNSStatus?, DNSAnswers) {
         frame.withUnsafeBytes { raw in
             var summary = PacketSummary()
             #expect(PacketDecoder.decode(raw, wireLength: raw.count, linkType: linkType, into: &summary) == .ok)
             var answers = DNSAnswers()
             let status = DNSResponseDecoder.decode(frame: raw, linkType: linkType, summary: summary, into: &answers)
             return (status, answers)
+        }
+    }
+
+    /// Expects each frame to decode to `response()`'s name and address.
+    func expectTheResponse(in frames: [([UInt8], LinkType)], sourceLocation: SourceLocation = #_sourceLocation) {
+        for (frame, linkType) in frames {
+            let (status, answers) = decode(frame, linkType)
+            #expect(status == .ok, "\(linkType)", sourceLocation: sourceLocation)
+            #expect(answers.nameText == "db.example", sourceLocation: sourceLocation)
+            #expect(addresses(answers) == ["10.20.30.40"], sourceLocation: sourceLocation)
         }
     }
 
@@ -273,11 +290,85 @@ struct DNSFrameTests {
             (TestFrames.bsdLoopback(family: 2, bigEndian: false, payload: v4), .bsdLoopback),
             (v6, .rawIP),
         ]
-        for (frame, linkType) in frames {
-            let (status, answers) = decode(frame, linkType)
-            #expect(status == .ok, "\(linkType)")
-            #expect(answers.nameText == "db.example")
-            #expect(addresses(answers) == ["10.20.30.40"])
+        expectTheResponse(in: frames)
+    }
+
+    @Test func aTCPSegmentHoldingTheWholeMessageDecodes() {
+        let message = Self.response()
+        let frames: [([UInt8], LinkType)] = [
+            (TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 6, payload: Self.tcp(message), options: 1)), .ethernet),
+            (TestFrames.ipv6(nextHeader: 60, payload: TestFrames.extensionHeader(next: 6) + Self.tcp(message)), .rawIP),
+            // Ethernet padding after the IP length is not part of the segment.
+            (TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 6, payload: Self.tcp(message))) + [0, 0, 0, 0], .ethernet),
+        ]
+        expectTheResponse(in: frames)
+    }
+
+    @Test func aTCPSegmentWithoutDataIsNoMessage() {
+        for flags: UInt8 in [0x12, 0x10, 0x11] {  // SYN-ACK, ACK, FIN-ACK
+            let frame = TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(
+                protocol: 6, payload: TestFrames.tcp(source: 53, destination: 40000, flags: flags)))
+            // Padded to Ethernet's 60 bytes: the padding is not data.
+            let (status, answers) = decode(frame + [UInt8](repeating: 0, count: 6), .ethernet)
+            #expect(status == nil)
+            #expect(answers.count == 0)
+        }
+    }
+
+    @Test func aMessageLongerThanItsSegmentIsTruncated() {
+        let message = Self.response()
+        // The first segment of a message split over several, and a segment with only
+        // part of the length.
+        let split = TestFrames.ipv4(protocol: 6, payload: Self.tcp(message, announced: UInt16(message.count + 1400)))
+        #expect(decode(TestFrames.ethernet(type: 0x0800, payload: split), .ethernet).0 == .truncated)
+        let oneByte = TestFrames.ipv4(protocol: 6, payload: TestFrames.tcp(source: 53, destination: 40000, flags: 0x18) + [0])
+        #expect(decode(TestFrames.ethernet(type: 0x0800, payload: oneByte), .ethernet).0 == .truncated)
+    }
+
+    /// Headers mutated after the packet decoder accepted the frame (the lengths, the TCP
+    /// data offset, the IPv6 chain) and cuts anywhere: every read stays inside the frame
+    /// (FrameReader asserts it in debug builds).
+    @Test func mutatedTCPFramesNeverReadPastTheirEnd() {
+        let message = Self.response()
+        let frames: [([UInt8], LinkType)] = [
+            (TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 6, payload: Self.tcp(message))), .ethernet),
+            (TestFrames.ipv6(nextHeader: 0, payload: TestFrames.extensionHeader(next: 6) + Self.tcp(message)), .rawIP),
+            (TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 17, payload: Self.udp(message))), .ethernet),
+        ]
+        var random = SplitMix(seed: 0x7C9)
+        for (original, linkType) in frames {
+            var summary = PacketSummary()
+            original.withUnsafeBytes { raw in
+                #expect(PacketDecoder.decode(raw, wireLength: raw.count, linkType: linkType, into: &summary) == .ok)
+            }
+            for _ in 0..<20_000 {
+                var bytes = original
+                for _ in 0..<(1 + Int(random.next() % 3)) {
+                    // Mostly the headers: the first 80 bytes.
+                    let index = Int(random.next() % UInt64(min(80, bytes.count)))
+                    bytes[index] = UInt8(truncatingIfNeeded: random.next())
+                }
+                if random.next() % 3 == 0 { bytes.removeLast(Int(random.next() % UInt64(bytes.count))) }
+                bytes.withUnsafeBytes { raw in
+                    var answers = DNSAnswers()
+                    _ = DNSResponseDecoder.decode(frame: raw, linkType: linkType, summary: summary, into: &answers)
+                    #expect(answers.count <= DNSAnswers.capacity)
+                }
+            }
+        }
+    }
+
+    @Test func aTCPHeaderCutBySnapLengthIsTruncated() {
+        let frame = TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 6, payload: Self.tcp(Self.response())))
+        for length in [14 + 20 + 10, 14 + 20 + 19] {
+            let cut = Array(frame.prefix(length))
+            let status = cut.withUnsafeBytes { raw in
+                var summary = PacketSummary()
+                _ = PacketDecoder.decode(raw, wireLength: frame.count, linkType: .ethernet, into: &summary)
+                var answers = DNSAnswers()
+                return DNSResponseDecoder.decode(frame: raw, linkType: .ethernet, summary: summary, into: &answers)
+            }
+            #expect(status == .truncated, "cut at \(length)")
         }
     }
 
