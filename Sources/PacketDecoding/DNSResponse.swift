@@ -155,7 +155,8 @@ public enum DNSResponseDecoder {
         return (transport, ipEnd)
     }
 
-    /// Decodes the DNS message `message` (a UDP payload) into `answers`, which is reset first.
+    /// Decodes the DNS message `message` (a UDP payload, or the data of a TCP segment after
+    /// its 2-byte length) into `answers`, which is reset first.
     public static func decode(_ message: UnsafeRawBufferPointer, into answers: inout DNSAnswers) -> DNSStatus {
         answers = DNSAnswers()
         guard let base = message.baseAddress, message.count >= 12 else { return .truncated }
