@@ -108,12 +108,18 @@ public final class TrafficTable {
         return size
     }
 
+    /// The first slot of `key`'s probe sequence in the index.
+    @inlinable
+    func homeSlot(_ key: TrafficKey) -> Int {
+        Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask
+    }
+
     /// Adds `bytes` (one packet) to the series `key`, creating it (and evicting the least
     /// recently active series if the table is full) when it is new.
     @inlinable
     public func add(_ key: TrafficKey, bytes: UInt64) {
         tick &+= 1
-        var slot = Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask
+        var slot = homeSlot(key)
         while true {
             let entry = Int(index[slot])
             if entry < 0 { break }
@@ -133,7 +139,7 @@ public final class TrafficTable {
     /// the work on the packets in between instead of being waited for in `add(batch:)`.
     @inlinable
     public func prefetch(_ key: TrafficKey) {
-        planet_prefetch_for_write(index + (Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask))
+        planet_prefetch_for_write(index + homeSlot(key))
     }
 
     /// Adds one packet each to `keys[i]` with `bytes[i]`, in order, with the same result
@@ -150,7 +156,7 @@ public final class TrafficTable {
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { found in
             let start = generation
             for i in 0..<n {
-                let entry = index[Int(truncatingIfNeeded: keys[i].hashValue(seed: seed)) & indexMask]
+                let entry = index[homeSlot(keys[i])]
                 found[i] = entry
                 if entry >= 0 {
                     // An entry can straddle two cache lines.
@@ -162,7 +168,7 @@ public final class TrafficTable {
             for i in 0..<n {
                 var entry = Int(found[i])
                 guard entry >= 0, entries[entry].key != keys[i] else { continue }
-                var slot = Int(truncatingIfNeeded: keys[i].hashValue(seed: seed)) & indexMask
+                var slot = homeSlot(keys[i])
                 repeat {
                     slot = (slot + 1) & indexMask
                     entry = Int(index[slot])
@@ -192,7 +198,7 @@ public final class TrafficTable {
     }
 
     func findSlot(_ key: TrafficKey) -> Int? {
-        var slot = Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask
+        var slot = homeSlot(key)
         while index[slot] >= 0 {
             if entries[Int(index[slot])].key == key { return slot }
             slot = (slot + 1) & indexMask
@@ -202,7 +208,7 @@ public final class TrafficTable {
 
     /// The counters of `key`, if it is in the table (not on the hot path).
     public func counters(for key: TrafficKey) -> TrafficCounters? {
-        var slot = Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask
+        var slot = homeSlot(key)
         while index[slot] >= 0 {
             let entry = Int(index[slot])
             if entries[entry].key == key { return entries[entry].counters }
@@ -265,7 +271,7 @@ public final class TrafficTable {
     }
 
     func probeEmptySlot(for key: TrafficKey) -> Int {
-        var slot = Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask
+        var slot = homeSlot(key)
         while index[slot] >= 0 { slot = (slot + 1) & indexMask }
         return slot
     }
@@ -341,9 +347,7 @@ public final class TrafficTable {
     func rebuildIndex() {
         index.update(repeating: -1, count: indexMask + 1)
         for entry in 0..<count {
-            var slot = Int(truncatingIfNeeded: entries[entry].key.hashValue(seed: seed)) & indexMask
-            while index[slot] >= 0 { slot = (slot + 1) & indexMask }
-            index[slot] = Int32(entry)
+            index[probeEmptySlot(for: entries[entry].key)] = Int32(entry)
         }
     }
 }
