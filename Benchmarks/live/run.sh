@@ -64,17 +64,17 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$A"; ip netns add "$B"
 ip -n "$A" link set lo up
-ip link add veth-a netns "$A" type veth peer name veth-b netns "$B"
-ip -n "$A" addr add 10.0.0.5/24 dev veth-a
-ip -n "$A" link set veth-a up
-ip -n "$B" link set veth-b up
-mac_a=$(ip -n "$A" -br link show veth-a | awk '{print $3}')
-# The second interface, for flood2.
-ip link add veth-c netns "$A" type veth peer name veth-d netns "$B"
-ip -n "$A" addr add 10.0.1.5/24 dev veth-c
-ip -n "$A" link set veth-c up
-ip -n "$B" link set veth-d up
-mac_c=$(ip -n "$A" -br link show veth-c | awk '{print $3}')
+# veth_link IF_A ADDRESS IF_B: a veth pair from IF_A (in A, with ADDRESS) to IF_B (in B), both
+# up; prints IF_A's MAC address.
+veth_link() {
+    ip link add "$1" netns "$A" type veth peer name "$3" netns "$B"
+    ip -n "$A" addr add "$2" dev "$1"
+    ip -n "$A" link set "$1" up
+    ip -n "$B" link set "$3" up
+    ip -n "$A" -br link show "$1" | awk '{print $3}'
+}
+mac_a=$(veth_link veth-a 10.0.0.5/24 veth-b)
+mac_c=$(veth_link veth-c 10.0.1.5/24 veth-d)  # the second interface, for flood2
 
 source "$repo/scripts/lib/trafgen.sh"
 udp64_trafgen "$mac_a" 10.0.0.5 2 > "$work/peers65536.trafgen"
