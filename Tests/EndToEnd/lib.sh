@@ -186,3 +186,47 @@ bq_sql() {
         "http://127.0.0.1:$2/bigquery/v2/projects/test-project/queries" -d "$body" \
         | python3 -c 'import json, sys; print(json.dumps([[c["v"] for c in r["f"]] for r in json.load(sys.stdin).get("rows", [])]))'
 }
+
+# A clean Debian 12 root from Debian's archive (mmdebstrap), with systemd so a test can
+# boot it, made once per run of scripts/test: the first caller builds the tarball at
+# E2E_DEBIAN_ROOT (scripts/test starts it early in the background), the others wait for
+# it. debian_root DIR unpacks a fresh copy into DIR, its package lists kept for apt.
+E2E_DEBIAN_ROOT=${E2E_DEBIAN_ROOT:-/var/tmp/planet-e2e-bookworm.tar}
+debian_root() {
+    local dir=$1
+    require_cmd mmdebstrap systemd-nspawn
+    [ -s "$E2E_DEBIAN_ROOT.done" ] || bash "$E2E_ROOT/scripts/lib/debian-root.sh" "$E2E_DEBIAN_ROOT" \
+        || fail "could not build a Debian root with mmdebstrap (see $E2E_DEBIAN_ROOT.log)"
+    mkdir -p "$dir"
+    tar -C "$dir" -xf "$E2E_DEBIAN_ROOT"
+}
+
+# in_root DIR CMD...: CMD inside the root DIR (not booted), this host's network.
+in_root() {
+    local dir=$1; shift
+    systemd-nspawn -q -D "$dir" --register=no --keep-unit --pipe -E DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+# boot_root DIR NS: boots systemd in DIR inside network namespace NS, in the background;
+# returns once its systemd answers. ROOT_INIT holds the container's PID 1 (as seen here),
+# for in_booted.
+boot_root() {
+    local dir=$1 ns=$2
+    systemd-nspawn -q -D "$dir" --register=no --keep-unit --network-namespace-path="/run/netns/$ns" \
+        -b > "$E2E_TMP/boot-$(basename "$dir").log" 2>&1 &
+    E2E_PIDS+=($!)
+    local nspawn=$! deadline=$((SECONDS + 90)) state
+    ROOT_INIT=
+    while :; do
+        ROOT_INIT=$(pgrep -P "$nspawn" | head -1 || true)
+        if [ -n "$ROOT_INIT" ]; then
+            state=$(timeout 10 nsenter -t "$ROOT_INIT" -a systemctl is-system-running 2>/dev/null || true)
+            case $state in running|degraded) return 0 ;; esac
+        fi
+        [ $SECONDS -lt $deadline ] || { tail -30 "$E2E_TMP/boot-$(basename "$dir").log" >&2; fail "systemd in $dir did not boot (state: ${state:-none})"; }
+        sleep 0.5
+    done
+}
+
+# in_booted CMD...: CMD inside the root booted by boot_root (all its namespaces).
+in_booted() { nsenter -t "$ROOT_INIT" -a "$@"; }

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The release artifacts as an operator installs them: scripts/package builds the two Debian
+# packages and the tarball (lintian clean); in a clean Debian 12 root from Debian's archive
+# apt installs both packages, pulling their libraries through Depends; every binary finds
+# every library and prints the version and revision it was built with; the units pass
+# systemd-analyze verify and keep their exposure scores; the root boots with systemd in a
+# network namespace, where the agent runs under its unit, captures traffic sent to it from
+# another namespace and serves /metrics, the federator runs under its unit with its state
+# directory and its InfluxDB token from a credential (in neither /proc/PID/cmdline nor its
+# log), the BigQuery tool starts under its own; purge leaves none of their files behind.
+# The tarball holds the three binaries at its root, as the Go original's role unpacks it.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+require_root
+require_cmd ip curl mmdebstrap systemd-nspawn nsenter tar
+
+log "scripts/package"
+"$E2E_ROOT/scripts/package" > "$E2E_TMP/package.log" 2>&1 || { tail -40 "$E2E_TMP/package.log"; fail "scripts/package failed"; }
+version=$(tr -d ' \n' < "$E2E_ROOT/VERSION")
+dist=$E2E_ROOT/dist
+for f in "planet-exporter_${version}_amd64.deb" "planet-federator_${version}_amd64.deb" \
+    "planet-exporter_v${version}_linux_amd64.tar.gz" "planet-exporter_v${version}_checksums.txt"; do
+    [ -s "$dist/$f" ] || fail "dist/$f is missing"
+done
+(cd "$dist" && sha256sum --quiet -c "planet-exporter_v${version}_checksums.txt") || fail "checksums do not match"
+listing=$(tar -tzf "$dist/planet-exporter_v${version}_linux_amd64.tar.gz" | sort | tr '\n' ' ')
+[ "$listing" = "LICENSE README.md planet-exporter planet-federator planet-federator-influxdb-to-bq " ] \
+    || fail "tarball holds: $listing"
+revision=$(sed -n 's/.*built from revision \([^ ]*\)\.$/\1/p' "$E2E_TMP/package.log" | head -1)
+revision=${revision:-$(git -C "$E2E_ROOT" rev-parse --short=12 HEAD)}
+
+log "a clean Debian 12 root; apt installs both packages"
+root=$E2E_TMP/root
+debian_root "$root"
+cp "$dist"/*.deb "$root/tmp/"
+in_root "$root" apt-get install -y -q --no-install-recommends "/tmp/planet-exporter_${version}_amd64.deb" \
+    "/tmp/planet-federator_${version}_amd64.deb" > "$E2E_TMP/apt.log" 2>&1 || { tail -30 "$E2E_TMP/apt.log"; fail "apt could not install the packages"; }
+for lib in libpcap0.8 libsnappy1v5; do
+    in_root "$root" dpkg-query -W -f='${Status}\n' "$lib" | matches "install ok installed" || fail "apt did not install $lib through Depends"
+done
+in_root "$root" dpkg -L planet-exporter planet-federator | sort -u > "$E2E_TMP/files"
+for b in planet-exporter planet-federator planet-federator-influxdb-to-bq; do
+    in_root "$root" ldd "/usr/bin/$b" > "$E2E_TMP/ldd" 2>&1 || { cat "$E2E_TMP/ldd"; fail "ldd /usr/bin/$b failed"; }
+    if matches 'not found' < "$E2E_TMP/ldd"; then cat "$E2E_TMP/ldd"; fail "$b misses a library in a clean root"; fi
+    out=$(in_root "$root" "/usr/bin/$b" -version 2>&1 | head -1)
+    [[ $out == *"$version"*"$revision"* ]] || fail "$b -version: '$out', expected $version and $revision"
+    in_root "$root" "/usr/bin/$b" -h > "$E2E_TMP/help" 2>&1 || fail "$b -h failed"
+    matches -- '-log-level' < "$E2E_TMP/help" || fail "$b -h does not list -log-level"
+    [ -s "$root/usr/share/man/man1/$b.1.gz" ] || fail "no man page for $b"
+    log "$b: $out"
+done
+for f in /etc/default/planet-exporter /etc/default/planet-federator /etc/default/planet-federator-influxdb-to-bq; do
+    in_root "$root" dpkg-query --showformat='${Conffiles}\n' -W planet-exporter planet-federator | matches " $f " \
+        || fail "$f is not a conffile"
+done
+
+log "systemd-analyze verify and security on the installed units"
+units=(planet-exporter.service planet-federator.service planet-federator-influxdb-to-bq.service)
+in_root "$root" systemd-analyze verify "${units[@]/#//lib/systemd/system/}" > "$E2E_TMP/verify" 2>&1 \
+    || { cat "$E2E_TMP/verify"; fail "systemd-analyze verify refused an installed unit"; }
+# The exposure scores of the units in setup/systemd when the package was made: 2.3 for the
+# agent (the two socket-table capabilities), 1.6 for the federator and the BigQuery tool.
+for pair in planet-exporter.service:23 planet-federator.service:16 planet-federator-influxdb-to-bq.service:16; do
+    unit=${pair%%:*} threshold=${pair##*:}
+    in_root "$root" systemd-analyze security --offline=true --threshold="$threshold" "/lib/systemd/system/$unit" \
+        > "$E2E_TMP/security" 2>&1 || { tail -3 "$E2E_TMP/security"; fail "$unit: exposure above ${threshold:0:1}.${threshold:1}"; }
+    log "$unit: $(tail -1 "$E2E_TMP/security" | sed 's/^→ //')"
+done
+
+log "the federator's token as a credential, and settings for a run in the namespace"
+mkdir -p "$root/etc/planet-federator" "$root/etc/systemd/system/planet-federator.service.d"
+token=pe-token-$$-$RANDOM
+printf '%s\n' "$token" > "$root/etc/planet-federator/influxdb-token"
+chmod 0600 "$root/etc/planet-federator/influxdb-token"
+cat > "$root/etc/systemd/system/planet-federator.service.d/token.conf" <<'EOF'
+[Service]
+LoadCredential=influxdb-token:/etc/planet-federator/influxdb-token
+EOF
+cat > "$root/etc/default/planet-federator" <<'EOF'
+PLANET_FEDERATOR_FLAGS="-prometheus-addr=http://pe:secret-pass@127.0.0.1:9/ -influxdb-addr=http://127.0.0.1:9 -influxdb-bucket=mothership -influxdb-api=v2 -influxdb-token-file=/run/credentials/planet-federator.service/influxdb-token -listen-address=127.0.0.1:19101"
+EOF
+echo 'PLANET_EXPORTER_FLAGS="-task-interval=1s"' > "$root/etc/default/planet-exporter"
+
+A=pe-pkg-a-$$ B=pe-pkg-b-$$
+new_netns "$A"; new_netns "$B"
+veth_pair "$A" veth-a 10.201.0.1/24 "$B" veth-b 10.201.0.2/24
+log "booting the root in $A"
+boot_root "$root" "$A"
+stop_root() { in_booted systemctl poweroff >/dev/null 2>&1 || true; wait_for 30 bash -c "! kill -0 $ROOT_INIT" || true; }
+
+wait_for 30 bash -c "nsenter -t $ROOT_INIT -a systemctl is-active planet-exporter.service | grep -qx active" \
+    || { in_booted systemctl status planet-exporter.service --no-pager | tail -20; fail "the agent is not active under its unit after install and boot"; }
+agent_pid=$(in_booted systemctl show -p MainPID --value planet-exporter.service)
+[ "$(in_booted stat -c %U "/proc/$agent_pid")" != root ] || fail "the agent runs as root under its unit"
+wait_for 30 scrape "$B" "http://10.201.0.1:19100/-/healthy" || fail "the agent does not answer on 0.0.0.0:19100"
+for _ in $(seq 1 20); do scrape "$B" "http://10.201.0.1:19100/-/healthy" >/dev/null; done
+wait_for 30 bash -c "ip netns exec $B curl -sf http://10.201.0.1:19100/metrics | grep -q 'planet_traffic_bytes_total{.*remote_ip=\"10.201.0.2\"'" \
+    || fail "the agent under its unit does not count the traffic from $B"
+scrape "$B" "http://10.201.0.1:19100/metrics" | matches "planet_exporter_build_info{.*version=\"$version\".*revision=\"$revision\"\\|planet_exporter_build_info{.*revision=\"$revision\".*version=\"$version\"" \
+    || fail "planet_exporter_build_info does not carry $version and $revision"
+log "agent: active as $(in_booted stat -c %U "/proc/$agent_pid"), counting $B's traffic"
+
+in_booted systemctl restart planet-federator.service
+wait_for 30 bash -c "nsenter -t $ROOT_INIT -a curl -sf http://127.0.0.1:19101/metrics | grep -q planet_federator" \
+    || { in_booted journalctl -u planet-federator --no-pager | tail -20; fail "the federator does not run under its unit"; }
+fed_pid=$(in_booted systemctl show -p MainPID --value planet-federator.service)
+in_booted cat "/proc/$fed_pid/cmdline" | tr '\0' ' ' > "$E2E_TMP/cmdline"
+in_booted systemctl show planet-federator.service > "$E2E_TMP/show"
+in_booted journalctl -u planet-federator.service --no-pager > "$E2E_TMP/journal"
+for f in cmdline show journal; do
+    if matches -e "$token" -e "secret-pass" < "$E2E_TMP/$f"; then fail "the federator's secrets show in its $f"; fi
+done
+matches 'influxdb-token-file' < "$E2E_TMP/cmdline" || fail "the federator's command line lacks the token file: $(cat "$E2E_TMP/cmdline")"
+[ -d "$root/var/lib/private/planet-federator" ] || fail "the federator's StateDirectory was not made"
+log "federator: active, token from a credential, none of it in cmdline, unit properties or log"
+
+in_booted systemctl start planet-federator-influxdb-to-bq.service
+wait_for 20 bash -c "nsenter -t $ROOT_INIT -a journalctl -u planet-federator-influxdb-to-bq --no-pager | grep -q 'level='" \
+    || { in_booted journalctl -u planet-federator-influxdb-to-bq --no-pager | tail; fail "the BigQuery tool did not start under its unit"; }
+log "BigQuery tool: started under its unit ($(in_booted systemctl is-active planet-federator-influxdb-to-bq.service))"
+
+log "purge"
+in_booted apt-get purge -y -q planet-exporter planet-federator > "$E2E_TMP/purge.log" 2>&1 || { tail "$E2E_TMP/purge.log"; fail "purge failed"; }
+stop_root
+left=()
+while read -r f; do
+    case $f in /|/.|/usr|/usr/bin|/usr/share|/usr/share/doc|/usr/share/man|/usr/share/man/man1|/etc|/etc/default|/lib|/lib/systemd|/lib/systemd/system) continue ;; esac
+    [ -e "$root$f" ] && left+=("$f")
+done < "$E2E_TMP/files"
+for f in /var/lib/private/planet-federator /var/lib/planet-federator /var/lib/private/planet-exporter \
+    /etc/systemd/system/multi-user.target.wants/planet-exporter.service; do
+    [ -e "$root$f" ] && left+=("$f")
+done
+[ ${#left[@]} -eq 0 ] || fail "purge left: ${left[*]}"
+log "purge removed every file of both packages"
