@@ -35,7 +35,7 @@ public struct InterfaceBaseline: Sendable, Equatable {
 /// interface, received plus sent, since capture on it started: packets by packets,
 /// the capture's wire bytes by the kernel's bytes. Both count whole frames with their
 /// link-layer header and without the FCS, so on Ethernet and veth with nothing filtered
-/// or dropped both ratios are exactly 1 (README, "Interface counters").
+/// or dropped both ratios are exactly 1 (docs/metrics.md, "Interface counters").
 public struct InterfaceCoverage: Sendable, Equatable {
     public var interface: String
     /// The kernel's counters now, as they are (since the interface was created).

@@ -6,7 +6,7 @@
 # - the kernel counters the agent exports are the ones in /sys/class/net/veth-a/statistics;
 # - packets captured since start = packets received + sent since start, exactly, and so for
 #   the capture's wire bytes against the kernel's bytes; both coverage ratios are 1;
-# - wire bytes = IP bytes + 14 per decoded frame (the Ethernet header, README);
+# - wire bytes = IP bytes + 14 per decoded frame (the Ethernet header, docs/metrics.md);
 # - the UDP-only agent captured exactly the datagrams sent, and its ratio says what it missed;
 # - /api/v1/summary gives the same figures, and the page shows one line for veth-a.
 set -euo pipefail

@@ -201,6 +201,22 @@ debian_root() {
     tar -C "$dir" -xf "$E2E_DEBIAN_ROOT"
 }
 
+# release_packages: scripts/package once per run of scripts/test and source tree (its log
+# beside the Debian root); the packages and the tarball are then in $E2E_ROOT/dist.
+release_packages() {
+    local tree
+    tree=$(git -C "$E2E_ROOT" rev-parse HEAD)-$(git -C "$E2E_ROOT" diff HEAD | sha1sum | cut -c1-12)
+    exec 8> "$E2E_DEBIAN_ROOT.packages.lock"
+    flock 8
+    if [ "$(cat "$E2E_DEBIAN_ROOT.packages" 2>/dev/null)" != "$tree" ] || [ ! -d "$E2E_ROOT/dist" ]; then
+        "$E2E_ROOT/scripts/package" > "$E2E_DEBIAN_ROOT.packages.log" 2>&1 \
+            || { tail -40 "$E2E_DEBIAN_ROOT.packages.log"; fail "scripts/package failed"; }
+        echo "$tree" > "$E2E_DEBIAN_ROOT.packages"
+    fi
+    exec 8>&-
+    PACKAGE_VERSION=$(tr -d ' \n' < "$E2E_ROOT/VERSION")
+}
+
 # in_root DIR CMD...: CMD inside the root DIR (not booted), this host's network.
 in_root() {
     local dir=$1; shift

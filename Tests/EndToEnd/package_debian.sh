@@ -15,8 +15,8 @@ require_root
 require_cmd ip curl mmdebstrap systemd-nspawn nsenter tar
 
 log "scripts/package"
-"$E2E_ROOT/scripts/package" > "$E2E_TMP/package.log" 2>&1 || { tail -40 "$E2E_TMP/package.log"; fail "scripts/package failed"; }
-version=$(tr -d ' \n' < "$E2E_ROOT/VERSION")
+release_packages
+version=$PACKAGE_VERSION
 dist=$E2E_ROOT/dist
 for f in "planet-exporter_${version}_amd64.deb" "planet-federator_${version}_amd64.deb" \
     "planet-exporter_v${version}_linux_amd64.tar.gz" "planet-exporter_v${version}_checksums.txt"; do
@@ -26,8 +26,8 @@ done
 listing=$(tar -tzf "$dist/planet-exporter_v${version}_linux_amd64.tar.gz" | sort | tr '\n' ' ')
 [ "$listing" = "LICENSE README.md planet-exporter planet-federator planet-federator-influxdb-to-bq " ] \
     || fail "tarball holds: $listing"
-revision=$(sed -n 's/.*built from revision \([^ ]*\)\.$/\1/p' "$E2E_TMP/package.log" | head -1)
-revision=${revision:-$(git -C "$E2E_ROOT" rev-parse --short=12 HEAD)}
+revision=$(sed -n 's/^== building [^ ]* (\(.*\))$/\1/p' "$E2E_DEBIAN_ROOT.packages.log")
+[ -n "$revision" ] || fail "scripts/package did not say which revision it built"
 
 log "a clean Debian 12 root; apt installs both packages"
 root=$E2E_TMP/root
@@ -56,7 +56,7 @@ done
 
 log "systemd-analyze verify and security on the installed units"
 units=(planet-exporter.service planet-federator.service planet-federator-influxdb-to-bq.service)
-in_root "$root" systemd-analyze verify "${units[@]/#//lib/systemd/system/}" > "$E2E_TMP/verify" 2>&1 \
+in_root "$root" systemd-analyze verify --man=no "${units[@]/#//lib/systemd/system/}" > "$E2E_TMP/verify" 2>&1 \
     || { cat "$E2E_TMP/verify"; fail "systemd-analyze verify refused an installed unit"; }
 # The exposure scores of the units in setup/systemd when the package was made: 2.3 for the
 # agent (the two socket-table capabilities), 1.6 for the federator and the BigQuery tool.

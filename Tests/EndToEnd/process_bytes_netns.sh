@@ -100,8 +100,8 @@ if ! check_attribution; then
     echo "socket table readings (agent log):"; grep -E 'socket table read|level=(warning|error)' "$E2E_TMP/agent.log" | tail -15
     fail "bytes per process do not match"
 fi
-log "the README's join: bytes per upstream edge, through a real Prometheus"
-# The README uses rate() over long-lived edges; these series are seconds old, so the
+log "the join of docs/metrics.md: bytes per upstream edge, through a real Prometheus"
+# docs/metrics.md uses rate() over long-lived edges; these series are seconds old, so the
 # join is checked on the counters' values instead, with the same matching labels.
 join='sum by (remote_ip, port, protocol, process_name, direction) (max_over_time(planet_traffic_bytes_total[1m]))
   * on (remote_ip, port, protocol, process_name) group_left (remote_hostgroup, remote_address)
@@ -117,5 +117,5 @@ PY
 join_has_edges() { promql "$A" 9090 "$join" > "$E2E_TMP/join.json" && python3 "$E2E_TMP/join.py" "$E2E_TMP/join.json"; }
 # Prometheus scrapes every second: wait for the scrape that holds the final counters.
 wait_for 20 join_has_edges || true
-join_has_edges || fail "the README's join does not give the edges' bytes"
+join_has_edges || fail "the join of docs/metrics.md does not give the edges' bytes"
 echo "process bytes end to end: ok"

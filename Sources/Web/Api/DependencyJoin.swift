@@ -3,7 +3,7 @@ import NetAddress
 import Sockets
 import Traffic
 
-/// A dependency edge with the traffic on it: the README's PromQL join done in the agent.
+/// A dependency edge with the traffic on it: the PromQL join of docs/metrics.md done in the agent.
 ///
 /// Edges are keyed as the join matches them, by remote IP, port, protocol and process
 /// (the local address is not part of it; an edge seen on several local addresses is
