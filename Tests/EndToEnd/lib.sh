@@ -220,7 +220,9 @@ release_packages() {
 # in_root DIR CMD...: CMD inside the root DIR (not booted), this host's network.
 in_root() {
     local dir=$1; shift
-    systemd-nspawn -q -D "$dir" --register=no --keep-unit --pipe -E DEBIAN_FRONTEND=noninteractive "$@"
+    # nspawn's note on leaving a root that is a plain directory is not the command's output.
+    systemd-nspawn -q -D "$dir" --register=no --keep-unit --pipe -E DEBIAN_FRONTEND=noninteractive "$@" \
+        2> >(grep -v '^Attempted to remove disk file system under' >&2)
 }
 
 # boot_root DIR NS: boots systemd in DIR inside network namespace NS, in the background;

@@ -32,9 +32,11 @@ revision=$(sed -n 's/^== building [^ ]* (\(.*\))$/\1/p' "$E2E_DEBIAN_ROOT.packag
 log "a clean Debian 12 root; apt installs both packages"
 root=$E2E_TMP/root
 debian_root "$root"
-cp "$dist"/*.deb "$root/tmp/"
-in_root "$root" apt-get install -y -q --no-install-recommends "/tmp/planet-exporter_${version}_amd64.deb" \
-    "/tmp/planet-federator_${version}_amd64.deb" > "$E2E_TMP/apt.log" 2>&1 || { tail -30 "$E2E_TMP/apt.log"; fail "apt could not install the packages"; }
+# Not /tmp: systemd-nspawn mounts a fresh one.
+mkdir -p "$root/var/cache/pe-debs"
+cp "$dist"/*.deb "$root/var/cache/pe-debs/"
+in_root "$root" apt-get install -y -q --no-install-recommends "/var/cache/pe-debs/planet-exporter_${version}_amd64.deb" \
+    "/var/cache/pe-debs/planet-federator_${version}_amd64.deb" > "$E2E_TMP/apt.log" 2>&1 || { tail -30 "$E2E_TMP/apt.log"; fail "apt could not install the packages"; }
 for lib in libpcap0.8 libsnappy1v5; do
     in_root "$root" dpkg-query -W -f='${Status}\n' "$lib" | matches "install ok installed" || fail "apt did not install $lib through Depends"
 done
@@ -91,14 +93,14 @@ stop_root() { in_booted systemctl poweroff >/dev/null 2>&1 || true; wait_for 30 
 wait_for 30 bash -c "nsenter -t $ROOT_INIT -a systemctl is-active planet-exporter.service | grep -qx active" \
     || { in_booted systemctl status planet-exporter.service --no-pager | tail -20; fail "the agent is not active under its unit after install and boot"; }
 agent_pid=$(in_booted systemctl show -p MainPID --value planet-exporter.service)
-[ "$(in_booted stat -c %U "/proc/$agent_pid")" != root ] || fail "the agent runs as root under its unit"
+[ "$(in_booted stat -c %u "/proc/$agent_pid")" != 0 ] || fail "the agent runs as root under its unit"
 wait_for 30 scrape "$B" "http://10.201.0.1:19100/-/healthy" || fail "the agent does not answer on 0.0.0.0:19100"
 for _ in $(seq 1 20); do scrape "$B" "http://10.201.0.1:19100/-/healthy" >/dev/null; done
 wait_for 30 bash -c "ip netns exec $B curl -sf http://10.201.0.1:19100/metrics | grep -q 'planet_traffic_bytes_total{.*remote_ip=\"10.201.0.2\"'" \
     || fail "the agent under its unit does not count the traffic from $B"
 scrape "$B" "http://10.201.0.1:19100/metrics" | matches "planet_exporter_build_info{.*version=\"$version\".*revision=\"$revision\"\\|planet_exporter_build_info{.*revision=\"$revision\".*version=\"$version\"" \
     || fail "planet_exporter_build_info does not carry $version and $revision"
-log "agent: active as $(in_booted stat -c %U "/proc/$agent_pid"), counting $B's traffic"
+log "agent: active as uid $(in_booted stat -c %u "/proc/$agent_pid"), counting traffic from $B"
 
 in_booted systemctl restart planet-federator.service
 wait_for 30 bash -c "nsenter -t $ROOT_INIT -a curl -sf http://127.0.0.1:19101/metrics | grep -q planet_federator" \
