@@ -49,6 +49,11 @@ public enum AgentRuntime {
                 "capabilities": "\(outcome.kept.map(\.name).joined(separator: ","))",
             ])
         }
+        if configuration.socketstatEnabled {
+            // Only pe-sockets reads other users' /proc/PID/fd: every other thread, started
+            // after this point, runs without those two capabilities in effect.
+            try Privileges.lowerEffective(Privileges.socketTableOnly)
+        }
         return Prepared(configuration: configuration, capture: capture)
     }
 

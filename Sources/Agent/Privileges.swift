@@ -91,6 +91,44 @@ public enum Privileges {
         return try verify(uid: uid, gid: gid, kept: kept, userName: userName)
     }
 
+    /// The capabilities only the socket table uses: reading other users' /proc/PID/fd.
+    public static let socketTableOnly: Set<Capability> = [.sysPtrace, .dacReadSearch]
+
+    /// Clears `capabilities` from the calling thread's effective set, keeping them
+    /// permitted. Called while the process has a single thread, so that every thread it
+    /// starts afterwards (HTTP, packet decoding, tasks) runs without them; the one thread
+    /// that needs them raises them for itself (``raiseEffective(_:)``). They stay permitted
+    /// because that thread is started late, from whichever thread runs its task, and a
+    /// thread inherits its creator's sets.
+    public static func lowerEffective(_ capabilities: Set<Capability>) throws(PrivilegeError) {
+        do {
+            try setEffective(capabilities, CAP_CLEAR)
+        } catch {
+            throw PrivilegeError("could not clear \(capabilities.sorted().map(\.name).joined(separator: ", ")) from the effective set: \(error)")
+        }
+    }
+
+    /// Raises those of `capabilities` the calling thread has permitted into its effective
+    /// set (capabilities belong to a thread: the others keep theirs lowered). Returns the
+    /// ones raised; a capability the process was not given is left out.
+    @discardableResult
+    public static func raiseEffective(_ capabilities: Set<Capability>) -> [Capability] {
+        let permitted = ProcessStatus.read(thread: true).capPrm
+        let raise = capabilities.sorted().filter { permitted & (1 << UInt64($0.rawValue)) != 0 }
+        guard !raise.isEmpty, (try? setEffective(Set(raise), CAP_SET)) != nil else { return [] }
+        return raise
+    }
+
+    /// Sets or clears `capabilities` in the calling thread's effective set.
+    private static func setEffective(_ capabilities: Set<Capability>, _ value: cap_flag_value_t) throws {
+        guard let caps = cap_get_proc() else { throw SystemCallError(call: "cap_get_proc", errno: errno) }
+        defer { cap_free(UnsafeMutableRawPointer(caps)) }
+        var values = capabilities.map { cap_value_t($0.rawValue) }
+        guard !values.isEmpty else { return }
+        try systemCall("cap_set_flag") { cap_set_flag(caps, CAP_EFFECTIVE, Int32(values.count), &values, value) }
+        try systemCall("capset") { cap_set_proc(caps) }
+    }
+
     /// Permitted and effective become exactly `kept`; inheritable is emptied. A capability
     /// the process does not have (not root, and not granted) cannot be kept: an error.
     private static func setCapabilities(_ kept: [Capability]) throws -> Void {
@@ -157,9 +195,11 @@ struct ProcessStatus: Equatable {
     var capEff: UInt64 = 0
     var noNewPrivs: Bool?
 
-    /// Reads /proc/self/status; fields it cannot read stay empty.
-    static func read() -> ProcessStatus {
-        guard let bytes = try? readFile("/proc/self/status", limit: 64 * 1024) else { return ProcessStatus() }
+    /// Reads /proc/self/status (the main thread's), or with `thread` the calling thread's
+    /// /proc/thread-self/status; fields it cannot read stay empty.
+    static func read(thread: Bool = false) -> ProcessStatus {
+        let path = thread ? "/proc/thread-self/status" : "/proc/self/status"
+        guard let bytes = try? readFile(path, limit: 64 * 1024) else { return ProcessStatus() }
         return parse(String(decoding: bytes, as: UTF8.self))
     }
 

@@ -46,6 +46,8 @@ public final class SocketstatTask: Service, Sendable {
     public func run() async throws {
         let interval = self.interval, aggregator = self.aggregator
         await runOnOwnThread(named: "pe-sockets") { [self] alarm in
+            // The one thread that needs them (Agent.prepare lowered them for the others).
+            Privileges.raiseEffective(Privileges.socketTableOnly)
             var lastStart = DispatchTime.now()
             read()
             while true {

@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 @testable import Agent
 
@@ -35,5 +37,30 @@ import Testing
         } catch {
             #expect(error.description == "-run-as-user no-such-user-planet: no such user")
         }
+    }
+
+    /// Lowering and raising act on the calling thread alone: a thread of its own, so the
+    /// test runner's threads keep what they have.
+    @Test func effectiveCapabilitiesBelongToTheThread() throws {
+        let bits: UInt64 = 1 << 2 | 1 << 19
+        let result = Mutex<(permitted: UInt64, lowered: UInt64, raised: UInt64, main: UInt64)?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let mainBefore = ProcessStatus.read().capEff
+        Thread {
+            defer { done.signal() }
+            let before = ProcessStatus.read(thread: true)
+            guard (try? Privileges.lowerEffective(Privileges.socketTableOnly)) != nil else { return }
+            let lowered = ProcessStatus.read(thread: true).capEff
+            Privileges.raiseEffective(Privileges.socketTableOnly)
+            let raised = ProcessStatus.read(thread: true).capEff
+            result.withLock { $0 = (before.capPrm, lowered, raised, ProcessStatus.read().capEff) }
+        }.start()
+        done.wait()
+        let got = try #require(result.withLock { $0 })
+        #expect(got.lowered & bits == 0)
+        // Raised again as far as they are permitted (all of them as root, none otherwise).
+        #expect(got.raised & bits == got.permitted & bits)
+        // The main thread was not touched.
+        #expect(got.main == mainBefore)
     }
 }

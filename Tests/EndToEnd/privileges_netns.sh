@@ -32,20 +32,28 @@ has() { metrics | matches -F "$1"; }
 send() { ip netns exec "$B" python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b"x" * 100, ("10.206.0.1", 5353)) for _ in range(5)]'; }
 wait_for 30 has 'planet_capture_packets_total{interface="veth-a"}' || { cat "$E2E_TMP/agent.log"; fail "the agent did not start capturing"; }
 
-log "/proc/PID/status of every thread: Uid nobody, exactly the needed capabilities, no_new_privs"
+log "/proc/PID/status of every thread: Uid nobody, exactly the needed capabilities, no_new_privs;"
+log "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH in effect in pe-sockets only"
 field() { awk -v k="$1:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "$2"; }
-check_thread() {  # check_thread STATUS_FILE EXPECTED_CAPS
+check_thread() {  # check_thread STATUS_FILE EXPECTED_CAPS [EXPECTED_EFFECTIVE]
     local uid; uid=$(field Uid "$1" | tr -s '\t ' ' ')
     [ "$uid" = "$nobody_uid $nobody_uid $nobody_uid $nobody_uid" ] || fail "$1: Uid is $uid, not nobody ($nobody_uid)"
-    [ "$(field CapEff "$1")" = "$2" ] || fail "$1: CapEff is $(field CapEff "$1"), expected $2"
+    [ "$(field CapEff "$1")" = "${3:-$2}" ] || fail "$1 ($(field Name "$1")): CapEff is $(field CapEff "$1"), expected ${3:-$2}"
     [ "$(field CapPrm "$1")" = "$2" ] || fail "$1: CapPrm is $(field CapPrm "$1"), expected $2"
     [ "$(field CapBnd "$1")" = "$2" ] || fail "$1: CapBnd is $(field CapBnd "$1"), expected $2"
     [ "$(field CapAmb "$1")" = 0000000000000000 ] || fail "$1: ambient capabilities left"
     [ "$(field NoNewPrivs "$1")" = 1 ] || fail "$1: no_new_privs is not set"
 }
-check_thread "/proc/$agent/status" "$all_caps"
-threads=0
-for status in /proc/"$agent"/task/*/status; do check_thread "$status" "$all_caps"; threads=$((threads + 1)); done
+# The main thread and every thread but pe-sockets: only CAP_NET_RAW in effect.
+effective() { if [ "$(field Name "$1")" = pe-sockets ]; then echo "$all_caps"; else echo "$raw_only"; fi; }
+check_thread "/proc/$agent/status" "$all_caps" "$raw_only"
+threads=0 sockets=0
+for status in /proc/"$agent"/task/*/status; do
+    check_thread "$status" "$all_caps" "$(effective "$status")"
+    threads=$((threads + 1))
+    [ "$(field Name "$status")" != pe-sockets ] || sockets=$((sockets + 1))
+done
+[ "$sockets" -eq 1 ] || fail "$sockets threads named pe-sockets, expected 1"
 log "$threads threads checked"
 grep -qF 'msg="running as nobody" capabilities="CAP_DAC_READ_SEARCH,CAP_NET_RAW,CAP_SYS_PTRACE"' "$E2E_TMP/agent.log" \
     || { cat "$E2E_TMP/agent.log"; fail "the drop is not logged"; }
@@ -66,7 +74,7 @@ veth_pair "$A" veth-a 10.206.0.1/24 "$B" veth-b 10.206.0.2/24
 wait_for 20 bash -c "[ \$(grep -c 'msg=capturing.*veth-a' $E2E_TMP/agent.log) -ge 2 ]" || { cat "$E2E_TMP/agent.log"; fail "veth-a not reopened after the drop"; }
 send
 wait_for 10 has 'remote_ip="10.206.0.2"} 1280' || { metrics | grep planet_traffic_bytes; fail "traffic after reopening not counted"; }
-check_thread "/proc/$agent/status" "$all_caps"
+check_thread "/proc/$agent/status" "$all_caps" "$raw_only"
 
 log "socket table off: CAP_NET_RAW alone"
 ip netns exec "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19101 -run-as-user nobody \
@@ -82,6 +90,16 @@ third=$!
 E2E_PIDS+=($third)
 wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:19102/metrics | grep -q 'interface=\"veth-a\"'" || { cat "$E2E_TMP/agent3.log"; fail "third agent not serving"; }
 [ "$(field Uid "/proc/$third/status" | tr -s '\t ' ' ')" = "0 0 0 0" ] || fail "the agent changed user without -run-as-user"
+# As root too, the two socket-table capabilities are in effect in pe-sockets alone.
+socket_bits=$((0x80004))
+for status in /proc/"$third"/task/*/status; do
+    eff=$((16#$(field CapEff "$status")))
+    if [ "$(field Name "$status")" = pe-sockets ]; then
+        [ $((eff & socket_bits)) -eq $socket_bits ] || fail "root's pe-sockets lacks the socket-table capabilities: $(field CapEff "$status")"
+    else
+        [ $((eff & socket_bits)) -eq 0 ] || fail "root's $(field Name "$status") has the socket-table capabilities in effect: $(field CapEff "$status")"
+    fi
+done
 
 log "an unknown user: refused at start, one line"
 set +e
