@@ -204,7 +204,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "planet-federator", dependencies: [
-            "CommandLineSupport", "Federator",
+            "CommandLineSupport", "Federator", "Diagnostics",
             // -listen-address: the federator's own /metrics.
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -215,7 +215,7 @@ let package = Package(
         // planet-federator-influxdb-to-bq: hourly traffic and daily dependency tables from the
         // federated InfluxDB data into BigQuery; the analyses and the writer live in Federator.
         .executableTarget(name: "planet-federator-influxdb-to-bq", dependencies: [
-            "CommandLineSupport", "Federator",
+            "CommandLineSupport", "Federator", "Diagnostics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
