@@ -1,6 +1,20 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// PLANET_EXPORTER_VERSION and PLANET_EXPORTER_REVISION from the environment of `swift build`
+/// as C string defines for CBuildInfo; none when unset, so a plain build keeps its defaults.
+/// SwiftPM evaluates the manifest again when they change, and the changed define rebuilds
+/// the one C file.
+func buildInfoDefines() -> [CSetting] {
+    [("PLANET_EXPORTER_VERSION", Context.environment["PLANET_EXPORTER_VERSION"]),
+     ("PLANET_EXPORTER_REVISION", Context.environment["PLANET_EXPORTER_REVISION"])].compactMap { name, value in
+        guard let value, !value.isEmpty else { return nil }
+        // A C string literal: quotes and backslashes escaped.
+        let escaped = value.flatMap { $0 == "\"" || $0 == "\\" ? ["\\", $0] : [$0] }
+        return .define(name, to: "\"" + String(escaped) + "\"")
+    }
+}
+
 // Modules from the leaves up; a module imports only modules listed before it
 // (scripts/check_module_graph.py checks every import against this order).
 let package = Package(
@@ -144,10 +158,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        // Go-compatible command lines (flags, durations), logrus-style logging and the
-        // version, for both executables.
+        // The version and revision compiled in (see buildInfoDefines above).
+        .target(name: "CBuildInfo", cSettings: buildInfoDefines()),
+
+        // Go-compatible command lines (flags, durations, -h), logrus-style logging and the
+        // version, for the three executables.
         .target(name: "CommandLineSupport", dependencies: [
-            "Diagnostics",
+            "Diagnostics", "CBuildInfo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -168,7 +185,7 @@ let package = Package(
         // write, on a cron schedule. RemoteWrite.pb.swift is generated once from the .proto
         // beside it and committed; the build does not run protoc.
         .target(name: "Federator", dependencies: [
-            "CSnappy", "Exposition",
+            "CSnappy", "Exposition", "Diagnostics",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -187,7 +204,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "planet-federator", dependencies: [
-            "CommandLineSupport", "Federator",
+            "CommandLineSupport", "Federator", "Diagnostics",
             // -listen-address: the federator's own /metrics.
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -198,7 +215,7 @@ let package = Package(
         // planet-federator-influxdb-to-bq: hourly traffic and daily dependency tables from the
         // federated InfluxDB data into BigQuery; the analyses and the writer live in Federator.
         .executableTarget(name: "planet-federator-influxdb-to-bq", dependencies: [
-            "CommandLineSupport", "Federator",
+            "CommandLineSupport", "Federator", "Diagnostics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),

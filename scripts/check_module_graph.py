@@ -12,7 +12,7 @@ import sys
 
 # Lowest first. Modules of one layer are independent of each other.
 LAYERS = [
-    ["CPcap", "CLibcap", "CPrefetch", "CSnappy", "CZlib", "Diagnostics", "TestSupport"],
+    ["CPcap", "CLibcap", "CPrefetch", "CSnappy", "CZlib", "CBuildInfo", "Diagnostics", "TestSupport"],
     ["NetAddress", "Ring"],
     ["PacketDecoding", "Exposition", "Inventory", "Sockets"],
     ["Migration", "Traffic", "Capture"],
@@ -31,7 +31,7 @@ ONLY = {
     "PlanetMetrics": {"Exposition", "NetAddress", "PacketDecoding", "Traffic", "Sockets", "Inventory", "Migration", "Diagnostics"},
     "Traffic": {"NetAddress", "PacketDecoding", "Ring", "Diagnostics", "CPrefetch"},
     # The federator and the shared command-line module know nothing of the agent.
-    "CommandLineSupport": {"Diagnostics"},
+    "CommandLineSupport": {"Diagnostics", "CBuildInfo"},
     "Federator": {"CSnappy", "Exposition", "Diagnostics"},
     "planet-federator": {"CommandLineSupport", "Federator", "Diagnostics"},
     "planet-federator-influxdb-to-bq": {"CommandLineSupport", "Federator", "Diagnostics"},

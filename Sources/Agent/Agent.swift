@@ -99,7 +99,7 @@ public enum AgentRuntime {
         }
 
         if feed == .darkstat {
-            logger.info("planet_traffic_bytes_total comes from darkstat at \(configuration.darkstatAddress)")
+            logger.info("planet_traffic_bytes_total comes from darkstat at \(redactedURL(configuration.darkstatAddress))")
             let task = ScrapeTask.darkstat(address: configuration.darkstatAddress, interval: configuration.taskInterval,
                                            maxBytes: configuration.fetchMaxBytes, logger: logger)
             services.append(task)

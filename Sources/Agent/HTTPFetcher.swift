@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Diagnostics
 import Foundation
 import NIOCore
 
@@ -24,15 +25,17 @@ public struct HTTPFetcher: Sendable {
         self.maxBytes = maxBytes
     }
 
-    /// The body of a 200 response; anything else throws a one-line error naming the URL.
+    /// The body of a 200 response; anything else throws a one-line error naming the URL
+    /// (its password redacted).
     public func get(_ url: String) async throws(FetchError) -> [UInt8] {
+        let shown = redactedURL(url)
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme.lowercased()) else {
-            throw FetchError("\(url): not an http:// or https:// URL")
+            throw FetchError("\(shown): not an http:// or https:// URL")
         }
         let timeout = self.timeout
         let result: Result<[UInt8], FetchError>? = await withTaskGroup(of: Result<[UInt8], FetchError>?.self) { group in
             group.addTask {
-                do throws(FetchError) { return .success(try await self.fetch(url)) } catch { return .failure(error) }
+                do throws(FetchError) { return .success(try await self.fetch(url, shown: shown)) } catch { return .failure(error) }
             }
             group.addTask {
                 // Cancelled when the fetch ends first; nil either way stands for "no answer in time".
@@ -45,45 +48,45 @@ public struct HTTPFetcher: Sendable {
             return first
         }
         guard let result else {
-            throw FetchError("\(url): no complete response within \(timeout) (the server stalled or sent too slowly)")
+            throw FetchError("\(shown): no complete response within \(timeout) (the server stalled or sent too slowly)")
         }
         return try result.get()
     }
 
-    private func fetch(_ url: String) async throws(FetchError) -> [UInt8] {
+    private func fetch(_ url: String, shown: String) async throws(FetchError) -> [UInt8] {
         let request = HTTPClientRequest(url: url)
         let response: HTTPClientResponse
         do {
             response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(min(timeout / .nanoseconds(1), 9e18))))
         } catch {
-            throw FetchError("\(url): request failed: \(Self.describe(error))")
+            throw FetchError("\(shown): request failed: \(Self.describe(error))")
         }
         guard response.status == .ok else {
-            throw FetchError("\(url): HTTP \(response.status.code) \(response.status.reasonPhrase)")
+            throw FetchError("\(shown): HTTP \(response.status.code) \(response.status.reasonPhrase)")
         }
         var body: [UInt8] = []
         if let declared = response.headers.first(name: "content-length").flatMap({ Int($0) }) {
-            guard declared <= maxBytes else { throw tooLarge(url, declared: declared) }
+            guard declared <= maxBytes else { throw tooLarge(shown, declared: declared) }
             body.reserveCapacity(declared)
         }
         do {
             for try await chunk in response.body {
                 guard chunk.readableBytes <= maxBytes - body.count else {
-                    throw tooLarge(url, declared: nil)
+                    throw tooLarge(shown, declared: nil)
                 }
                 body.append(contentsOf: chunk.readableBytesView)
             }
         } catch let error as FetchError {
             throw error
         } catch {
-            throw FetchError("\(url): reading the body failed: \(Self.describe(error))")
+            throw FetchError("\(shown): reading the body failed: \(Self.describe(error))")
         }
         return body
     }
 
-    private func tooLarge(_ url: String, declared: Int?) -> FetchError {
+    private func tooLarge(_ shown: String, declared: Int?) -> FetchError {
         let size = declared.map { " of \($0) bytes" } ?? ""
-        return FetchError("\(url): the response\(size) is larger than the limit of \(maxBytes) bytes; raise -task-fetch-max-bytes if it is right")
+        return FetchError("\(shown): the response\(size) is larger than the limit of \(maxBytes) bytes; raise -task-fetch-max-bytes if it is right")
     }
 
     /// True when a fetch started at `start` has run past its deadline (with a second of

@@ -1,3 +1,4 @@
+import Diagnostics
 import Inventory
 import PlanetMetrics
 import Logging
@@ -24,6 +25,8 @@ public final class InventoryTask: Service, Sendable {
 
     public let state = Latest(State())
     private let address: String
+    /// `address` as logged: its password redacted.
+    private let shownAddress: String
     private let format: InventoryFormat
     private let interval: Duration
     private let fetcher: HTTPFetcher
@@ -33,6 +36,7 @@ public final class InventoryTask: Service, Sendable {
     public init(address: String, format: InventoryFormat, interval: Duration, refreshEvery: Int = 25,
                 fetcher: HTTPFetcher = HTTPFetcher(), logger: Logger) {
         self.address = address
+        self.shownAddress = redactedURL(address)
         self.format = format
         self.interval = interval * refreshEvery
         self.fetcher = fetcher
@@ -51,16 +55,16 @@ public final class InventoryTask: Service, Sendable {
             let body = try await fetcher.get(address)
             let result = try InventoryParser.parse(body, format: format)
             for problem in result.problems.prefix(20) {
-                logger.warning("inventory \(address): \(problem)")
+                logger.warning("inventory \(shownAddress): \(problem)")
             }
             if result.problemCount > 20 {
-                logger.warning("inventory \(address): \(result.problemCount - 20) more problems not shown")
+                logger.warning("inventory \(shownAddress): \(result.problemCount - 20) more problems not shown")
             }
             if result.droppedEntries > 0 {
-                logger.warning("inventory \(address): \(result.droppedEntries) entries past the first \(InventoryParser.defaultMaxEntries) left out")
+                logger.warning("inventory \(shownAddress): \(result.droppedEntries) entries past the first \(InventoryParser.defaultMaxEntries) left out")
             }
             if result.truncatedLabels > 0 {
-                logger.warning("inventory \(address): \(result.truncatedLabels) hostgroups or domains longer than \(InventoryParser.maxLabelBytes) bytes cut")
+                logger.warning("inventory \(shownAddress): \(result.truncatedLabels) hostgroups or domains longer than \(InventoryParser.maxLabelBytes) bytes cut")
             }
             let inventory = Inventory(entries: result.entries)
             state.update {
@@ -76,7 +80,7 @@ public final class InventoryTask: Service, Sendable {
         } catch let error as FetchError {
             failed("inventory: \(error.description); keeping the previous inventory")
         } catch {
-            failed("inventory \(address): \(error)")
+            failed("inventory \(shownAddress): \(error)")
         }
     }
 

@@ -1,3 +1,4 @@
+import Diagnostics
 import Logging
 import Migration
 import NetAddress
@@ -21,6 +22,8 @@ public final class ScrapeTask<Value: Sendable>: Service, Sendable {
     public let name: String
     public let state = Latest(State())
     private let address: String
+    /// `address` as logged: its password redacted.
+    private let shownAddress: String
     private let interval: Duration
     private let fetcher: HTTPFetcher
     private let logger: Logger
@@ -34,6 +37,7 @@ public final class ScrapeTask<Value: Sendable>: Service, Sendable {
                 logger: Logger, convert: @escaping @Sendable ([UInt8], LocalAddresses) throws -> Conversion) {
         self.name = name
         self.address = address
+        self.shownAddress = redactedURL(address)
         self.interval = interval
         // A scrape that outlives the interval only delays the next one: bound it by the interval.
         self.fetcher = HTTPFetcher(timeout: max(.seconds(1), min(.seconds(10), interval)), maxBytes: maxBytes)
@@ -53,8 +57,8 @@ public final class ScrapeTask<Value: Sendable>: Service, Sendable {
             let body = try await fetcher.get(address)
             let local = LocalAddresses(addresses: HostInterfaces.allAddresses())
             let (value, problems, dropped) = try convert(body, local)
-            for problem in problems.prefix(5) { logger.warning("\(name) \(address): \(problem)") }
-            if dropped > 0 { logger.warning("\(name) \(address): \(dropped) samples past the record bound left out") }
+            for problem in problems.prefix(5) { logger.warning("\(name) \(shownAddress): \(problem)") }
+            if dropped > 0 { logger.warning("\(name) \(shownAddress): \(dropped) samples past the record bound left out") }
             state.update {
                 $0.value = value
                 $0.lastSucceeded = true

@@ -7,6 +7,8 @@ public enum FlagError: Error, Equatable, CustomStringConvertible {
     case invalidLogLevel(String)
     /// A duration not in Go's syntax, and what was wrong with it.
     case invalidDuration(String, reason: String)
+    /// A flag's value was refused for the reason given.
+    case invalidValue(flag: String, reason: String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,8 @@ public enum FlagError: Error, Equatable, CustomStringConvertible {
             "invalid log level \"\(text)\": use trace, debug, info, warn, error, fatal or panic"
         case .invalidDuration(let text, let reason):
             "invalid duration \"\(text)\": \(reason); write it like 7s, 1m30s, 300ms or 1.5h"
+        case .invalidValue(let flag, let reason):
+            "-\(flag): \(reason)"
         }
     }
 }

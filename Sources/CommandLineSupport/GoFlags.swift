@@ -61,6 +61,36 @@ public enum GoFlags {
         return result
     }
 
+    /// True when normalized `arguments` ask for help (`-h`, `-help` or `--help` among the
+    /// flags, before `--` or the first argument that is not a flag), as Go's flag package
+    /// answers with the usage wherever -h stands among the flags.
+    public static func asksForHelp(_ normalized: [String]) -> Bool {
+        for argument in normalized {
+            if argument == "--help" { return true }
+            // An empty value follows its flag as a separate argument.
+            if argument == "--" || !(argument.isEmpty || argument.hasPrefix("--")) { return false }
+        }
+        return false
+    }
+
+    /// Throws ``FlagError/invalidValue(flag:reason:)`` for a value of one of `durationFlags`
+    /// in normalized `arguments` that is not a Go duration, so the message says why.
+    public static func checkDurations(_ normalized: [String], durationFlags: Set<String>) throws(FlagError) {
+        for argument in normalized {
+            if argument == "--" || !(argument.isEmpty || argument.hasPrefix("--")) { break }
+            guard let equals = argument.firstIndex(of: "=") else { continue }
+            let name = String(argument.dropFirst(2)[..<equals])
+            guard durationFlags.contains(name) else { continue }
+            do {
+                _ = try GoDuration(parsing: String(argument[argument.index(after: equals)...]))
+            } catch let error as FlagError {
+                throw .invalidValue(flag: name, reason: error.description)
+            } catch {
+                throw .invalidValue(flag: name, reason: "\(error)")
+            }
+        }
+    }
+
     /// Parses a boolean the way Go's `strconv.ParseBool` does; nil when it is not one.
     public static func parseBool(_ text: String) -> Bool? {
         switch text {

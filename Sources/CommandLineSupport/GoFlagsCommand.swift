@@ -4,24 +4,32 @@ extension AsyncParsableCommand {
     /// The body of a `static func main()` for a command whose flags follow Go's syntax:
     /// the process's arguments go through ``GoFlags/normalize(_:booleanFlags:subcommands:)``,
     /// then the command is parsed and run; a bad flag or a thrown error exits the way
-    /// swift-argument-parser does (a message, the usage, a non-zero status). With
-    /// `helpSubcommand`, a bare `-h` shows that subcommand's flags (the default one's, as
-    /// the Go original showed its flags).
-    public static func mainWithGoFlags(booleanFlags: Set<String>, subcommands: Set<String> = [],
-                                       helpSubcommand: String? = nil) async {
-        await runParsed(parseWithGoFlags(booleanFlags: booleanFlags, subcommands: subcommands,
-                                         helpSubcommand: helpSubcommand))
+    /// swift-argument-parser does (a message, the usage, a non-zero status). `-h` prints
+    /// the flags as Go's flag package does (see ``GoUsage``) and exits 0.
+    public static func mainWithGoFlags() async {
+        await runParsed(parseWithGoFlags())
     }
 
-    /// The first half of ``mainWithGoFlags(booleanFlags:subcommands:helpSubcommand:)``:
-    /// parses without suspending, so a `main` can act on the command while it still has a
-    /// single thread; exits on a bad flag.
-    public static func parseWithGoFlags(booleanFlags: Set<String>, subcommands: Set<String> = [],
-                                        helpSubcommand: String? = nil) -> any ParsableCommand {
+    /// The first half of ``mainWithGoFlags()``: parses without suspending, so a `main` can
+    /// act on the command while it still has a single thread; exits on a bad flag.
+    ///
+    /// The flags are those of `flagCommand` (this command by default; the default
+    /// subcommand of a command that has subcommands, as the Go original had only its
+    /// flags). Arguments starting with one of `subcommands` go to the parser unchanged.
+    public static func parseWithGoFlags(flagCommand: (any ParsableArguments.Type)? = nil,
+                                        subcommands: Set<String> = []) -> any ParsableCommand {
+        let flags = GoUsage.flags(of: flagCommand ?? Self.self)
         do {
-            var arguments = try GoFlags.normalize(Array(CommandLine.arguments.dropFirst()), booleanFlags: booleanFlags,
+            let arguments = try GoFlags.normalize(Array(CommandLine.arguments.dropFirst()),
+                                                  booleanFlags: Set(flags.filter(\.isBoolean).map(\.name)),
                                                   subcommands: subcommands)
-            if let helpSubcommand, arguments.first == "--help" { arguments.insert(helpSubcommand, at: 0) }
+            if !(arguments.first.map(subcommands.contains) ?? false) {
+                if GoFlags.asksForHelp(arguments) {
+                    print(GoUsage.render(program: configuration.commandName ?? _commandName, flags: flags), terminator: "")
+                    Self.exit()
+                }
+                try GoFlags.checkDurations(arguments, durationFlags: Set(flags.filter { $0.typeName == "duration" }.map(\.name)))
+            }
             return try parseAsRoot(arguments)
         } catch let error as FlagError {
             exit(withError: ValidationError(error.description))

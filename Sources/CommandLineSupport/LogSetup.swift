@@ -202,9 +202,6 @@ public struct LogrusLogHandler: LogHandler {
 
 /// The Go original's three log flags, shared by both executables as an option group.
 public struct LogOptions: ParsableArguments {
-    /// The boolean flags among them, for `GoFlags.normalize`.
-    public static let booleanFlags: Set<String> = ["log-disable-colors", "log-disable-timestamp"]
-
     @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, warn, error, fatal, panic.")
     public var logLevel = "info"
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Diagnostics
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -90,11 +91,12 @@ struct HTTPExchange: Sendable {
         }
     }
 
-    /// scheme://host:port of a URL, so errors do not quote whole encoded queries.
+    /// scheme://host:port of a URL, so errors do not quote whole encoded queries, with the
+    /// password of any user info redacted.
     static func origin(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
+        guard let schemeEnd = url.range(of: "://") else { return redactedURL(url) }
         let rest = url[schemeEnd.upperBound...]
-        return String(url[..<schemeEnd.upperBound]) + String(rest.prefix(while: { $0 != "/" && $0 != "?" }))
+        return redactedURL(String(url[..<schemeEnd.upperBound]) + String(rest.prefix(while: { $0 != "/" && $0 != "?" })))
     }
 
     /// Throws for an answer that is not 2xx, quoting the server's message; 5xx and 429 are retryable.

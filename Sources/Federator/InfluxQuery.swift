@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Diagnostics
 import Foundation
 import Logging
 import NIOCore
@@ -226,7 +227,7 @@ public struct InfluxQueryClient: Sendable {
     static func statusError(_ status: HTTPResponseStatus, body: String, address: String) -> FederatorError {
         if status == .unauthorized || status == .forbidden {
             return FederatorError(
-                description: "influxdb at \(address) refused the credentials (\(status.code)): check -influxdb-username and -influxdb-password",
+                description: "influxdb at \(redactedURL(address)) refused the credentials (\(status.code)): check -influxdb-username and -influxdb-password",
                 retryable: false)
         }
         var message = body

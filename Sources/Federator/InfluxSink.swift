@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Diagnostics
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -72,7 +73,7 @@ actor InfluxSink: FederationSink {
                 "status": "\(answer.status.code)", "reason": "\(rejection.reason.prefix(500))",
             ])
         } catch {
-            result.recordFailure(error, count: points, writing: "write to influxdb at \(target.address)", logger: logger)
+            result.recordFailure(error, count: points, writing: "write to influxdb at \(redactedURL(target.address))", logger: logger)
         }
     }
 

@@ -14,19 +14,12 @@ struct AgentCommand: AsyncParsableCommand {
         abstract: "Run the agent and serve /metrics (the default command).",
         discussion: "Flags take one dash or two. To count capture files instead: planet-exporter replay --help")
 
-    /// Flags that take no value; GoFlags rewrites -x=false for them.
-    static let booleanFlags: Set<String> = LogOptions.booleanFlags.union([
-        "version", "task-socketstat-enabled", "task-inventory-enabled", "task-darkstat-enabled",
-        "task-ebpf-enabled", "task-capture-enabled", "capture-promisc", "web-ui-enabled",
-    ])
-
     @Option(name: .customLong("listen-address"), help: "Address to which exporter will bind its HTTP interface")
     var listenAddress = "0.0.0.0:19100"
     @OptionGroup var log: LogOptions
     @Flag(name: .customLong("version"), inversion: .prefixedNo, help: "Show version and exit")
     var version = false
-    @Option(name: .customLong("task-interval"), help: "Interval between collection of expensive data into memory",
-            transform: { try GoDuration(parsing: $0) })
+    @Option(name: .customLong("task-interval"), help: "Interval between collection of expensive data into memory")
     var taskInterval = GoDuration(nanoseconds: 7_000_000_000)
     @Flag(name: .customLong("task-socketstat-enabled"), inversion: .prefixedNo, help: "Enable socketstat collector task")
     var socketstatEnabled = true
@@ -74,11 +67,9 @@ struct AgentCommand: AsyncParsableCommand {
     var webConfigFile = ""
     @Option(name: .customLong("web.max-connections"), help: "HTTP connections open at once; past it an idle one is closed, never-answered ones first")
     var webMaxConnections = ServerLimits().maxConnections
-    @Option(name: .customLong("web.idle-timeout"), help: "Close a kept-alive HTTP connection idle this long, or a response the client stops reading",
-            transform: { try GoDuration(parsing: $0) })
+    @Option(name: .customLong("web.idle-timeout"), help: "Close a kept-alive HTTP connection idle this long, or a response the client stops reading")
     var webIdleTimeout = GoDuration(nanoseconds: Int64(ServerLimits().idleTimeout / .nanoseconds(1)))
-    @Option(name: .customLong("web.read-header-timeout"), help: "Close an HTTP connection whose request head is not complete this long after it started",
-            transform: { try GoDuration(parsing: $0) })
+    @Option(name: .customLong("web.read-header-timeout"), help: "Close an HTTP connection whose request head is not complete this long after it started")
     var webReadHeaderTimeout = GoDuration(nanoseconds: Int64(ServerLimits().readHeaderTimeout / .nanoseconds(1)))
     @Option(name: .customLong("run-as-user"), help: ArgumentHelp("Once capture handles are open, run as this user with only the capabilities still needed (needs root)", valueName: "NAME"))
     var runAsUser = ""

@@ -15,8 +15,7 @@ struct PlanetExporter: AsyncParsableCommand {
 enum Main {
     static func main() async {
         // `planet-exporter -h` shows the agent's flags, as the Go original's did.
-        let command = PlanetExporter.parseWithGoFlags(booleanFlags: AgentCommand.booleanFlags,
-                                                      subcommands: ["agent", "replay", "help"], helpSubcommand: "agent")
+        let command = PlanetExporter.parseWithGoFlags(flagCommand: AgentCommand.self, subcommands: ["agent", "replay", "help"])
         if let agent = command as? AgentCommand, !agent.version {
             // Capabilities and no_new_privs belong to a thread and are inherited by the
             // threads it starts: privileges are dropped here, before the first await,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import CommandLineSupport
+import Diagnostics
 import Federator
 import Foundation
 import Logging
@@ -10,8 +11,6 @@ import ServiceLifecycle
 /// BigQuery tables on cron schedules, with the seed's flags.
 @main
 struct PlanetFederatorInfluxDBToBQ: AsyncParsableCommand {
-    static let version = "0.1.0"
-
     static let configuration = CommandConfiguration(
         commandName: "planet-federator-influxdb-to-bq",
         abstract: "Summarises planet-federator's InfluxDB data into BigQuery: hourly traffic and daily dependency tables.",
@@ -31,7 +30,7 @@ struct PlanetFederatorInfluxDBToBQ: AsyncParsableCommand {
     @Option(name: .customLong("cron-job-timeout-second"), help: "Seconds a job (queries, token, inserts, retries) may take before it is abandoned.")
     var cronJobTimeoutSecond = 300
 
-    @Option(name: .customLong("cron-job-time-offset"), help: "Added to each job's time to get the end of the window read; e.g. -1h5m reads the past. (default: 0s)", transform: GoDuration.init(parsing:))
+    @Option(name: .customLong("cron-job-time-offset"), help: "Added to each job's time to get the end of the window read; e.g. -1h5m reads the past.")
     var cronJobTimeOffset = GoDuration(nanoseconds: 0)
 
     @Option(name: .customLong("influxdb-addr"), help: "InfluxDB 1.x base URL holding planet-federator's data.")
@@ -42,6 +41,13 @@ struct PlanetFederatorInfluxDBToBQ: AsyncParsableCommand {
 
     @Option(name: .customLong("influxdb-password"), help: "InfluxDB password.")
     var influxdbPassword = ""
+
+    @Option(name: .customLong("influxdb-password-file"), help: "File holding the -influxdb-password value (one line), read at start; keeps it off the command line (e.g. a systemd credential: %d/influxdb-password).")
+    var influxdbPasswordFile = ""
+
+    private var influxdbPasswordFlag: SecretFlag {
+        SecretFlag(name: "influxdb-password", value: influxdbPassword, file: influxdbPasswordFile)
+    }
 
     @Option(name: .customLong("influxdb-database"), help: "InfluxDB database planet-federator writes to.")
     var influxdbDatabase = "mothership"
@@ -78,14 +84,13 @@ struct PlanetFederatorInfluxDBToBQ: AsyncParsableCommand {
     @Flag(name: .customLong("version"), inversion: .prefixedNo, help: "Show version and exit.")
     var showVersion = false
 
-    static let booleanFlags: Set<String> = LogOptions.booleanFlags.union(["once", "version"])
-
     static func main() async {
-        await mainWithGoFlags(booleanFlags: booleanFlags)
+        await mainWithGoFlags()
     }
 
     func validate() throws {
         if showVersion { return }
+        do { try influxdbPasswordFlag.validate() } catch { throw ValidationError(error.description) }
         for (flag, expression) in [("-cron-job-schedule-traffic", cronJobScheduleTraffic), ("-cron-job-schedule-dependency", cronJobScheduleDependency)] {
             do { _ = try CronSchedule(expression) } catch { throw ValidationError("\(flag): \(error)") }
         }
@@ -96,19 +101,21 @@ struct PlanetFederatorInfluxDBToBQ: AsyncParsableCommand {
             throw ValidationError("\(flag) must not be empty")
         }
         for address in [influxdbAddr, bqEndpoint] where !(address.hasPrefix("http://") || address.hasPrefix("https://")) {
-            throw ValidationError("address \"\(address)\" must start with http:// or https://")
+            throw ValidationError("address \"\(redactedURL(address))\" must start with http:// or https://")
         }
     }
 
     func run() async throws {
         if showVersion {
-            print("planet-federator-influxdb-to-bq \(Self.version)")
+            print("planet-federator-influxdb-to-bq \(BuildInfo.version) (revision \(BuildInfo.revision))")
             return
         }
         try log.bootstrap()
         let logger = Logger(label: "planet-federator-influxdb-to-bq")
         let credentials: BigQueryCredentials
+        let influxdbPassword: String
         do {
+            influxdbPassword = try influxdbPasswordFlag.resolve()
             credentials = try BigQueryCredentials.resolve(
                 mode: bqAuth, credentialsFile: bqCredentialsFile, environment: ProcessInfo.processInfo.environment)
         } catch {
@@ -132,8 +139,8 @@ struct PlanetFederatorInfluxDBToBQ: AsyncParsableCommand {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let exporter = BigQueryExporter(client: client, configuration: configuration, credentials: credentials, logger: logger)
         logger.info("planet-federator-influxdb-to-bq started", metadata: [
-            "version": "\(Self.version)", "influxdb": "\(influxdbAddr)", "database": "\(influxdbDatabase)",
-            "dataset": "\(configuration.bigQuery.datasetName)", "endpoint": "\(bqEndpoint)", "credentials": "\(credentials.summary)",
+            "version": "\(BuildInfo.version)", "influxdb": "\(redactedURL(influxdbAddr))", "database": "\(influxdbDatabase)",
+            "dataset": "\(configuration.bigQuery.datasetName)", "endpoint": "\(redactedURL(bqEndpoint))", "credentials": "\(credentials.summary)",
         ])
         var failed = false
         if once {

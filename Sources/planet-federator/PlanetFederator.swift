@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import CommandLineSupport
+import Diagnostics
 import Federator
 import Foundation
 import Hummingbird
@@ -23,7 +24,7 @@ struct PlanetFederator: AsyncParsableCommand {
     @Option(name: .customLong("cron-job-timeout-second"), help: "Seconds a run (queries, retries, writes) may take before it is abandoned.")
     var cronJobTimeoutSecond = 25
 
-    @Option(name: .customLong("cron-job-time-offset"), help: "Added to each run's time to get the end of the queried window; negative queries the past (e.g. -30s). (default: 0s)", transform: GoDuration.init(parsing:))
+    @Option(name: .customLong("cron-job-time-offset"), help: "Added to each run's time to get the end of the queried window; negative queries the past (e.g. -30s).")
     var cronJobTimeOffset = GoDuration(nanoseconds: 0)
 
     @Option(name: .customLong("prometheus-addr"), help: "Prometheus base URL.")
@@ -34,6 +35,13 @@ struct PlanetFederator: AsyncParsableCommand {
 
     @Option(name: .customLong("influxdb-token"), help: "InfluxDB 2.x API token (or user:password for an InfluxDB 1.x with authentication).")
     var influxdbToken = ""
+
+    @Option(name: .customLong("influxdb-token-file"), help: "File holding the -influxdb-token value (one line), read at start; keeps it off the command line (e.g. a systemd credential: %d/influxdb-token).")
+    var influxdbTokenFile = ""
+
+    private var influxdbTokenFlag: SecretFlag {
+        SecretFlag(name: "influxdb-token", value: influxdbToken, file: influxdbTokenFile)
+    }
 
     @Option(name: .customLong("influxdb-org"), help: "InfluxDB 2.x organisation.")
     var influxdbOrg = ""
@@ -56,13 +64,13 @@ struct PlanetFederator: AsyncParsableCommand {
     @Option(name: .customLong("state-file"), help: "File keeping the last window and the windows not yet written across restarts (default: kept in memory only).")
     var stateFile = ""
 
-    @Option(name: .customLong("catch-up-max-age"), help: "Windows that could not be written are caught up at later runs while younger than this. (default: 24h0m0s)", transform: GoDuration.init(parsing:))
+    @Option(name: .customLong("catch-up-max-age"), help: "Windows that could not be written are caught up at later runs while younger than this.")
     var catchUpMaxAge = GoDuration(nanoseconds: 86_400_000_000_000)
 
-    @Option(name: .customLong("query-step"), help: "Spacing of the points written within each run's window. (default: 30s)", transform: GoDuration.init(parsing:))
+    @Option(name: .customLong("query-step"), help: "Spacing of the points written within each run's window.")
     var queryStep = GoDuration(nanoseconds: 30_000_000_000)
 
-    @Option(name: .customLong("query-rate-window"), help: "irate() window for traffic; must hold at least two scrapes. (default: 1m0s)", transform: GoDuration.init(parsing:))
+    @Option(name: .customLong("query-rate-window"), help: "irate() window for traffic; must hold at least two scrapes.")
     var queryRateWindow = GoDuration(nanoseconds: 60_000_000_000)
 
     @Option(name: .customLong("traffic-noise-floor-bps"), help: "Traffic at or below this many bits/s is not written.")
@@ -85,11 +93,10 @@ struct PlanetFederator: AsyncParsableCommand {
     @Flag(name: .customLong("version"), inversion: .prefixedNo, help: "Show version and exit.")
     var showVersion = false
 
-    static let booleanFlags: Set<String> = LogOptions.booleanFlags.union(["once", "version"])
-
-    static func main() async { await mainWithGoFlags(booleanFlags: booleanFlags) }
+    static func main() async { await mainWithGoFlags() }
 
     func validate() throws {
+        do { try influxdbTokenFlag.validate() } catch { throw ValidationError(error.description) }
         do {
             _ = try CronSchedule(cronJobSchedule)
         } catch {
@@ -109,7 +116,7 @@ struct PlanetFederator: AsyncParsableCommand {
         }
         for address in [prometheusAddr, influxdbAddr == "none" ? "" : influxdbAddr, prometheusRemoteWriteURL]
         where !address.isEmpty && !(address.hasPrefix("http://") || address.hasPrefix("https://")) {
-            throw ValidationError("address \"\(address)\" must start with http:// or https://")
+            throw ValidationError("address \"\(redactedURL(address))\" must start with http:// or https://")
         }
     }
 
@@ -120,6 +127,13 @@ struct PlanetFederator: AsyncParsableCommand {
         }
         try log.bootstrap()
         let logger = Logger(label: "planet-federator")
+        let influxdbToken: String
+        do {
+            influxdbToken = try influxdbTokenFlag.resolve()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
         let schedule = try CronSchedule(cronJobSchedule)
         let configuration = FederatorConfiguration(
             prometheusAddress: prometheusAddr,
@@ -144,9 +158,9 @@ struct PlanetFederator: AsyncParsableCommand {
         let federator = Federator(client: client, configuration: configuration, logger: logger)
         if !once {
             logger.info("planet-federator started", metadata: [
-                "version": "\(BuildInfo.version)", "schedule": "\(cronJobSchedule)", "prometheus": "\(prometheusAddr)",
-                "influxdb": "\(influxdbAddr)",
-                "remote_write": "\(prometheusRemoteWriteURL.isEmpty ? "none" : prometheusRemoteWriteURL)",
+                "version": "\(BuildInfo.version)", "schedule": "\(cronJobSchedule)", "prometheus": "\(redactedURL(prometheusAddr))",
+                "influxdb": "\(redactedURL(influxdbAddr))",
+                "remote_write": "\(prometheusRemoteWriteURL.isEmpty ? "none" : redactedURL(prometheusRemoteWriteURL))",
             ])
         }
         // -once runs as a service too, so SIGTERM cancels its run and its windows are kept.

@@ -64,6 +64,26 @@ import Testing
         #expect(await Self.eventually(within: 30) { server.open == 0 }, "the dripping connection was left open")
     }
 
+    @Test func errorsNameTheAddressWithItsPasswordRedacted() async throws {
+        let server = try ScriptedHTTPServer(respond: { connection in
+            _ = connection.write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        })
+        let url = server.url.replacingOccurrences(of: "http://", with: "http://reader:pa55word@")
+        do {
+            _ = try await HTTPFetcher(timeout: .seconds(5)).get(url)
+            Issue.record("a 404 was accepted")
+        } catch {
+            #expect(error.description.contains("http://reader:xxxxx@"), "\(error.description)")
+            #expect(!error.description.contains("pa55word"))
+        }
+        do {
+            _ = try await HTTPFetcher(timeout: .seconds(5)).get("ftp://reader:pa55word@inventory.example/")
+            Issue.record("an ftp URL was accepted")
+        } catch {
+            #expect(error.description == "ftp://reader:xxxxx@inventory.example/: not an http:// or https:// URL")
+        }
+    }
+
     @Test func aBodyOverTheLimitIsRefusedNamingTheFlag() async throws {
         let server = try ScriptedHTTPServer(respond: Self.good(String(repeating: "x", count: 5000)))
         do {
