@@ -1,12 +1,15 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 /// PLANET_EXPORTER_VERSION and PLANET_EXPORTER_REVISION from the environment of `swift build`
-/// as C string defines for CBuildInfo; none when unset, so a plain build keeps its defaults.
-/// SwiftPM evaluates the manifest again when they change, and the changed define rebuilds
-/// the one C file.
+/// as C string defines for CBuildInfo; the version otherwise from the VERSION file (the one
+/// place it is written), the revision otherwise "unknown". SwiftPM evaluates the manifest
+/// again when they change, and the changed define rebuilds the one C file.
 func buildInfoDefines() -> [CSetting] {
-    [("PLANET_EXPORTER_VERSION", Context.environment["PLANET_EXPORTER_VERSION"]),
+    let versionFile = try? String(contentsOfFile: Context.packageDirectory + "/VERSION", encoding: .utf8)
+    return [("PLANET_EXPORTER_VERSION", Context.environment["PLANET_EXPORTER_VERSION"]
+                ?? versionFile?.trimmingCharacters(in: .whitespacesAndNewlines)),
      ("PLANET_EXPORTER_REVISION", Context.environment["PLANET_EXPORTER_REVISION"])].compactMap { name, value in
         guard let value, !value.isEmpty else { return nil }
         // A C string literal: quotes and backslashes escaped.

@@ -1,8 +1,9 @@
 #include "CBuildInfo.h"
 
-// A plain `swift build` names no version: these are its values.
+// Package.swift defines the version (from the environment or the VERSION file) and, when
+// the environment names it, the revision; these are the values when it could not.
 #ifndef PLANET_EXPORTER_VERSION
-#define PLANET_EXPORTER_VERSION "0.1.0"
+#define PLANET_EXPORTER_VERSION "unknown"
 #endif
 #ifndef PLANET_EXPORTER_REVISION
 #define PLANET_EXPORTER_REVISION "unknown"
