@@ -55,16 +55,18 @@ trickle "$B" client pe-browser 10.204.0.2 10.204.0.1 8080 2000 10 "$seconds"
 trickle "$B" client pe-ssh 10.204.0.2 10.204.0.1 22 2000 10 "$seconds"
 trickle "$B" client pe-browser 10.204.9.2 10.204.0.1 8080 2000 10 "$seconds"
 
-start_prometheus "$A" 127.0.0.1:11910,127.0.0.1:11911 9090
+# Every 2 s: the agent shares one rendering of /metrics among the scrapes of a second, so
+# scrapes 1 s apart can read the same values twice, and irate() would see bursts.
+start_prometheus "$A" 127.0.0.1:11910,127.0.0.1:11911 9090 "" 2s
 influx_port=18086
 start_influxdb "$influx_port" "$A"
 for db in plain patterns go; do influxql "$A" "$influx_port" "" "CREATE DATABASE $db" >/dev/null; done
 
 # Every evaluation of a run's window needs the rates of both hosts: the window is one 6 s
 # schedule period ending a second ago, so wait until the six ingress series of the peers
-# (three per host) have had a rate at each of the last 10 seconds.
+# (three per host) have had a rate (two scrapes in 6 s) at each of the last 10 seconds.
 has_history() {
-    promql "$A" 9090 'count(count_over_time(irate(planet_traffic_bytes_total{direction="ingress", remote_ip=~"10\\.204\\..*|192\\.168\\.1\\.2"}[5s])[10s:1s]) >= 10) >= 6' \
+    promql "$A" 9090 'count(count_over_time(irate(planet_traffic_bytes_total{direction="ingress", remote_ip=~"10\\.204\\..*|192\\.168\\.1\\.2"}[6s])[10s:1s]) >= 10) >= 6' \
         | matches '"value"'
 }
 wait_for 60 has_history || fail "prometheus does not hold 10 s of traffic rates of both hosts after 60 s"
@@ -72,7 +74,7 @@ wait_for 60 has_history || fail "prometheus does not hold 10 s of traffic rates 
 run_federator() { # DATABASE FLAG...
     local db=$1; shift
     ip netns exec "$A" "$federator" -prometheus-addr http://127.0.0.1:9090 -influxdb-addr "http://127.0.0.1:$influx_port" \
-        -influxdb-bucket "$db" -once -cron-job-schedule '*/6 * * * * *' -query-step 2s -query-rate-window 5s \
+        -influxdb-bucket "$db" -once -cron-job-schedule '*/6 * * * * *' -query-step 2s -query-rate-window 6s \
         -cron-job-time-offset -1s -log-disable-colors "$@" 2>"$E2E_TMP/federator-$db.log" \
         || { cat "$E2E_TMP/federator-$db.log" >&2; fail "federator run into $db failed"; }
 }
@@ -115,7 +117,8 @@ def bandwidth(db, service):
 def near(got, want, low, high):
     return low * want <= got <= high * want
 
-# The Go host's rows are its exposition's byte rates times 8, exactly.
+# The Go host's rows are its exposition's byte rates times 8 (within 10%: the stand-in
+# computes each value when it answers, Prometheus stamps it when it asked).
 go_all = {("go-host", "go.example", "peer", "peer.example"): 40000,
           ("go-host", "go.example", "excluded-peer", ""): 32000,
           ("go-host", "go.example", "", ""): 16000}
@@ -123,7 +126,7 @@ def check_go_traffic(db, want_keys):
     got = bandwidth(db, "go-host")
     check(set(got) == want_keys, f"{db}: Go host ingress rows {sorted(got)}, want {sorted(want_keys)}")
     for key in want_keys:
-        check(abs(got[key] - go_all[key]) <= 0.05 * go_all[key], f"{db}: Go host {key}: {got[key]} bit/s, want {go_all[key]}")
+        check(abs(got[key] - go_all[key]) <= 0.1 * go_all[key], f"{db}: Go host {key}: {got[key]} bit/s, want {go_all[key]}")
 
 # The new host's rows are counted from packets: each connection sends 10 x 2000 bytes a
 # second, 160 kbit/s of payload plus TCP/IP headers (about 5%); port 22's and 8080's

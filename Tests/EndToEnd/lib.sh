@@ -80,17 +80,18 @@ wait_for() {
 # scrape NS URL: GET URL from inside NS.
 scrape() { ip netns exec "$1" curl -sf --max-time 10 "$2"; }
 
-# start_prometheus NS SCRAPE_TARGET PORT [RULE_FILE]: a real Prometheus in NS scraping
-# TARGET every second, evaluating RULE_FILE's rules every second when one is given.
-# TARGET may list several HOST:PORT separated by commas; it returns once each is scraped.
+# start_prometheus NS SCRAPE_TARGET PORT [RULE_FILE] [SCRAPE_INTERVAL]: a real Prometheus
+# in NS scraping TARGET every SCRAPE_INTERVAL (default 1s), evaluating RULE_FILE's rules
+# every second when one is given (pass "" for none). TARGET may list several HOST:PORT
+# separated by commas; it returns once each is scraped.
 start_prometheus() {
-    local ns=$1 target=$2 port=$3 rules=${4:-}
+    local ns=$1 target=$2 port=$3 rules=${4:-} interval=${5:-1s}
     local targets="'${target//,/"', '"}'" count
     count=$(tr , '\n' <<<"$target" | grep -c .)
     mkdir -p "$E2E_TMP/prometheus"
     cat > "$E2E_TMP/prometheus/prometheus.yml" <<YAML
 global:
-  scrape_interval: 1s
+  scrape_interval: $interval
   evaluation_interval: 1s
 scrape_configs:
   - job_name: planet-exporter
