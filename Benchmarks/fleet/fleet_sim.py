@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A fleet of planet-exporter agents in one process, for the fleet benchmark.
 
-Writes a fleet inventory (the seed's ndjson format: one host per line with its hostgroup
+Writes a fleet inventory (the Go original's ndjson format: one host per line with its hostgroup
 and domain), then serves one /metrics target per agent on its own loopback address
 (127.10.X.Y:PORT), each with the series a real agent exports for its host: traffic bytes
 per peer, direction and port, and the dependency gauges, labelled from the inventory.

@@ -6,7 +6,7 @@ import NetAddress
 import ServiceLifecycle
 import Synchronization
 
-/// Fetches the inventory at start and then every `refreshEvery` task intervals (the seed
+/// Fetches the inventory at start and then every `refreshEvery` task intervals (the Go original
 /// refreshed every 25), keeping the last good one when a fetch or parse fails.
 public final class InventoryTask: Service, Sendable {
     /// The inventory in use and the health of the last attempt.

@@ -6,7 +6,7 @@ import Musl
 import Darwin
 #endif
 
-/// A cron schedule with a seconds field, as the seed's cron library reads it:
+/// A cron schedule with a seconds field, as the Go original's cron library reads it:
 /// "second minute hour day-of-month month day-of-week" in local time, each field `*`,
 /// a number, a range `a-b`, a step `*/n` or `a-b/n`, or a comma list of those; months and
 /// weekdays also by three-letter name. `@yearly`, `@monthly`, `@weekly`, `@daily` and

@@ -14,6 +14,17 @@ public struct QueryOptions: Sendable, Equatable {
     public var excludedPorts: [String]
     /// Remote addresses (IPs, or the names the inventory gave them) that are not federated.
     public var excludedRemoteAddresses: [String]
+    /// Regular expressions over the service port (`port!~`); each must be valid for
+    /// ``ExclusionPattern/validate(_:flag:)``. PromQL anchors them at both ends.
+    public var excludedPortPatterns: [String]
+    /// Regular expressions over the remote address, matched as the Go original matched its
+    /// own: traffic by `remote_ip` and `remote_domain`, dependencies by `remote_address`.
+    public var excludedRemoteAddressPatterns: [String]
+    /// Leave out series without hostgroups, as the Go original did: traffic needs
+    /// `local_hostgroup` and `remote_hostgroup`, dependencies `local_hostgroup`.
+    public var requireHostgroups: Bool
+    /// A named set of matchers added to those above.
+    public var exclusions: ExclusionPreset
     /// Traffic below this many bits/s is noise and is not written.
     public var noiseFloorBitsPerSecond: Double
     /// Range of the irate() window, in seconds; needs at least two scrapes inside it.
@@ -22,13 +33,35 @@ public struct QueryOptions: Sendable, Equatable {
     /// Options as given; the defaults exclude nothing.
     public init(
         excludedPorts: [String] = [], excludedRemoteAddresses: [String] = [],
+        excludedPortPatterns: [String] = [], excludedRemoteAddressPatterns: [String] = [],
+        requireHostgroups: Bool = false, exclusions: ExclusionPreset = .none,
         noiseFloorBitsPerSecond: Double = 1000, rateWindowSeconds: Int = 60
     ) {
         self.excludedPorts = excludedPorts
         self.excludedRemoteAddresses = excludedRemoteAddresses
+        self.excludedPortPatterns = excludedPortPatterns
+        self.excludedRemoteAddressPatterns = excludedRemoteAddressPatterns
+        self.requireHostgroups = requireHostgroups
+        self.exclusions = exclusions
         self.noiseFloorBitsPerSecond = noiseFloorBitsPerSecond
         self.rateWindowSeconds = rateWindowSeconds
     }
+}
+
+/// A named set of exclusions, chosen with `-exclusions`.
+public enum ExclusionPreset: String, Sendable, CaseIterable {
+    /// Nothing beyond the other options.
+    case none
+    /// The Go original's matchers, as its queries wrote them: for traffic its address
+    /// patterns and both hostgroups required (no port matcher: its traffic had no port);
+    /// for dependencies its ports and address patterns, a local hostgroup, a process name,
+    /// and a remote address that is a name (not `localhost`, not starting with a digit).
+    case go
+
+    /// The ports the Go original left out of its dependency queries.
+    public static let goPortPattern = "(22|53|111|8301|8300|8500|3025|3022|51666|9100|19100|5666|25|8600|11910|11560)"
+    /// The address patterns the Go original left out (unescaped dots match any character there too).
+    public static let goRemoteAddressPattern = "(100.([6-9]|1[0-2]).*|52.*|192.168.*|.*prometheus.*|203.*|163.18.*|130.211.*|f.*|169.254.*|111.*)"
 }
 
 /// PromQL for each data set, built from ``QueryOptions``.
@@ -44,24 +77,64 @@ public enum FederationQueries {
     public static func query(_ dataSet: DataSet, options: QueryOptions, stepSeconds: Int) -> String {
         switch dataSet {
         case .traffic:
-            let selector = "planet_traffic_bytes_total" + matchers(options, addressLabel: "remote_ip")
+            let parts = matchers(options, addressLabels: ["remote_ip", "remote_domain"],
+                                 hostgroupLabels: ["local_hostgroup", "remote_hostgroup"]) + presetMatchers(options.exclusions, dataSet)
+            let selector = "planet_traffic_bytes_total" + braces(parts)
             return "sum by (\(trafficLabels.joined(separator: ", "))) (irate(\(selector)[\(options.rateWindowSeconds)s])) * 8 > "
                 + LineProtocol.formatFloat(options.noiseFloorBitsPerSecond)
         case .upstream, .downstream:
-            let selector = "planet_\(dataSet.rawValue)" + matchers(options, addressLabel: "remote_address")
+            let parts = matchers(options, addressLabels: ["remote_address"], hostgroupLabels: ["local_hostgroup"])
+                + presetMatchers(options.exclusions, dataSet)
+            let selector = "planet_\(dataSet.rawValue)" + braces(parts)
             return "max by (\(dependencyLabels.joined(separator: ", "))) (max_over_time(\(selector)[\(max(1, stepSeconds))s]))"
         }
     }
 
-    private static func matchers(_ options: QueryOptions, addressLabel: String) -> String {
+    /// The matchers of `options`; the literal address list matches the first address
+    /// label only, as it always has, the patterns every one of `addressLabels`.
+    private static func matchers(_ options: QueryOptions, addressLabels: [String], hostgroupLabels: [String]) -> [String] {
         var parts: [String] = []
         if !options.excludedPorts.isEmpty {
             parts.append("port!~" + quote(options.excludedPorts.map(escapeRegex).joined(separator: "|")))
         }
         if !options.excludedRemoteAddresses.isEmpty {
-            parts.append(addressLabel + "!~" + quote(options.excludedRemoteAddresses.map(escapeRegex).joined(separator: "|")))
+            parts.append(addressLabels[0] + "!~" + quote(options.excludedRemoteAddresses.map(escapeRegex).joined(separator: "|")))
         }
-        return parts.isEmpty ? "" : "{" + parts.joined(separator: ", ") + "}"
+        for pattern in options.excludedPortPatterns {
+            parts.append("port!~" + quote(pattern))
+        }
+        for pattern in options.excludedRemoteAddressPatterns {
+            for label in addressLabels { parts.append(label + "!~" + quote(pattern)) }
+        }
+        if options.requireHostgroups {
+            for label in hostgroupLabels { parts.append(label + "!=\"\"") }
+        }
+        return parts
+    }
+
+    /// The matchers of `preset`, in the order the Go original wrote them.
+    private static func presetMatchers(_ preset: ExclusionPreset, _ dataSet: DataSet) -> [String] {
+        let required = #"!="""#
+        let addresses = quote(ExclusionPreset.goRemoteAddressPattern)
+        switch (preset, dataSet) {
+        case (.none, _):
+            return []
+        case (.go, .traffic):
+            return ["local_hostgroup" + required, "remote_ip!~" + addresses, "remote_domain!~" + addresses,
+                    "remote_hostgroup" + required]
+        case (.go, .upstream), (.go, .downstream):
+            return ["local_hostgroup" + required, "port!~" + quote(ExclusionPreset.goPortPattern),
+                    "remote_address!~" + addresses, #"remote_address!="localhost""#, "process_name" + required,
+                    "remote_address!~" + quote(#"\d.*"#)]
+        }
+    }
+
+    /// A selector's label matchers in braces, each once (a preset may repeat a flag's);
+    /// nothing when there are none.
+    private static func braces(_ parts: [String]) -> String {
+        var seen = Set<String>()
+        let unique = parts.filter { seen.insert($0).inserted }
+        return unique.isEmpty ? "" : "{" + unique.joined(separator: ", ") + "}"
     }
 
     /// Exclusions are literal values, so regex metacharacters (the dots of an address) are escaped.
@@ -89,7 +162,7 @@ public enum FederationQueries {
     }
 }
 
-/// Turns query results into InfluxDB points with the seed's measurement, tag and field names.
+/// Turns query results into InfluxDB points with the Go original's measurement, tag and field names.
 public enum PointMapping {
     /// Prometheus label -> InfluxDB tag, per data set (see docs/federator.md).
     public static func tagNames(_ dataSet: DataSet) -> [(label: String, tag: String)] {

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 
-/// This host's name and primary address (the address the seed's metrics call local).
+/// This host's name and primary address (the address the Go original's metrics call local).
 public enum HostIdentity {
     /// The host name (gethostname).
     public static func hostname() -> String {

@@ -8,7 +8,7 @@ import Logging
 import ServiceLifecycle
 
 /// planet-federator-influxdb-to-bq: summarises the federated InfluxDB data into two
-/// BigQuery tables on cron schedules, with the seed's flags.
+/// BigQuery tables on cron schedules, with the Go original's flags.
 @main
 struct PlanetFederatorInfluxDBToBQ: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

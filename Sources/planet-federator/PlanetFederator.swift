@@ -9,7 +9,7 @@ import Logging
 import ServiceLifecycle
 
 /// planet-federator: copies planet-exporter data from Prometheus into InfluxDB on a cron
-/// schedule, with the seed's flags and schema.
+/// schedule, with the Go original's flags and schema.
 @main
 struct PlanetFederator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,7 +22,7 @@ struct PlanetFederator: AsyncParsableCommand {
     var cronJobSchedule = "*/30 * * * * *"
 
     @Option(name: .customLong("cron-job-timeout-second"), help: "Seconds a run (queries, retries, writes) may take before it is abandoned.")
-    var cronJobTimeoutSecond = 25
+    var cronJobTimeoutSecond = 30
 
     @Option(name: .customLong("cron-job-time-offset"), help: "Added to each run's time to get the end of the queried window; negative queries the past (e.g. -30s).")
     var cronJobTimeOffset = GoDuration(nanoseconds: 0)
@@ -44,7 +44,7 @@ struct PlanetFederator: AsyncParsableCommand {
     }
 
     @Option(name: .customLong("influxdb-org"), help: "InfluxDB 2.x organisation.")
-    var influxdbOrg = ""
+    var influxdbOrg = "mothership"
 
     @Option(name: .customLong("influxdb-bucket"), help: "InfluxDB 2.x bucket, or the database name with InfluxDB 1.x.")
     var influxdbBucket = "mothership"
@@ -82,6 +82,18 @@ struct PlanetFederator: AsyncParsableCommand {
     @Option(name: .customLong("exclude-remote-addresses"), help: "Comma-separated remote addresses (IPs or inventory names) not to federate.")
     var excludeRemoteAddresses = ""
 
+    @Option(name: .customLong("exclude-ports-regex"), help: "Service ports not to federate, as a regular expression over the whole port (RE2, as PromQL reads it), e.g. '22|9100|1[0-9]{4}'.")
+    var excludePortsRegex = ""
+
+    @Option(name: .customLong("exclude-remote-addresses-regex"), help: "Remote addresses not to federate, as a regular expression over the whole value, e.g. '52\\..*|192\\.168\\..*': traffic's remote_ip and remote_domain, the dependencies' remote_address.")
+    var excludeRemoteAddressesRegex = ""
+
+    @Flag(name: .customLong("require-hostgroups"), inversion: .prefixedNo, help: "Federate only series with hostgroups, as the Go original: traffic with local and remote hostgroup, dependencies with a local one.")
+    var requireHostgroups = false
+
+    @Option(name: .customLong("exclusions"), help: "none, or go: add the Go original's matchers to those of the other flags (its address patterns and required hostgroups; for dependencies also its ports, a process name and a peer the inventory named).")
+    var exclusions = ExclusionPreset.none
+
     @Option(name: .customLong("listen-address"), help: "Serve the federator's own metrics on /metrics at this address (HOST:PORT, e.g. 127.0.0.1:19110); empty serves none.")
     var listenAddress = ""
 
@@ -111,6 +123,14 @@ struct PlanetFederator: AsyncParsableCommand {
         }
         guard queryStep.nanoseconds >= 1_000_000_000 else { throw ValidationError("-query-step must be at least 1s") }
         guard queryRateWindow.nanoseconds >= 1_000_000_000 else { throw ValidationError("-query-rate-window must be at least 1s") }
+        do {
+            if !excludePortsRegex.isEmpty { try ExclusionPattern.validate(excludePortsRegex, flag: "-exclude-ports-regex") }
+            if !excludeRemoteAddressesRegex.isEmpty {
+                try ExclusionPattern.validate(excludeRemoteAddressesRegex, flag: "-exclude-remote-addresses-regex")
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
         if !listenAddress.isEmpty && ListenAddress(listenAddress) == nil {
             throw ValidationError("-listen-address \(listenAddress): expected HOST:PORT, e.g. 127.0.0.1:19110")
         }
@@ -144,6 +164,10 @@ struct PlanetFederator: AsyncParsableCommand {
             queryOptions: QueryOptions(
                 excludedPorts: Self.list(excludePorts),
                 excludedRemoteAddresses: Self.list(excludeRemoteAddresses),
+                excludedPortPatterns: excludePortsRegex.isEmpty ? [] : [excludePortsRegex],
+                excludedRemoteAddressPatterns: excludeRemoteAddressesRegex.isEmpty ? [] : [excludeRemoteAddressesRegex],
+                requireHostgroups: requireHostgroups,
+                exclusions: exclusions,
                 noiseFloorBitsPerSecond: trafficNoiseFloorBps,
                 rateWindowSeconds: Int(queryRateWindow.nanoseconds / 1_000_000_000)
             ),
@@ -217,6 +241,7 @@ struct PlanetFederator: AsyncParsableCommand {
 }
 
 extension InfluxAPIChoice: ExpressibleByArgument {}
+extension ExclusionPreset: ExpressibleByArgument {}
 
 /// Whether the `-once` run failed, set from the service's task.
 final class OnceOutcome: @unchecked Sendable {

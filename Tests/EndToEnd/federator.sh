@@ -2,8 +2,9 @@
 # End-to-end test of planet-federator against real servers on 127.0.0.1: a recorded
 # exposition served over HTTP, a real Prometheus scraping it every second, a real
 # InfluxDB 1.x. Runs the federator once (-once) and on a cron schedule, then runs the
-# seed README's example InfluxQL queries and asserts their rows. Also times the seed's
-# dashboard question on the raw series in Prometheus against the federated measurement.
+# Go original's README example InfluxQL queries and asserts their rows. Also times the
+# Go original's dashboard question on the raw series in Prometheus against the federated
+# measurement.
 # Exit 0: pass; 77: skipped (a server is not installed); anything else: failure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -73,6 +74,8 @@ influxql() { # database, query -> JSON on stdout
 }
 curl -fsS -XPOST "$influx/query" --data-urlencode "q=CREATE DATABASE mothership" >/dev/null
 curl -fsS -XPOST "$influx/query" --data-urlencode "q=CREATE DATABASE excluded" >/dev/null
+curl -fsS -XPOST "$influx/query" --data-urlencode "q=CREATE DATABASE excluded_regex" >/dev/null
+curl -fsS -XPOST "$influx/query" --data-urlencode "q=CREATE DATABASE excluded_go" >/dev/null
 
 # irate() needs two scrapes in its window: wait until Prometheus has traffic rates.
 has_rates() {
@@ -91,7 +94,7 @@ wait_for 30 has_window || fail "prometheus has fewer than 4 seconds of traffic r
 common=(-prometheus-addr "$prom" -influxdb-addr "$influx" -query-step 2s -query-rate-window=5s
         --cron-job-time-offset -1s -log-disable-colors)
 
-echo "-- one run (-once) with the seed's command line"
+echo "-- one run (-once) with the Go original's command line"
 "$binary" "${common[@]}" -influxdb-bucket mothership -once 2>"$work/once.log" \
     || { cat "$work/once.log" >&2; fail "federator -once failed"; }
 grep -q 'detected influxdb write api' "$work/once.log" || { cat "$work/once.log" >&2; fail "no API detection logged"; }
@@ -100,6 +103,22 @@ grep -q 'api=v1' "$work/once.log" || { cat "$work/once.log" >&2; fail "InfluxDB 
 echo "-- exclusions (-exclude-ports 22 -exclude-remote-addresses=10.2.3.3)"
 "$binary" "${common[@]}" -influxdb-bucket excluded -exclude-ports 22 -exclude-remote-addresses=10.2.3.3 \
     -once=true 2>"$work/excluded.log" || { cat "$work/excluded.log" >&2; fail "federator -once with exclusions failed"; }
+
+echo "-- exclusions by pattern (-exclude-ports-regex '2[0-9]' -exclude-remote-addresses-regex '100\.100\..*')"
+"$binary" "${common[@]}" -influxdb-bucket excluded_regex -exclude-ports-regex '2[0-9]' \
+    -exclude-remote-addresses-regex '100\.100\..*' -once 2>"$work/excluded-regex.log" \
+    || { cat "$work/excluded-regex.log" >&2; fail "federator -once with exclusion patterns failed"; }
+
+echo "-- the Go original's exclusions (-exclusions go)"
+"$binary" "${common[@]}" -influxdb-bucket excluded_go -exclusions go -once 2>"$work/excluded-go.log" \
+    || { cat "$work/excluded-go.log" >&2; fail "federator -once -exclusions go failed"; }
+
+echo "-- a pattern Prometheus could not use is refused at start, in one line"
+set +e
+"$binary" "${common[@]}" -exclude-ports-regex '(22' -once 2>"$work/badregex.log"; badregex_rc=$?
+set -e
+[ "$badregex_rc" -ne 0 ] && grep -q '^Error: -exclude-ports-regex "(22": not a regular expression' "$work/badregex.log" \
+    || { cat "$work/badregex.log" >&2; fail "bad -exclude-ports-regex not refused with one line (exit $badregex_rc)"; }
 
 echo "-- InfluxDB 2.x write API (detected from /ping), two 503s retried, batches of 5"
 front_port=$(free_port)
@@ -181,7 +200,7 @@ grep -q 'cannot reach prometheus' "$work/down.log" || { cat "$work/down.log" >&2
 [ "$badflag_rc" -ne 0 ] && grep -q 'invalid boolean value "maybe" for -once' "$work/badflag.log" \
     || { cat "$work/badflag.log" >&2; fail "bad boolean flag not reported"; }
 
-echo "-- the seed README's InfluxQL queries"
+echo "-- the Go original's README InfluxQL queries"
 service=debugapp
 # Grafana's $timeFilter and $__interval macros are the only substitutions.
 q_ingress="SELECT
@@ -213,6 +232,11 @@ influxql mothership "$q_downstream" >"$work/downstream.json"
 influxql excluded "$q_upstream" >"$work/excluded-upstream.json"
 influxql excluded "$q_downstream" >"$work/excluded-downstream.json"
 influxql excluded "$q_ingress" >"$work/excluded-ingress.json"
+for db in excluded_regex excluded_go; do
+    influxql "$db" "$q_upstream" >"$work/$db-upstream.json"
+    influxql "$db" "$q_downstream" >"$work/$db-downstream.json"
+    influxql "$db" "$q_ingress" >"$work/$db-ingress.json"
+done
 
 python3 - "$work" <<'EOF'
 import json, sys
@@ -280,12 +304,30 @@ excluded_up = tagsets("excluded-upstream", ["upstream_service", "upstream_addres
 check(set(excluded_up) == want_up - {("consul-server", "10.2.3.3", "consul", "8300", "tcp")}, f"address exclusion: {sorted(excluded_up)}")
 check(set(tagsets("excluded-ingress", ["service", "remote_service", "remote_address"])) == {("debugapp", "xyz", "xyz.service.consul")},
       "port exclusion on traffic")
+
+# Patterns: port 22 (sshd) and the 100.100.* peers are gone, everything else is there.
+check(set(tagsets("excluded_regex-downstream", keys)) == want_down - {("", "192.168.1.2", "sshd", "22", "tcp")},
+      f"port pattern: {sorted(tagsets('excluded_regex-downstream', keys))}")
+up_keys = ["upstream_service", "upstream_address", "process_name", "upstream_port", "protocol"]
+got = set(tagsets("excluded_regex-upstream", up_keys))
+check(got == {row for row in want_up if not row[1].startswith("100.100.")}, f"address pattern: {sorted(got)}")
+got = set(tagsets("excluded_regex-ingress", ["service", "remote_service", "remote_address"]))
+check(got == {("debugapp", "xyz", "xyz.service.consul")}, f"port pattern on traffic: {sorted(got)}")
+
+# The Go original's exclusions: its ports (8300, 8500, 9100, 19100, 22), its address
+# patterns (100.64-127.*, 52.*, 192.168.*, *prometheus*), hostgroups required, and
+# dependencies only with a process and a named peer: one upstream and one traffic row stay.
+got = set(tagsets("excluded_go-upstream", up_keys))
+check(got == {("xyz", "xyz.service.consul", "debugapp", "80", "tcp")}, f"go upstream: {sorted(got)}")
+check(not tagsets("excluded_go-downstream", keys), f"go downstream: {sorted(tagsets('excluded_go-downstream', keys))}")
+got = set(tagsets("excluded_go-ingress", ["service", "remote_service", "remote_address"]))
+check(got == {("debugapp", "xyz", "xyz.service.consul")}, f"go ingress: {sorted(got)}")
 print("influxql rows: ok")
 EOF
 
 echo "-- timing: the dashboard's bandwidth question for one busy host over one hour, 20 runs each"
 # Raw: bandwidth per remote service computed by Prometheus from the 1,200 raw series.
-# Federated: the seed README's first InfluxQL query ($__interval = 30s) over the same hour.
+# Federated: the Go original's README first InfluxQL query ($__interval = 30s) over the same hour.
 t_end=$busy_end; t_start=$((busy_end - 3600 + 30))
 promql='sum by (local_hostgroup, remote_hostgroup, remote_domain) (irate(planet_traffic_bytes_total{direction="ingress", local_hostgroup="busy"}[1m])) * 8'
 q_busy="SELECT SUM(\"bandwidth_bps\") FROM \"ingress\" WHERE (\"service\" = 'busy') AND time >= ${t_start}s AND time <= ${t_end}s GROUP BY time(30s), \"service\", \"remote_service\", \"remote_address\""
@@ -332,5 +374,5 @@ PY
 }
 time_runs "prometheus, raw series (PromQL query_range, 1 h, step 30s)" "$prom/api/v1/query_range" \
     "query=$promql" "start=$t_start" "end=$t_end" "step=30"
-time_runs "influxdb, federated (seed InfluxQL, 1 h, 30s buckets)" "$influx/query" "db=mothership" "q=$q_busy"
+time_runs "influxdb, federated (Go original's InfluxQL, 1 h, 30s buckets)" "$influx/query" "db=mothership" "q=$q_busy"
 echo "federator end-to-end: passed"

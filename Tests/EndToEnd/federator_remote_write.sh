@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # planet-federator -prometheus-remote-write-url against a real Prometheus started with
 # --web.enable-remote-write-receiver: the three federated data sets arrive as series, and
-# the seed's three dashboard questions, as the PromQL queries of docs/federator.md, return
-# the expected rows. A proxy in front of the receiver answers 503 to the first two requests
+# the Go original's three dashboard questions, as the PromQL queries of docs/federator.md,
+# return the expected rows. A proxy in front of the receiver answers 503 to the first two requests
 # (retried with backoff) and, in a second run, 400 to the first (not retried, counted).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -80,19 +80,23 @@ wait_for() {
 # scrape NS URL: GET URL from inside NS.
 scrape() { ip netns exec "$1" curl -sf --max-time 10 "$2"; }
 
-# start_prometheus NS SCRAPE_TARGET PORT [RULE_FILE]: a real Prometheus in NS scraping
-# TARGET every second, evaluating RULE_FILE's rules every second when one is given.
+# start_prometheus NS SCRAPE_TARGET PORT [RULE_FILE] [SCRAPE_INTERVAL]: a real Prometheus
+# in NS scraping TARGET every SCRAPE_INTERVAL (default 1s), evaluating RULE_FILE's rules
+# every second when one is given (pass "" for none). TARGET may list several HOST:PORT
+# separated by commas; it returns once each is scraped.
 start_prometheus() {
-    local ns=$1 target=$2 port=$3 rules=${4:-}
+    local ns=$1 target=$2 port=$3 rules=${4:-} interval=${5:-1s}
+    local targets="'${target//,/"', '"}'" count
+    count=$(tr , '\n' <<<"$target" | grep -c .)
     mkdir -p "$E2E_TMP/prometheus"
     cat > "$E2E_TMP/prometheus/prometheus.yml" <<YAML
 global:
-  scrape_interval: 1s
+  scrape_interval: $interval
   evaluation_interval: 1s
 scrape_configs:
   - job_name: planet-exporter
     static_configs:
-      - targets: ['$target']
+      - targets: [$targets]
 YAML
     [ -z "$rules" ] || printf "rule_files:\n  - '%s'\n" "$rules" >> "$E2E_TMP/prometheus/prometheus.yml"
     promtool check config "$E2E_TMP/prometheus/prometheus.yml" >/dev/null
@@ -101,7 +105,7 @@ YAML
         --log.level=warn
     wait_for 30 scrape "$ns" "http://127.0.0.1:$port/-/ready" || fail "prometheus did not become ready"
     # Ready is not scraping yet: target discovery settles a few seconds later.
-    wait_for 30 bash -c "ip netns exec $ns curl -sf http://127.0.0.1:$port/api/v1/query --data-urlencode 'query=up == 1' | grep -q '\"value\"'" \
+    wait_for 30 bash -c "ip netns exec $ns curl -sf http://127.0.0.1:$port/api/v1/query --data-urlencode 'query=count(up == 1) >= $count' | grep -q '\"value\"'" \
         || fail "prometheus never scraped $target"
 }
 

@@ -21,6 +21,47 @@ import Testing
             .contains(#"planet_upstream{port!~"22|19100", remote_address!~"10\\.0\\.0\\.1|a\"b"}[30s]"#))
     }
 
+    @Test func patternsAreMatchedAsGivenOnEveryAddressLabel() {
+        let options = QueryOptions(excludedPortPatterns: ["22|9100"], excludedRemoteAddressPatterns: [#"52\..*|a"b"#])
+        #expect(FederationQueries.query(.traffic, options: options, stepSeconds: 30)
+            == #"sum by (direction, local_hostgroup, local_domain, remote_hostgroup, remote_domain) (irate(planet_traffic_bytes_total{port!~"22|9100", remote_ip!~"52\\..*|a\"b", remote_domain!~"52\\..*|a\"b"}[60s])) * 8 > 1000"#)
+        #expect(FederationQueries.query(.downstream, options: options, stepSeconds: 30)
+            == #"max by (local_hostgroup, local_address, remote_hostgroup, remote_address, port, protocol, process_name) (max_over_time(planet_downstream{port!~"22|9100", remote_address!~"52\\..*|a\"b"}[30s]))"#)
+    }
+
+    @Test func requiredHostgroupsAreTheGoOriginals() {
+        let options = QueryOptions(requireHostgroups: true)
+        #expect(FederationQueries.query(.traffic, options: options, stepSeconds: 30)
+            .contains(#"planet_traffic_bytes_total{local_hostgroup!="", remote_hostgroup!=""}[60s]"#))
+        #expect(FederationQueries.query(.upstream, options: options, stepSeconds: 30)
+            .contains(#"planet_upstream{local_hostgroup!=""}[30s]"#))
+    }
+
+    /// The Go original's matchers, as its query text wrote them, for each data set.
+    @Test func goPresetHasTheGoOriginalsMatchers() {
+        let ports = "(22|53|111|8301|8300|8500|3025|3022|51666|9100|19100|5666|25|8600|11910|11560)"
+        let addresses = "(100.([6-9]|1[0-2]).*|52.*|192.168.*|.*prometheus.*|203.*|163.18.*|130.211.*|f.*|169.254.*|111.*)"
+        let options = QueryOptions(exclusions: .go)
+        #expect(FederationQueries.query(.traffic, options: options, stepSeconds: 30)
+            == "sum by (direction, local_hostgroup, local_domain, remote_hostgroup, remote_domain) (irate(planet_traffic_bytes_total{"
+            + #"local_hostgroup!="", remote_ip!~"\#(addresses)", remote_domain!~"\#(addresses)", remote_hostgroup!=""}[60s])) * 8 > 1000"#)
+        for dataSet in [DataSet.upstream, .downstream] {
+            #expect(FederationQueries.query(dataSet, options: options, stepSeconds: 15)
+                == "max by (local_hostgroup, local_address, remote_hostgroup, remote_address, port, protocol, process_name) (max_over_time(planet_\(dataSet.rawValue){"
+                + #"local_hostgroup!="", port!~"\#(ports)", remote_address!~"\#(addresses)", remote_address!="localhost", process_name!="", remote_address!~"\\d.*"}[15s]))"#)
+        }
+    }
+
+    @Test func presetAddsToTheFlagsMatchersEachOnce() {
+        let options = QueryOptions(excludedPorts: ["7000"], excludedPortPatterns: ["80.."], requireHostgroups: true, exclusions: .go)
+        let traffic = FederationQueries.query(.traffic, options: options, stepSeconds: 30)
+        #expect(traffic.contains(#"{port!~"7000", port!~"80..", local_hostgroup!="", remote_hostgroup!="", remote_ip!~"(100."#))
+        #expect(traffic.ranges(of: #"local_hostgroup!="""#).count == 1)
+        let upstream = FederationQueries.query(.upstream, options: options, stepSeconds: 30)
+        #expect(upstream.contains(#"{port!~"7000", port!~"80..", local_hostgroup!="", port!~"(22|"#))
+        #expect(upstream.ranges(of: #"local_hostgroup!="""#).count == 1)
+    }
+
     static let trafficSeries = [
         PrometheusSeries(labels: ["direction": "ingress", "local_hostgroup": "debugapp", "local_domain": "debugapp.service.consul",
                                   "remote_hostgroup": "xyz", "remote_domain": "xyz.service.consul"],
@@ -32,7 +73,7 @@ import Testing
         PrometheusSeries(labels: ["direction": "sideways"], samples: [.init(timestampMilliseconds: 1, value: 1)]),
     ]
 
-    @Test func trafficPointsUseSeedSchema() {
+    @Test func trafficPointsUseGoOriginalSchema() {
         let points = PointMapping.points(.traffic, series: Self.trafficSeries)
         #expect(points.map(LineProtocol.encode) == [
             "ingress,address=debugapp.service.consul,remote_address=xyz.service.consul,remote_service=xyz,service=debugapp bandwidth_bps=8000 1700000000000000000",
@@ -40,7 +81,7 @@ import Testing
         ])
     }
 
-    @Test func dependencyPointsUseSeedSchema() {
+    @Test func dependencyPointsUseGoOriginalSchema() {
         let labels = ["local_hostgroup": "debugapp", "local_address": "debugapp.service.consul", "remote_hostgroup": "xyz",
                       "remote_address": "xyz.service.consul", "port": "80", "protocol": "tcp", "process_name": "debugapp"]
         let series = [PrometheusSeries(labels: labels, samples: [.init(timestampMilliseconds: 1000, value: 1)])]

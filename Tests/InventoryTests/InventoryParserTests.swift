@@ -14,8 +14,8 @@ private func parse(_ text: String, _ format: InventoryFormat) throws -> Inventor
 }
 
 @Suite struct InventoryParserTests {
-    @Test func seedArrayJSONExample() throws {
-        let result = try InventoryParser.parse(try inventoryFixture("seed-arrayjson.json"), format: .arrayjson)
+    @Test func goOriginalArrayJSONExample() throws {
+        let result = try InventoryParser.parse(try inventoryFixture("go-original-arrayjson.json"), format: .arrayjson)
         #expect(result.entries == [
             entry("10.1.2.3", "xyz", "xyz.service.consul"),
             entry("10.2.3.4", "debugapp", "debugapp.service.consul"),
@@ -25,8 +25,8 @@ private func parse(_ text: String, _ format: InventoryFormat) throws -> Inventor
         #expect(result.unlabelledCount == 0)
     }
 
-    @Test func seedNDJSONExample() throws {
-        let result = try InventoryParser.parse(try inventoryFixture("seed-ndjson.ndjson"), format: .ndjson)
+    @Test func goOriginalNDJSONExample() throws {
+        let result = try InventoryParser.parse(try inventoryFixture("go-original-ndjson.ndjson"), format: .ndjson)
         #expect(result.entries == [
             entry("10.0.1.2", "xyz", "xyz.service.consul"),
             entry("172.16.1.2", "abc", "abc.service.consul"),
@@ -170,7 +170,7 @@ private func parse(_ text: String, _ format: InventoryFormat) throws -> Inventor
 }
 
 @Suite struct InventoryFormatTests {
-    @Test func acceptsTheSeedNames() throws {
+    @Test func acceptsTheGoOriginalNames() throws {
         #expect(try InventoryFormat(flagValue: "arrayjson") == .arrayjson)
         #expect(try InventoryFormat(flagValue: "ndjson") == .ndjson)
     }

@@ -10,8 +10,8 @@ private func entry(_ network: String, _ hostgroup: String) -> InventoryEntry {
 }
 
 @Suite struct InventoryTests {
-    @Test func seedExampleResolves() throws {
-        let parsed = try InventoryParser.parse(try inventoryFixture("seed-arrayjson.json"), format: .arrayjson)
+    @Test func goOriginalExampleResolves() throws {
+        let parsed = try InventoryParser.parse(try inventoryFixture("go-original-arrayjson.json"), format: .arrayjson)
         let inventory = Inventory(entries: parsed.entries)
         #expect(inventory.lookup(ip("10.1.2.3")) == InventoryHost(hostgroup: "xyz", domain: "xyz.service.consul"))
         #expect(inventory.lookup(ip("10.2.3.4")) == InventoryHost(hostgroup: "debugapp", domain: "debugapp.service.consul"))
@@ -35,7 +35,7 @@ private func entry(_ network: String, _ hostgroup: String) -> InventoryEntry {
         #expect(inventory.lookup(ip("10.0.0.1"))?.hostgroup == "second")
     }
 
-    @Test func loopbackIsLocalhostAsInTheSeed() {
+    @Test func loopbackIsLocalhostAsInTheGoOriginal() {
         let inventory = Inventory(entries: [entry("127.0.0.1", "mine"), entry("127.0.0.0/8", "loopnet"), entry("::/0", "any6")])
         #expect(inventory.lookup(ip("127.0.0.1")) == .localhost)
         #expect(inventory.lookup(ip("::1")) == .localhost)

@@ -17,7 +17,7 @@ func ip(_ text: String) -> IPAddress {
 @Suite struct DarkstatTests {
     let local = LocalAddresses(addresses: [ip("10.20.0.5"), ip("127.0.0.1"), ip("::1")])
 
-    @Test func convertsFixtureWithSeedDirections() throws {
+    @Test func convertsFixtureWithGoOriginalDirections() throws {
         let conversion = try Darkstat.convert(exposition: try migrationFixture("darkstat-metrics.prom"), local: local)
         #expect(conversion.records == [
             TrafficRecord(remote: ip("10.20.1.7"), direction: .egress, bytes: 150_474),

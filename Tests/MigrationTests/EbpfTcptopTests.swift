@@ -31,7 +31,7 @@ import NetAddress
     }
 
     @Test func ipv4OnlyExporterWithGarbageSamples() throws {
-        // The seed's tcptop.yaml exports only the IPv4 pair; that is enough.
+        // The Go original's tcptop.yaml exports only the IPv4 pair; that is enough.
         let conversion = try EbpfTcptop.convert(exposition: try migrationFixture("ebpf-tcptop-garbage.prom"), local: local)
         let host = ip("10.20.0.5")
         let peer = ip("10.30.4.12")
