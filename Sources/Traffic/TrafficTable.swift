@@ -1,4 +1,5 @@
 import CPrefetch
+import NetAddress
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -68,7 +69,7 @@ public final class TrafficTable {
     @usableFromInline let seed: UInt64
 
     /// A table holding at most `maxSeries` series (at least 1).
-    public init(maxSeries: Int, initialCapacity: Int = 1024, seed: UInt64 = UInt64.random(in: .min ... .max)) {
+    public init(maxSeries: Int, initialCapacity: Int = 1024, seed: UInt64 = SeededHash.randomSeed()) {
         self.maxSeries = max(1, maxSeries)
         self.seed = seed
         let start = min(self.maxSeries, max(16, initialCapacity))
