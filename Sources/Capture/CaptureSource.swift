@@ -27,19 +27,36 @@ struct DispatchContext {
     var summary = PacketSummary()
     /// Where the answers of DNS responses go; nil when names are not wanted.
     var dnsRing: Unmanaged<SPSCRing<DNSAnswers>>?
+    /// The queries seen to port 53, which responses must answer to name anything; set with `dnsRing`.
+    var queries: Unmanaged<DNSQueryTable>?
     var dns = DNSTally()
     var answers = DNSAnswers()
 }
 
-/// Decodes a DNS response (UDP or TCP from port 53) and hands its answers to the aggregator.
-/// Out of line: the flood's packets only pay the port comparison.
+/// Remembers a DNS query (to port 53), or decodes a DNS response (from port 53) and, when it
+/// answers a remembered query, hands its answers to the aggregator.
+/// Out of line: the flood's packets only pay the port comparisons.
 @inline(never)
-private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captured: UnsafeRawBufferPointer,
-                       linkType: LinkType, seconds: Int) {
-    guard let status = DNSResponseDecoder.decode(frame: captured, linkType: linkType, summary: context.pointee.summary,
-                                                 into: &context.pointee.answers) else { return }  // a TCP segment without data
+private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captured: UnsafeRawBufferPointer, seconds: Int) {
+    let summary = context.pointee.summary
+    guard let queries = context.pointee.queries else { return }
+    if summary.destinationPort == 53, let id = DNSResponseDecoder.queryID(frame: captured, summary: summary) {
+        queries._withUnsafeGuaranteedRef { $0.record(query: summary, id: id) }
+        // From port 53 too (one server asking another): a query, which the decoder counts as such.
+        guard summary.sourcePort == 53 else { return }
+    }
+    guard summary.sourcePort == 53,
+          let status = DNSResponseDecoder.decode(frame: captured, summary: summary, into: &context.pointee.answers)
+    else { return }  // a TCP segment without data
     context.pointee.dns.count(status, context.pointee.answers)
+    guard status == .ok || status == .noAddresses else { return }
+    // Every response answers its query, with addresses or without.
+    let match = queries._withUnsafeGuaranteedRef { $0.match(response: summary, id: context.pointee.answers.id) }
     guard status == .ok, let ring = context.pointee.dnsRing else { return }
+    guard match == .matched else {
+        context.pointee.dns.refused[Int(match.rawValue)] &+= 1
+        return
+    }
     context.pointee.answers.capturedAt = Int64(seconds)
     ring._withUnsafeGuaranteedRef { ring in
         if ring.tryPush(context.pointee.answers) { return }
@@ -82,9 +99,9 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     let time = header.pointee.ts
     context.pointee.summary.timestamp = UInt64(clamping: Int64(time.tv_sec)) &* 1_000_000 &+ UInt64(clamping: Int64(time.tv_usec))
     let summary = context.pointee.summary
-    if summary.sourcePort == 53, summary.ipProtocol == 17 || summary.ipProtocol == 6, context.pointee.dnsRing != nil,
-       let linkType = context.pointee.linkType {
-        handleDNS(context, captured, linkType: linkType, seconds: header.pointee.ts.tv_sec)
+    if summary.sourcePort == 53 || summary.destinationPort == 53, summary.ipProtocol == 17 || summary.ipProtocol == 6,
+       context.pointee.queries != nil {
+        handleDNS(context, captured, seconds: header.pointee.ts.tv_sec)
     }
     context.pointee.ring._withUnsafeGuaranteedRef { ring in
         if context.pointee.policy == .drop {
@@ -104,6 +121,8 @@ public final class CaptureSource: @unchecked Sendable {
     public let ring: SPSCRing<PacketSummary>
     /// The answers of the DNS responses captured (nil when names are not decoded).
     public let dnsRing: SPSCRing<DNSAnswers>?
+    /// The DNS queries awaiting their response (nil when names are not decoded).
+    private let queries: DNSQueryTable?
     private let policy: RingFullPolicy
     private let published = Mutex(CaptureCounters())
     private let stopRequested = Atomic<Bool>(false)
@@ -132,6 +151,7 @@ public final class CaptureSource: @unchecked Sendable {
         // A host receives a few DNS answers per second, not thousands: 128 slots of
         // about 600 bytes hold what arrives between two passes of the aggregator.
         self.dnsRing = decodesDNS ? SPSCRing(minimumCapacity: 128, wakeUp: wakeUp) : nil
+        self.queries = decodesDNS ? DNSQueryTable() : nil
         self.policy = policy
         if let drainIfFree {
             let ring = self.ring, dnsRing = self.dnsRing
@@ -182,7 +202,7 @@ public final class CaptureSource: @unchecked Sendable {
     /// Reads everything on the calling thread (used by `start`, and directly by tests).
     public func run() {
         var context = DispatchContext(linkType: handle.linkType, ring: .passUnretained(ring), policy: policy,
-                                      dnsRing: dnsRing.map { .passUnretained($0) })
+                                      dnsRing: dnsRing.map { .passUnretained($0) }, queries: queries.map { .passUnretained($0) })
         // Each dispatch hands over at most one ring's worth of packets and then wakes the
         // aggregator: a sleeping aggregator is woken at least every `batch` packets (the
         // ring never fills behind its back), at the cost of one wake-up per batch, never
@@ -236,6 +256,10 @@ public final class CaptureSource: @unchecked Sendable {
             }
             counters.bytes = context.bytes
             counters.dns = context.dns
+            if let queries {
+                counters.dns.queries = queries.recorded
+                counters.dns.queriesDropped = queries.dropped
+            }
             counters.ringDropped = ringDropped
         }
     }

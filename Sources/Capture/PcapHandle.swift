@@ -79,8 +79,8 @@ public final class PcapHandle: @unchecked Sendable {
         }
         // With whole DNS responses the filter program cuts each packet; libpcap would cut
         // them all again at the handle's snap length.
-        let cutByProgram = options.wholeDNSResponses && options.snapLength < Int32(SnapLengthProgram.wholePacket)
-        pcap_set_snaplen(raw, cutByProgram ? Int32(SnapLengthProgram.wholePacket) : options.snapLength)
+        let cutByProgram = options.wholeDNSResponses && options.snapLength < Int32(SnapLengthProgram.dnsSnapLength)
+        pcap_set_snaplen(raw, cutByProgram ? Int32(SnapLengthProgram.dnsSnapLength) : options.snapLength)
         pcap_set_promisc(raw, options.promiscuous ? 1 : 0)
         pcap_set_timeout(raw, options.bufferTimeoutMilliseconds)
         pcap_set_buffer_size(raw, options.bufferBytes)

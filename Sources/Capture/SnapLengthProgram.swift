@@ -1,7 +1,7 @@
 import CPcap
 
-/// A BPF program whose return value is the snap length of each packet: the whole packet
-/// for DNS responses, the configured snap length for every other packet the user's
+/// A BPF program whose return value is the snap length of each packet: `dnsSnapLength`
+/// bytes for DNS responses, the configured snap length for every other packet the user's
 /// filter accepts, 0 (not captured) for what it rejects.
 ///
 /// On Linux the kernel cuts each packet to the filter's return value before copying it
@@ -10,8 +10,12 @@ import CPcap
 /// the cutting. DNS answers are then decoded whole while every other packet costs the
 /// ring no more than before.
 public struct SnapLengthProgram {
-    /// What a DNS response's packet is cut to: more than any UDP datagram or TCP segment.
-    public static let wholePacket: UInt32 = 262_144
+    /// What a DNS response's packet is cut to: room for the link and IP headers and a
+    /// message of about 4,000 bytes, more than the 1,232-byte EDNS buffer resolvers use
+    /// and than a TCP segment of a 1,500-byte MTU. A longer message is cut and decodes
+    /// as `truncated`; a flood from port 53 then costs the capture ring 4 KiB a packet at
+    /// most, not a whole datagram of up to 64 KiB.
+    public static let dnsSnapLength: UInt32 = 4_096
     /// The filter expression of the packets captured whole.
     public static let dnsResponses = "udp src port 53 or tcp src port 53"
 
@@ -53,7 +57,7 @@ public struct SnapLengthProgram {
                 continue
             }
             guard instruction.code == Self.retConstant else { return nil }
-            let keep = dns == nil || instruction.k == 0 ? snapLength : Self.wholePacket
+            let keep = dns == nil || instruction.k == 0 ? snapLength : Self.dnsSnapLength
             program.append(bpf_insn(code: Self.retConstant, jt: 0, jf: 0, k: keep))
         }
         instructions = program
@@ -62,7 +66,7 @@ public struct SnapLengthProgram {
     /// The program for `filter` (empty: everything) on a link of pcap type `linkType`,
     /// compiled as a live handle would compile it.
     public init(filter: String, linkType: Int32, snapLength: UInt32) throws(CaptureError) {
-        guard let dead = pcap_open_dead(linkType, Int32(Self.wholePacket)) else {
+        guard let dead = pcap_open_dead(linkType, Int32(Self.dnsSnapLength)) else {
             throw CaptureError("link type \(linkType): libpcap cannot compile filters for it")
         }
         defer { pcap_close(dead) }

@@ -21,8 +21,10 @@ public struct DNSAnswers: BitwiseCopyable, Sendable {
     public var count: Int
     /// A and AAAA records for the name beyond `capacity`.
     public var droppedAddresses: Int
+    /// The message's DNS ID, which the query it answers carried.
+    public var id: UInt16
     /// When the response was captured, in seconds since the epoch (set by the capture,
-    /// not the decoder): with the TTLs it orders answers by expiry.
+    /// not the decoder): with the TTLs it tells expired answers from live ones.
     public var capturedAt: Int64
 
     public init() {
@@ -32,6 +34,7 @@ public struct DNSAnswers: BitwiseCopyable, Sendable {
         ttls = InlineArray(repeating: 0)
         count = 0
         droppedAddresses = 0
+        id = 0
         capturedAt = 0
     }
 
@@ -83,76 +86,72 @@ public enum DNSResponseDecoder {
     /// the stack unconditionally, so the chain's names take two of them, never the heap.
     static let halfChain = 1024
 
+    /// Where the DNS message of a UDP datagram or TCP segment lies in its frame.
+    enum Located {
+        /// The message starts at `start`; the captured bytes that may hold it end at `end`.
+        /// `whole` is false when a TCP segment holds less than its 2-byte length announces.
+        case message(start: Int, end: Int, whole: Bool)
+        /// No message can be read: the status to count it with.
+        case failed(DNSStatus)
+        /// A TCP segment without data (a handshake, an acknowledgement, a close).
+        case noData
+    }
+
+    /// Finds the DNS message in `frame`, which `PacketDecoder` decoded into `summary`:
+    /// from the transport offset it handed over, so link and IP headers are not walked again.
+    static func locate(_ frame: UnsafeRawBufferPointer, summary: PacketSummary) -> Located {
+        guard let base = frame.baseAddress, summary.ipProtocol == 17 || summary.ipProtocol == 6, summary.hasPorts else {
+            return .failed(.truncated)
+        }
+        let reader = FrameReader(base: base, count: frame.count)
+        let transport = Int(summary.transportOffset)
+        // The IP length ends the datagram or segment: Ethernet may pad a short frame.
+        let end = min(frame.count, Int(summary.transportEnd))
+        if summary.ipProtocol == 17 {
+            guard transport &+ 8 <= end else { return .failed(.truncated) }
+            let udpLength = Int(reader.be16(transport &+ 4))
+            return .message(start: transport &+ 8, end: udpLength >= 8 ? min(end, transport &+ udpLength) : end, whole: true)
+        }
+        guard transport &+ 20 <= end else { return .failed(.truncated) }
+        let dataOffset = Int(reader.u8(transport &+ 12) >> 4) &<< 2
+        guard dataOffset >= 20 else { return .failed(.malformed) }
+        let data = transport &+ dataOffset
+        // Data offset past the captured bytes: the options were cut; past the IP end: no data.
+        guard data < end else { return data > frame.count ? .failed(.truncated) : .noData }
+        guard data &+ 2 <= end else { return .failed(.truncated) }
+        let length = Int(reader.be16(data))
+        let whole = data &+ 2 &+ length <= end
+        return .message(start: data &+ 2, end: whole ? data &+ 2 &+ length : end, whole: whole)
+    }
+
     /// Decodes the DNS message carried by a UDP datagram or a TCP segment that
-    /// `PacketDecoder` decoded from `frame` (of link type `linkType`) into `summary`.
+    /// `PacketDecoder` decoded from `frame` into `summary`.
     /// `.truncated` when the captured bytes end inside the UDP or TCP header, or when a
     /// TCP segment does not hold the whole message its 2-byte length announces (DNS over
     /// TCP, RFC 1035 4.2.2; a message is decoded from one segment, never reassembled).
     /// Nil for a TCP segment without data (a handshake, an acknowledgement, a close):
     /// it carries no message to count.
-    public static func decode(frame: UnsafeRawBufferPointer, linkType: LinkType, summary: PacketSummary,
+    public static func decode(frame: UnsafeRawBufferPointer, summary: PacketSummary,
                               into answers: inout DNSAnswers) -> DNSStatus? {
         answers = DNSAnswers()
-        guard let base = frame.baseAddress, summary.ipProtocol == 17 || summary.ipProtocol == 6, summary.hasPorts else {
-            return .truncated
+        switch locate(frame, summary: summary) {
+        case .noData: return nil
+        case .failed(let status): return status
+        case .message(let start, let end, let whole):
+            guard whole else { return .truncated }
+            return decode(UnsafeRawBufferPointer(rebasing: frame[start..<end]), into: &answers)
         }
-        let reader = FrameReader(base: base, count: frame.count)
-        guard let transport = transportHeader(reader, linkType: linkType, ipVersion: summary.ipVersion,
-                                              protocol: summary.ipProtocol) else { return .truncated }
-        if summary.ipProtocol == 17 {
-            guard transport.start &+ 8 <= frame.count else { return .truncated }
-            let udpLength = Int(reader.be16(transport.start &+ 4))
-            let end = udpLength >= 8 ? min(frame.count, transport.start &+ udpLength) : frame.count
-            return decode(UnsafeRawBufferPointer(rebasing: frame[(transport.start &+ 8)..<end]), into: &answers)
-        }
-        guard transport.start &+ 20 <= frame.count else { return .truncated }
-        let dataOffset = Int(reader.u8(transport.start &+ 12) >> 4) &<< 2
-        guard dataOffset >= 20 else { return .malformed }
-        let data = transport.start &+ dataOffset
-        // The IP length ends the segment: Ethernet may pad a short frame.
-        let end = min(frame.count, transport.ipEnd)
-        guard data < end else { return data > frame.count ? .truncated : nil }
-        guard data &+ 2 <= end else { return .truncated }
-        let length = Int(reader.be16(data))
-        guard data &+ 2 &+ length <= end else { return .truncated }
-        return decode(UnsafeRawBufferPointer(rebasing: frame[(data &+ 2)..<(data &+ 2 &+ length)]), into: &answers)
     }
 
-    /// Where the UDP or TCP header (`protocol` 17 or 6) of a frame the packet decoder
-    /// accepted starts, and where its IP packet ends by the IP length field; nil when the
-    /// headers before it were not captured.
-    static func transportHeader(_ frame: FrameReader, linkType: LinkType, ipVersion: UInt8,
-                                protocol transportProtocol: UInt8) -> (start: Int, ipEnd: Int)? {
-        var ip: Int
-        switch linkType {
-        case .ethernet: ip = frame.count >= 14 ? PacketDecoder.skipTags(frame, type: frame.be16(12), headerEnd: 14).1 : -1
-        case .linuxSLL: ip = frame.count >= 16 ? PacketDecoder.skipTags(frame, type: frame.be16(14), headerEnd: 16).1 : -1
-        case .linuxSLL2: ip = frame.count >= 20 ? PacketDecoder.skipTags(frame, type: frame.be16(0), headerEnd: 20).1 : -1
-        case .bsdLoopback: ip = 4
-        case .rawIP, .rawIPv4, .rawIPv6: ip = 0
-        }
-        guard ip >= 0, ip < frame.count else { return nil }
-        var transport: Int
-        let ipEnd: Int
-        if ipVersion == 4 {
-            guard ip &+ 4 <= frame.count else { return nil }
-            transport = ip &+ (Int(frame.u8(ip) & 0x0F) &<< 2)
-            ipEnd = ip &+ Int(frame.be16(ip &+ 2))
-        } else {
-            guard ip &+ 40 <= frame.count else { return nil }
-            var next = frame.u8(ip &+ 6)
-            transport = ip &+ 40
-            ipEnd = transport &+ Int(frame.be16(ip &+ 4))
-            // Hop-by-hop, routing and destination options before UDP or TCP; each is at
-            // least 8 bytes, so the walk ends with the frame.
-            while next == 0 || next == 43 || next == 60 {
-                guard transport &+ 2 <= frame.count else { return nil }
-                next = frame.u8(transport)
-                transport &+= (Int(frame.u8(transport &+ 1)) &+ 1) &<< 3
-            }
-            guard next == transportProtocol else { return nil }
-        }
-        return (transport, ipEnd)
+    /// The ID of the standard query (QR clear, opcode 0) that `frame` carries, nil when it
+    /// carries none. Only the first four bytes of the message are needed: a query cut by
+    /// the snap length still has its ID.
+    public static func queryID(frame: UnsafeRawBufferPointer, summary: PacketSummary) -> UInt16? {
+        guard case .message(let start, let end, _) = locate(frame, summary: summary), start &+ 4 <= end,
+              let base = frame.baseAddress else { return nil }
+        let reader = FrameReader(base: base, count: frame.count)
+        guard reader.be16(start &+ 2) & 0xF800 == 0 else { return nil }
+        return reader.be16(start)
     }
 
     /// Decodes the DNS message `message` (a UDP payload, or the data of a TCP segment after
@@ -161,6 +160,7 @@ public enum DNSResponseDecoder {
         answers = DNSAnswers()
         guard let base = message.baseAddress, message.count >= 12 else { return .truncated }
         let reader = FrameReader(base: base, count: message.count)
+        answers.id = reader.be16(0)
         let flags = reader.be16(2)
         // QR set and opcode 0 (QUERY): a response to a standard query.
         guard flags & 0x8000 != 0, (flags >> 11) & 0x0F == 0 else { return .notResponse }
@@ -369,11 +369,21 @@ public struct DNSTally: BitwiseCopyable, Sendable, Equatable {
     public var droppedAddresses: UInt64 = 0
     /// Answers lost because the ring to the aggregator was full.
     public var ringDropped: UInt64 = 0
+    /// `ok` responses whose addresses were not recorded, by `DNSQueryMatch` raw value
+    /// (the `matched` slot stays 0).
+    public var refused: InlineArray<3, UInt64> = InlineArray(repeating: 0)
+    /// Queries to port 53 remembered to match their responses against.
+    public var queries: UInt64 = 0
+    /// Queries not remembered because the table of outstanding queries had no room.
+    public var queriesDropped: UInt64 = 0
 
     public init() {}
 
     /// Messages that decoded with `status`.
     public subscript(status: DNSStatus) -> UInt64 { messages[Int(status.rawValue)] }
+
+    /// `ok` responses refused for `reason`.
+    public subscript(refused reason: DNSQueryMatch) -> UInt64 { refused[Int(reason.rawValue)] }
 
     /// Counts one message that decoded with `status` into `answers`.
     public mutating func count(_ status: DNSStatus, _ answers: DNSAnswers) {
@@ -387,11 +397,16 @@ public struct DNSTally: BitwiseCopyable, Sendable, Equatable {
         for index in 0..<5 { total.messages[index] &+= rhs.messages[index] }
         total.droppedAddresses &+= rhs.droppedAddresses
         total.ringDropped &+= rhs.ringDropped
+        for index in 0..<3 { total.refused[index] &+= rhs.refused[index] }
+        total.queries &+= rhs.queries
+        total.queriesDropped &+= rhs.queriesDropped
         return total
     }
 
     public static func == (lhs: DNSTally, rhs: DNSTally) -> Bool {
         (0..<5).allSatisfy { lhs.messages[$0] == rhs.messages[$0] }
+            && (0..<3).allSatisfy { lhs.refused[$0] == rhs.refused[$0] }
             && lhs.droppedAddresses == rhs.droppedAddresses && lhs.ringDropped == rhs.ringDropped
+            && lhs.queries == rhs.queries && lhs.queriesDropped == rhs.queriesDropped
     }
 }

@@ -224,6 +224,10 @@ public enum PacketDecoder {
         summary.sourcePort = frame.be16(transport)
         summary.destinationPort = frame.be16(transport &+ 2)
         summary.hasPorts = true
+        // Past 65,535 (a crafted chain of extension headers in a frame that long) the
+        // offset is kept at the bound, where no DNS message can be read.
+        summary.transportOffset = UInt16(clamping: transport)
+        summary.transportEnd = UInt16(clamping: end)
         if proto == 6, transport &+ 14 <= end {
             summary.tcpFlags = frame.u8(transport &+ 13)
         }

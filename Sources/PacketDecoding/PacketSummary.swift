@@ -40,6 +40,12 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     /// True when the IP length field claimed more than the frame carried on the wire and
     /// `ipBytes` was cut to what it carried.
     public var lengthClamped: Bool
+    /// Where the TCP or UDP header starts in the captured frame, and where the IP packet
+    /// ends inside what was captured (Ethernet may pad a short frame past it); both zero
+    /// unless `hasPorts`, both at most 65,535. The DNS decoder starts from them, so link
+    /// and IP headers are walked once per packet.
+    public var transportOffset: UInt16
+    public var transportEnd: UInt16
     /// Capture time in microseconds since 1970 (the pcap record header's time stamp),
     /// set by the capture source, not by the decoder: handshake times are measured
     /// between packets' own times, so a replay gives the same figures as the live run.
@@ -63,6 +69,8 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
         isFirstFragment = false
         hasPorts = false
         lengthClamped = false
+        transportOffset = 0
+        transportEnd = 0
         timestamp = 0
     }
 }

@@ -73,11 +73,20 @@ public enum CaptureSelfMetrics {
                               source.counters.dns[status])
             }
         }
+        writer.family("planet_dns_answers_refused_total", help: "DNS responses with addresses that named nothing because they answered no query seen to port 53, by reason", kind: .counter)
+        for source in sources {
+            for reason in DNSQueryMatch.allCases where reason != .matched {
+                writer.sample("planet_dns_answers_refused_total", labels: [("interface", source.interface), ("reason", reason.reason)],
+                              source.counters.dns[refused: reason])
+            }
+        }
+        perSource("planet_dns_queries_total", help: "DNS queries to port 53 remembered for their response to answer", \.dns.queries, sources, into: &writer)
+        perSource("planet_dns_queries_dropped_total", help: "DNS queries to port 53 not remembered because the table of outstanding queries had no room", \.dns.queriesDropped, sources, into: &writer)
         perSource("planet_dns_ring_dropped_responses_total", help: "DNS responses with addresses lost because the ring to the aggregator was full", \.dns.ringDropped, sources, into: &writer)
         perSource("planet_dns_dropped_addresses_total", help: "Addresses of DNS responses past the 16 kept per response", \.dns.droppedAddresses, sources, into: &writer)
         writer.family("planet_dns_names", help: "Peer addresses held with the name the host asked DNS for", kind: .gauge)
         writer.sample("planet_dns_names", [:], UInt64(snapshot.dnsNames.count))
-        writer.family("planet_dns_evicted_names_total", help: "Peer addresses evicted from the DNS name table past -capture-dns-max-names, earliest expiry first", kind: .counter)
+        writer.family("planet_dns_evicted_names_total", help: "Peer addresses evicted from the DNS name table past -capture-dns-max-names, expired answers first, least recently answered first", kind: .counter)
         writer.sample("planet_dns_evicted_names_total", [:], snapshot.dnsNames.evicted)
     }
 

@@ -62,7 +62,7 @@ public struct TCPHealthRenderer {
 
     /// The edge labels, sorted by name.
     static func labels(_ key: TCPEdgeKey) -> [(String, String)] {
-        [("direction", key.directionLabel), ("port", String(key.port)), ("process_name", key.process),
+        [("direction", key.directionLabel), ("port", key.portLabel), ("process_name", key.process),
          ("protocol", "tcp"), ("remote_ip", key.peer.description)]
     }
 
@@ -102,6 +102,8 @@ public struct TCPHealthRenderer {
         writer.family("planet_tcp_health_untracked_total", help: "TCP events not counted, by reason: a handshake whose slot in the fixed handshake table another SYN took (handshake_table), an event of a new edge past the edge limit (edge_limit)", kind: .counter)
         writer.sample("planet_tcp_health_untracked_total", labels: [("reason", "edge_limit")], snapshot.droppedEvents)
         writer.sample("planet_tcp_health_untracked_total", labels: [("reason", "handshake_table")], snapshot.untrackedHandshakes)
+        writer.family("planet_tcp_health_aged_out_edges_total", help: "Dependency edges removed after 15 minutes without a TCP event", kind: .counter)
+        writer.sample("planet_tcp_health_aged_out_edges_total", [:], snapshot.agedOutEdges)
         writer.family("planet_tcp_health_held_events", help: "TCP events waiting for the next socket-table reading to name their process", kind: .gauge)
         writer.sample("planet_tcp_health_held_events", [:], UInt64(snapshot.heldEvents))
         return true

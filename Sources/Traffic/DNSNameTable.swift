@@ -3,7 +3,9 @@ import PacketDecoding
 
 /// The names the host asked DNS for, by answered address: the first name of each
 /// response's CNAME chain for every A and AAAA address in it. Bounded: past `capacity`
-/// addresses, those whose answers expire first are evicted (counted in `evicted`).
+/// addresses, those whose answers have expired go first, then the others, least recently
+/// answered first in each group (counted in `evicted`). TTLs are capped at `maxTTL`, so an
+/// answer cannot pin its name for longer than a day by claiming a TTL of decades.
 /// A name stays after its TTL until evicted or replaced by a newer answer, so a label
 /// derived from it does not flap and split a counter into two series.
 ///
@@ -13,9 +15,14 @@ import PacketDecoding
 public struct DNSNameTable {
     struct Entry {
         var name: UInt32
-        /// Capture time of the answer plus its TTL, in seconds since the epoch.
+        /// Capture time of the answer plus its TTL (at most `maxTTL`), in seconds since the epoch.
         var expiry: Int64
+        /// The order of the answer among all recorded: larger is more recent.
+        var answered: UInt64
     }
+
+    /// The longest TTL honoured, in seconds (one day).
+    public static let maxTTL: UInt32 = 86_400
 
     /// Most addresses held.
     public let capacity: Int
@@ -28,6 +35,10 @@ public struct DNSNameTable {
     private var idsByHash: [Int: [UInt32]] = [:]
     /// Addresses evicted to make room, since start.
     public private(set) var evicted: UInt64 = 0
+    /// Responses recorded, since start: the `answered` order of the latest.
+    private var sequence: UInt64 = 0
+    /// The latest capture time recorded: answers expiring before it have expired.
+    private var latest = Int64.min
 
     public init(capacity: Int) {
         self.capacity = max(0, capacity)
@@ -43,19 +54,22 @@ public struct DNSNameTable {
     public mutating func record(_ answers: DNSAnswers) {
         guard capacity > 0, answers.count > 0, answers.nameLength > 0 else { return }
         let id = intern(answers)
+        sequence &+= 1
+        latest = max(latest, answers.capturedAt)
         // Held while recording, so that an eviction on the way cannot release it.
         uses[Int(id)] += 1
         for index in 0..<min(answers.count, DNSAnswers.capacity) {
-            let expiry = answers.capturedAt &+ Int64(answers.ttls[index])
+            let expiry = answers.capturedAt &+ Int64(min(answers.ttls[index], Self.maxTTL))
             let address = answers.addresses[index]
+            let entry = Entry(name: id, expiry: expiry, answered: sequence)
             if let old = entries[address] {
-                entries[address] = Entry(name: id, expiry: expiry)
+                entries[address] = entry
                 uses[Int(id)] += 1
                 release(old.name)
                 continue
             }
-            if entries.count >= capacity { evictEarliest() }
-            entries[address] = Entry(name: id, expiry: expiry)
+            if entries.count >= capacity { evictLeastRecent() }
+            entries[address] = entry
             uses[Int(id)] += 1
         }
         release(id)
@@ -67,22 +81,26 @@ public struct DNSNameTable {
         return names[Int(entry.name)]
     }
 
-    /// Evicts the sixteenth of the table (at least one address) whose answers expire
-    /// first, so that a stream of new addresses into a full table costs one scan per
-    /// sixteenth of its capacity, not one per address.
-    private mutating func evictEarliest() {
+    /// Evicts the sixteenth of the table (at least one address) that comes first in
+    /// eviction order: expired answers before live ones, least recently answered first in
+    /// each. A stream of new addresses into a full table costs one scan per sixteenth of
+    /// its capacity, not one per address.
+    private mutating func evictLeastRecent() {
         let batch = max(1, capacity / 16)
-        var expiries = entries.values.map(\.expiry)
-        let threshold: Int64
-        if batch >= expiries.count {
+        let latest = self.latest
+        // Answer orders stay far below 2^63, so the top bit puts live answers after expired ones.
+        func rank(_ entry: Entry) -> UInt64 { entry.expiry <= latest ? entry.answered : entry.answered | 1 << 63 }
+        var ranks = entries.values.map(rank)
+        let threshold: UInt64
+        if batch >= ranks.count {
             threshold = .max
         } else {
-            expiries.sort()
-            threshold = expiries[batch - 1]
+            ranks.sort()
+            threshold = ranks[batch - 1]
         }
         var doomed: [IPAddress] = []
         doomed.reserveCapacity(batch)
-        for (address, entry) in entries where entry.expiry <= threshold {
+        for (address, entry) in entries where rank(entry) <= threshold {
             doomed.append(address)
             if doomed.count == batch { break }
         }

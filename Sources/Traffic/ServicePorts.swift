@@ -1,13 +1,10 @@
 import NetAddress
 
-/// The slot of (address, tag) in a direct-mapped cache of `mask + 1` slots: mixed so that
-/// the addresses of one subnet and the ports of one host spread over the slots.
-private func cacheSlot(_ address: IPAddress, tag: UInt64, mask: Int) -> Int {
-    var h = address.high ^ (address.low &* 0x9E37_79B9_7F4A_7C15) ^ tag &* 0xC2B2_AE3D_27D4_EB4F
-    h ^= h >> 31
-    h = h &* 0xD6E8_FEB8_6659_FD93
-    h ^= h >> 29
-    return Int(truncatingIfNeeded: h) & mask
+/// The slot of (address, tag) in a direct-mapped cache of `mask + 1` slots: mixed under the
+/// cache's seed, so that the addresses of one subnet and the ports of one host spread over
+/// the slots and a sender cannot choose keys that collide.
+private func cacheSlot(_ address: IPAddress, tag: UInt64, mask: Int, seed: UInt64) -> Int {
+    Int(truncatingIfNeeded: SeededHash.mix(seed: seed, address.high, address.low, tag)) & mask
 }
 
 /// Remembers server endpoints (address, port, protocol) learned from TCP handshakes in a
@@ -22,16 +19,18 @@ struct ServerEndpointCache {
 
     private var slots: [Slot]
     private let mask: Int
+    private let seed: UInt64
 
-    init(size: Int = 16384) {
+    init(size: Int = 16384, seed: UInt64 = SeededHash.randomSeed()) {
         var n = 1
         while n < size { n <<= 1 }
         slots = [Slot](repeating: Slot(), count: n)
         mask = n - 1
+        self.seed = seed
     }
 
     private func position(_ address: IPAddress, _ tag: UInt32) -> Int {
-        cacheSlot(address, tag: UInt64(tag), mask: mask)
+        cacheSlot(address, tag: UInt64(tag), mask: mask, seed: seed)
     }
 
     mutating func insert(_ address: IPAddress, port: UInt16, ipProtocol: UInt8) {
@@ -60,21 +59,20 @@ struct FragmentPortCache {
 
     private var slots: [Slot]
     private let mask: Int
+    private let seed: UInt64
 
-    init(size: Int = 4096) {
+    init(size: Int = 4096, seed: UInt64 = SeededHash.randomSeed()) {
         var n = 1
         while n < size { n <<= 1 }
         slots = [Slot](repeating: Slot(), count: n)
         mask = n - 1
+        self.seed = seed
     }
 
     private func position(_ source: IPAddress, _ destination: IPAddress, _ identification: UInt32) -> Int {
-        var h = source.low ^ (destination.low &* 0x9E37_79B9_7F4A_7C15) ^ (source.high ^ destination.high)
-        h ^= UInt64(identification) &* 0xC2B2_AE3D_27D4_EB4F
-        h ^= h >> 31
-        h = h &* 0xD6E8_FEB8_6659_FD93
-        h ^= h >> 29
-        return Int(truncatingIfNeeded: h) & mask
+        let hash = SeededHash.mix(seed: seed, source.low ^ (source.high >> 1), destination.low ^ (destination.high >> 1),
+                                  UInt64(identification))
+        return Int(truncatingIfNeeded: hash) & mask
     }
 
     mutating func insert(source: IPAddress, destination: IPAddress, identification: UInt32, ipProtocol: UInt8, port: UInt16) {
@@ -104,18 +102,20 @@ struct FirstPeerCache {
 
     private var slots: [Slot]
     private let mask: Int
+    private let seed: UInt64
     /// Slots of another generation are empty; 0 is never current.
     private var generation: UInt32 = 1
 
-    init(size: Int = 4096) {
+    init(size: Int = 4096, seed: UInt64 = SeededHash.randomSeed()) {
         var n = 1
         while n < size { n <<= 1 }
         slots = [Slot](repeating: Slot(), count: n)
         mask = n - 1
+        self.seed = seed
     }
 
     private func position(_ local: IPAddress, _ port: UInt16) -> Int {
-        cacheSlot(local, tag: UInt64(port), mask: mask)
+        cacheSlot(local, tag: UInt64(port), mask: mask, seed: seed)
     }
 
     /// Records that `peer` sent to `local:port`; true when a different peer did before.

@@ -9,7 +9,8 @@ import PacketDecoding
 public struct TCPEdgeKey: Hashable, Sendable {
     /// The non-local end.
     public var peer: IPAddress
-    /// The service port (the remote port upstream, the local port downstream).
+    /// The service port (the remote port upstream, the local port downstream); 0 for the
+    /// edge that folds the attempts to ports that never accepted a connection (label "").
     public var port: UInt16
     /// True when a local socket opened the connection (an upstream edge).
     public var upstream: Bool
@@ -25,6 +26,9 @@ public struct TCPEdgeKey: Hashable, Sendable {
 
     /// The `direction` label value: upstream or downstream.
     public var directionLabel: String { upstream ? "upstream" : "downstream" }
+
+    /// The `port` label value: "" for the folded edge.
+    public var portLabel: String { port == 0 ? "" : String(port) }
 }
 
 /// The connection counters of one edge and its handshake-time histogram.
@@ -78,6 +82,8 @@ public struct TCPHealthSnapshot: Sendable {
     public var untrackedHandshakes: UInt64 = 0
     /// Events not counted because the edge table was full.
     public var droppedEvents: UInt64 = 0
+    /// Edges removed after `TCPHealth.edgeIdleTimeout` without an event.
+    public var agedOutEdges: UInt64 = 0
     /// Events waiting for the next socket-table reading to name their process.
     public var heldEvents: Int = 0
     /// Most edges kept.
@@ -107,6 +113,28 @@ public final class TCPHealth {
     /// Most events held for the next socket-table reading; past it they are counted
     /// with process_name="" at once.
     public static let maxHeldEvents = 4096
+    /// An edge without an event for this long (packet time) is removed at the next scrape,
+    /// or sooner when the edge table is full: a scan's edges do not stay for good.
+    public static let edgeIdleTimeout: UInt64 = 15 * 60 * 1_000_000
+    /// Ports of one peer and direction that may have an edge of their own before any
+    /// connection to them was established; the attempts to further ports are counted on the
+    /// peer's folded edge (port 0, label ""), so a port scan makes a handful of edges, not
+    /// one per port.
+    public static let unconfirmedPortsPerPeer = 4
+
+    /// An edge's counters, when it last counted an event, and whether a connection on it
+    /// was ever established.
+    struct EdgeEntry {
+        var health = TCPEdgeHealth()
+        var lastActive: UInt64 = 0
+        var confirmed = false
+    }
+
+    /// A peer and direction, for the count of its unconfirmed port edges.
+    struct PeerDirection: Hashable {
+        var peer: IPAddress
+        var upstream: Bool
+    }
 
     /// What happened to a connection.
     enum Event: UInt8 {
@@ -165,9 +193,14 @@ public final class TCPHealth {
     @exclusivity(unchecked) private var awaitingAck = 0
     /// The latest packet time seen.
     @exclusivity(unchecked) public private(set) var now: UInt64 = 0
-    @exclusivity(unchecked) private var edges: [TCPEdgeKey: TCPEdgeHealth] = [:]
+    @exclusivity(unchecked) private var edges: [TCPEdgeKey: EdgeEntry] = [:]
+    /// Edges of a port, not the folded one, without an established connection, per peer and direction.
+    @exclusivity(unchecked) private var unconfirmed: [PeerDirection: Int] = [:]
     @exclusivity(unchecked) private var untracked: UInt64 = 0
     @exclusivity(unchecked) private var dropped: UInt64 = 0
+    @exclusivity(unchecked) private var agedOut: UInt64 = 0
+    /// Packet time of the latest sweep for idle edges.
+    @exclusivity(unchecked) private var lastSweep: UInt64 = 0
     /// The latest socket-table reading (nil in replay: every process is "").
     @exclusivity(unchecked) private var endpoints: EndpointOwners?
     public let maxEdges: Int
@@ -176,7 +209,7 @@ public final class TCPHealth {
 
     /// A tracker with a handshake table of `tableSize` slots (rounded up to a power of
     /// two) keeping at most `maxEdges` edges.
-    public init(maxEdges: Int = defaultMaxEdges, tableSize: Int = 16384, seed: UInt64 = UInt64.random(in: .min ... .max)) {
+    public init(maxEdges: Int = defaultMaxEdges, tableSize: Int = 16384, seed: UInt64 = SeededHash.randomSeed()) {
         let size = max(2, 1 << (Int.bitWidth - (max(tableSize, 2) - 1).leadingZeroBitCount))
         self.tableSize = size
         self.mask = size - 1
@@ -312,13 +345,9 @@ public final class TCPHealth {
     }
 
     private func index(_ local: IPAddress, _ localPort: UInt16, _ remote: IPAddress, _ remotePort: UInt16) -> Int {
-        var h = seed ^ (remote.low &* 0x9E37_79B9_7F4A_7C15)
-        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
-        h ^= (remote.high ^ local.low ^ (local.high >> 1)) &* 0xC2B2_AE3D_27D4_EB4F
-        h = (h ^ (h >> 29)) &* 0x1656_67B1_9E37_79F9
-        h ^= (UInt64(localPort) << 16 | UInt64(remotePort)) &* 0x85EB_CA77_C2B2_AE63
-        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
-        return Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+        let hash = SeededHash.mix(seed: seed, remote.low, remote.high ^ local.low ^ (local.high >> 1),
+                                  UInt64(localPort) << 16 | UInt64(remotePort))
+        return Int(truncatingIfNeeded: hash) & mask
     }
 
     /// Counts an event on its edge, now if the socket table names the local process or
@@ -339,16 +368,57 @@ public final class TCPHealth {
     }
 
     private func count(_ event: Event, _ slot: Slot, process: String, micros: UInt64) {
-        let key = TCPEdgeKey(peer: slot.remote, port: slot.servicePort, upstream: slot.upstream, process: process)
+        var key = TCPEdgeKey(peer: slot.remote, port: slot.servicePort, upstream: slot.upstream, process: process)
+        let peer = PeerDirection(peer: slot.remote, upstream: slot.upstream)
         if let index = edges.index(forKey: key) {
-            edges.values[index].apply(event, micros: micros)
-        } else if edges.count < maxEdges {
-            var health = TCPEdgeHealth()
-            health.apply(event, micros: micros)
-            edges[key] = health
-        } else {
-            dropped &+= 1
+            edges.values[index].health.apply(event, micros: micros)
+            edges.values[index].lastActive = now
+            if event == .established && !edges.values[index].confirmed {
+                edges.values[index].confirmed = true
+                forget(peer)
+            }
+            return
         }
+        // A new port edge: an established connection proves a listener; anything else
+        // gets an edge of its own only while the peer has few such ports.
+        var confirmed = event == .established || key.port == 0
+        if !confirmed && unconfirmed[peer, default: 0] >= Self.unconfirmedPortsPerPeer {
+            key.port = 0
+            confirmed = true
+            if let index = edges.index(forKey: key) {
+                edges.values[index].health.apply(event, micros: micros)
+                edges.values[index].lastActive = now
+                return
+            }
+        }
+        if edges.count >= maxEdges, now >= lastSweep &+ 1_000_000 { ageOut() }
+        guard edges.count < maxEdges else {
+            dropped &+= 1
+            return
+        }
+        var entry = EdgeEntry(lastActive: now, confirmed: confirmed)
+        entry.health.apply(event, micros: micros)
+        edges[key] = entry
+        if !confirmed { unconfirmed[peer, default: 0] += 1 }
+    }
+
+    /// One unconfirmed port edge of `peer` fewer.
+    private func forget(_ peer: PeerDirection) {
+        guard let count = unconfirmed[peer] else { return }
+        unconfirmed[peer] = count > 1 ? count - 1 : nil
+    }
+
+    /// Removes the edges idle for longer than `edgeIdleTimeout`, counted in `agedOut`.
+    private func ageOut() {
+        lastSweep = now
+        guard now > Self.edgeIdleTimeout else { return }
+        let cutoff = now - Self.edgeIdleTimeout
+        let idle = edges.filter { $0.value.lastActive < cutoff }
+        for (key, entry) in idle {
+            edges[key] = nil
+            if !entry.confirmed { forget(PeerDirection(peer: key.peer, upstream: key.upstream)) }
+        }
+        agedOut &+= UInt64(idle.count)
     }
 
     /// Takes a new socket-table reading, and counts the events held for it under the
@@ -370,15 +440,17 @@ public final class TCPHealth {
     /// A copy of the counters; times out overdue handshakes first.
     public func snapshot() -> TCPHealthSnapshot {
         expireHandshakes()
+        ageOut()
         var snapshot = TCPHealthSnapshot()
         snapshot.keys.reserveCapacity(edges.count)
         snapshot.edges.reserveCapacity(edges.count)
-        for (key, health) in edges {
+        for (key, entry) in edges {
             snapshot.keys.append(key)
-            snapshot.edges.append(health)
+            snapshot.edges.append(entry.health)
         }
         snapshot.untrackedHandshakes = untracked
         snapshot.droppedEvents = dropped
+        snapshot.agedOutEdges = agedOut
         snapshot.heldEvents = heldCount
         snapshot.maxEdges = maxEdges
         return snapshot

@@ -52,12 +52,6 @@ public struct TrafficKey: Hashable, Sendable, BitwiseCopyable {
     @inlinable
     func hashValue(seed: UInt64) -> UInt64 {
         let tail = UInt64(process) << 32 | UInt64(port) << 16 | UInt64(ipProtocol) << 8 | UInt64(bits)
-        var h = seed ^ (peer.high &* 0x9E37_79B9_7F4A_7C15)
-        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
-        h ^= peer.low &* 0xC2B2_AE3D_27D4_EB4F
-        h = (h ^ (h >> 29)) &* 0x1656_67B1_9E37_79F9
-        h ^= tail &* 0x85EB_CA77_C2B2_AE63
-        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
-        return h ^ (h >> 29)
+        return SeededHash.mix(seed: seed, peer.high, peer.low, tail)
     }
 }

@@ -1,4 +1,5 @@
 import CPrefetch
+import NetAddress
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,10 +27,15 @@ public struct TrafficCounters: Sendable, BitwiseCopyable, Equatable {
 /// with linear probing at load at most 1/2. Live entries occupy `0..<count`, so a
 /// snapshot is a straight copy.
 ///
-/// When a new series arrives at the bound, the least recently active sixteenth of the
-/// table (at least one series) is evicted in one pass: a selection over the last-active
-/// ticks, a compaction of the entries and a rebuild of the index. That is O(n) once per
-/// n/16 new series, and no per-packet bookkeeping.
+/// When a new series arrives at the bound, a sixteenth of the table (at least one series)
+/// is evicted in one pass: a selection over the eviction ranks, a compaction of the
+/// entries and a rebuild of the index. That is O(n) once per n/16 new series, and no
+/// per-packet bookkeeping.
+///
+/// Series that have seen one packet only are on probation: they are evicted before any
+/// series that has seen a second, least recently active first within each group. A flood
+/// of one-packet sources (random spoofed addresses, a scan) then only replaces its own
+/// series, and a peer that keeps talking keeps its series exact however long the flood.
 ///
 /// Not thread-safe; the aggregator owns it and guards it with its lock.
 public final class TrafficTable {
@@ -68,7 +74,7 @@ public final class TrafficTable {
     @usableFromInline let seed: UInt64
 
     /// A table holding at most `maxSeries` series (at least 1).
-    public init(maxSeries: Int, initialCapacity: Int = 1024, seed: UInt64 = UInt64.random(in: .min ... .max)) {
+    public init(maxSeries: Int, initialCapacity: Int = 1024, seed: UInt64 = SeededHash.randomSeed()) {
         self.maxSeries = max(1, maxSeries)
         self.seed = seed
         let start = min(self.maxSeries, max(16, initialCapacity))
@@ -276,7 +282,15 @@ public final class TrafficTable {
         return slot
     }
 
-    /// Evicts the least recently active sixteenth (at least one series).
+    /// Where an entry stands in eviction order, lowest first: one-packet series before the
+    /// others, least recently active first in each (ticks stay far below 2^63).
+    @inline(__always)
+    static func evictionRank(_ entry: Entry) -> UInt64 {
+        entry.counters.packets > 1 ? entry.lastActive | 1 << 63 : entry.lastActive
+    }
+
+    /// Evicts the sixteenth (at least one series) first in eviction order: series on
+    /// probation, then the least recently active.
     func evictLeastRecentlyActive() {
         let victims = max(1, count / 16)
         if scratchCapacity < count {
@@ -286,17 +300,18 @@ public final class TrafficTable {
         }
         let ticks = UnsafeMutableBufferPointer(start: scratch, count: count)
         var older = 0
-        for position in 0..<count { ticks[position] = entries[position].lastActive }
+        for position in 0..<count { ticks[position] = Self.evictionRank(entries[position]) }
         let threshold = Self.select(ticks, rank: victims - 1)
-        for position in 0..<count where entries[position].lastActive < threshold { older += 1 }
-        // Everything older than the threshold goes; ties at it go until `victims` are out.
+        for position in 0..<count where Self.evictionRank(entries[position]) < threshold { older += 1 }
+        // Everything ranked below the threshold goes; ties at it go until `victims` are out.
         var tiesToEvict = victims - older
         var kept = 0
         for position in 0..<count {
             let entry = entries[position]
-            let evict = entry.lastActive < threshold || (entry.lastActive == threshold && tiesToEvict > 0)
+            let rank = Self.evictionRank(entry)
+            let evict = rank < threshold || (rank == threshold && tiesToEvict > 0)
             if evict {
-                if entry.lastActive == threshold { tiesToEvict -= 1 }
+                if rank == threshold { tiesToEvict -= 1 }
                 evictedBytes &+= entry.counters.bytes
                 continue
             }

@@ -21,11 +21,16 @@ struct ReplayDNSTests {
 
     @Test func everyResponseIsCountedByResult() {
         let samples = Self.replay(maxDNSNames: 1000)
-        let results = ["ok": "7", "no_addresses": "1", "truncated": "1", "malformed": "1", "not_response": "0"]
+        let results = ["ok": "11", "no_addresses": "1", "truncated": "1", "malformed": "1", "not_response": "0"]
         for (result, count) in results {
             #expect(Self.value(samples, "planet_dns_responses_total", ["result": result]) == count, "\(result)")
         }
         #expect(Self.value(samples, "planet_dns_dropped_addresses_total") == "2")
+        // Four of the eleven answered no query: three unsolicited, one late.
+        #expect(Self.value(samples, "planet_dns_answers_refused_total", ["reason": "unsolicited"]) == "3")
+        #expect(Self.value(samples, "planet_dns_answers_refused_total", ["reason": "late"]) == "1")
+        #expect(Self.value(samples, "planet_dns_queries_total") == "11")
+        #expect(Self.value(samples, "planet_dns_queries_dropped_total") == "0")
         #expect(Self.value(samples, "planet_dns_ring_dropped_responses_total") == "0")
         // www 2, api 2, v6 1, pool 16, pool2 16 of 18, old/new 1.
         #expect(Self.value(samples, "planet_dns_names") == "38")
@@ -36,6 +41,7 @@ struct ReplayDNSTests {
         let samples = Self.replay(maxDNSNames: 1000).filter { $0.name == "planet_traffic_bytes_total" }
         #expect(!samples.isEmpty)
         for sample in samples { #expect(sample.labels["remote_dns_name"] != nil) }
+        // Forged answers named it; no query asked for them.
         let unnamed = samples.filter { $0.labels["remote_ip"] == "198.51.100.200" }
         #expect(unnamed.count == 2 && unnamed.allSatisfy { $0.labels["remote_dns_name"] == "" })
     }
@@ -58,7 +64,8 @@ struct ReplayDNSTests {
         let result = Replay.run(files: [path], localAddresses: Self.local, maxSeries: 10_000, maxDNSNames: 1000)
         #expect(result.errors.isEmpty)
         let samples = ReplayFixtureTests.samples(from: String(decoding: result.exposition, as: UTF8.self))
-        #expect(Self.value(samples, "planet_dns_responses_total", ["result": "ok"]) == "700")
+        #expect(Self.value(samples, "planet_dns_responses_total", ["result": "ok"]) == "1100")
+        #expect(Self.value(samples, "planet_dns_answers_refused_total", ["reason": "unsolicited"]) == "300")
         #expect(Self.value(samples, "planet_dns_ring_dropped_responses_total") == "0")
         #expect(Self.value(samples, "planet_dns_names") == "38")
     }

@@ -23,10 +23,19 @@ struct SnapLengthProgramTests {
     static let https = frame(udp: false, sport: 443, dport: 40000)
     static let dnsOverTCP = frame(udp: false, sport: 53, dport: 40000)
 
+    /// A response of 8,000 bytes (EDNS over UDP, or a segment of a TCP answer with
+    /// offloading) is kept to the bound, not whole.
+    @Test func aLongDNSResponseIsCutAtTheBound() throws {
+        let program = try SnapLengthProgram(filter: "", linkType: 1, snapLength: 192)
+        #expect(SnapLengthProgram.dnsSnapLength == 4_096)
+        #expect(program.snapLength(of: Self.frame(sport: 53, dport: 40000, payload: 8_000)) == 4_096)
+        #expect(program.snapLength(of: Self.frame(udp: false, sport: 53, dport: 40000, payload: 8_000)) == 4_096)
+    }
+
     @Test func withoutAFilterDNSResponsesAreWholeAndTheRestCut() throws {
         let program = try SnapLengthProgram(filter: "", linkType: 1, snapLength: 192)
-        #expect(program.snapLength(of: Self.dnsResponse) == SnapLengthProgram.wholePacket)
-        #expect(program.snapLength(of: Self.dnsOverTCP) == SnapLengthProgram.wholePacket)
+        #expect(program.snapLength(of: Self.dnsResponse) == SnapLengthProgram.dnsSnapLength)
+        #expect(program.snapLength(of: Self.dnsOverTCP) == SnapLengthProgram.dnsSnapLength)
         #expect(program.snapLength(of: Self.dnsQuery) == 192)
         #expect(program.snapLength(of: Self.otherUDP) == 192)
         #expect(program.snapLength(of: Self.https) == 192)
@@ -37,9 +46,9 @@ struct SnapLengthProgramTests {
         #expect(tcpOnly.snapLength(of: Self.dnsResponse) == 0)
         #expect(tcpOnly.snapLength(of: Self.otherUDP) == 0)
         #expect(tcpOnly.snapLength(of: Self.https) == 128)
-        #expect(tcpOnly.snapLength(of: Self.dnsOverTCP) == SnapLengthProgram.wholePacket)
+        #expect(tcpOnly.snapLength(of: Self.dnsOverTCP) == SnapLengthProgram.dnsSnapLength)
         let host = try SnapLengthProgram(filter: "host 203.0.113.53 or port 6000", linkType: 1, snapLength: 192)
-        #expect(host.snapLength(of: Self.dnsResponse) == SnapLengthProgram.wholePacket)
+        #expect(host.snapLength(of: Self.dnsResponse) == SnapLengthProgram.dnsSnapLength)
         #expect(host.snapLength(of: Self.dnsQuery) == 192)
         #expect(host.snapLength(of: Self.otherUDP) == 192)
         #expect(host.snapLength(of: Self.frame(udp: false, sport: 443, dport: 40000, source: [198, 51, 100, 1])) == 0)

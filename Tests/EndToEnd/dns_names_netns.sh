@@ -7,7 +7,8 @@
 # per-packet snap length program, it still names its address (nothing truncated). One
 # name is only ever asked over TCP (as a resolver does when a UDP answer comes back
 # truncated): its answer names its address too, and the segments without data of those
-# connections are not counted as responses.
+# connections are not counted as responses. A forged answer that no query asked for names
+# nothing and is counted as refused.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -118,6 +119,15 @@ log "the answer for the long name is $response bytes of DNS, $((response + 42)) 
 asked=$(ip netns exec "$A" python3 "$E2E_TMP/ask.py" tcp.example.test tcp) || fail "dnsmasq did not answer over TCP"
 read -r _ answers <<<"$asked"
 [ "$answers" = 1 ] || fail "dnsmasq's answer for tcp.example.test over TCP has $answers records, not 1"
+# A forged answer no query asked for, from port 53 of another host of the peer's
+# namespace: it names 10.207.0.12, and must name nothing.
+ip netns exec "$B" python3 - <<'PY' || fail "could not send the forged answer"
+import socket, struct
+name = b"".join(bytes([len(l)]) + l.encode() for l in "forged.example.test".split(".")) + b"\0"
+answer = struct.pack("!HHHHHH", 0x4242, 0x8180, 1, 1, 0, 0) + name + b"\0\1\0\1" + b"\xc0\x0c" \
+    + struct.pack("!HHIH", 1, 1, 86400, 4) + socket.inet_aton("10.207.0.12")
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.207.0.11", 53)); s.sendto(answer, ("10.207.0.1", 40123))
+PY
 # 10.207.0.12: an address no name points to; 10.207.0.14 by address, so never asked over UDP.
 in_ns_bg "$A" python3 "$E2E_TMP/client.py" www.example.test db.example.test "$alias" 10.207.0.12 10.207.0.14
 
@@ -149,6 +159,9 @@ grep -qE 'planet_dns_responses_total\{interface="veth-a",result="ok"\} [1-9]' "$
 grep -qE 'planet_dns_responses_total\{interface="veth-a",result="truncated"\} 0$' "$E2E_TMP/metrics.txt" \
     || { grep planet_dns "$E2E_TMP/metrics.txt"; fail "DNS responses were cut"; }
 grep -qE '^planet_dns_names [1-9]' "$E2E_TMP/metrics.txt" || fail "planet_dns_names is 0"
+grep -qE 'planet_dns_answers_refused_total\{interface="veth-a",reason="unsolicited"\} [1-9]' "$E2E_TMP/metrics.txt" \
+    || { grep planet_dns "$E2E_TMP/metrics.txt"; fail "the forged answer was not refused"; }
+grep -q 'forged.example.test' "$E2E_TMP/metrics.txt" && fail "the forged answer named a peer"
 
 log "the dependency gauges carry the name too"
 wait_for 20 has 'planet_upstream\{[^}]*port="8080",[^}]*remote_dns_name="db.example.test",[^}]*remote_ip="10.207.0.11"\} 1' \

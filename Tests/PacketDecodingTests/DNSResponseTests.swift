@@ -262,7 +262,7 @@ struct DNSFrameTests {
             var summary = PacketSummary()
             #expect(PacketDecoder.decode(raw, wireLength: raw.count, linkType: linkType, into: &summary) == .ok)
             var answers = DNSAnswers()
-            let status = DNSResponseDecoder.decode(frame: raw, linkType: linkType, summary: summary, into: &answers)
+            let status = DNSResponseDecoder.decode(frame: raw, summary: summary, into: &answers)
             return (status, answers)
         }
     }
@@ -351,7 +351,7 @@ struct DNSFrameTests {
                 if random.next() % 3 == 0 { bytes.removeLast(Int(random.next() % UInt64(bytes.count))) }
                 bytes.withUnsafeBytes { raw in
                     var answers = DNSAnswers()
-                    _ = DNSResponseDecoder.decode(frame: raw, linkType: linkType, summary: summary, into: &answers)
+                    _ = DNSResponseDecoder.decode(frame: raw, summary: summary, into: &answers)
                     #expect(answers.count <= DNSAnswers.capacity)
                 }
             }
@@ -366,10 +366,42 @@ struct DNSFrameTests {
                 var summary = PacketSummary()
                 _ = PacketDecoder.decode(raw, wireLength: frame.count, linkType: .ethernet, into: &summary)
                 var answers = DNSAnswers()
-                return DNSResponseDecoder.decode(frame: raw, linkType: .ethernet, summary: summary, into: &answers)
+                return DNSResponseDecoder.decode(frame: raw, summary: summary, into: &answers)
             }
             #expect(status == .truncated, "cut at \(length)")
         }
+    }
+
+    func queryID(_ frame: [UInt8], wireLength: Int? = nil) -> UInt16? {
+        frame.withUnsafeBytes { raw in
+            var summary = PacketSummary()
+            _ = PacketDecoder.decode(raw, wireLength: wireLength ?? raw.count, linkType: .ethernet, into: &summary)
+            return DNSResponseDecoder.queryID(frame: raw, summary: summary)
+        }
+    }
+
+    @Test func aQueryGivesItsIDAndAResponseNone() {
+        var query = DNSMessageBuilder(response: false, answers: 0)
+        query.question("db.example")
+        let overUDP = TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 17,
+            payload: TestFrames.be16(40000) + TestFrames.be16(53) + TestFrames.be16(UInt16(8 + query.bytes.count)) + [0, 0] + query.bytes))
+        #expect(queryID(overUDP) == 0x1234)
+        // The ID and flags are all it needs: a query cut after them still has its ID.
+        #expect(queryID(Array(overUDP.prefix(14 + 20 + 8 + 4)), wireLength: overUDP.count) == 0x1234)
+        #expect(queryID(Array(overUDP.prefix(14 + 20 + 8 + 3)), wireLength: overUDP.count) == nil)
+        let overTCP = TestFrames.ethernet(type: 0x86DD, payload: TestFrames.ipv6(nextHeader: 51,
+            payload: TestFrames.authenticationHeader(next: 6) + TestFrames.tcp(source: 40000, destination: 53, flags: 0x18)
+                + TestFrames.be16(UInt16(query.bytes.count)) + query.bytes))
+        #expect(queryID(overTCP) == 0x1234)
+        let response = TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 17, payload: Self.udp(Self.response())))
+        #expect(queryID(response) == nil)
+    }
+
+    @Test func aResponseBehindAnAuthenticationHeaderDecodes() {
+        // The packet decoder walks AH; the DNS decoder starts where it stopped.
+        let frame = TestFrames.ethernet(type: 0x86DD, payload: TestFrames.ipv6(nextHeader: 51,
+            payload: TestFrames.authenticationHeader(next: 17) + Self.udp(Self.response())))
+        expectTheResponse(in: [(frame, .ethernet)])
     }
 
     @Test func ethernetPaddingAfterTheDatagramIsNotRead() {
@@ -387,7 +419,7 @@ struct DNSFrameTests {
                 var summary = PacketSummary()
                 _ = PacketDecoder.decode(raw, wireLength: frame.count, linkType: .ethernet, into: &summary)
                 var answers = DNSAnswers()
-                return (DNSResponseDecoder.decode(frame: raw, linkType: .ethernet, summary: summary, into: &answers), answers)
+                return (DNSResponseDecoder.decode(frame: raw, summary: summary, into: &answers), answers)
             }
             #expect(status == .truncated, "cut at \(length)")
         }

@@ -49,6 +49,9 @@ private let v6Destination = IPAddress(bytes: F.v6Destination)!
         expected.tcpFlags = 0x12
         expected.ipVersion = 4
         expected.hasPorts = true
+        // The TCP header follows 14 + 20 bytes; the IP packet (not the padding) ends 20 later.
+        expected.transportOffset = 34
+        expected.transportEnd = 54
         #expect(summary == expected)
     }
 
@@ -172,6 +175,8 @@ private let v6Destination = IPAddress(bytes: F.v6Destination)!
         expected.ipProtocol = 17
         expected.ipVersion = 6
         expected.hasPorts = true
+        expected.transportOffset = 54
+        expected.transportEnd = 82
         #expect(summary == expected)
 
         let (icmpStatus, icmp) = F.decode(F.ipv6(nextHeader: 58, payload: [128, 0, 0, 0, 0, 1, 0, 1]), linkType: .rawIPv6)

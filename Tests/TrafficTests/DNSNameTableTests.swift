@@ -43,21 +43,54 @@ struct DNSNameTableTests {
         #expect(table.name(for: IPAddress("10.0.0.1")!) == "short.example")
     }
 
-    @Test func whenFullTheEarliestToExpireAreEvictedAndCounted() {
+    @Test func whenFullTheLeastRecentlyAnsweredAreEvictedAndCounted() {
         var table = DNSNameTable(capacity: 16)
-        // Sixteen addresses, expiring at 100, 110, ..., 250.
+        // Sixteen addresses answered in turn, the first with the longest TTL.
         for index in 0..<16 {
-            table.record(dnsAnswers("n\(index).example", ["10.0.1.\(index)"], ttl: UInt32(100 + 10 * index), at: 0))
+            table.record(dnsAnswers("n\(index).example", ["10.0.1.\(index)"], ttl: UInt32(300 - 10 * index), at: 0))
         }
         #expect(table.count == 16)
         #expect(table.evicted == 0)
-        table.record(dnsAnswers("late.example", ["10.0.2.1"], ttl: 5, at: 1_000))
-        // A sixteenth of the capacity (one) goes: the one expiring first.
+        table.record(dnsAnswers("late.example", ["10.0.2.1"], ttl: 5, at: 10))
+        // A sixteenth of the capacity (one) goes: the one answered first, although it
+        // expires last.
         #expect(table.count == 16)
         #expect(table.evicted == 1)
         #expect(table.name(for: IPAddress("10.0.1.0")!) == "")
         #expect(table.name(for: IPAddress("10.0.1.1")!) == "n1.example")
         #expect(table.name(for: IPAddress("10.0.2.1")!) == "late.example")
+    }
+
+    @Test func anAnswerAgainKeepsItsAddress() {
+        var table = DNSNameTable(capacity: 2)
+        table.record(dnsAnswers("a.example", ["10.0.0.1"], ttl: 100, at: 0))
+        table.record(dnsAnswers("b.example", ["10.0.0.2"], ttl: 300, at: 0))
+        table.record(dnsAnswers("a.example", ["10.0.0.1"], ttl: 100, at: 1))
+        table.record(dnsAnswers("c.example", ["10.0.0.3"], ttl: 100, at: 2))
+        // b expires last but was answered least recently.
+        #expect(table.name(for: IPAddress("10.0.0.1")!) == "a.example")
+        #expect(table.name(for: IPAddress("10.0.0.2")!) == "")
+        #expect(table.name(for: IPAddress("10.0.0.3")!) == "c.example")
+    }
+
+    @Test func aTTLOfDecadesDoesNotPinAName() {
+        var table = DNSNameTable(capacity: 2)
+        table.record(dnsAnswers("forged.example", ["10.0.0.1"], ttl: UInt32(Int32.max), at: 0))
+        table.record(dnsAnswers("real.example", ["10.0.0.2"], ttl: 60, at: 50_000))
+        // Two days on, both have expired (the first at one day, its cap); the first,
+        // answered less recently, goes.
+        table.record(dnsAnswers("next.example", ["10.0.0.3"], ttl: 60, at: 2 * 86_400))
+        #expect(table.name(for: IPAddress("10.0.0.1")!) == "")
+        #expect(table.name(for: IPAddress("10.0.0.2")!) == "real.example")
+    }
+
+    @Test func expiredAnswersGoBeforeLiveOnes() {
+        var table = DNSNameTable(capacity: 2)
+        table.record(dnsAnswers("live.example", ["10.0.0.1"], ttl: 3_600, at: 0))
+        table.record(dnsAnswers("gone.example", ["10.0.0.2"], ttl: 10, at: 5))
+        table.record(dnsAnswers("new.example", ["10.0.0.3"], ttl: 60, at: 100))
+        #expect(table.name(for: IPAddress("10.0.0.1")!) == "live.example")
+        #expect(table.name(for: IPAddress("10.0.0.2")!) == "")
     }
 
     @Test func aFloodOfNewAddressesStaysBounded() {

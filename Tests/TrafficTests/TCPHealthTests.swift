@@ -100,4 +100,71 @@ import Testing
         #expect(edge.buckets[5] == 1)
         #expect(health.handshakesInProgress == 0)
     }
+
+    /// A peer's SYNs to 3,000 closed ports, each refused: a handful of edges, not 3,000, so a
+    /// later real edge still finds room in a table of 100.
+    @Test func aPortScanFoldsIntoOneEdgePerPeer() {
+        let health = TCPHealth(maxEdges: 100, seed: 3)
+        let scanner = "198.51.100.66"
+        for index in 0..<3_000 {
+            let port = UInt16(1_000 + index), time = UInt64(index) * 1_000
+            health.observe(segment(scanner, host, 60000, port, 0x02, at: time), fromLocal: false, servicePort: port)
+            health.observe(segment(host, scanner, port, 60000, 0x14, at: time + 10), fromLocal: true, servicePort: port)
+        }
+        var snapshot = health.snapshot()
+        #expect(snapshot.keys.count == TCPHealth.unconfirmedPortsPerPeer + 1)
+        #expect(snapshot.droppedEvents == 0)
+        let folded = edges(snapshot)[key(scanner, 0, upstream: false)]!
+        #expect(folded.attempts == UInt64(3_000 - TCPHealth.unconfirmedPortsPerPeer))
+        #expect(folded.refused == folded.attempts)
+        #expect(key(scanner, 0, upstream: false).portLabel == "")
+        // A real connection afterwards has its own edge.
+        health.observe(segment("192.0.2.30", host, 50000, 443, 0x02, at: 4_000_000), fromLocal: false, servicePort: 443)
+        health.observe(segment(host, "192.0.2.30", 443, 50000, 0x12, at: 4_000_100), fromLocal: true, servicePort: 443)
+        health.observe(segment("192.0.2.30", host, 50000, 443, 0x10, at: 4_000_200), fromLocal: false, servicePort: 443)
+        snapshot = health.snapshot()
+        #expect(edges(snapshot)[key("192.0.2.30", 443, upstream: false)]?.established == 1)
+    }
+
+    /// A port that once accepted a connection keeps its own edge whatever the peer's
+    /// other ports do.
+    @Test func aPortThatAcceptedKeepsItsEdge() {
+        let health = TCPHealth(maxEdges: 100, seed: 4)
+        let peer = "198.51.100.67"
+        health.observe(segment(peer, host, 50000, 22, 0x02, at: 0), fromLocal: false, servicePort: 22)
+        health.observe(segment(host, peer, 22, 50000, 0x12, at: 10), fromLocal: true, servicePort: 22)
+        health.observe(segment(peer, host, 50000, 22, 0x10, at: 20), fromLocal: false, servicePort: 22)
+        for index in 0..<20 {
+            let port = UInt16(2_000 + index), time = UInt64(100 + index * 10)
+            health.observe(segment(peer, host, 50001, port, 0x02, at: time), fromLocal: false, servicePort: port)
+            health.observe(segment(host, peer, port, 50001, 0x14, at: time + 1), fromLocal: true, servicePort: port)
+        }
+        health.observe(segment(peer, host, 50002, 22, 0x02, at: 1_000), fromLocal: false, servicePort: 22)
+        health.observe(segment(host, peer, 22, 50002, 0x14, at: 1_001), fromLocal: true, servicePort: 22)
+        let snapshot = edges(health.snapshot())
+        #expect(snapshot[key(peer, 22, upstream: false)]?.attempts == 2)
+        #expect(snapshot[key(peer, 22, upstream: false)]?.refused == 1)
+        #expect(snapshot[key(peer, 0, upstream: false)]?.refused == UInt64(20 - TCPHealth.unconfirmedPortsPerPeer))
+    }
+
+    /// Scans from many addresses fill the table; their edges age out, and a new edge fits.
+    @Test func idleEdgesAgeOut() {
+        let health = TCPHealth(maxEdges: 100, seed: 5)
+        for index in 0..<300 {
+            let scanner = "198.51.\(100 + index / 256).\(index % 256)"
+            health.observe(segment(scanner, host, 60000, 23, 0x02, at: UInt64(index)), fromLocal: false, servicePort: 23)
+            health.observe(segment(host, scanner, 23, 60000, 0x14, at: UInt64(index) + 1), fromLocal: true, servicePort: 23)
+        }
+        var snapshot = health.snapshot()
+        #expect(snapshot.keys.count == 100)
+        #expect(snapshot.droppedEvents == 400)
+        let later = TCPHealth.edgeIdleTimeout + 1_000
+        health.observe(segment("192.0.2.30", host, 50000, 443, 0x02, at: later), fromLocal: false, servicePort: 443)
+        health.observe(segment(host, "192.0.2.30", 443, 50000, 0x12, at: later + 100), fromLocal: true, servicePort: 443)
+        health.observe(segment("192.0.2.30", host, 50000, 443, 0x10, at: later + 200), fromLocal: false, servicePort: 443)
+        snapshot = health.snapshot()
+        #expect(snapshot.agedOutEdges == 100)
+        #expect(snapshot.keys.count == 1)
+        #expect(edges(snapshot)[key("192.0.2.30", 443, upstream: false)]?.established == 1)
+    }
 }

@@ -26,9 +26,11 @@ import Testing
         table.add(key(1), bytes: 100)
         table.add(key(1), bytes: 20)
         table.add(key(2), bytes: 7)
-        table.add(key(3), bytes: 1)  // evicts 1, the least recently active
+        // Evicts 2: one packet, on probation, although 1 is less recently active.
+        table.add(key(3), bytes: 1)
         #expect(table.evictedSeries == 1)
-        #expect(table.evictedBytes == 120)
+        #expect(table.evictedBytes == 7)
+        #expect(table.counters(for: key(1))?.bytes == 120)
         let held = table.snapshot().reduce(0) { $0 + $1.counters.bytes }
         #expect(held + table.evictedBytes == 128)
     }
@@ -63,6 +65,7 @@ import Testing
         let bound = 500
         let table = TrafficTable(maxSeries: bound, initialCapacity: 16, seed: 7)
         var reference: [TrafficKey: UInt64] = [:]
+        var packets: [TrafficKey: Int] = [:]
         var recency: [TrafficKey] = []  // least recent first
         var evicted: UInt64 = 0
         for _ in 0..<50_000 {
@@ -71,15 +74,23 @@ import Testing
             table.add(k, bytes: bytes)
             if let value = reference[k] {
                 reference[k] = value + bytes
+                packets[k, default: 0] += 1
                 recency.removeAll { $0 == k }
             } else {
                 if reference.count == bound {
-                    // The least recently active sixteenth goes at once.
-                    for victim in recency.prefix(bound / 16) { reference.removeValue(forKey: victim) }
-                    recency.removeFirst(bound / 16)
+                    // A sixteenth goes at once: one-packet series first, least recently
+                    // active first in each group.
+                    let order = recency.filter { packets[$0] == 1 } + recency.filter { packets[$0]! > 1 }
+                    let victims = Set(order.prefix(bound / 16))
+                    for victim in victims {
+                        reference.removeValue(forKey: victim)
+                        packets.removeValue(forKey: victim)
+                    }
+                    recency.removeAll { victims.contains($0) }
                     evicted += UInt64(bound / 16)
                 }
                 reference[k] = bytes
+                packets[k] = 1
             }
             recency.append(k)
         }
@@ -139,5 +150,30 @@ import Testing
         #expect(table.evictedSeries == UInt64(100_000 - table.count))
         #expect(footprint / 1000 <= 256, "bytes per series: \(footprint / 1000)")
     }
-}
 
+    /// A million one-packet spoofed peers through a table of 2,000 series, with 100 real
+    /// peers among them sending 400 packets each, two at a time every 5,000 flood packets:
+    /// far longer than the least recently active series would stay, and still the real
+    /// peers' series stay exact.
+    @Test func oneOffSourcesDoNotEvictPeersThatKeepTalking() {
+        let table = TrafficTable(maxSeries: 2_000, seed: 7)
+        var random = SplitMix(seed: 11)
+        let steady = (0..<100).map { key(UInt32($0), port: 53, direction: .egress) }
+        for flood in 0..<1_000_000 {
+            // Spoofed sources from 100.64.0.0/10, one packet each.
+            let spoofed = TrafficKey(peer: IPAddress(ipv4: 0x6440_0000 | UInt32(truncatingIfNeeded: random.next()) & 0x3F_FFFF),
+                                     direction: .ingress, ipProtocol: 17, port: UInt16(truncatingIfNeeded: random.next()))
+            table.add(spoofed, bytes: 60)
+            if flood % 5_000 == 0 {
+                for peer in steady { table.add(peer, bytes: 128) }
+            } else if flood % 5_000 == 10 {
+                for peer in steady { table.add(peer, bytes: 128) }
+            }
+        }
+        #expect(table.evictedSeries > 900_000)
+        #expect(table.count <= 2_000)
+        for peer in steady {
+            #expect(table.counters(for: peer) == TrafficCounters(bytes: 400 * 128, packets: 400))
+        }
+    }
+}

@@ -176,23 +176,25 @@ struct PeerTable {
 }
 
 /// Peer address -> row, open addressing over the rows themselves: grouping 200,000
-/// series by peer costs one multiply and usually one probe each, where a Dictionary of
-/// IPAddress spent most of the request hashing with a seeded SipHash.
+/// series by peer costs a few multiplies and usually one probe each, where a Dictionary of
+/// IPAddress spent most of the request hashing with SipHash. Seeded per table, so peers
+/// chosen from one /64 cannot make every request probe one long run.
 struct PeerPositions {
     private var slots: [Int32]
     private let mask: Int
+    private let seed: UInt64
 
     /// Room for `capacity` peers at a load of at most one half.
-    init(capacity: Int) {
+    init(capacity: Int, seed: UInt64 = SeededHash.randomSeed()) {
         var size = 16
         while size < 2 * capacity { size <<= 1 }
         slots = [Int32](repeating: -1, count: size)
         mask = size - 1
+        self.seed = seed
     }
 
     private func start(_ ip: IPAddress) -> Int {
-        let mixed = (ip.high &* 0x9E37_79B9_7F4A_7C15) ^ (ip.low &* 0xC2B2_AE3D_27D4_EB4F)
-        return Int(truncatingIfNeeded: (mixed ^ (mixed >> 29)) & UInt64(mask))
+        Int(truncatingIfNeeded: SeededHash.mix(seed: seed, ip.high, ip.low, 0)) & mask
     }
 
     /// The row of `ip` in `peers`, if it has one.

@@ -38,7 +38,7 @@ extension ApiDocuments {
                     ("remote_ip", .string(key.peer.description)),
                     ("remote_hostgroup", .string(host.hostgroup)),
                     ("remote_domain", .string(host.domain)),
-                    ("port", .string(String(key.port))),
+                    ("port", .string(key.portLabel)),
                     ("protocol", .string("tcp")),
                     ("process", .string(key.process)),
                     ("attempts", .unsigned(edge.attempts)),

@@ -1,0 +1,125 @@
+import NetAddress
+
+/// What became of a DNS response checked against the outstanding queries.
+public enum DNSQueryMatch: UInt8, Sendable, CaseIterable {
+    /// A query with the same ID, addresses and ports left within `DNSQueryTable.window`.
+    case matched
+    /// No query with the same ID, addresses and ports is outstanding: never asked, already
+    /// answered, or its slot was taken by a later query.
+    case unsolicited
+    /// The query was seen, but longer than `DNSQueryTable.window` before the response.
+    case late
+
+    /// The `reason` label value of `planet_dns_answers_refused_total`; empty for `matched`.
+    public var reason: String {
+        switch self {
+        case .matched: ""
+        case .unsolicited: "unsolicited"
+        case .late: "late"
+        }
+    }
+}
+
+/// The DNS queries a capture source saw leave (or cross) the host and not yet answered, so
+/// that only a response to one of them names addresses: an answer from anywhere else
+/// (a forged one needs the query's ID and port, which an off-path sender does not see)
+/// is refused. A response is matched by DNS ID, both addresses, the client's port and
+/// the transport protocol; the server's port is 53 on both.
+///
+/// Fixed size and allocated once: `slotCount` slots in sets of `ways`, a set chosen by a
+/// seeded hash of the key. A query whose set holds only live queries is not kept (counted
+/// in `dropped`); a slot older than `window` is free. Used by one capture thread only.
+public final class DNSQueryTable {
+    struct Slot {
+        var client = IPAddress(high: 0, low: 0)
+        var server = IPAddress(high: 0, low: 0)
+        /// Capture time of the query in microseconds; 0 for a free slot.
+        var time: UInt64 = 0
+        var clientPort: UInt16 = 0
+        var id: UInt16 = 0
+        var ipProtocol: UInt8 = 0
+    }
+
+    /// How long a query waits for its response: a stub resolver has given up by then
+    /// (glibc asks again after 5 s, with the same ID, which renews the wait).
+    public static let window: UInt64 = 5_000_000
+    /// Slots per set.
+    static let ways = 4
+
+    /// Slots in the table.
+    public let slotCount: Int
+    private let slots: UnsafeMutablePointer<Slot>
+    private let setMask: Int
+    private let seed: UInt64
+    /// Queries not kept because their set was full of live queries, since start.
+    public private(set) var dropped: UInt64 = 0
+    /// Queries kept, since start (a query seen again renews its slot and counts again).
+    public private(set) var recorded: UInt64 = 0
+
+    /// A table of at least `slotCount` slots (rounded up to a power of two, at least one set).
+    public init(slotCount: Int = 2048, seed: UInt64 = SeededHash.randomSeed()) {
+        var count = Self.ways
+        while count < slotCount { count <<= 1 }
+        self.slotCount = count
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: Slot(), count: count)
+        setMask = count / Self.ways - 1
+        self.seed = seed
+    }
+
+    deinit {
+        slots.deallocate()
+    }
+
+    private func set(_ client: IPAddress, _ server: IPAddress, _ clientPort: UInt16, _ id: UInt16, _ ipProtocol: UInt8) -> Int {
+        let tail = UInt64(clientPort) << 32 | UInt64(id) << 16 | UInt64(ipProtocol)
+        let hash = SeededHash.mix(seed: seed, client.low ^ (client.high >> 1), server.low ^ (server.high >> 1), tail)
+        return (Int(truncatingIfNeeded: hash) & setMask) &* Self.ways
+    }
+
+    @inline(__always)
+    private static func holds(_ slot: Slot, _ client: IPAddress, _ server: IPAddress, _ clientPort: UInt16, _ id: UInt16,
+                              _ ipProtocol: UInt8) -> Bool {
+        slot.time != 0 && slot.id == id && slot.clientPort == clientPort && slot.ipProtocol == ipProtocol
+            && slot.client == client && slot.server == server
+    }
+
+    /// Remembers the query with DNS `id` that `summary` (to port 53) carries.
+    public func record(query summary: PacketSummary, id: UInt16) {
+        let client = summary.source, server = summary.destination
+        let first = set(client, server, summary.sourcePort, id, summary.ipProtocol)
+        // A time of 0 marks a free slot: a capture dated 1970 counts from 1 µs.
+        let now = max(summary.timestamp, 1)
+        var free = -1
+        for index in first..<(first &+ Self.ways) {
+            let slot = slots[index]
+            if Self.holds(slot, client, server, summary.sourcePort, id, summary.ipProtocol) {
+                free = index
+                break
+            }
+            if free < 0, slot.time == 0 || now > slot.time &+ Self.window { free = index }
+        }
+        guard free >= 0 else {
+            dropped &+= 1
+            return
+        }
+        slots[free] = Slot(client: client, server: server, time: now, clientPort: summary.sourcePort, id: id,
+                           ipProtocol: summary.ipProtocol)
+        recorded &+= 1
+    }
+
+    /// Checks the response with DNS `id` that `summary` (from port 53) carries against the
+    /// outstanding queries; a matching query is answered and leaves the table.
+    public func match(response summary: PacketSummary, id: UInt16) -> DNSQueryMatch {
+        let client = summary.destination, server = summary.source
+        let first = set(client, server, summary.destinationPort, id, summary.ipProtocol)
+        for index in first..<(first &+ Self.ways) where Self.holds(slots[index], client, server, summary.destinationPort,
+                                                                     id, summary.ipProtocol) {
+            let asked = slots[index].time
+            slots[index].time = 0
+            // A response dated before its query (files merged out of order) is not late.
+            return summary.timestamp > asked &+ Self.window ? .late : .matched
+        }
+        return .unsolicited
+    }
+}
