@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// A duration written the way Go's `time.ParseDuration` reads it ("7s", "1m30s", "300ms",
-/// "1.5h", "1µs", "0"), so flags keep the seed's syntax; prints back in Go's form.
+/// "1.5h", "1µs", "0"), so flags keep the Go original's syntax; prints back in Go's form.
 public struct GoDuration: Hashable, Sendable, CustomStringConvertible {
     /// The length in nanoseconds, as Go's `time.Duration` holds it.
     public let nanoseconds: Int64

@@ -10,7 +10,7 @@ import Darwin
 import Logging
 
 /// Logging for both executables: one line per event on stderr, in logrus's text format
-/// so that log pipelines built for the Go seed keep parsing it.
+/// so that log pipelines built for the Go original keep parsing it.
 public enum LogSetup {
     /// Parses a logrus level name (case-insensitive); fatal and panic map to critical.
     public static func parseLevel(_ text: String) throws -> Logger.Level {
