@@ -116,6 +116,8 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
 
 /// Reads packets from one pcap handle on its own thread, decodes them and pushes the
 /// summaries into its ring. One source per interface or file.
+/// `@unchecked Sendable`: its handle and decoder are used only by its own reading thread;
+/// what other threads read (counters, the stop flag) is atomic or under a Mutex.
 public final class CaptureSource: @unchecked Sendable {
     public let handle: PcapHandle
     public let ring: SPSCRing<PacketSummary>

@@ -41,6 +41,8 @@ public struct LiveCaptureOptions: Sendable {
 ///
 /// Not thread-safe except `breakLoop()`, which libpcap allows from another thread, and
 /// `statistics()` (see there).
+/// `@unchecked Sendable`: it holds a C pointer; one capture thread owns it, and only the
+/// two calls above cross threads.
 public final class PcapHandle: @unchecked Sendable {
     let raw: OpaquePointer
     /// The name shown in errors and metric labels (file path or interface name).

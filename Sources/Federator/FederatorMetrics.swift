@@ -1,9 +1,10 @@
 import Exposition
 import Foundation
+import Synchronization
 
 /// The federator's own metrics, served on its /metrics: every run's summary added up, so
 /// a Prometheus can alert on failing runs, refused points and windows piling up.
-public final class FederatorMetrics: @unchecked Sendable {
+public final class FederatorMetrics: Sendable {
     private struct Totals {
         var succeededRuns: UInt64 = 0
         var failedRuns: UInt64 = 0
@@ -19,8 +20,7 @@ public final class FederatorMetrics: @unchecked Sendable {
         var droppedEvaluations: UInt64 = 0
     }
 
-    private let lock = NSLock()
-    private var totals = Totals()
+    private let state = Mutex(Totals())
     private let stores: [SinkID]
     private let version: String
     private let revision: String
@@ -37,7 +37,7 @@ public final class FederatorMetrics: @unchecked Sendable {
 
     /// Adds one run's summary; the run took from `started` to `finished`.
     public func record(_ summary: RunSummary, started: Date, finished: Date) {
-        lock.withLock {
+        state.withLock { totals in
             if summary.succeeded {
                 totals.succeededRuns += 1
                 totals.lastSuccessEnd = finished.timeIntervalSince1970
@@ -59,7 +59,7 @@ public final class FederatorMetrics: @unchecked Sendable {
 
     /// The exposition of everything recorded so far.
     public func render() -> [UInt8] {
-        let totals = lock.withLock { self.totals }
+        let totals = state.withLock { $0 }
         var writer = ExpositionWriter()
         writer.family("planet_federator_build_info", help: "planet-federator's version and revision, as the value 1", kind: .gauge)
         writer.sample("planet_federator_build_info", ["revision": revision, "version": version], UInt64(1))

@@ -11,6 +11,8 @@ import Atomics
 /// Calling the producer methods (`tryPush`, `push`) from more than one thread at a time,
 /// or the consumer methods (`pop`, `drain`) from more than one thread at a time, is a
 /// data race.
+/// `@unchecked Sendable`: the indices are atomics with acquire/release ordering, and each
+/// slot is written by the producer before it publishes the index the consumer reads.
 public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     /// The number of elements the ring holds: a power of two.
     public let capacity: Int

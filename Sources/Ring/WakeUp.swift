@@ -18,6 +18,8 @@ import Darwin
 /// the producer's publication are both ordered by sequentially consistent fences, so
 /// either the consumer sees the new elements or the producer sees the sleeper: a
 /// wake-up is never lost.
+/// `@unchecked Sendable`: its state is atomics and a pthread mutex and condition variable
+/// allocated once, which are made to be shared between threads.
 public final class WakeUp: @unchecked Sendable {
     /// True from the consumer's announcement until it is woken.
     private let sleeping = ManagedAtomic<Bool>(false)

@@ -164,6 +164,8 @@ public enum ProcessScanner {
         var skippedDescriptors = 0
     }
 
+    /// `@unchecked Sendable`: each worker writes only its own slot, and the results are
+    /// read after every worker has been joined.
     final class WorkerResults: @unchecked Sendable {
         var slots: [WorkerResult]
 

@@ -61,6 +61,8 @@ public struct TrafficSnapshot: Sendable {
 /// at most for one batch, a busy ring cannot starve the others, and the table is copied
 /// in one go. While every ring is empty the thread sleeps until a capture thread wakes
 /// it: an idle agent costs no wake-ups.
+/// `@unchecked Sendable`: the accounting is touched only under its lock, and each ring
+/// has one producer (its capture thread) and one consumer (whoever holds the lock).
 public final class TrafficAggregator: @unchecked Sendable {
     private let accounting: TrafficAccounting
     private let lock = Mutex(())

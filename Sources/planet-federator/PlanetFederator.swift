@@ -7,6 +7,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// planet-federator: copies planet-exporter data from Prometheus into InfluxDB on a cron
 /// schedule, with the Go original's flags and schema.
@@ -244,13 +245,12 @@ extension InfluxAPIChoice: ExpressibleByArgument {}
 extension ExclusionPreset: ExpressibleByArgument {}
 
 /// Whether the `-once` run failed, set from the service's task.
-final class OnceOutcome: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+final class OnceOutcome: Sendable {
+    private let value = Mutex(false)
 
     func record(failed: Bool) {
-        lock.withLock { value = failed }
+        value.withLock { $0 = failed }
     }
 
-    var failed: Bool { lock.withLock { value } }
+    var failed: Bool { value.withLock { $0 } }
 }
