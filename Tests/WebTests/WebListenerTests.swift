@@ -144,9 +144,54 @@ final class TemporaryFolder {
         _ = reloader.current()
         #expect(reloader.counters.failed == 1)
 
-        try folder.write("web.yml", "")
+        try folder.write("web.yml", "basic_auth_users: {}\n")
         #expect(reloader.current().config.users.isEmpty)
         #expect(reloader.counters == .init(succeeded: 2, failed: 1, lastSucceeded: true))
+    }
+
+    @Test func aReloadThatWouldSwitchAuthenticationOffIsRefused() throws {
+        let folder = try TemporaryFolder()
+        let path = try folder.write("web.yml", "basic_auth_users:\n  alice: \(Self.aliceHash)\n")
+        let reloader = try WebConfigReloader(path: path, checkEvery: .zero, parseDuration: { _ in nil }, logger: Self.logger)
+        // What a reader sees of a file being rewritten in place: nothing yet, blanks, a key cut off.
+        let halfWritten = ["", " \n\t\n", "basic_auth_users:\n", "basic_auth_users:\n# alice\n", "rate_limit:\n"]
+        for (index, text) in halfWritten.enumerated() {
+            try folder.write("web.yml", text)
+            #expect(reloader.current().config.users.keys.sorted() == ["alice"], "\(text.debugDescription)")
+            #expect(reloader.counters == .init(succeeded: 0, failed: index + 1, lastSucceeded: false))
+        }
+        // Said on purpose, it applies.
+        try folder.write("web.yml", "basic_auth_users: {}\n")
+        #expect(reloader.current().config.users.isEmpty)
+        #expect(reloader.counters == .init(succeeded: 1, failed: halfWritten.count, lastSucceeded: true))
+        // Without authentication already, an empty file is an ordinary change.
+        try folder.write("web.yml", "")
+        #expect(reloader.current().config.declaresNoUsers == false)
+        #expect(reloader.counters.lastSucceeded)
+    }
+
+    @Test func anEmptiedFileKeepsTheRunningServerBehindBasicAuth() async throws {
+        let folder = try TemporaryFolder()
+        let path = try folder.write("web.yml", "basic_auth_users:\n  alice: \(Self.aliceHash)\n")
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(path), logger: Self.logger)
+        let reloader = try #require(listener.webConfig)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+            // Emptied in place, as `cat > web.yml` leaves it before writing.
+            let handle = try #require(FileHandle(forUpdatingAtPath: path))
+            try handle.truncate(atOffset: 0)
+            try handle.close()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while reloader.counters.failed == 0 && ContinuousClock.now < deadline {
+                try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(reloader.counters.failed == 1)
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/metrics", method: .get, headers: Self.authorization("alice", "wonderland")) {
+                #expect($0.status == .ok)
+            }
+        }
     }
 
     @Test func tlsFilesAreLoadedCheckedAndWatched() throws {
