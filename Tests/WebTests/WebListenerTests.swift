@@ -7,6 +7,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOSSL
+import Synchronization
 import Testing
 import TestSupport
 @testable import Web
@@ -312,6 +313,107 @@ final class TemporaryFolder {
         }
     }
 
+    @Test func onlyAllowedHostsAreAnswered() async throws {
+        var settings = Self.settings(nil)
+        settings.allowedHosts = try AllowedHosts(parsing: "planet.example, 127.0.0.1:19100,[::1]")
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: settings, logger: Self.logger)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
+            let port = try #require(client.port)
+            // What a page whose own name was rebound to this address makes the browser send.
+            for host in ["attacker.example", "attacker.example:\(port)", "127.0.0.1:8080", "planet.example.attacker.example", ""] {
+                let connection = try RawConnection(port: port)
+                connection.send("GET /metrics HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+                let answer = await connection.read(until: "Misdirected Request\n", within: .seconds(5))
+                #expect(answer.hasPrefix("HTTP/1.1 421"), "\(host): \(answer.prefix(40))")
+            }
+            for host in ["planet.example", "PLANET.example.:\(port)", "127.0.0.1:19100", "[::1]:\(port)"] {
+                let connection = try RawConnection(port: port)
+                connection.send("GET /metrics HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+                let answer = await connection.read(until: "metrics\n", within: .seconds(5))
+                #expect(answer.hasPrefix("HTTP/1.1 200"), "\(host): \(answer.prefix(40))")
+            }
+            let refused = Dictionary(uniqueKeysWithValues: listener.reading().refusedRequests)
+            #expect(refused["host"] == 5)
+        }
+    }
+
+    @Test func allowedHostsAreReadFromTheFlag() throws {
+        #expect(try AllowedHosts(parsing: "").allowsAny)
+        let hosts = try AllowedHosts(parsing: " a.example ,10.0.0.1:19100,::1,[fe80::1]:80,")
+        #expect(hosts.entries == [.init(host: "a.example", port: nil), .init(host: "10.0.0.1", port: 19100),
+                                  .init(host: "::1", port: nil), .init(host: "fe80::1", port: 80)])
+        #expect(hosts.allows("A.Example:1"))
+        #expect(!hosts.allows("10.0.0.1"))
+        #expect(hosts.allows("[::1]:19100"))
+        #expect(!hosts.allows(nil))
+        #expect(AllowedHosts().allows(nil))
+        for bad in ["a.example:0", "a.example:http", "[::1", "http://a.example", "a b", "[::1]x"] {
+            #expect(throws: AllowedHostsError.self, "\(bad)") { try AllowedHosts(parsing: bad) }
+        }
+        #expect((try? AllowedHosts(parsing: "a:99999")) == nil)
+        do {
+            _ = try AllowedHosts(parsing: "a.example:http")
+        } catch {
+            #expect(error.description == "-web.allowed-hosts: \"a.example:http\" is not a host name or address with an optional port (e.g. planet.example:19100, 10.0.0.1, [::1]:19100)")
+        }
+    }
+
+    @Test func aWrongPasswordFloodLeavesTheScraperItsCheck() async throws {
+        // A cost that makes a check take milliseconds, so the flood keeps the checks busy.
+        let hash = Bcrypt.hash("scrape-secret", cost: 9)
+        let folder = try TemporaryFolder()
+        let path = try folder.write("web.yml", "basic_auth_users:\n  prometheus: \(hash)\n")
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(path), logger: Self.logger)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
+            let port = try #require(client.port)
+            @Sendable func request(_ password: String) -> String {
+                let credentials = Data("prometheus:\(password)".utf8).base64EncodedString()
+                return "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic \(credentials)\r\n\r\n"
+            }
+            final class FloodState: Sendable {
+                let unauthorized = Atomic<Int>(0)
+                let stop = Atomic<Bool>(false)
+            }
+            let state = FloodState()
+            // Eight flooders from 127.0.0.1, each sending wrong passwords one after another.
+            let flood = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for flooder in 0..<8 {
+                        group.addTask {
+                            let deadline = ContinuousClock.now + .seconds(60)
+                            var sent = 0
+                            while !state.stop.load(ordering: .relaxed) && ContinuousClock.now < deadline && sent < 5000 {
+                                guard let connection = try? RawConnection(port: port) else { return }
+                                connection.send(request("guess-\(flooder)-\(sent)"))
+                                sent += 1
+                                let answer = await connection.readAll(within: .seconds(5))
+                                if answer.hasPrefix("HTTP/1.1 401") { state.unauthorized.add(1, ordering: .relaxed) }
+                            }
+                        }
+                    }
+                }
+            }
+            defer { state.stop.store(true, ordering: .relaxed) }
+            // Several wrong passwords checked: the flood is under way.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while state.unauthorized.load(ordering: .relaxed) < 5 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(state.unauthorized.load(ordering: .relaxed) >= 5)
+            // The scraper, from another address, with the right password never seen before.
+            for _ in 0..<3 {
+                let scraper = try RawConnection(port: port, source: "127.0.0.2")
+                scraper.send(request("scrape-secret"))
+                let answer = await scraper.read(until: "metrics\n", within: .seconds(10))
+                #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(40))")
+            }
+            state.stop.store(true, ordering: .relaxed)
+            await flood.value
+            let refused = Dictionary(uniqueKeysWithValues: listener.reading().refusedRequests)
+            #expect(refused["auth_throttled"] ?? 0 > 0)
+        }
+    }
+
     @Test func anOversizedHeadIsRefused() async throws {
         let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(nil), logger: Self.logger)
         try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
@@ -329,8 +431,19 @@ final class TemporaryFolder {
 final class RawConnection {
     let fd: Int32
 
-    init(port: Int) throws {
+    /// Connects to 127.0.0.1:`port` from `source` (any loopback address, 127.0.0.1 by default).
+    init(port: Int, source: String = "127.0.0.1") throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            close(fd)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -338,7 +451,10 @@ final class RawConnection {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
+        guard result == 0 else {
+            close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
     }
 
     deinit { close(fd) }
