@@ -169,7 +169,7 @@ let package = Package(
         // write, on a cron schedule. RemoteWrite.pb.swift is generated once from the .proto
         // beside it and committed; the build does not run protoc.
         .target(name: "Federator", dependencies: [
-            "CSnappy", "Exposition",
+            "CSnappy", "Exposition", "Diagnostics",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// One data set over one window that some stores have not received yet.
@@ -150,17 +151,13 @@ public struct FederationState: Sendable, Equatable, Codable {
         }
     }
 
-    /// Writes the state to `path` through a temporary file and a rename, so a crash never
-    /// leaves half a file.
+    /// Writes the state to `path` through a temporary file (mode 0600, never through a
+    /// symlink planted at its name), fsync and a rename, so a crash never leaves half a file.
     public func save(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let temporary = path + ".tmp"
         do {
-            try encoder.encode(self).write(to: URL(fileURLWithPath: temporary))
-            if rename(temporary, path) != 0 {
-                throw FederatorError(description: String(cString: strerror(errno)))
-            }
+            try replaceFile(path, with: Array(try encoder.encode(self)))
         } catch {
             throw FederatorError(description: "cannot write state file \(path): \(error); check the directory exists and is writable")
         }
