@@ -11,6 +11,9 @@ public struct ServerLimits: Sendable, Equatable {
     /// A request head must be complete this long after the connection opens, or after the
     /// first byte of a next request on a kept-alive one (Go's ReadHeaderTimeout).
     public var readHeaderTimeout: Duration = .seconds(10)
+    /// A response must be sent whole this long after its request head came, however
+    /// steadily its client reads; past it the connection is closed.
+    public var responseTimeout: Duration = .seconds(60)
     /// Connections open at once, at most.
     public var maxConnections = 256
     /// Bytes of one header field, and of all header fields of a request, at most.
@@ -34,6 +37,7 @@ final class ConnectionRegistry: Sendable {
         case evicted, refused
         case headerTimeout = "header_timeout"
         case writeTimeout = "write_timeout"
+        case responseTimeout = "response_timeout"
     }
 
     private struct Entry {

@@ -414,6 +414,55 @@ final class TemporaryFolder {
         }
     }
 
+    @Test func aSlowReaderIsClosedAtTheResponseDeadline() async throws {
+        var limits = ServerLimits()
+        limits.responseTimeout = .seconds(1)
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(nil, limits: limits), logger: Self.logger)
+        let router = Self.router()
+        // 32 MiB, far more than the socket buffers hold: sending it takes as long as the client reads.
+        router.get("/big") { _, _ -> Response in
+            Response(status: .ok, body: ResponseBody { writer in
+                let part = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
+                for _ in 0..<512 { try await writer.write(part) }
+                try await writer.finish(nil)
+            })
+        }
+        try await listener.makeApplication(router: router, services: []).test(.live) { client in
+            let port = try #require(client.port)
+            // Clients that read 4 KiB every 20 ms: steady progress, so no write ever stalls
+            // for the idle timeout (30 s), but 32 MiB would take minutes.
+            let readers = try (0..<4).map { _ in try RawConnection(port: port, receiveBuffer: 4096) }
+            for reader in readers { reader.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n") }
+            // Reading on in the background; what the kernel already holds of a closed
+            // connection still drains slowly, so the server's own count tells when it closed.
+            let reading = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for reader in readers {
+                        group.addTask { _ = await reader.readSlowly(bytes: 4096, every: .milliseconds(20), within: .seconds(30)) }
+                    }
+                }
+            }
+            let started = ContinuousClock.now
+            var closed: [String: Int] = [:]
+            while closed["response_timeout", default: 0] < 4 && ContinuousClock.now - started < .seconds(15) {
+                try await Task.sleep(for: .milliseconds(20))
+                closed = Dictionary(uniqueKeysWithValues: listener.reading().closedConnections)
+            }
+            let held = ContinuousClock.now - started
+            #expect(closed["response_timeout"] == 4, "\(closed)")
+            #expect(closed["write_timeout"] == 0)
+            #expect(held < .seconds(10), "responses were held \(held)")
+            reading.cancel()
+            for reader in readers { shutdown(reader.fd, Int32(SHUT_RDWR)) }
+            await reading.value
+            // The server still answers.
+            let scraper = try RawConnection(port: port)
+            scraper.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answer = await scraper.read(until: "metrics\n", within: .seconds(5))
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(40))")
+        }
+    }
+
     @Test func anOversizedHeadIsRefused() async throws {
         let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(nil), logger: Self.logger)
         try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
@@ -428,12 +477,16 @@ final class TemporaryFolder {
 
 /// A client socket driven by hand: connects, sends what a test says, and tells when the
 /// server closed it.
-final class RawConnection {
+final class RawConnection: Sendable {
     let fd: Int32
 
     /// Connects to 127.0.0.1:`port` from `source` (any loopback address, 127.0.0.1 by default).
-    init(port: Int, source: String = "127.0.0.1") throws {
+    init(port: Int, source: String = "127.0.0.1", receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            // Before connecting, so the window the server sees is small from the start.
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var local = sockaddr_in()
         local.sin_family = sa_family_t(AF_INET)
         local.sin_addr.s_addr = inet_addr(source)
@@ -479,6 +532,19 @@ final class RawConnection {
             return !bytes.suffix(suffix.utf8.count).elementsEqual(suffix.utf8)
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Reads at most `bytes` every `every`, as a slow client does; true when the server
+    /// closes the connection within `within`.
+    func readSlowly(bytes: Int, every: Duration, within: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + within
+        var buffer = [UInt8](repeating: 0, count: bytes)
+        while ContinuousClock.now < deadline && !Task.isCancelled {
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { return true }
+            try? await Task.sleep(for: every)
+        }
+        return false
     }
 
     /// True when the server closes the connection within `within`.
