@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import PlanetMetrics
+import Synchronization
 import Testing
 @testable import Web
 
@@ -104,6 +105,38 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
                 == WebServerTests.withoutDurations(String(decoding: expected, as: UTF8.self)))
     }
 
+    @Test func plainScrapesShareOneRenderingToo() async throws {
+        let counting = CountingCollector()
+        let registry = MetricsRegistry(collectors: [ManySeriesCollector(series: 2_000), counting], version: "0.1.0", revision: "test")
+        let shared = SharedRendering(registry: registry, maxAge: .seconds(3600), gzip: false)
+        let renderings = (0..<8).map { _ in shared.rendering() }
+        #expect(renderings.allSatisfy { $0 === renderings[0] })
+        var bodies: [[UInt8]] = []
+        for rendering in renderings { bodies.append(await collect(rendering)) }
+        #expect(bodies.allSatisfy { $0 == bodies[0] })
+        #expect(counting.collected == 1)
+        let expected = await registry.render()
+        #expect(WebServerTests.withoutDurations(String(decoding: bodies[0], as: UTF8.self))
+                == WebServerTests.withoutDurations(String(decoding: expected, as: UTF8.self)))
+    }
+
+    @Test func concurrentPlainScrapesOfTheEndpointCostOneRendering() async throws {
+        let counting = CountingCollector()
+        let registry = MetricsRegistry(collectors: [ManySeriesCollector(series: 2_000), counting], version: "0.1.0", revision: "test")
+        let app = Application(router: WebServer.router(registry: registry))
+        try await app.test(.live) { client in
+            async let first = scrape(client, acceptEncoding: nil)
+            async let second = scrape(client, acceptEncoding: nil)
+            let (a, b) = try await (first, second)
+            #expect(a.status == .ok && b.status == .ok && a.encoding == nil)
+            let same = a.body == b.body
+            #expect(same, "the two scrapes got different bodies")
+            #expect(String(decoding: a.body, as: UTF8.self).contains("test_series{n=\"1999\"} 1999"))
+        }
+        // Within one second both scrapes were sent the same rendering.
+        #expect(counting.collected == 1)
+    }
+
     @Test func anOlderRenderingIsNotShared() async throws {
         let shared = SharedRendering(registry: registry, maxAge: .zero)
         let first = shared.rendering()
@@ -121,5 +154,18 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
         #expect(!AcceptEncoding.allowsGzip("gzip;q=0"))
         #expect(!AcceptEncoding.allowsGzip("gzipped"))
         #expect(!AcceptEncoding.allowsGzip("*"))
+    }
+}
+
+/// Counts how many times the registry rendered it.
+final class CountingCollector: MetricsCollector, Sendable {
+    let name = "counting"
+    private let count = Mutex(0)
+
+    var collected: Int { count.withLock { $0 } }
+
+    func collect(into writer: inout ExpositionWriter) -> Bool {
+        count.withLock { $0 += 1 }
+        return true
     }
 }
