@@ -30,7 +30,10 @@ public struct ServerLimits: Sendable, Equatable {
 /// scrapes keep being served while stalled clients fill the cap: first the oldest of
 /// those that were never answered (a client that sent nothing, a half-sent head), then
 /// the longest-idle keep-alive, so a scraper's kept-alive connection outlives a flood of
-/// stalled ones. If every connection is busy with a request, the new one is closed.
+/// stalled ones. If every connection is busy with a request, the one whose response has
+/// run longest makes room when it has run past `stalledAfter` (a scrape takes a second or
+/// two; a response still going after that is held by a slow reader); else the new one
+/// is closed.
 final class ConnectionRegistry: Sendable {
     /// Why the server closed a connection itself.
     enum CloseReason: String, CaseIterable, Sendable {
@@ -56,10 +59,12 @@ final class ConnectionRegistry: Sendable {
     }
 
     let limit: Int
+    let stalledAfter: Duration
     private let state = Mutex(State())
 
-    init(limit: Int) {
+    init(limit: Int, stalledAfter: Duration = .seconds(10)) {
         self.limit = limit
+        self.stalledAfter = stalledAfter
     }
 
     /// Registers a new connection; closes the longest-idle one if the cap is passed, or
@@ -78,6 +83,14 @@ final class ConnectionRegistry: Sendable {
                 state.entries[idle.key] = nil
                 state.closed[.evicted, default: 0] += 1
                 return (id, idle.value.channel)
+            }
+            let stalled = state.entries.filter { $0.key != id && now - $0.value.since >= stalledAfter }.min {
+                $0.value.since < $1.value.since
+            }
+            if let stalled {
+                state.entries[stalled.key] = nil
+                state.closed[.evicted, default: 0] += 1
+                return (id, stalled.value.channel)
             }
             state.entries[id] = nil
             state.closed[.refused, default: 0] += 1

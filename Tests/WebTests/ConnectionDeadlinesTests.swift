@@ -108,6 +108,21 @@ import Testing
         #expect(!stalled.isActive, "the never-answered connection made room")
     }
 
+    @Test func aResponseHeldPastTheStallAgeMakesRoomForANewConnection() throws {
+        let registry = ConnectionRegistry(limit: 2, stalledAfter: .seconds(10))
+        let slowReader = EmbeddedChannel(), scrape = EmbeddedChannel(), newcomer = EmbeddedChannel()
+        for channel in [slowReader, scrape, newcomer] {
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        }
+        registry.setBusy(registry.add(slowReader, now: start), true, now: start)
+        registry.setBusy(registry.add(scrape, now: start + .seconds(11)), true, now: start + .seconds(11))
+        _ = registry.add(newcomer, now: start + .seconds(12))
+        for channel in [slowReader, scrape, newcomer] { channel.embeddedEventLoop.run() }
+        #expect(!slowReader.isActive, "the response running for 12 s made room")
+        #expect(scrape.isActive && newcomer.isActive, "a response running for 1 s is not stalled")
+        #expect(registry.reading.closed[.evicted] == 1)
+    }
+
     @Test func whenEveryConnectionIsBusyTheNewOneIsRefused() throws {
         let registry = ConnectionRegistry(limit: 1)
         let busy = EmbeddedChannel(), newcomer = EmbeddedChannel()
