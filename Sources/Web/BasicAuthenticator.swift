@@ -39,9 +39,10 @@ final class BasicAuthenticator: Sendable {
     static let maxPasswordBytes = 72
     /// Verified credentials remembered at most (least recently used forgotten first).
     static let maxRemembered = 64
-    /// Failed checks a source address has in hand, and how often one comes back.
-    static let failureBurst = 5
-    static let failureRefill: Duration = .seconds(10)
+    /// Failed checks a source address has in hand (enough for a person mistyping), and
+    /// how often one comes back: a flooding address gets one check a second.
+    static let failureBurst = 20
+    static let failureRefill: Duration = .seconds(1)
     /// Source addresses tracked at most; past it, the one with the most checks left goes.
     static let maxSources = 4096
 

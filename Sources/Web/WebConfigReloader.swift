@@ -81,12 +81,13 @@ public final class WebConfigReloader: Sendable {
             var next = try WebConfigLoader.load(path: path, parseDuration: parseDuration)
             state.attempted = next.stamps
             // TLS is chosen at start, as in exporter-toolkit: a reload never changes the scheme.
+            var schemeKept: String?
             switch (state.loaded.tls != nil, next.tls != nil) {
             case (true, false):
-                logger.error("web config \(path): tls_server_config was removed; TLS stays on until a restart, with the last good certificate")
+                schemeKept = "tls_server_config was removed; TLS stays on until a restart, with the last good certificate"
                 next = LoadedWebConfig(config: withTLS(next.config, from: state.loaded.config), tls: state.loaded.tls, stamps: next.stamps)
             case (false, true):
-                logger.error("web config \(path): tls_server_config was added; the agent serves plain HTTP until a restart")
+                schemeKept = "tls_server_config was added; the agent serves plain HTTP until a restart"
                 next = LoadedWebConfig(config: withTLS(next.config, from: state.loaded.config), tls: nil, stamps: next.stamps)
             default:
                 break
@@ -98,6 +99,7 @@ public final class WebConfigReloader: Sendable {
                 logger.error("web config \(path): refused: it would switch authentication off on a running server: \(removed); keeping the last good config")
                 return false
             }
+            if let schemeKept { logger.error("web config \(path): \(schemeKept)") }
             state.loaded = next
             state.reloads.succeeded += 1
             state.reloads.lastSucceeded = true

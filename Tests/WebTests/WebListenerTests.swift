@@ -394,12 +394,13 @@ final class TemporaryFolder {
                 }
             }
             defer { state.stop.store(true, ordering: .relaxed) }
-            // Several wrong passwords checked: the flood is under way.
+            // As many wrong passwords checked as one address has in hand: the flood is under way.
             let deadline = ContinuousClock.now + .seconds(30)
-            while state.unauthorized.load(ordering: .relaxed) < 5 && ContinuousClock.now < deadline {
+            let checked = BasicAuthenticator.failureBurst
+            while state.unauthorized.load(ordering: .relaxed) < checked && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }
-            #expect(state.unauthorized.load(ordering: .relaxed) >= 5)
+            #expect(state.unauthorized.load(ordering: .relaxed) >= checked)
             // The scraper, from another address, with the right password never seen before.
             for _ in 0..<3 {
                 let scraper = try RawConnection(port: port, source: "127.0.0.2")
