@@ -5,7 +5,8 @@ import Synchronization
 /// One rendering of the registry, gzip or plain, shared by every scrape that starts less
 /// than `maxAge` after it did: two Prometheus servers of an HA pair, or many clients
 /// polling without pause, cost one rendering (and one snapshot of the tables) a second
-/// instead of one each.
+/// instead of one each. With `shareFinished` false, only scrapes that start while it is
+/// still being written share it: they get what they would have got alone, no older.
 ///
 /// The rendering is kept part by part as the registry writes it (compressed when
 /// `gzip`), and each scrape sends the parts as they come, so the first bytes leave
@@ -16,12 +17,14 @@ final class SharedRendering: Sendable {
     private let registry: MetricsRegistry
     private let maxAge: Duration
     private let gzip: Bool
+    private let shareFinished: Bool
     private let current = Mutex<Rendering?>(nil)
 
-    init(registry: MetricsRegistry, maxAge: Duration, gzip: Bool = true) {
+    init(registry: MetricsRegistry, maxAge: Duration, gzip: Bool = true, shareFinished: Bool = true) {
         self.registry = registry
         self.maxAge = maxAge
         self.gzip = gzip
+        self.shareFinished = shareFinished
     }
 
     /// The rendering to send: the current one when it started less than `maxAge` ago,
@@ -29,7 +32,9 @@ final class SharedRendering: Sendable {
     func rendering() -> Rendering {
         let clock = ContinuousClock()
         let (rendering, isNew) = current.withLock { current -> (Rendering, Bool) in
-            if let rendering = current, clock.now - rendering.started < maxAge { return (rendering, false) }
+            if let rendering = current, clock.now - rendering.started < maxAge, shareFinished || !rendering.isFinished {
+                return (rendering, false)
+            }
             let rendering = Rendering(started: clock.now)
             current = rendering
             return (rendering, true)
@@ -64,6 +69,9 @@ final class SharedRendering: Sendable {
         private let state = Mutex(State())
 
         init(started: ContinuousClock.Instant) { self.started = started }
+
+        /// Whether its last part is written.
+        var isFinished: Bool { state.withLock { $0.finished } }
 
         func append(_ part: ByteBuffer) {
             let waiters = state.withLock { state in

@@ -1,4 +1,5 @@
 import CZlib
+import Dispatch
 import Exposition
 import Hummingbird
 import HummingbirdTesting
@@ -105,36 +106,24 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
                 == WebServerTests.withoutDurations(String(decoding: expected, as: UTF8.self)))
     }
 
-    @Test func plainScrapesShareOneRenderingToo() async throws {
-        let counting = CountingCollector()
-        let registry = MetricsRegistry(collectors: [ManySeriesCollector(series: 2_000), counting], version: "0.1.0", revision: "test")
-        let shared = SharedRendering(registry: registry, maxAge: .seconds(3600), gzip: false)
+    @Test func plainScrapesShareARenderingInProgressOnly() async throws {
+        let gate = GatedCollector()
+        let registry = MetricsRegistry(collectors: [ManySeriesCollector(series: 2_000), gate], version: "0.1.0", revision: "test")
+        let shared = SharedRendering(registry: registry, maxAge: .seconds(3600), gzip: false, shareFinished: false)
+        // The rendering cannot finish before the gate opens: every scrape until then shares it.
         let renderings = (0..<8).map { _ in shared.rendering() }
         #expect(renderings.allSatisfy { $0 === renderings[0] })
+        gate.open()
         var bodies: [[UInt8]] = []
         for rendering in renderings { bodies.append(await collect(rendering)) }
-        #expect(bodies.allSatisfy { $0 == bodies[0] })
-        #expect(counting.collected == 1)
+        let same = bodies.allSatisfy { $0 == bodies[0] }
+        #expect(same, "scrapes of one rendering got different bodies")
+        #expect(gate.collected == 1)
         let expected = await registry.render()
         #expect(WebServerTests.withoutDurations(String(decoding: bodies[0], as: UTF8.self))
                 == WebServerTests.withoutDurations(String(decoding: expected, as: UTF8.self)))
-    }
-
-    @Test func concurrentPlainScrapesOfTheEndpointCostOneRendering() async throws {
-        let counting = CountingCollector()
-        let registry = MetricsRegistry(collectors: [ManySeriesCollector(series: 2_000), counting], version: "0.1.0", revision: "test")
-        let app = Application(router: WebServer.router(registry: registry))
-        try await app.test(.live) { client in
-            async let first = scrape(client, acceptEncoding: nil)
-            async let second = scrape(client, acceptEncoding: nil)
-            let (a, b) = try await (first, second)
-            #expect(a.status == .ok && b.status == .ok && a.encoding == nil)
-            let same = a.body == b.body
-            #expect(same, "the two scrapes got different bodies")
-            #expect(String(decoding: a.body, as: UTF8.self).contains("test_series{n=\"1999\"} 1999"))
-        }
-        // Within one second both scrapes were sent the same rendering.
-        #expect(counting.collected == 1)
+        // Finished, it is not handed to a later scrape: that one renders afresh.
+        #expect(shared.rendering() !== renderings[0])
     }
 
     @Test func anOlderRenderingIsNotShared() async throws {
@@ -157,15 +146,22 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
     }
 }
 
-/// Counts how many times the registry rendered it.
-final class CountingCollector: MetricsCollector, Sendable {
-    let name = "counting"
+/// Counts how many times the registry rendered it, and holds each rendering until
+/// `open()` is called.
+final class GatedCollector: MetricsCollector, Sendable {
+    let name = "gated"
     private let count = Mutex(0)
+    private let gate = DispatchSemaphore(value: 0)
 
     var collected: Int { count.withLock { $0 } }
 
+    func open() { gate.signal() }
+
     func collect(into writer: inout ExpositionWriter) -> Bool {
         count.withLock { $0 += 1 }
+        // Once opened it stays open for later renderings.
+        gate.wait()
+        gate.signal()
         return true
     }
 }
