@@ -121,8 +121,8 @@ let package = Package(
 
         // The HTTP server (Hummingbird): /metrics streamed part by part (gzip when asked),
         // the page and /api/v1 (its HTML, CSS and script compiled into the binary);
-        // exporter-toolkit's web config (TLS through swift-nio-ssl, bcrypt basic auth, YAML
-        // through Yams) and the limits that keep a client from holding the server.
+        // exporter-toolkit's web config (TLS through swift-nio-ssl, bcrypt basic auth with
+        // verified credentials remembered as HMACs (swift-crypto), YAML through Yams) and the limits that keep a client from holding the server.
         .target(name: "Web", dependencies: [
             "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "PacketDecoding", "Diagnostics", "CZlib",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -131,6 +131,7 @@ let package = Package(
             .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ], resources: [.embedInCode("Page/index.html"), .embedInCode("Page/app.css"), .embedInCode("Page/app.js")]),
         .testTarget(name: "WebTests", dependencies: [

@@ -172,13 +172,21 @@ public enum OAuthTokenResponse {
         var error_description: String?
     }
 
+    /// The longest token lifetime taken, in seconds.
+    static let maxLifetime = 86_400
+
     /// The token and its lifetime in seconds from a 2xx answer; otherwise throws one line
     /// with the endpoint's error, `source` naming whose token was asked for and `hint`
     /// what to check.
     public static func parse(status: Int, body: Data, source: String, hint: String) throws -> (token: String, expiresIn: Int) {
         let decoded = try? JSONDecoder().decode(Body.self, from: body)
         if (200..<300).contains(status), let token = decoded?.access_token, !token.isEmpty {
-            return (token, decoded?.expires_in ?? 3600)
+            let expiresIn = decoded?.expires_in ?? 3600
+            // Google's tokens last an hour; anything outside a day is not a lifetime.
+            guard (0...maxLifetime).contains(expiresIn) else {
+                throw FederatorError(description: "\(source) answered expires_in \(expiresIn), not a token lifetime in seconds (0 to \(maxLifetime)); \(hint)")
+            }
+            return (token, expiresIn)
         }
         var reason = [decoded?.error, decoded?.error_description].compactMap { $0 }.joined(separator: ": ")
         if reason.isEmpty { reason = HTTPExchange.excerpt(String(decoding: body.prefix(300), as: UTF8.self)) }

@@ -208,9 +208,10 @@ public enum PointMapping {
             }
             tags.sort { $0.key < $1.key }
             for sample in one.samples where sample.value.isFinite {
+                guard let nanoseconds = sample.timestampNanoseconds else { continue }
                 points.append(Point(
                     measurement: measurement, tags: tags, field: field, value: sample.value,
-                    timestampNanoseconds: sample.timestampMilliseconds * 1_000_000
+                    timestampNanoseconds: nanoseconds
                 ))
             }
         }

@@ -115,14 +115,16 @@ public struct InfluxRejection: Sendable, Equatable {
         }
         var dropped = 0
         if let range = message.range(of: "dropped=", options: .backwards) {
-            dropped = Int(message[range.upperBound...].prefix(while: { $0.isASCII && $0.isNumber })) ?? 0
+            let digits = message[range.upperBound...].prefix(while: { $0.isASCII && $0.isNumber })
+            // More than the batch (or more than an Int holds) is the whole batch, not a trap.
+            dropped = digits.isEmpty ? 0 : min(batchPoints, Int(digits) ?? batchPoints)
         }
         // Lines that failed to parse: our lines never hold a raw line feed, so each
         // starts one line of the message.
         let unparsed = message.split(separator: "\n").filter {
             $0.hasPrefix("unable to parse '") || $0.hasPrefix("partial write: unable to parse '")
         }.count
-        rejected = min(batchPoints, dropped + unparsed)
+        rejected = min(batchPoints, dropped + min(batchPoints, unparsed))
     }
 
     /// The message of an InfluxDB error body: `{"error": ...}` (1.x) or `{"message": ...}` (2.x).

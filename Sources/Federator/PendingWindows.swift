@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// One data set over one window that some stores have not received yet.
@@ -22,6 +23,27 @@ public struct PendingWindow: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case dataSet = "data_set", start, end, step, sinks
+    }
+
+    /// Unix times a window may have (up to about the year 36812) and the steps it may
+    /// take (up to a year): within them no arithmetic on a window can overflow.
+    static let validTimes = 0...(1 << 40)
+    static let validSteps = 1...(366 * 86_400)
+
+    /// Reads a window from a state file, refusing values no run writes (a step of 0, a
+    /// time past ``validTimes``, an end before its start) with one line naming them.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let start = try container.decode(Int.self, forKey: .start)
+        let end = try container.decode(Int.self, forKey: .end)
+        let step = try container.decode(Int.self, forKey: .step)
+        guard Self.validTimes.contains(start), Self.validTimes.contains(end), start <= end, Self.validSteps.contains(step) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .step, in: container,
+                debugDescription: "window start \(start) end \(end) step \(step) is not one a run writes (times 0 to \(Self.validTimes.upperBound), step 1 to \(Self.validSteps.upperBound), start <= end)")
+        }
+        self.init(dataSet: try container.decode(DataSet.self, forKey: .dataSet), start: start, end: end, step: step,
+                  sinks: try container.decode([SinkID].self, forKey: .sinks))
     }
 
     /// Number of evaluations in the window.
@@ -58,6 +80,17 @@ public struct FederationState: Sendable, Equatable, Codable {
     public init(lastEnd: Int? = nil, pending: [PendingWindow] = []) {
         self.lastEnd = lastEnd
         for window in pending { _ = add(window) }
+    }
+
+    /// Reads a state file's contents; a `last_end` past ``PendingWindow/validTimes`` is refused.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let lastEnd = try container.decodeIfPresent(Int.self, forKey: .lastEnd)
+        if let lastEnd, !PendingWindow.validTimes.contains(lastEnd) {
+            throw DecodingError.dataCorruptedError(forKey: .lastEnd, in: container,
+                                                   debugDescription: "last_end \(lastEnd) is not a Unix time a run writes")
+        }
+        self.init(lastEnd: lastEnd, pending: try container.decodeIfPresent([PendingWindow].self, forKey: .pending) ?? [])
     }
 
     /// Records `window`, joining it to an entry it continues (same data set, step and
@@ -111,22 +144,20 @@ public struct FederationState: Sendable, Equatable, Codable {
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             return try JSONDecoder().decode(FederationState.self, from: data)
+        } catch DecodingError.dataCorrupted(let context) {
+            throw FederatorError(description: "cannot read state file \(path): \(context.debugDescription); fix or remove it")
         } catch {
             throw FederatorError(description: "cannot read state file \(path): \(error.localizedDescription); fix or remove it")
         }
     }
 
-    /// Writes the state to `path` through a temporary file and a rename, so a crash never
-    /// leaves half a file.
+    /// Writes the state to `path` through a temporary file (mode 0600, never through a
+    /// symlink planted at its name), fsync and a rename, so a crash never leaves half a file.
     public func save(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let temporary = path + ".tmp"
         do {
-            try encoder.encode(self).write(to: URL(fileURLWithPath: temporary))
-            if rename(temporary, path) != 0 {
-                throw FederatorError(description: String(cString: strerror(errno)))
-            }
+            try replaceFile(path, with: Array(try encoder.encode(self)))
         } catch {
             throw FederatorError(description: "cannot write state file \(path): \(error); check the directory exists and is writable")
         }

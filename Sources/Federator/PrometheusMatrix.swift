@@ -21,6 +21,15 @@ public struct PrometheusSample: Sendable, Equatable {
     /// The value; NaN and infinities are kept here and dropped when mapping to points.
     public var value: Double
 
+    /// The times whose nanoseconds an Int64 holds (what InfluxDB's line protocol writes).
+    public static let storableMilliseconds = (Int64.min / 1_000_000)...(Int64.max / 1_000_000)
+
+    /// The time in nanoseconds; nil outside ``storableMilliseconds``.
+    public var timestampNanoseconds: Int64? {
+        let (nanoseconds, overflow) = timestampMilliseconds.multipliedReportingOverflow(by: 1_000_000)
+        return overflow ? nil : nanoseconds
+    }
+
     /// A sample at `timestampMilliseconds` with `value`.
     public init(timestampMilliseconds: Int64, value: Double) {
         self.timestampMilliseconds = timestampMilliseconds
@@ -275,6 +284,10 @@ public struct MatrixStreamReader {
             // A time no Int64 of milliseconds holds (1e300, found by the fuzzer) is refused, not trapped on.
             guard let milliseconds = Int64(exactly: (sample.time * 1000).rounded()) else {
                 throw FederatorError(description: "sample time \(sample.time) is not a Unix time in seconds")
+            }
+            // Stores write nanoseconds in an Int64: years 1677 to 2262.
+            guard PrometheusSample.storableMilliseconds.contains(milliseconds) else {
+                throw FederatorError(description: "sample time \(sample.time) is outside the years 1677 to 2262 that InfluxDB stores")
             }
             return PrometheusSample(timestampMilliseconds: milliseconds, value: value)
         })

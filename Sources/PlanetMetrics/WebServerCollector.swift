@@ -1,7 +1,7 @@
 import Exposition
 
 /// The HTTP server's own health: connections open, accepted and closed by the server (by
-/// reason: the cap, a timeout), and web config reloads.
+/// reason: the cap, a timeout), requests refused before any route, and web config reloads.
 public struct WebServerCollector: MetricsCollector {
     /// The server's state at one moment.
     public struct Reading: Sendable {
@@ -11,13 +11,20 @@ public struct WebServerCollector: MetricsCollector {
         public var closedConnections: [(reason: String, count: Int)]
         /// Reloads of the web config file; nil without one.
         public var configReloads: (succeeded: Int, failed: Int, lastSucceeded: Bool)?
+        /// Requests refused before any route, by reason (host, auth_busy, auth_throttled).
+        public var refusedRequests: [(reason: String, count: Int)]
+        /// Source addresses dropped from the failed basic-auth check table at its bound; nil without a web config.
+        public var authSourcesEvicted: Int?
 
         public init(openConnections: Int, acceptedConnections: Int, closedConnections: [(reason: String, count: Int)],
-                    configReloads: (succeeded: Int, failed: Int, lastSucceeded: Bool)?) {
+                    configReloads: (succeeded: Int, failed: Int, lastSucceeded: Bool)?,
+                    refusedRequests: [(reason: String, count: Int)] = [], authSourcesEvicted: Int? = nil) {
             self.openConnections = openConnections
             self.acceptedConnections = acceptedConnections
             self.closedConnections = closedConnections
             self.configReloads = configReloads
+            self.refusedRequests = refusedRequests
+            self.authSourcesEvicted = authSourcesEvicted
         }
     }
 
@@ -37,6 +44,19 @@ public struct WebServerCollector: MetricsCollector {
                       kind: .counter)
         for (reason, count) in reading.closedConnections {
             writer.sample("planet_web_connections_closed_total", labels: [("reason", reason)], UInt64(count))
+        }
+        if !reading.refusedRequests.isEmpty {
+            writer.family("planet_web_requests_refused_total",
+                          help: "HTTP requests refused before any route: a Host not in -web.allowed-hosts, every bcrypt check slot taken, or a source address out of failed basic-auth checks",
+                          kind: .counter)
+            for (reason, count) in reading.refusedRequests {
+                writer.sample("planet_web_requests_refused_total", labels: [("reason", reason)], UInt64(count))
+            }
+        }
+        if let evicted = reading.authSourcesEvicted {
+            writer.family("planet_web_auth_sources_evicted_total",
+                          help: "Source addresses dropped from the table of failed basic-auth checks at its bound (4096)", kind: .counter)
+            writer.sample("planet_web_auth_sources_evicted_total", [:], UInt64(evicted))
         }
         guard let reloads = reading.configReloads else { return true }
         writer.family("planet_web_config_reloads_total", help: "Reloads of the web config file after a change, by result", kind: .counter)

@@ -3,14 +3,24 @@ import Foundation
 import HummingbirdBcrypt
 import Synchronization
 
+import Crypto
+import Dispatch
+import Foundation
+import HummingbirdBcrypt
+import NIOCore
+import Synchronization
+
 /// Checks HTTP basic-auth credentials against the web config's bcrypt hashes.
 ///
 /// bcrypt is slow on purpose (tens of milliseconds at cost 10), so checks run one at a
-/// time on a queue of their own, never on an event loop; a password once verified is
-/// remembered for its user and hash, so scrapes after the first cost a comparison. A user
-/// that does not exist costs a bcrypt check all the same (against a hash of the highest
-/// configured cost), so the time taken does not tell which users exist, and comparisons
-/// of secrets take a time that depends only on the length of what the client sent.
+/// time on a queue of their own, never on an event loop. Credentials once verified are
+/// remembered (a keyed hash of user and password, never the password) for their user and
+/// hash, so scrapes after the first cost a hash and no bcrypt, and are admitted before
+/// any check waits. Each source address has a few failed checks in hand, one more coming
+/// back every ``failureRefill``: a flood of wrong passwords from one address is refused
+/// without a check once those are spent, and a scraper elsewhere still gets its check. A
+/// user that does not exist costs a bcrypt check all the same (against a hash of the
+/// highest configured cost), so the time taken does not tell which users exist.
 final class BasicAuthenticator: Sendable {
     /// The outcome of one check.
     enum Outcome: Equatable {
@@ -18,6 +28,8 @@ final class BasicAuthenticator: Sendable {
         case denied
         /// Too many checks are waiting already; the request is refused without one.
         case busy
+        /// The source address has spent its failed checks; refused without one.
+        case throttled
     }
 
     /// Checks waiting or running at most; past it, requests are refused (429) rather
@@ -25,16 +37,25 @@ final class BasicAuthenticator: Sendable {
     static let maxPending = 4
     /// bcrypt reads at most 72 bytes; Go's bcrypt refuses longer passwords, and so does this.
     static let maxPasswordBytes = 72
+    /// Verified credentials remembered at most (least recently used forgotten first).
+    static let maxRemembered = 64
+    /// Failed checks a source address has in hand (enough for a person mistyping), and
+    /// how often one comes back: a flooding address gets one check a second.
+    static let failureBurst = 20
+    static let failureRefill: Duration = .seconds(1)
+    /// Source addresses tracked at most; past it, the one with the most checks left goes.
+    static let maxSources = 4096
 
-    private struct Verified {
-        var hash: String
-        var password: [UInt8]
-    }
-
-    private let verified = Mutex<[String: Verified]>([:])
+    /// Per process: what is remembered means nothing outside it.
+    private let key = SymmetricKey(size: .bits256)
+    private let remembered = Mutex(RememberedCredentials())
+    private let sources = Mutex(FailureBudgets())
     private let dummyHashes = Mutex<[Int: String]>([:])
     private let pending = Atomic<Int>(0)
     private let queue = DispatchQueue(label: "planet-exporter.bcrypt")
+
+    /// Source addresses dropped from the table at its bound, since start.
+    var evictedSources: Int { sources.withLock { $0.evicted } }
 
     /// The user and password of an `Authorization: Basic ...` header value; nil when it
     /// is not one (scheme compared without case, as Go's net/http does).
@@ -48,16 +69,21 @@ final class BasicAuthenticator: Sendable {
         return (user, password)
     }
 
-    /// Whether `user` with `password` may in, given the configured `users`.
-    func authenticate(user: String, password: String, users: [String: String]) async -> Outcome {
+    /// Whether `user` with `password`, sent from `source`, may in, given the configured `users`.
+    func authenticate(user: String, password: String, users: [String: String], source: SourceKey? = nil,
+                      now: ContinuousClock.Instant = .now) async -> Outcome {
         let supplied = Array(password.utf8)
         let stored = users[user]
-        if let stored, let known = verified.withLock({ $0[user] }), known.hash == stored,
-           Self.constantTimeEqual(known.password, supplied) {
+        let digest = credentialDigest(user: user, password: supplied)
+        if let stored, remembered.withLock({ $0.contains(digest, hash: stored) }) {
             return .allowed
+        }
+        if let source, !sources.withLock({ $0.take(source, now: now) }) {
+            return .throttled
         }
         guard pending.wrappingAdd(1, ordering: .relaxed).newValue <= Self.maxPending else {
             pending.wrappingSubtract(1, ordering: .relaxed)
+            if let source { sources.withLock { $0.giveBack(source) } }
             return .busy
         }
         defer { pending.wrappingSubtract(1, ordering: .relaxed) }
@@ -73,11 +99,17 @@ final class BasicAuthenticator: Sendable {
             }
         }
         guard matched, let stored else { return .denied }
-        verified.withLock { verified in
-            verified = verified.filter { users[$0.key] != nil }
-            verified[user] = Verified(hash: stored, password: supplied)
-        }
+        remembered.withLock { $0.insert(digest, hash: stored) }
+        if let source { sources.withLock { $0.giveBack(source) } }
         return .allowed
+    }
+
+    /// HMAC-SHA-256 of the user's length, the user and the password, under this process's key.
+    private func credentialDigest(user: String, password: [UInt8]) -> [UInt8] {
+        var message = withUnsafeBytes(of: UInt64(user.utf8.count).littleEndian) { Array($0) }
+        message += user.utf8
+        message += password
+        return Array(HMAC<SHA256>.authenticationCode(for: message, using: key))
     }
 
     /// A hash of a random password at `cost`, made once per cost: what unknown users are
@@ -89,14 +121,98 @@ final class BasicAuthenticator: Sendable {
         dummyHashes.withLock { $0[cost] = hash }
         return hash
     }
+}
 
-    /// Compares in a time that depends on the length of `supplied` only.
-    static func constantTimeEqual(_ expected: [UInt8], _ supplied: [UInt8]) -> Bool {
-        var difference = UInt(bitPattern: expected.count ^ supplied.count)
-        for index in supplied.indices {
-            let other = expected.isEmpty ? 0 : expected[index % expected.count]
-            difference |= UInt(other ^ supplied[index])
+/// Who sent a request, for the failed-check budget: an IPv4 address, or the /64 of an
+/// IPv6 address (what one subscriber or one host is usually given).
+struct SourceKey: Hashable, Sendable {
+    let bytes: [UInt8]
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    init?(_ address: SocketAddress?) {
+        switch address {
+        case .v4(let v4):
+            bytes = withUnsafeBytes(of: v4.address.sin_addr) { Array($0) }
+        case .v6(let v6):
+            let all = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+            // An IPv4 client on a dual-stack socket is its IPv4 address.
+            if all[0..<10].allSatisfy({ $0 == 0 }) && all[10] == 0xFF && all[11] == 0xFF {
+                bytes = Array(all[12..<16])
+            } else {
+                bytes = Array(all[0..<8])
+            }
+        default:
+            return nil
         }
-        return difference == 0
+    }
+}
+
+/// Verified credentials as keyed digests, each with the bcrypt hash it was verified
+/// against (a changed hash forgets it), bounded, least recently used forgotten first.
+struct RememberedCredentials {
+    private var entries: [[UInt8]: (hash: String, used: UInt64)] = [:]
+    private var clock: UInt64 = 0
+
+    mutating func contains(_ digest: [UInt8], hash: String) -> Bool {
+        guard let entry = entries[digest], entry.hash == hash else { return false }
+        clock += 1
+        entries[digest]!.used = clock
+        return true
+    }
+
+    mutating func insert(_ digest: [UInt8], hash: String) {
+        clock += 1
+        entries[digest] = (hash, clock)
+        if entries.count > BasicAuthenticator.maxRemembered, let oldest = entries.min(by: { $0.value.used < $1.value.used }) {
+            entries[oldest.key] = nil
+        }
+    }
+}
+
+/// Failed checks each source address has in hand: a token bucket per address, a check
+/// taking a token and a success giving it back. Bounded; a full bucket holds nothing
+/// worth keeping, so those go first.
+struct FailureBudgets {
+    private struct Bucket {
+        var tokens: Double
+        var last: ContinuousClock.Instant
+    }
+
+    private var buckets: [SourceKey: Bucket] = [:]
+    private(set) var evicted = 0
+
+    /// Takes a token for a check from `source`; false when it has none left.
+    mutating func take(_ source: SourceKey, now: ContinuousClock.Instant) -> Bool {
+        let burst = Double(BasicAuthenticator.failureBurst)
+        var bucket = buckets[source] ?? Bucket(tokens: burst, last: now)
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.last) / BasicAuthenticator.failureRefill)
+        bucket.last = now
+        guard bucket.tokens >= 1 else {
+            buckets[source] = bucket
+            return false
+        }
+        bucket.tokens -= 1
+        if buckets[source] == nil { makeRoom(now: now) }
+        buckets[source] = bucket
+        return true
+    }
+
+    /// Returns the token of a check that did not fail (it matched, or never ran).
+    mutating func giveBack(_ source: SourceKey) {
+        guard var bucket = buckets[source] else { return }
+        bucket.tokens = min(Double(BasicAuthenticator.failureBurst), bucket.tokens + 1)
+        buckets[source] = bucket
+    }
+
+    private mutating func makeRoom(now: ContinuousClock.Instant) {
+        guard buckets.count >= BasicAuthenticator.maxSources else { return }
+        let burst = Double(BasicAuthenticator.failureBurst)
+        let refill = BasicAuthenticator.failureRefill
+        buckets = buckets.filter { $0.value.tokens + (now - $0.value.last) / refill < burst }
+        guard buckets.count >= BasicAuthenticator.maxSources,
+              let richest = buckets.max(by: { $0.value.tokens < $1.value.tokens }) else { return }
+        buckets[richest.key] = nil
+        evicted += 1
     }
 }

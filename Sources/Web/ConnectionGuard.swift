@@ -9,8 +9,10 @@ import NetAddress
 /// The deadlines of one connection (pure: the times come in). A request head must be
 /// complete `headTimeout` after the connection opens, or after the first byte of a next
 /// request on a kept-alive connection; while a response is being sent, some of it must
-/// reach the client every `writeTimeout`. Between requests Hummingbird's idle timeout
-/// watches the connection.
+/// reach the client every `writeTimeout`, and all of it within `responseTimeout` of the
+/// request head, so a client reading a little now and then cannot hold a response (and
+/// what it holds in memory) for as long as it likes. Between requests Hummingbird's idle
+/// timeout watches the connection.
 struct ConnectionDeadlines: Sendable, Equatable {
     enum Phase: Equatable {
         /// Waiting for a request head that must be complete by the deadline.
@@ -23,13 +25,19 @@ struct ConnectionDeadlines: Sendable, Equatable {
 
     let headTimeout: Duration
     let writeTimeout: Duration
+    /// nil: a response may take as long as its client keeps reading.
+    let responseTimeout: Duration?
     private(set) var phase: Phase
     private(set) var pendingWrites = 0
     private(set) var lastWriteProgress: ContinuousClock.Instant
+    /// When the response in progress must have left whole: its last write completed, not
+    /// only handed over (the server queues what the client has not read yet).
+    private(set) var responseDeadline: ContinuousClock.Instant?
 
-    init(headTimeout: Duration, writeTimeout: Duration, openedAt now: ContinuousClock.Instant) {
+    init(headTimeout: Duration, writeTimeout: Duration, responseTimeout: Duration? = nil, openedAt now: ContinuousClock.Instant) {
         self.headTimeout = headTimeout
         self.writeTimeout = writeTimeout
+        self.responseTimeout = responseTimeout
         self.phase = .readingHead(deadline: now + headTimeout)
         self.lastWriteProgress = now
     }
@@ -38,12 +46,14 @@ struct ConnectionDeadlines: Sendable, Equatable {
         if phase == .idle { phase = .readingHead(deadline: now + headTimeout) }
     }
 
-    mutating func headReceived() {
+    mutating func headReceived(at now: ContinuousClock.Instant) {
         phase = .responding
+        responseDeadline = responseTimeout.map { now + $0 }
     }
 
     mutating func responseEnded() {
         phase = .idle
+        if pendingWrites == 0 { responseDeadline = nil }
     }
 
     mutating func writeStarted(at now: ContinuousClock.Instant) {
@@ -54,12 +64,14 @@ struct ConnectionDeadlines: Sendable, Equatable {
     mutating func writeCompleted(at now: ContinuousClock.Instant) {
         pendingWrites -= 1
         lastWriteProgress = now
+        if pendingWrites == 0 && phase != .responding { responseDeadline = nil }
     }
 
     /// When the connection must next be looked at; nil when no deadline runs.
     var nextDeadline: ContinuousClock.Instant? {
         var deadlines: [ContinuousClock.Instant] = []
         if case .readingHead(let deadline) = phase { deadlines.append(deadline) }
+        if let responseDeadline { deadlines.append(responseDeadline) }
         if pendingWrites > 0 { deadlines.append(lastWriteProgress + writeTimeout) }
         return deadlines.min()
     }
@@ -67,6 +79,7 @@ struct ConnectionDeadlines: Sendable, Equatable {
     /// Why the connection must be closed at `now`, if it must.
     func expired(at now: ContinuousClock.Instant) -> ConnectionRegistry.CloseReason? {
         if case .readingHead(let deadline) = phase, now >= deadline { return .headerTimeout }
+        if let responseDeadline, now >= responseDeadline { return .responseTimeout }
         if pendingWrites > 0, now >= lastWriteProgress + writeTimeout { return .writeTimeout }
         return nil
     }
@@ -95,6 +108,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         self.logger = logger
         self.clientAllowedSANs = clientAllowedSANs
         self.deadlines = ConnectionDeadlines(headTimeout: limits.readHeaderTimeout, writeTimeout: limits.idleTimeout,
+                                             responseTimeout: limits.responseTimeout,
                                              openedAt: .now)
     }
 
@@ -138,8 +152,9 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     /// A request head was read (from the HTTP side of the pipeline).
     func headReceived() {
-        deadlines.headReceived()
+        deadlines.headReceived(at: .now)
         if let id { registry.setBusy(id, true) }
+        schedule()
     }
 
     /// A response was written whole.

@@ -27,7 +27,15 @@ struct GuardedHTTPChannel: ServerChildChannel {
             httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maxHeaderFieldBytes,
                                             maxHeaderListSize: limits.maxHeaderBytes,
                                             maxHeaderFieldCount: limits.maxHeaderFields))
-        self.http = HTTP1Channel(responder: responder, configuration: configuration)
+        // Every request is answered knowing where it came from (see RequestSource).
+        let located: HTTPChannelHandler.Responder = { request, writer, channel in
+            // The writer cannot be copied: moved into the closure through an optional.
+            var handed = Optional(writer)
+            try await RequestSource.$address.withValue(channel.remoteAddress) {
+                try await responder(request, handed.take()!, channel)
+            }
+        }
+        self.http = HTTP1Channel(responder: located, configuration: configuration)
         self.webConfig = webConfig
         self.registry = registry
         self.limits = limits
@@ -69,4 +77,10 @@ final class TLSChannelCache: Sendable {
             return channel
         }
     }
+}
+
+/// The address a request came from, for the responders that need it (the failed-check
+/// budget of basic auth): Hummingbird's basic request context does not carry it.
+enum RequestSource {
+    @TaskLocal static var address: SocketAddress?
 }

@@ -11,6 +11,9 @@ public struct ServerLimits: Sendable, Equatable {
     /// A request head must be complete this long after the connection opens, or after the
     /// first byte of a next request on a kept-alive one (Go's ReadHeaderTimeout).
     public var readHeaderTimeout: Duration = .seconds(10)
+    /// A response must be sent whole this long after its request head came, however
+    /// steadily its client reads; past it the connection is closed.
+    public var responseTimeout: Duration = .seconds(60)
     /// Connections open at once, at most.
     public var maxConnections = 256
     /// Bytes of one header field, and of all header fields of a request, at most.
@@ -27,13 +30,17 @@ public struct ServerLimits: Sendable, Equatable {
 /// scrapes keep being served while stalled clients fill the cap: first the oldest of
 /// those that were never answered (a client that sent nothing, a half-sent head), then
 /// the longest-idle keep-alive, so a scraper's kept-alive connection outlives a flood of
-/// stalled ones. If every connection is busy with a request, the new one is closed.
+/// stalled ones. If every connection is busy with a request, the one whose response has
+/// run longest makes room when it has run past `stalledAfter` (a scrape takes a second or
+/// two; a response still going after that is held by a slow reader); else the new one
+/// is closed.
 final class ConnectionRegistry: Sendable {
     /// Why the server closed a connection itself.
     enum CloseReason: String, CaseIterable, Sendable {
         case evicted, refused
         case headerTimeout = "header_timeout"
         case writeTimeout = "write_timeout"
+        case responseTimeout = "response_timeout"
     }
 
     private struct Entry {
@@ -52,10 +59,12 @@ final class ConnectionRegistry: Sendable {
     }
 
     let limit: Int
+    let stalledAfter: Duration
     private let state = Mutex(State())
 
-    init(limit: Int) {
+    init(limit: Int, stalledAfter: Duration = .seconds(10)) {
         self.limit = limit
+        self.stalledAfter = stalledAfter
     }
 
     /// Registers a new connection; closes the longest-idle one if the cap is passed, or
@@ -74,6 +83,14 @@ final class ConnectionRegistry: Sendable {
                 state.entries[idle.key] = nil
                 state.closed[.evicted, default: 0] += 1
                 return (id, idle.value.channel)
+            }
+            let stalled = state.entries.filter { $0.key != id && now - $0.value.since >= stalledAfter }.min {
+                $0.value.since < $1.value.since
+            }
+            if let stalled {
+                state.entries[stalled.key] = nil
+                state.closed[.evicted, default: 0] += 1
+                return (id, stalled.value.channel)
             }
             state.entries[id] = nil
             state.closed[.refused, default: 0] += 1

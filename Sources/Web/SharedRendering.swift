@@ -2,22 +2,29 @@ import NIOCore
 import PlanetMetrics
 import Synchronization
 
-/// One gzip rendering of the registry, shared by every scrape that starts less than
-/// `maxAge` after it did: two Prometheus servers of an HA pair, or many clients polling
-/// without pause, cost one rendering a second instead of one each.
+/// One rendering of the registry, gzip or plain, shared by every scrape that starts less
+/// than `maxAge` after it did: two Prometheus servers of an HA pair, or many clients
+/// polling without pause, cost one rendering (and one snapshot of the tables) a second
+/// instead of one each. With `shareFinished` false, only scrapes that start while it is
+/// still being written share it: they get what they would have got alone, no older.
 ///
-/// The rendering is compressed part by part as the registry writes it, and each
-/// scrape sends the compressed parts as they come, so the first bytes leave before the
-/// last series is written. What is held is the compressed rendering (an exposition
-/// compresses about tenfold), and only until `maxAge` after it was finished.
+/// The rendering is kept part by part as the registry writes it (compressed when
+/// `gzip`), and each scrape sends the parts as they come, so the first bytes leave
+/// before the last series is written. What is held is one rendering (a gzip one is about
+/// a tenth of the exposition), until `maxAge` after it was finished and while a response
+/// still sends it (which -web.response-timeout bounds).
 final class SharedRendering: Sendable {
     private let registry: MetricsRegistry
     private let maxAge: Duration
+    private let gzip: Bool
+    private let shareFinished: Bool
     private let current = Mutex<Rendering?>(nil)
 
-    init(registry: MetricsRegistry, maxAge: Duration) {
+    init(registry: MetricsRegistry, maxAge: Duration, gzip: Bool = true, shareFinished: Bool = true) {
         self.registry = registry
         self.maxAge = maxAge
+        self.gzip = gzip
+        self.shareFinished = shareFinished
     }
 
     /// The rendering to send: the current one when it started less than `maxAge` ago,
@@ -25,7 +32,9 @@ final class SharedRendering: Sendable {
     func rendering() -> Rendering {
         let clock = ContinuousClock()
         let (rendering, isNew) = current.withLock { current -> (Rendering, Bool) in
-            if let rendering = current, clock.now - rendering.started < maxAge { return (rendering, false) }
+            if let rendering = current, clock.now - rendering.started < maxAge, shareFinished || !rendering.isFinished {
+                return (rendering, false)
+            }
             let rendering = Rendering(started: clock.now)
             current = rendering
             return (rendering, true)
@@ -33,13 +42,14 @@ final class SharedRendering: Sendable {
         if isNew {
             // Not tied to the scrape that started it: the others read it too, even if
             // that one's client goes away.
-            Task.detached { [registry, maxAge, self] in
-                let encoder = GzipEncoder()
+            Task.detached { [registry, maxAge, gzip, self] in
+                let encoder = gzip ? GzipEncoder() : nil
                 await registry.write { part in
+                    guard let encoder else { return rendering.append(ByteBuffer(bytes: part)) }
                     let compressed = encoder.compress(part)
                     if compressed.readableBytes > 0 { rendering.append(compressed) }
                 }
-                rendering.append(encoder.finish())
+                if let encoder { rendering.append(encoder.finish()) }
                 rendering.finish()
                 try? await Task.sleep(for: maxAge)
                 self.current.withLock { if $0 === rendering { $0 = nil } }
@@ -59,6 +69,9 @@ final class SharedRendering: Sendable {
         private let state = Mutex(State())
 
         init(started: ContinuousClock.Instant) { self.started = started }
+
+        /// Whether its last part is written.
+        var isFinished: Bool { state.withLock { $0.finished } }
 
         func append(_ part: ByteBuffer) {
             let waiters = state.withLock { state in

@@ -17,6 +17,29 @@ public struct WebConfig: Sendable, Equatable {
     public var users: [String: String] = [:]
     /// `rate_limit`: nil when absent or its interval is 0.
     public var rateLimit: RateLimit?
+    /// `basic_auth_users: {}` was written: the file means to have no users, which a reload
+    /// needs to see before it switches basic auth off on a running server.
+    public var declaresNoUsers = false
+
+    /// Whether a request has to prove who sent it: a basic auth user, or a client
+    /// certificate that must be given and is verified against the client CA.
+    public var authenticates: Bool {
+        !users.isEmpty || tls?.verifiesEveryClient == true
+    }
+
+    /// Why a reload from `previous` to this config would leave a running server without
+    /// authentication, when the file does not say so on purpose; nil when it may be used.
+    public func authenticationRemoved(from previous: WebConfig) -> String? {
+        guard previous.authenticates, !authenticates else { return nil }
+        var unstated: [String] = []
+        if !previous.users.isEmpty && !declaresNoUsers {
+            unstated.append("basic_auth_users is empty (write `basic_auth_users: {}` to mean it)")
+        }
+        if previous.tls?.verifiesEveryClient == true && tls?.clientAuthWritten != true {
+            unstated.append("client certificates are no longer verified (write client_auth_type to mean it)")
+        }
+        return unstated.isEmpty ? nil : unstated.joined(separator: " and ")
+    }
 
     /// An empty file: plain HTTP, no users, no headers.
     public init() {}
@@ -55,6 +78,15 @@ public struct WebConfig: Sendable, Equatable {
         public var curves: [UInt16] = []
         /// A client certificate must carry one of these subject alternative names.
         public var clientAllowedSANs: [String]?
+        /// `client_auth_type` was written in the file (not left to its default): a reload
+        /// that stops verifying client certificates needs to see it.
+        public var clientAuthWritten = false
+
+        /// Whether every client must present a certificate signed by the client CA: so
+        /// asks RequireAndVerifyClientCert, and VerifyClientCertIfGiven with allowed SANs.
+        public var verifiesEveryClient: Bool {
+            clientAuth == .requireAndVerifyClientCert || (clientAuth.verifies && !(clientAllowedSANs ?? []).isEmpty)
+        }
 
         /// The files the settings read, to notice when one changes.
         public var files: [String] {
@@ -161,6 +193,9 @@ extension WebConfig {
                 try BcryptHash.check(hash, key: "basic_auth_users.\(user)")
                 config.users[user] = hash
             }
+            // Only a written empty mapping counts: an empty key is also what a file cut
+            // short by a writer leaves behind.
+            config.declaresNoUsers = config.users.isEmpty
         }
         if let node = top["rate_limit"] {
             config.rateLimit = try parseRateLimit(node, parseDuration: parseDuration)
@@ -215,6 +250,7 @@ extension WebConfig {
             }
             settings.clientAuth = auth
         }
+        settings.clientAuthWritten = !authText.isEmpty
         if settings.clientCA != nil && settings.clientAuth == .noClientCert {
             throw WebConfigError(key: fields["client_ca_file"] != nil ? "tls_server_config.client_ca_file" : "tls_server_config.client_ca",
                                  "a client CA is set but client_auth_type is NoClientCert; set client_auth_type (e.g. RequireAndVerifyClientCert)")
@@ -246,9 +282,10 @@ extension WebConfig {
         }
         if let value = fields["client_allowed_sans"] {
             let sans = try strings(value, key: "tls_server_config.client_allowed_sans")
-            if !sans.isEmpty && settings.clientAuth == .noClientCert {
+            // Names in a certificate nobody verified prove nothing: anyone can make one.
+            if !sans.isEmpty && !settings.clientAuth.verifies {
                 throw WebConfigError(key: "tls_server_config.client_allowed_sans",
-                                     "needs client_auth_type to ask for a client certificate (e.g. RequireAndVerifyClientCert)")
+                                     "needs client_auth_type to verify client certificates (RequireAndVerifyClientCert or VerifyClientCertIfGiven), not \(settings.clientAuth.rawValue)")
             }
             settings.clientAllowedSANs = sans
         }

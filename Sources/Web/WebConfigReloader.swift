@@ -5,7 +5,9 @@ import Synchronization
 /// exporter-toolkit re-reads it: changed users, headers and certificates apply to the next
 /// request or connection without a restart. The files are looked at (stat) at most once a
 /// second, on the way of a request or a new connection, so an idle agent does nothing.
-/// A change that does not load keeps the last good config and is logged once.
+/// A change that does not load keeps the last good config and is logged once; so does a
+/// change that would leave the server without authentication when the file does not say
+/// so on purpose (``WebConfig/authenticationRemoved(from:)``).
 public final class WebConfigReloader: Sendable {
     /// The file, as given on the command line.
     public let path: String
@@ -79,16 +81,25 @@ public final class WebConfigReloader: Sendable {
             var next = try WebConfigLoader.load(path: path, parseDuration: parseDuration)
             state.attempted = next.stamps
             // TLS is chosen at start, as in exporter-toolkit: a reload never changes the scheme.
+            var schemeKept: String?
             switch (state.loaded.tls != nil, next.tls != nil) {
             case (true, false):
-                logger.error("web config \(path): tls_server_config was removed; TLS stays on until a restart, with the last good certificate")
+                schemeKept = "tls_server_config was removed; TLS stays on until a restart, with the last good certificate"
                 next = LoadedWebConfig(config: withTLS(next.config, from: state.loaded.config), tls: state.loaded.tls, stamps: next.stamps)
             case (false, true):
-                logger.error("web config \(path): tls_server_config was added; the agent serves plain HTTP until a restart")
+                schemeKept = "tls_server_config was added; the agent serves plain HTTP until a restart"
                 next = LoadedWebConfig(config: withTLS(next.config, from: state.loaded.config), tls: nil, stamps: next.stamps)
             default:
                 break
             }
+            // A file seen half-written (emptied by `cat > web.yml`) must not open the server.
+            if let removed = next.config.authenticationRemoved(from: state.loaded.config) {
+                state.reloads.failed += 1
+                state.reloads.lastSucceeded = false
+                logger.error("web config \(path): refused: it would switch authentication off on a running server: \(removed); keeping the last good config")
+                return false
+            }
+            if let schemeKept { logger.error("web config \(path): \(schemeKept)") }
             state.loaded = next
             state.reloads.succeeded += 1
             state.reloads.lastSucceeded = true

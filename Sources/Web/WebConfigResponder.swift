@@ -3,47 +3,64 @@ import Hummingbird
 import NIOCore
 import Synchronization
 
-/// Puts every route behind the web config, in exporter-toolkit's order: the rate limit
-/// (429), then basic auth (401 with `WWW-Authenticate: Basic`), and the configured headers
-/// on every response, refusals included. It wraps the whole responder, so a route added
-/// anywhere, and a path that matches none, is covered alike.
+/// Puts every route behind `-web.allowed-hosts` (421 for another Host) and the web
+/// config, in exporter-toolkit's order: the rate limit (429), then basic auth (401 with
+/// `WWW-Authenticate: Basic`, 429 when the source address has spent its failed checks),
+/// and the configured headers on every response, refusals included. It wraps the whole
+/// responder, so a route added anywhere, and a path that matches none, is covered alike.
 struct WebConfigResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context: RequestContext {
     typealias Context = Inner.Context
 
     let inner: Inner
     /// nil without a web config file: every request goes straight through.
     let webConfig: WebConfigReloader?
-    let authenticator = BasicAuthenticator()
+    var allowedHosts = AllowedHosts()
+    var refusals = RefusedRequests()
+    var authenticator = BasicAuthenticator()
     let limiter = RateLimiter()
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        guard let webConfig else { return try await inner.respond(to: request, context: context) }
-        let config = webConfig.current().config
+        let config = webConfig?.current().config
         var response: Response
-        if !limiter.allow(config.rateLimit) {
-            response = Self.plain(.tooManyRequests)
-        } else if config.users.isEmpty {
-            response = try await respondInner(request, context)
+        if !allowedHosts.allows(request.head.authority) {
+            refusals.count(.host)
+            response = Self.plain(.misdirectedRequest)
+        } else if let config {
+            response = try await respond(to: request, context: context, config: config)
         } else {
-            var outcome = BasicAuthenticator.Outcome.denied
-            if let header = request.headers[.authorization],
-               let (user, password) = BasicAuthenticator.credentials(fromAuthorization: header) {
-                outcome = await authenticator.authenticate(user: user, password: password, users: config.users)
-            }
-            switch outcome {
-            case .allowed:
-                response = try await respondInner(request, context)
-            case .denied:
-                response = Self.plain(.unauthorized)
-                response.headers[.wwwAuthenticate] = "Basic"
-            case .busy:
-                response = Self.plain(.tooManyRequests)
-            }
+            return try await inner.respond(to: request, context: context)
         }
-        for header in config.headers {
+        for header in config?.headers ?? [] {
             if let name = HTTPField.Name(header.name) { response.headers[name] = header.value }
         }
         return response
+    }
+
+    private func respond(to request: Request, context: Context, config: WebConfig) async throws -> Response {
+        if !limiter.allow(config.rateLimit) { return Self.plain(.tooManyRequests) }
+        if config.users.isEmpty { return try await respondInner(request, context) }
+        var outcome = BasicAuthenticator.Outcome.denied
+        if let header = request.headers[.authorization],
+           let (user, password) = BasicAuthenticator.credentials(fromAuthorization: header) {
+            outcome = await authenticator.authenticate(user: user, password: password, users: config.users,
+                                                       source: SourceKey(RequestSource.address))
+        }
+        switch outcome {
+        case .allowed:
+            return try await respondInner(request, context)
+        case .denied:
+            var response = Self.plain(.unauthorized)
+            response.headers[.wwwAuthenticate] = "Basic"
+            return response
+        case .busy:
+            refusals.count(.authBusy)
+            return Self.plain(.tooManyRequests)
+        case .throttled:
+            refusals.count(.authThrottled)
+            var response = Self.plain(.tooManyRequests)
+            response.headers[.retryAfter] = "\(Int(BasicAuthenticator.failureRefill / .seconds(1)))"
+            return response
+        }
     }
 
     private func respondInner(_ request: Request, _ context: Context) async throws -> Response {
@@ -86,5 +103,29 @@ final class RateLimiter: Sendable {
             state.tokens -= 1
             return true
         }
+    }
+}
+
+/// Requests the server refused before any route saw them, by reason, for the self metrics.
+final class RefusedRequests: Sendable {
+    enum Reason: String, CaseIterable, Sendable {
+        /// The Host header is not in -web.allowed-hosts.
+        case host
+        /// Every bcrypt check slot was taken.
+        case authBusy = "auth_busy"
+        /// The source address had spent its failed basic-auth checks.
+        case authThrottled = "auth_throttled"
+    }
+
+    private let counts = Mutex<[Reason: Int]>([:])
+
+    func count(_ reason: Reason) {
+        counts.withLock { $0[reason, default: 0] += 1 }
+    }
+
+    /// Refusals since start, every reason listed.
+    var reading: [(reason: String, count: Int)] {
+        let counts = self.counts.withLock { $0 }
+        return Reason.allCases.map { ($0.rawValue, counts[$0] ?? 0) }
     }
 }

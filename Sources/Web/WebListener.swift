@@ -9,6 +9,8 @@ public struct WebServerSettings: Sendable {
     /// `-web.config.file`: exporter-toolkit's web config (TLS, basic auth); nil for none.
     public var configFile: String?
     public var limits = ServerLimits()
+    /// `-web.allowed-hosts`: the Host headers answered; empty answers any.
+    public var allowedHosts = AllowedHosts()
     /// Reads the web config's durations (rate_limit.interval) in Go's syntax.
     public var parseDuration: @Sendable (String) -> Duration? = { _ in nil }
 
@@ -25,6 +27,8 @@ public final class WebListener: Sendable {
     /// The web config file, re-read when it changes; nil without one.
     public let webConfig: WebConfigReloader?
     let registry: ConnectionRegistry
+    let refusals = RefusedRequests()
+    let authenticator = BasicAuthenticator()
     private let logger: Logger
 
     /// Reads the web config file, if any; a file that cannot be used is refused with a
@@ -57,7 +61,9 @@ public final class WebListener: Sendable {
             GuardedHTTPChannel(responder: httpResponder, webConfig: webConfig, registry: registry, limits: limits)
         }
         let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "planet-exporter")
-        return ListenerApplication(responder: WebConfigResponder(inner: responder, webConfig: webConfig),
+        let guarded = WebConfigResponder(inner: responder, webConfig: webConfig, allowedHosts: settings.allowedHosts,
+                                         refusals: refusals, authenticator: authenticator)
+        return ListenerApplication(responder: guarded,
                                    server: server, configuration: configuration, services: services, logger: logger)
     }
 
@@ -68,6 +74,7 @@ public final class WebListener: Sendable {
         return WebServerCollector.Reading(
             openConnections: connections.open, acceptedConnections: connections.accepted,
             closedConnections: ConnectionRegistry.CloseReason.allCases.map { ($0.rawValue, connections.closed[$0] ?? 0) },
-            configReloads: reloads.map { ($0.succeeded, $0.failed, $0.lastSucceeded) })
+            configReloads: reloads.map { ($0.succeeded, $0.failed, $0.lastSucceeded) },
+            refusedRequests: refusals.reading, authSourcesEvicted: webConfig == nil ? nil : authenticator.evictedSources)
     }
 }

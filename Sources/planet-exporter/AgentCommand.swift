@@ -71,6 +71,11 @@ struct AgentCommand: AsyncParsableCommand {
     var webIdleTimeout = GoDuration(nanoseconds: Int64(ServerLimits().idleTimeout / .nanoseconds(1)))
     @Option(name: .customLong("web.read-header-timeout"), help: "Close an HTTP connection whose request head is not complete this long after it started")
     var webReadHeaderTimeout = GoDuration(nanoseconds: Int64(ServerLimits().readHeaderTimeout / .nanoseconds(1)))
+    @Option(name: .customLong("web.response-timeout"), help: "Close an HTTP connection whose response is not sent whole this long after its request came, however steadily the client reads",
+            transform: { try GoDuration(parsing: $0) })
+    var webResponseTimeout = GoDuration(nanoseconds: Int64(ServerLimits().responseTimeout / .nanoseconds(1)))
+    @Option(name: .customLong("web.allowed-hosts"), help: ArgumentHelp("Answer only requests whose Host header names one of these hosts (comma-separated, each with an optional :port; others get 421); empty answers any", valueName: "HOSTS"))
+    var webAllowedHosts = ""
     @Option(name: .customLong("run-as-user"), help: ArgumentHelp("Once capture handles are open, run as this user with only the capabilities still needed (needs root)", valueName: "NAME"))
     var runAsUser = ""
 
@@ -105,6 +110,10 @@ struct AgentCommand: AsyncParsableCommand {
         if webReadHeaderTimeout.nanoseconds <= 0 {
             throw ValidationError("-web.read-header-timeout \(webReadHeaderTimeout): must be positive")
         }
+        if webResponseTimeout.nanoseconds <= 0 {
+            throw ValidationError("-web.response-timeout \(webResponseTimeout): must be positive")
+        }
+        do { _ = try AllowedHosts(parsing: webAllowedHosts) } catch { throw ValidationError("\(error)") }
     }
 
     func run() async throws {
@@ -155,6 +164,8 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.web.limits.maxConnections = webMaxConnections
         configuration.web.limits.idleTimeout = webIdleTimeout.duration
         configuration.web.limits.readHeaderTimeout = webReadHeaderTimeout.duration
+        configuration.web.limits.responseTimeout = webResponseTimeout.duration
+        configuration.web.allowedHosts = (try? AllowedHosts(parsing: webAllowedHosts)) ?? AllowedHosts()
         configuration.web.parseDuration = { try? GoDuration(parsing: $0).duration }
         configuration.runAsUser = runAsUser
         configuration.webUIEnabled = webUIEnabled

@@ -125,6 +125,16 @@ for _ in 1 2 3 4 5; do [ "$(get /metrics -u alice:second-secret)" = 200 ] || fai
 grep 'keeping the last good config' "$E2E_TMP/agent.log" | matches 'basic_auth_users.alice: not a bcrypt hash' \
     || fail "the log line does not name the key"
 
+log "a file emptied in place (cat > web.yml) does not switch basic auth off"
+: > "$E2E_TMP/web.yml"
+wait_for 10 grep -q 'refused: it would switch authentication off' "$E2E_TMP/agent.log" \
+    || { cat "$E2E_TMP/agent.log"; fail "an emptied web config was not refused"; }
+for _ in 1 2 3; do
+    [ "$(get /metrics)" = 401 ] || fail "an emptied web config served /metrics without credentials"
+    [ "$(get /metrics -u alice:second-secret)" = 200 ] || fail "an emptied web config dropped the last good config"
+    sleep 0.5
+done
+
 log "a renewed certificate is served to the next connection"
 write_config second-secret
 serial() { openssl s_client -connect "127.0.0.1:$port" -CAfile "$tls/ca.crt" </dev/null 2>/dev/null | openssl x509 -noout -serial; }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 @testable import Federator
 
@@ -74,5 +75,25 @@ import Testing
         try Data("{not json".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: FederatorError.self) { try FederationState.load(from: path) }
         #expect(throws: FederatorError.self) { try state.save(to: directory.appendingPathComponent("missing/state.json").path) }
+    }
+
+    @Test func theStateFileIsNeverWrittenThroughASymlink() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("federator-state-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.json").path
+        // Another user's file, and a link to it planted where the temporary file goes.
+        let victim = directory.appendingPathComponent("victim").path
+        try Data("precious\n".utf8).write(to: URL(fileURLWithPath: victim))
+        #expect(symlink(victim, path + ".tmp") == 0)
+        let state = FederationState(lastEnd: 1090, pending: [Self.window(.traffic, 1000, 1090, sinks: [.influxdb])])
+        try state.save(to: path)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        #expect(try FederationState.load(from: path) == state)
+        var info = stat()
+        #expect(lstat(path, &info) == 0)
+        #expect(info.st_mode & S_IFMT == S_IFREG)
+        #expect(info.st_mode & 0o777 == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
     }
 }

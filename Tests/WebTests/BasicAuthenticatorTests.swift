@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import HummingbirdBcrypt
 import Testing
 @testable import Web
@@ -58,15 +59,65 @@ import Testing
         #expect(await authenticator.authenticate(user: "alice", password: "wonder\u{0}land", users: ["alice": Self.aliceHash]) == .denied)
     }
 
-    @Test func constantTimeComparison() {
-        let equal = BasicAuthenticator.constantTimeEqual
-        #expect(equal(Array("secret".utf8), Array("secret".utf8)))
-        #expect(!equal(Array("secret".utf8), Array("secreT".utf8)))
-        #expect(!equal(Array("secret".utf8), Array("secretsecret".utf8)))
-        #expect(!equal(Array("secret".utf8), Array("sec".utf8)))
-        #expect(!equal([], Array("a".utf8)))
-        #expect(!equal(Array("a".utf8), []))
-        #expect(equal([], []))
+    @Test func aSourceThatKeepsFailingIsRefusedWithoutACheckAndOthersAreNot() async {
+        let authenticator = BasicAuthenticator()
+        let users = ["alice": Self.aliceHash]
+        let flooder = SourceKey(bytes: [10, 0, 0, 1]), scraper = SourceKey(bytes: [10, 0, 0, 2])
+        let start = ContinuousClock.now
+        for _ in 0..<BasicAuthenticator.failureBurst {
+            #expect(await authenticator.authenticate(user: "alice", password: "guess", users: users, source: flooder, now: start) == .denied)
+        }
+        #expect(await authenticator.authenticate(user: "alice", password: "guess", users: users, source: flooder, now: start) == .throttled)
+        // Even the right password waits, until it has been verified from elsewhere.
+        #expect(await authenticator.authenticate(user: "alice", password: "wonderland", users: users, source: flooder, now: start) == .throttled)
+        #expect(await authenticator.authenticate(user: "alice", password: "wonderland", users: users, source: scraper, now: start) == .allowed)
+        #expect(await authenticator.authenticate(user: "alice", password: "wonderland", users: users, source: flooder, now: start) == .allowed)
+        // One check comes back per refill interval.
+        let later = start + BasicAuthenticator.failureRefill
+        #expect(await authenticator.authenticate(user: "alice", password: "guess", users: users, source: flooder, now: later) == .denied)
+        #expect(await authenticator.authenticate(user: "alice", password: "guess", users: users, source: flooder, now: later) == .throttled)
+        // A success gives its check back: a scraper that mostly succeeds is never throttled.
+        let rotated = ["alice": Bcrypt.hash("looking-glass", cost: 4)]
+        for _ in 0..<(2 * BasicAuthenticator.failureBurst) {
+            let fresh = BasicAuthenticator()
+            #expect(await fresh.authenticate(user: "alice", password: "looking-glass", users: rotated, source: scraper, now: start) == .allowed)
+        }
+    }
+
+    @Test func ipv6SourcesShareTheirSlash64() throws {
+        let one = try SocketAddress(ipAddress: "2001:db8:1:2::1", port: 1)
+        let two = try SocketAddress(ipAddress: "2001:db8:1:2:ffff::9", port: 2)
+        let other = try SocketAddress(ipAddress: "2001:db8:1:3::1", port: 1)
+        #expect(SourceKey(one) == SourceKey(two))
+        #expect(SourceKey(one) != SourceKey(other))
+        #expect(SourceKey(try SocketAddress(ipAddress: "::ffff:10.0.0.1", port: 1)) == SourceKey(bytes: [10, 0, 0, 1]))
+        #expect(SourceKey(try SocketAddress(ipAddress: "10.0.0.1", port: 1)) == SourceKey(bytes: [10, 0, 0, 1]))
+    }
+
+    @Test func theTablesAreBounded() {
+        var remembered = RememberedCredentials()
+        for index in 0...BasicAuthenticator.maxRemembered {
+            remembered.insert([UInt8(index)], hash: "h")
+            if index == 1 {
+                let found = remembered.contains([0], hash: "h")
+                #expect(found)
+            }
+        }
+        // The least recently used (1, never looked up) went; 0 was used after it.
+        let (lost, kept, otherHash) = (remembered.contains([1], hash: "h"), remembered.contains([0], hash: "h"),
+                                       remembered.contains([0], hash: "another"))
+        #expect(!lost && kept && !otherHash)
+
+        var budgets = FailureBudgets()
+        let now = ContinuousClock.now
+        for index in 0..<BasicAuthenticator.maxSources {
+            let taken = budgets.take(SourceKey(bytes: withUnsafeBytes(of: UInt32(index)) { Array($0) }), now: now)
+            #expect(taken)
+        }
+        #expect(budgets.evicted == 0)
+        let taken = budgets.take(SourceKey(bytes: [1, 2, 3, 4, 5]), now: now)
+        #expect(taken)
+        #expect(budgets.evicted == 1)
     }
 
     @Test func rateLimiterRefillsOneTokenPerInterval() {

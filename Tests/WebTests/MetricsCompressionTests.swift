@@ -1,9 +1,11 @@
 import CZlib
+import Dispatch
 import Exposition
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import PlanetMetrics
+import Synchronization
 import Testing
 @testable import Web
 
@@ -104,6 +106,26 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
                 == WebServerTests.withoutDurations(String(decoding: expected, as: UTF8.self)))
     }
 
+    @Test func plainScrapesShareARenderingInProgressOnly() async throws {
+        let gate = GatedCollector()
+        let registry = MetricsRegistry(collectors: [ManySeriesCollector(series: 2_000), gate], version: "0.1.0", revision: "test")
+        let shared = SharedRendering(registry: registry, maxAge: .seconds(3600), gzip: false, shareFinished: false)
+        // The rendering cannot finish before the gate opens: every scrape until then shares it.
+        let renderings = (0..<8).map { _ in shared.rendering() }
+        #expect(renderings.allSatisfy { $0 === renderings[0] })
+        gate.open()
+        var bodies: [[UInt8]] = []
+        for rendering in renderings { bodies.append(await collect(rendering)) }
+        let same = bodies.allSatisfy { $0 == bodies[0] }
+        #expect(same, "scrapes of one rendering got different bodies")
+        #expect(gate.collected == 1)
+        let expected = await registry.render()
+        #expect(WebServerTests.withoutDurations(String(decoding: bodies[0], as: UTF8.self))
+                == WebServerTests.withoutDurations(String(decoding: expected, as: UTF8.self)))
+        // Finished, it is not handed to a later scrape: that one renders afresh.
+        #expect(shared.rendering() !== renderings[0])
+    }
+
     @Test func anOlderRenderingIsNotShared() async throws {
         let shared = SharedRendering(registry: registry, maxAge: .zero)
         let first = shared.rendering()
@@ -121,5 +143,25 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
         #expect(!AcceptEncoding.allowsGzip("gzip;q=0"))
         #expect(!AcceptEncoding.allowsGzip("gzipped"))
         #expect(!AcceptEncoding.allowsGzip("*"))
+    }
+}
+
+/// Counts how many times the registry rendered it, and holds each rendering until
+/// `open()` is called.
+final class GatedCollector: MetricsCollector, Sendable {
+    let name = "gated"
+    private let count = Mutex(0)
+    private let gate = DispatchSemaphore(value: 0)
+
+    var collected: Int { count.withLock { $0 } }
+
+    func open() { gate.signal() }
+
+    func collect(into writer: inout ExpositionWriter) -> Bool {
+        count.withLock { $0 += 1 }
+        // Once opened it stays open for later renderings.
+        gate.wait()
+        gate.signal()
+        return true
     }
 }

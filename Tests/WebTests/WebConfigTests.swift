@@ -139,7 +139,13 @@ import Testing
             ("tls_server_config:\n  cert_file: a\n  key_file: b\n  curve_preferences: [CurveP999]\n",
              "tls_server_config.curve_preferences: unknown curve \"CurveP999\""),
             ("tls_server_config:\n  cert_file: a\n  key_file: b\n  client_allowed_sans: [x]\n",
-             "tls_server_config.client_allowed_sans: needs client_auth_type to ask for a client certificate (e.g. RequireAndVerifyClientCert)"),
+             "tls_server_config.client_allowed_sans: needs client_auth_type to verify client certificates (RequireAndVerifyClientCert or VerifyClientCertIfGiven), not NoClientCert"),
+            ("tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAnyClientCert\n  client_allowed_sans: [x]\n",
+             "tls_server_config.client_allowed_sans: needs client_auth_type to verify client certificates (RequireAndVerifyClientCert or VerifyClientCertIfGiven), not RequireAnyClientCert"),
+            ("tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequestClientCert\n  client_allowed_sans: [x]\n",
+             "tls_server_config.client_allowed_sans: needs client_auth_type to verify client certificates (RequireAndVerifyClientCert or VerifyClientCertIfGiven), not RequestClientCert"),
+            ("tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireClientCert\n  client_allowed_sans: [x]\n",
+             "tls_server_config.client_allowed_sans: needs client_auth_type to verify client certificates (RequireAndVerifyClientCert or VerifyClientCertIfGiven), not RequireAnyClientCert"),
             ("tls_server_config:\n  cert_file: [a]\n", "tls_server_config.cert_file: expected a string"),
             ("tls_server_config: yes\n",
              "tls_server_config: expected a mapping of keys (cert, key, client_ca, cert_file, key_file, client_auth_type, client_ca_file, client_allowed_sans, min_version, max_version, cipher_suites, prefer_server_cipher_suites or curve_preferences)"),
@@ -160,6 +166,28 @@ import Testing
         for (text, expected) in cases {
             #expect(Self.refusal(text) == expected, "\(text)")
         }
+    }
+
+    @Test func removingClientCertificateVerificationMustBeWritten() throws {
+        let verified = try Self.parse("""
+            tls_server_config:
+              cert_file: a
+              key_file: b
+              client_ca_file: ca
+              client_auth_type: RequireAndVerifyClientCert
+            """)
+        #expect(verified.authenticates)
+        let dropped = try Self.parse("tls_server_config:\n  cert_file: a\n  key_file: b\n")
+        #expect(dropped.authenticationRemoved(from: verified)
+            == "client certificates are no longer verified (write client_auth_type to mean it)")
+        let stated = try Self.parse("tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: NoClientCert\n")
+        #expect(stated.authenticationRemoved(from: verified) == nil)
+        // Basic auth in place of certificates still authenticates.
+        let users = try Self.parse("basic_auth_users:\n  alice: $2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG\n")
+        #expect(users.authenticationRemoved(from: verified) == nil)
+        #expect(try Self.parse("").authenticationRemoved(from: users)
+            == "basic_auth_users is empty (write `basic_auth_users: {}` to mean it)")
+        #expect(try Self.parse("basic_auth_users: {}\n").authenticationRemoved(from: users) == nil)
     }
 
     @Test func bcryptVariantsAreNormalizedForTheVerifier() {

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOSSL
+import Synchronization
 import Testing
 import TestSupport
 @testable import Web
@@ -144,9 +145,54 @@ final class TemporaryFolder {
         _ = reloader.current()
         #expect(reloader.counters.failed == 1)
 
-        try folder.write("web.yml", "")
+        try folder.write("web.yml", "basic_auth_users: {}\n")
         #expect(reloader.current().config.users.isEmpty)
         #expect(reloader.counters == .init(succeeded: 2, failed: 1, lastSucceeded: true))
+    }
+
+    @Test func aReloadThatWouldSwitchAuthenticationOffIsRefused() throws {
+        let folder = try TemporaryFolder()
+        let path = try folder.write("web.yml", "basic_auth_users:\n  alice: \(Self.aliceHash)\n")
+        let reloader = try WebConfigReloader(path: path, checkEvery: .zero, parseDuration: { _ in nil }, logger: Self.logger)
+        // What a reader sees of a file being rewritten in place: nothing yet, blanks, a key cut off.
+        let halfWritten = ["", " \n\t\n", "basic_auth_users:\n", "basic_auth_users:\n# alice\n", "rate_limit:\n"]
+        for (index, text) in halfWritten.enumerated() {
+            try folder.write("web.yml", text)
+            #expect(reloader.current().config.users.keys.sorted() == ["alice"], "\(text.debugDescription)")
+            #expect(reloader.counters == .init(succeeded: 0, failed: index + 1, lastSucceeded: false))
+        }
+        // Said on purpose, it applies.
+        try folder.write("web.yml", "basic_auth_users: {}\n")
+        #expect(reloader.current().config.users.isEmpty)
+        #expect(reloader.counters == .init(succeeded: 1, failed: halfWritten.count, lastSucceeded: true))
+        // Without authentication already, an empty file is an ordinary change.
+        try folder.write("web.yml", "")
+        #expect(reloader.current().config.declaresNoUsers == false)
+        #expect(reloader.counters.lastSucceeded)
+    }
+
+    @Test func anEmptiedFileKeepsTheRunningServerBehindBasicAuth() async throws {
+        let folder = try TemporaryFolder()
+        let path = try folder.write("web.yml", "basic_auth_users:\n  alice: \(Self.aliceHash)\n")
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(path), logger: Self.logger)
+        let reloader = try #require(listener.webConfig)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+            // Emptied in place, as `cat > web.yml` leaves it before writing.
+            let handle = try #require(FileHandle(forUpdatingAtPath: path))
+            try handle.truncate(atOffset: 0)
+            try handle.close()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while reloader.counters.failed == 0 && ContinuousClock.now < deadline {
+                try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(reloader.counters.failed == 1)
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/metrics", method: .get, headers: Self.authorization("alice", "wonderland")) {
+                #expect($0.status == .ok)
+            }
+        }
     }
 
     @Test func tlsFilesAreLoadedCheckedAndWatched() throws {
@@ -267,6 +313,157 @@ final class TemporaryFolder {
         }
     }
 
+    @Test func onlyAllowedHostsAreAnswered() async throws {
+        var settings = Self.settings(nil)
+        settings.allowedHosts = try AllowedHosts(parsing: "planet.example, 127.0.0.1:19100,[::1]")
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: settings, logger: Self.logger)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
+            let port = try #require(client.port)
+            // What a page whose own name was rebound to this address makes the browser send.
+            for host in ["attacker.example", "attacker.example:\(port)", "127.0.0.1:8080", "planet.example.attacker.example", ""] {
+                let connection = try RawConnection(port: port)
+                connection.send("GET /metrics HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+                let answer = await connection.read(until: "Misdirected Request\n", within: .seconds(5))
+                #expect(answer.hasPrefix("HTTP/1.1 421"), "\(host): \(answer.prefix(40))")
+            }
+            for host in ["planet.example", "PLANET.example.:\(port)", "127.0.0.1:19100", "[::1]:\(port)"] {
+                let connection = try RawConnection(port: port)
+                connection.send("GET /metrics HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+                let answer = await connection.read(until: "metrics\n", within: .seconds(5))
+                #expect(answer.hasPrefix("HTTP/1.1 200"), "\(host): \(answer.prefix(40))")
+            }
+            let refused = Dictionary(uniqueKeysWithValues: listener.reading().refusedRequests)
+            #expect(refused["host"] == 5)
+        }
+    }
+
+    @Test func allowedHostsAreReadFromTheFlag() throws {
+        #expect(try AllowedHosts(parsing: "").allowsAny)
+        let hosts = try AllowedHosts(parsing: " a.example ,10.0.0.1:19100,::1,[fe80::1]:80,")
+        #expect(hosts.entries == [.init(host: "a.example", port: nil), .init(host: "10.0.0.1", port: 19100),
+                                  .init(host: "::1", port: nil), .init(host: "fe80::1", port: 80)])
+        #expect(hosts.allows("A.Example:1"))
+        #expect(!hosts.allows("10.0.0.1"))
+        #expect(hosts.allows("[::1]:19100"))
+        #expect(!hosts.allows(nil))
+        #expect(AllowedHosts().allows(nil))
+        for bad in ["a.example:0", "a.example:http", "[::1", "http://a.example", "a b", "[::1]x"] {
+            #expect(throws: AllowedHostsError.self, "\(bad)") { try AllowedHosts(parsing: bad) }
+        }
+        #expect((try? AllowedHosts(parsing: "a:99999")) == nil)
+        do {
+            _ = try AllowedHosts(parsing: "a.example:http")
+        } catch {
+            #expect(error.description == "-web.allowed-hosts: \"a.example:http\" is not a host name or address with an optional port (e.g. planet.example:19100, 10.0.0.1, [::1]:19100)")
+        }
+    }
+
+    @Test func aWrongPasswordFloodLeavesTheScraperItsCheck() async throws {
+        // A cost that makes a check take milliseconds, so the flood keeps the checks busy.
+        let hash = Bcrypt.hash("scrape-secret", cost: 9)
+        let folder = try TemporaryFolder()
+        let path = try folder.write("web.yml", "basic_auth_users:\n  prometheus: \(hash)\n")
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(path), logger: Self.logger)
+        try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
+            let port = try #require(client.port)
+            @Sendable func request(_ password: String) -> String {
+                let credentials = Data("prometheus:\(password)".utf8).base64EncodedString()
+                return "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic \(credentials)\r\n\r\n"
+            }
+            final class FloodState: Sendable {
+                let unauthorized = Atomic<Int>(0)
+                let stop = Atomic<Bool>(false)
+            }
+            let state = FloodState()
+            // Eight flooders from 127.0.0.1, each sending wrong passwords one after another.
+            let flood = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for flooder in 0..<8 {
+                        group.addTask {
+                            let deadline = ContinuousClock.now + .seconds(60)
+                            var sent = 0
+                            while !state.stop.load(ordering: .relaxed) && ContinuousClock.now < deadline && sent < 5000 {
+                                guard let connection = try? RawConnection(port: port) else { return }
+                                connection.send(request("guess-\(flooder)-\(sent)"))
+                                sent += 1
+                                let answer = await connection.readAll(within: .seconds(5))
+                                if answer.hasPrefix("HTTP/1.1 401") { state.unauthorized.add(1, ordering: .relaxed) }
+                            }
+                        }
+                    }
+                }
+            }
+            defer { state.stop.store(true, ordering: .relaxed) }
+            // As many wrong passwords checked as one address has in hand: the flood is under way.
+            let deadline = ContinuousClock.now + .seconds(30)
+            let checked = BasicAuthenticator.failureBurst
+            while state.unauthorized.load(ordering: .relaxed) < checked && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(state.unauthorized.load(ordering: .relaxed) >= checked)
+            // The scraper, from another address, with the right password never seen before.
+            for _ in 0..<3 {
+                let scraper = try RawConnection(port: port, source: "127.0.0.2")
+                scraper.send(request("scrape-secret"))
+                let answer = await scraper.read(until: "metrics\n", within: .seconds(10))
+                #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(40))")
+            }
+            state.stop.store(true, ordering: .relaxed)
+            await flood.value
+            let refused = Dictionary(uniqueKeysWithValues: listener.reading().refusedRequests)
+            #expect(refused["auth_throttled"] ?? 0 > 0)
+        }
+    }
+
+    @Test func aSlowReaderIsClosedAtTheResponseDeadline() async throws {
+        var limits = ServerLimits()
+        limits.responseTimeout = .seconds(1)
+        let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(nil, limits: limits), logger: Self.logger)
+        let router = Self.router()
+        // 32 MiB, far more than the socket buffers hold: sending it takes as long as the client reads.
+        router.get("/big") { _, _ -> Response in
+            Response(status: .ok, body: ResponseBody { writer in
+                let part = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
+                for _ in 0..<512 { try await writer.write(part) }
+                try await writer.finish(nil)
+            })
+        }
+        try await listener.makeApplication(router: router, services: []).test(.live) { client in
+            let port = try #require(client.port)
+            // Clients that read 4 KiB every 20 ms: steady progress, so no write ever stalls
+            // for the idle timeout (30 s), but 32 MiB would take minutes.
+            let readers = try (0..<4).map { _ in try RawConnection(port: port, receiveBuffer: 4096) }
+            for reader in readers { reader.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n") }
+            // Reading on in the background; what the kernel already holds of a closed
+            // connection still drains slowly, so the server's own count tells when it closed.
+            let reading = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for reader in readers {
+                        group.addTask { _ = await reader.readSlowly(bytes: 4096, every: .milliseconds(20), within: .seconds(30)) }
+                    }
+                }
+            }
+            let started = ContinuousClock.now
+            var closed: [String: Int] = [:]
+            while closed["response_timeout", default: 0] < 4 && ContinuousClock.now - started < .seconds(15) {
+                try await Task.sleep(for: .milliseconds(20))
+                closed = Dictionary(uniqueKeysWithValues: listener.reading().closedConnections)
+            }
+            let held = ContinuousClock.now - started
+            #expect(closed["response_timeout"] == 4, "\(closed)")
+            #expect(closed["write_timeout"] == 0)
+            #expect(held < .seconds(10), "responses were held \(held)")
+            reading.cancel()
+            for reader in readers { shutdown(reader.fd, Int32(SHUT_RDWR)) }
+            await reading.value
+            // The server still answers.
+            let scraper = try RawConnection(port: port)
+            scraper.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answer = await scraper.read(until: "metrics\n", within: .seconds(5))
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(40))")
+        }
+    }
+
     @Test func anOversizedHeadIsRefused() async throws {
         let listener = try WebListener(host: "127.0.0.1", port: 0, settings: Self.settings(nil), logger: Self.logger)
         try await listener.makeApplication(router: Self.router(), services: []).test(.live) { client in
@@ -281,11 +478,26 @@ final class TemporaryFolder {
 
 /// A client socket driven by hand: connects, sends what a test says, and tells when the
 /// server closed it.
-final class RawConnection {
+final class RawConnection: Sendable {
     let fd: Int32
 
-    init(port: Int) throws {
+    /// Connects to 127.0.0.1:`port` from `source` (any loopback address, 127.0.0.1 by default).
+    init(port: Int, source: String = "127.0.0.1", receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            // Before connecting, so the window the server sees is small from the start.
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            close(fd)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -293,7 +505,10 @@ final class RawConnection {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
+        guard result == 0 else {
+            close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
     }
 
     deinit { close(fd) }
@@ -318,6 +533,19 @@ final class RawConnection {
             return !bytes.suffix(suffix.utf8.count).elementsEqual(suffix.utf8)
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Reads at most `bytes` every `every`, as a slow client does; true when the server
+    /// closes the connection within `within`.
+    func readSlowly(bytes: Int, every: Duration, within: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + within
+        var buffer = [UInt8](repeating: 0, count: bytes)
+        while ContinuousClock.now < deadline && !Task.isCancelled {
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { return true }
+            try? await Task.sleep(for: every)
+        }
+        return false
     }
 
     /// True when the server closes the connection within `within`.
