@@ -92,8 +92,8 @@ log "stand-ins in $A: darkstat on 11560, the inventory on 11580"
 mkdir -p "$E2E_TMP/darkstat" "$E2E_TMP/inventory"
 cp "$E2E_ROOT/Fixtures/migration/darkstat-metrics.prom" "$E2E_TMP/darkstat/metrics"
 echo '[{"ip_address": "10.202.0.2", "domain": "client.example", "hostgroup": "pe-clients"}]' > "$E2E_TMP/inventory/inventory_hosts.json"
-in_ns_bg "$A" python3 -m http.server 11560 --bind 127.0.0.1 --directory "$E2E_TMP/darkstat" 2>/dev/null
-in_ns_bg "$A" python3 -m http.server 11580 --bind 127.0.0.1 --directory "$E2E_TMP/inventory" 2>/dev/null
+in_ns_bg "$A" python3 -m http.server 11560 --bind 127.0.0.1 --directory "$E2E_TMP/darkstat" >/dev/null 2>&1
+in_ns_bg "$A" python3 -m http.server 11580 --bind 127.0.0.1 --directory "$E2E_TMP/inventory" >/dev/null 2>&1
 
 log "booting the root in $A: the Go unit runs the new binary"
 boot_root "$root" "$A"
@@ -119,19 +119,23 @@ for b in planet-exporter planet-federator planet-federator-influxdb-to-bq; do
     [ -f "$root/usr/bin/$b" ] && [ ! -L "$root/usr/bin/$b" ] || fail "/usr/bin/$b is not the package's file"
 done
 wait_for 30 bash -c "nsenter -t $ROOT_INIT -a systemctl is-active planet-exporter.service | grep -qx active" || fail "the agent is not active"
+# Active comes as systemd forks; the answer, once the agent itself runs.
+wait_for 30 scrape "$B" "http://10.202.0.1:11910/-/healthy" || fail "the upgraded agent does not answer on 0.0.0.0:11910"
 pid=$(in_booted systemctl show -p MainPID --value planet-exporter.service)
 cmdline=$(in_booted cat "/proc/$pid/cmdline" | tr '\0' ' ')
 for flag in -listen-address=0.0.0.0:11910 -task-darkstat-enabled=true -task-darkstat-addr=http://127.0.0.1:11560/metrics \
     -task-inventory-enabled=true -task-inventory-addr=http://127.0.0.1:11580/inventory_hosts.json; do
     [[ " $cmdline " == *" $flag "* ]] || fail "the agent runs without $flag: $cmdline"
 done
-[ "$(in_booted stat -c %u "/proc/$pid")" != 0 ] || fail "the agent runs as root"
+[ "$(in_booted awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" != 0 ] || fail "the agent runs as root"
 wait_for 30 bash -c "ip netns exec $B curl -sf http://10.202.0.1:11910/metrics | grep -q 'remote_hostgroup=\"pe-clients\"'" \
     || fail "the upgraded agent does not answer on 0.0.0.0:11910 with inventory labels"
 agent_metrics | matches 'planet_capture_packets_total{interface="veth-a"}' || fail "the upgraded agent does not capture"
 for unit in planet-federator planet-federator-influxdb-to-bq; do
     wait_for 30 bash -c "nsenter -t $ROOT_INIT -a systemctl is-active $unit.service | grep -qx active" \
         || { in_booted journalctl -u "$unit" --no-pager | tail; fail "$unit is not active under its unit"; }
+    running() { local pid; pid=$(in_booted systemctl show -p MainPID --value "$unit.service"); in_booted cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ' | matches "^/usr/bin/$unit "; }
+    wait_for 20 running || fail "$unit did not exec its binary"
     pid=$(in_booted systemctl show -p MainPID --value "$unit.service")
     in_booted cat "/proc/$pid/cmdline" | tr '\0' ' ' | matches -v "pe-pass-$$" || fail "$unit has the password on its command line"
 done
