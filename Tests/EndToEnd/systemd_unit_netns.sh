@@ -38,22 +38,23 @@ def expand(item, seen):
     return names
 
 unit, argv = sys.argv[1], sys.argv[2:]
-allowed, denied = set(), set()
+# In order, as systemd reads them once the first line made an allow list: a line adds
+# its calls to the list, a ~ line takes them out again.
+allowed = set()
 for line in open(unit):
     if line.startswith("SystemCallFilter="):
         value = line.split("=", 1)[1].strip()
-        target = denied if value.startswith("~") else allowed
-        for item in value.lstrip("~").split():
-            target |= expand(item, set())
+        names = set().union(*(expand(item, set()) for item in value.lstrip("~").split()))
+        allowed = allowed - names if value.startswith("~") else allowed | names
 # SystemCallErrorNumber=EPERM: what is not allowed fails with EPERM.
 rules = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.EPERM))
-for name in sorted(allowed - denied):
+for name in sorted(allowed):
     try:
         rules.add_rule(seccomp.ALLOW, name)
     except (ValueError, RuntimeError, OSError):
         pass  # not a system call of this architecture
 for name in ("process_vm_readv", "process_vm_writev", "ptrace"):
-    assert name not in allowed - denied, name
+    assert name not in allowed, name
 rules.load()
 os.execv(argv[0], argv)
 PY

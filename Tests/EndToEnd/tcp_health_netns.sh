@@ -171,16 +171,36 @@ promtool check metrics < "$E2E_TMP/metrics.txt" || fail "promtool rejects the ex
 scrape "$A" "http://127.0.0.1:$AGENT_PORT/api/v1/tcp" > "$E2E_TMP/tcp.json" || fail "/api/v1/tcp did not answer"
 python3 - "$E2E_TMP/tcp.json" "$E2E_TMP/metrics.txt" <<'PY' || fail "/api/v1/tcp differs from /metrics"
 import json, re, sys
+from collections import Counter
 doc = json.load(open(sys.argv[1]))
-edges = {(e["direction"], e["port"]): e for e in doc["edges"] if e["remote_ip"] == "10.203.0.2"}
-assert edges[("upstream", "9001")]["refused"] == 3, edges
-assert edges[("downstream", "8081")]["refused"] == 3, edges
-assert edges[("upstream", "9000")]["established"] == 3, edges
-for direction, port in (("upstream", "9000"), ("downstream", "8080")):
+metrics = open(sys.argv[2]).read()
+# One edge per direction, port and process: a short-lived client connection that closed
+# before a socket reading named its process is on the edge with process "".
+edges = {(e["direction"], e["port"], e["process"]): e for e in doc["edges"] if e["remote_ip"] == "10.203.0.2"}
+def series(family):
+    pattern = r'%s\{direction="([^"]*)",port="([^"]*)",process_name="([^"]*)",protocol="tcp",remote_ip="10\.203\.0\.2"\} (\S+)' % family
+    return {(d, p, n): int(float(v)) for d, p, n, v in re.findall(pattern, metrics)}
+for field, family in (("attempts", "planet_tcp_connection_attempts_total"),
+                      ("established", "planet_tcp_connections_established_total"),
+                      ("refused", "planet_tcp_connections_refused_total")):
+    from_metrics = series(family)
+    assert set(from_metrics) == set(edges), (field, from_metrics, edges)
+    for key, value in from_metrics.items():
+        assert edges[key][field] == value, (field, key, edges[key][field], value)
+totals = Counter()
+for (direction, port, _), e in edges.items():
+    totals[(direction, port, "refused")] += e["refused"]
+    totals[(direction, port, "established")] += e["established"]
+assert totals[("upstream", "9001", "refused")] == 3, totals
+assert totals[("downstream", "8081", "refused")] == 3, totals
+assert totals[("upstream", "9000", "established")] == 3, totals
+for (direction, port, process), e in edges.items():
+    if port not in ("9000", "8080"):
+        continue
     cumulative = [int(float(v)) for v in re.findall(
-        r'planet_tcp_handshake_seconds_bucket\{direction="%s",port="%s",[^}]*\} (\S+)' % (direction, port), open(sys.argv[2]).read())]
-    buckets = edges[(direction, port)]["handshake_buckets"]
-    assert [sum(buckets[:i + 1]) for i in range(len(buckets))] == cumulative, (buckets, cumulative)
+        r'planet_tcp_handshake_seconds_bucket\{direction="%s",port="%s",process_name="%s",[^}]*\} (\S+)' % (direction, port, process), metrics)]
+    buckets = e["handshake_buckets"]
+    assert [sum(buckets[:i + 1]) for i in range(len(buckets))] == cumulative, (direction, port, process, buckets, cumulative)
 PY
 log "/api/v1/tcp lists the same edges"
 scrape "$A" "http://127.0.0.1:$AGENT_PORT/api/v1/tcp?limit=0" >/dev/null && fail "/api/v1/tcp accepted limit=0"
