@@ -54,7 +54,12 @@ public struct HTTPFetcher: Sendable {
     }
 
     private func fetch(_ url: String, shown: String) async throws(FetchError) -> [UInt8] {
-        let request = HTTPClientRequest(url: url)
+        var request = HTTPClientRequest(url: url)
+        // As Go's client does (the Go original's flags took such addresses): a user and
+        // password in the address go as basic auth.
+        if let parts = URLComponents(string: url), let user = parts.user {
+            request.setBasicAuth(username: user, password: parts.password ?? "")
+        }
         let response: HTTPClientResponse
         do {
             response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(min(timeout / .nanoseconds(1), 9e18))))

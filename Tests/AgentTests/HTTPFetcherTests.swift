@@ -84,6 +84,24 @@ import Testing
         }
     }
 
+    /// As Go's HTTP client does: a user and password in the address are sent as basic
+    /// auth (percent-decoded), and only there.
+    @Test func aUserAndPasswordInTheAddressAreSentAsBasicAuth() async throws {
+        let heads = Mutex<[String]>([])
+        let server = try ScriptedHTTPServer(respond: { connection in
+            heads.withLock { $0.append(connection.head) }
+            _ = connection.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        })
+        let url = server.url.replacingOccurrences(of: "http://", with: "http://reader:pa%3A55@")
+        _ = try await HTTPFetcher(timeout: .seconds(5)).get(url)
+        _ = try await HTTPFetcher(timeout: .seconds(5)).get(server.url)
+        let got = heads.withLock { $0 }
+        try #require(got.count == 2)
+        // base64("reader:pa:55")
+        #expect(got[0].lowercased().contains("authorization: basic cmvhzgvyonbhoju1\r\n"), "\(got[0])")
+        #expect(!got[1].lowercased().contains("authorization:"), "\(got[1])")
+    }
+
     @Test func aBodyOverTheLimitIsRefusedNamingTheFlag() async throws {
         let server = try ScriptedHTTPServer(respond: Self.good(String(repeating: "x", count: 5000)))
         do {

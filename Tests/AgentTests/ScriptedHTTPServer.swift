@@ -10,6 +10,8 @@ final class ScriptedHTTPServer: @unchecked Sendable {
     /// Writes to a connection; false once the client has gone.
     struct Connection {
         let fd: Int32
+        /// The request head as received (request line and header fields).
+        var head = ""
         func write(_ text: String) -> Bool { write(Array(text.utf8)) }
         func write(_ bytes: [UInt8]) -> Bool {
             bytes.withUnsafeBytes { raw in
@@ -88,7 +90,7 @@ final class ScriptedHTTPServer: @unchecked Sendable {
                     head.append(byte)
                     if head.suffix(4) == [13, 10, 13, 10] { break }
                 }
-                handler(Connection(fd: client))
+                handler(Connection(fd: client, head: String(decoding: head, as: UTF8.self)))
             }.start()
         }
     }
