@@ -118,7 +118,7 @@ done
 for b in planet-exporter planet-federator planet-federator-influxdb-to-bq; do
     [ -f "$root/usr/bin/$b" ] && [ ! -L "$root/usr/bin/$b" ] || fail "/usr/bin/$b is not the package's file"
 done
-wait_for 30 bash -c "nsenter -t $ROOT_INIT -a systemctl is-active planet-exporter.service | grep -qx active" || fail "the agent is not active"
+wait_for 30 unit_active planet-exporter.service || fail "the agent is not active"
 # Active comes as systemd forks; the answer, once the agent itself runs.
 wait_for 30 scrape "$B" "http://10.202.0.1:11910/-/healthy" || fail "the upgraded agent does not answer on 0.0.0.0:11910"
 pid=$(in_booted systemctl show -p MainPID --value planet-exporter.service)
@@ -132,7 +132,7 @@ wait_for 30 bash -c "ip netns exec $B curl -sf http://10.202.0.1:11910/metrics |
     || fail "the upgraded agent does not answer on 0.0.0.0:11910 with inventory labels"
 agent_metrics | matches 'planet_capture_packets_total{interface="veth-a"}' || fail "the upgraded agent does not capture"
 for unit in planet-federator planet-federator-influxdb-to-bq; do
-    wait_for 30 bash -c "nsenter -t $ROOT_INIT -a systemctl is-active $unit.service | grep -qx active" \
+    wait_for 30 unit_active "$unit.service" \
         || { in_booted journalctl -u "$unit" --no-pager | tail; fail "$unit is not active under its unit"; }
     running() { local pid; pid=$(in_booted systemctl show -p MainPID --value "$unit.service"); in_booted cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ' | matches "^/usr/bin/$unit "; }
     wait_for 20 running || fail "$unit did not exec its binary"

@@ -252,3 +252,6 @@ boot_root() {
 
 # in_booted CMD...: CMD inside the root booted by boot_root (all its namespaces).
 in_booted() { nsenter -t "$ROOT_INIT" -a "$@"; }
+
+# unit_active UNIT: whether UNIT is active in the booted root (for wait_for).
+unit_active() { in_booted systemctl is-active --quiet "$1"; }

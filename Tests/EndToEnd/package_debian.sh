@@ -71,27 +71,24 @@ for pair in planet-exporter.service:24 planet-federator.service:16 planet-federa
 done
 
 log "the federator's token as a credential, and settings for a run in the namespace"
-mkdir -p "$root/etc/planet-federator" "$root/etc/systemd/system/planet-federator.service.d"
+# give_credential ROOT UNIT ID VALUE: VALUE in a root-only file /etc/planet-federator/ID of
+# the root, handed to UNIT as the systemd credential ID (LoadCredential= in a drop-in).
+give_credential() {
+    local root=$1 unit=$2 id=$3 value=$4
+    mkdir -p "$root/etc/planet-federator" "$root/etc/systemd/system/$unit.d"
+    printf '%s\n' "$value" > "$root/etc/planet-federator/$id"
+    chmod 0600 "$root/etc/planet-federator/$id"
+    printf '[Service]\nLoadCredential=%s:/etc/planet-federator/%s\n' "$id" "$id" > "$root/etc/systemd/system/$unit.d/$id.conf"
+}
 token=pe-token-$$-$RANDOM
-printf '%s\n' "$token" > "$root/etc/planet-federator/influxdb-token"
-chmod 0600 "$root/etc/planet-federator/influxdb-token"
-cat > "$root/etc/systemd/system/planet-federator.service.d/token.conf" <<'EOF'
-[Service]
-LoadCredential=influxdb-token:/etc/planet-federator/influxdb-token
-EOF
+give_credential "$root" planet-federator.service influxdb-token "$token"
 cat > "$root/etc/default/planet-federator" <<'EOF'
 PLANET_FEDERATOR_FLAGS="-prometheus-addr=http://pe:secret-pass@127.0.0.1:9/ -influxdb-addr=http://127.0.0.1:9 -influxdb-bucket=mothership -influxdb-api=v2 -influxdb-token-file=/run/credentials/planet-federator.service/influxdb-token -listen-address=127.0.0.1:19101"
 EOF
 echo 'PLANET_EXPORTER_FLAGS="-task-interval=1s"' > "$root/etc/default/planet-exporter"
 # The BigQuery tool: its InfluxDB password as a credential too; no BigQuery to reach here.
 password=pe-password-$$-$RANDOM
-printf '%s\n' "$password" > "$root/etc/planet-federator/influxdb-password"
-chmod 0600 "$root/etc/planet-federator/influxdb-password"
-mkdir -p "$root/etc/systemd/system/planet-federator-influxdb-to-bq.service.d"
-cat > "$root/etc/systemd/system/planet-federator-influxdb-to-bq.service.d/password.conf" <<'EOF'
-[Service]
-LoadCredential=influxdb-password:/etc/planet-federator/influxdb-password
-EOF
+give_credential "$root" planet-federator-influxdb-to-bq.service influxdb-password "$password"
 cat > "$root/etc/default/planet-federator-influxdb-to-bq" <<'EOF'
 PLANET_FEDERATOR_INFLUXDB_TO_BQ_FLAGS="-influxdb-addr=http://127.0.0.1:9 -influxdb-database=mothership -influxdb-username=pe -influxdb-password-file=/run/credentials/planet-federator-influxdb-to-bq.service/influxdb-password -bq-project-id=pe-test -bq-dataset-id=planet -bq-traffic-table-id=traffic -bq-dependency-table-id=dependency -bq-auth=none"
 EOF
@@ -103,7 +100,7 @@ log "booting the root in $A"
 boot_root "$root" "$A"
 stop_root() { in_booted systemctl poweroff >/dev/null 2>&1 || true; wait_for 30 bash -c "! kill -0 $ROOT_INIT" || true; }
 
-wait_for 30 bash -c "nsenter -t $ROOT_INIT -a systemctl is-active planet-exporter.service | grep -qx active" \
+wait_for 30 unit_active planet-exporter.service \
     || { in_booted systemctl status planet-exporter.service --no-pager | tail -20; fail "the agent is not active under its unit after install and boot"; }
 # Active comes as systemd forks; the answer, once the agent itself runs.
 wait_for 30 scrape "$B" "http://10.201.0.1:19100/-/healthy" || fail "the agent does not answer on 0.0.0.0:19100"
@@ -138,7 +135,7 @@ log "federator: active, token from a credential, none of it in cmdline, unit pro
 in_booted systemctl start planet-federator-influxdb-to-bq.service
 wait_for 20 bash -c "nsenter -t $ROOT_INIT -a journalctl -u planet-federator-influxdb-to-bq --no-pager | grep -q 'msg=\"planet-federator-influxdb-to-bq started\"'" \
     || { in_booted journalctl -u planet-federator-influxdb-to-bq --no-pager | tail; fail "the BigQuery tool did not start under its unit"; }
-in_booted systemctl is-active planet-federator-influxdb-to-bq.service | matches -x active || fail "the BigQuery tool is not active"
+unit_active planet-federator-influxdb-to-bq.service || fail "the BigQuery tool is not active"
 bq_pid=$(in_booted systemctl show -p MainPID --value planet-federator-influxdb-to-bq.service)
 in_booted cat "/proc/$bq_pid/cmdline" | tr '\0' ' ' | matches -v -e "$password" || fail "the BigQuery tool's password is on its command line"
 log "BigQuery tool: active under its unit, its InfluxDB password from a credential"
