@@ -8,8 +8,11 @@ import Darwin
 
 /// Reads a whole small file (a config, a certificate, a /proc file): at most `limit` bytes,
 /// more is an error (EFBIG) rather than an unbounded read of whatever the path names.
-public func readFile(_ path: String, limit: Int) throws(SystemCallError) -> [UInt8] {
-    let fd = try systemCall("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
+/// With `followingSymlinks` false, a symlink at `path` is an error (ELOOP) rather than
+/// a way to make the reader open another file.
+public func readFile(_ path: String, limit: Int, followingSymlinks: Bool = true) throws(SystemCallError) -> [UInt8] {
+    let flags = O_RDONLY | O_CLOEXEC | (followingSymlinks ? 0 : O_NOFOLLOW)
+    let fd = try systemCall("open", path) { open(path, flags) }
     defer { close(fd) }
     var bytes = [UInt8](repeating: 0, count: min(limit + 1, 4096))
     var used = 0

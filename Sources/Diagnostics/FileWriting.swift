@@ -45,3 +45,13 @@ public func replaceFile(_ path: String, with bytes: [UInt8], mode: mode_t = 0o60
     defer { close(directoryFD) }
     try systemCall("fsync", directory) { fsync(directoryFD) }
 }
+
+/// Moves the file at `path` (or a symlink there, never what it points to) to `path.bad`,
+/// replacing an older one, so a file that cannot be used is kept for a person to look at
+/// and the next run starts without it. Returns the new name.
+@discardableResult
+public func setAside(_ path: String) throws(SystemCallError) -> String {
+    let aside = path + ".bad"
+    try systemCall("rename", path) { rename(path, aside) }
+    return aside
+}

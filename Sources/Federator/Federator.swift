@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Diagnostics
 import Foundation
 import Logging
 import NIOCore
@@ -152,7 +153,9 @@ public actor Federator {
                     ])
                 }
             } catch {
-                logger.error("\(error)")
+                // Kept for a person to look at, and out of the way of the next save.
+                let aside = (try? setAside(path)).map { "; moved to \($0), starting empty" } ?? "; starting empty"
+                logger.error("\(error)\(aside)")
             }
         }
         self.state = state

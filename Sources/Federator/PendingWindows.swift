@@ -145,9 +145,9 @@ public struct FederationState: Sendable, Equatable, Codable {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             return try JSONDecoder().decode(FederationState.self, from: data)
         } catch DecodingError.dataCorrupted(let context) {
-            throw FederatorError(description: "cannot read state file \(path): \(context.debugDescription); fix or remove it")
+            throw FederatorError(description: "cannot read state file \(path): \(context.debugDescription)")
         } catch {
-            throw FederatorError(description: "cannot read state file \(path): \(error.localizedDescription); fix or remove it")
+            throw FederatorError(description: "cannot read state file \(path): \(error.localizedDescription)")
         }
     }
 

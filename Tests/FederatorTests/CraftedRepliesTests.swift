@@ -116,13 +116,15 @@ import Testing
             #expect("\(error)".contains(message), "\(error)")
             #expect(!"\(error)".contains("\n"))
         }
-        // A federator given that file starts empty and runs.
+        // A federator given that file starts empty and runs; the file is kept as NAME.bad.
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let configuration = FederatorConfiguration(
             prometheusAddress: "http://127.0.0.1:9", influx: nil, influxAPI: .auto, batchSize: 1000,
             queryOptions: QueryOptions(), stepSeconds: 30, timeOffsetSeconds: 0, jobTimeout: .seconds(1), stateFile: path)
         let federator = Federator(client: client, configuration: configuration, logger: Self.logger)
         #expect(await federator.currentState == FederationState())
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path + ".bad")) == Data(text.utf8))
         try await client.shutdown()
     }
 }
