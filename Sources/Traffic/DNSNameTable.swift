@@ -110,15 +110,48 @@ public struct DNSNameTable {
         evicted &+= UInt64(doomed.count)
     }
 
+    /// Adds the names a state file kept, least recently answered first, as if their answers
+    /// had just been recorded in that order at `time` (seconds since the epoch) with their
+    /// saved expiries; past `capacity` the usual eviction applies. Returns how many of the
+    /// saved addresses the table holds afterwards.
+    @discardableResult
+    public mutating func restore(_ saved: [SavedDNSName], at time: Int64) -> Int {
+        guard capacity > 0 else { return 0 }
+        latest = max(latest, time)
+        for item in saved where !item.name.isEmpty && item.name.utf8.count <= DNSAnswers.maxNameLength {
+            let id = intern(hash: Self.hash(item.name.utf8), matching: { $0 == item.name }, making: { item.name })
+            sequence &+= 1
+            uses[Int(id)] += 1
+            if let old = entries[item.address] {
+                release(old.name)
+            } else if entries.count >= capacity {
+                evictLeastRecent()
+            }
+            entries[item.address] = Entry(name: id, expiry: item.expiry, answered: sequence)
+        }
+        return Set(saved.map(\.address)).count { entries[$0] != nil }
+    }
+
+    private static func hash(_ bytes: some Sequence<UInt8>) -> Int {
+        var hasher = Hasher()
+        for byte in bytes { hasher.combine(byte) }
+        return hasher.finalize()
+    }
+
     /// The id of the name of `answers`, interning it when new.
     private mutating func intern(_ answers: DNSAnswers) -> UInt32 {
         var hasher = Hasher()
         for index in 0..<answers.nameLength { hasher.combine(answers.name[index]) }
-        let hash = hasher.finalize()
+        return intern(hash: hasher.finalize(), matching: { Self.equal($0, answers) }, making: { answers.nameText })
+    }
+
+    /// The id of the name whose bytes hash to `hash` and that `matching` accepts; a new id
+    /// for the name `making` returns when none is held.
+    private mutating func intern(hash: Int, matching: (String) -> Bool, making: () -> String) -> UInt32 {
         if let candidates = idsByHash[hash] {
-            for id in candidates where Self.equal(names[Int(id)], answers) { return id }
+            for id in candidates where matching(names[Int(id)]) { return id }
         }
-        let name = answers.nameText
+        let name = making()
         let id: UInt32
         if let reused = freeIDs.popLast() {
             id = reused
@@ -142,9 +175,7 @@ public struct DNSNameTable {
     private mutating func release(_ id: UInt32) {
         uses[Int(id)] -= 1
         guard uses[Int(id)] == 0 else { return }
-        var hasher = Hasher()
-        for byte in names[Int(id)].utf8 { hasher.combine(byte) }
-        let hash = hasher.finalize()
+        let hash = Self.hash(names[Int(id)].utf8)
         idsByHash[hash]?.removeAll { $0 == id }
         if idsByHash[hash]?.isEmpty == true { idsByHash[hash] = nil }
         names[Int(id)] = ""
@@ -153,6 +184,21 @@ public struct DNSNameTable {
 
     /// A copy for rendering: copy-on-write, so taking it costs nothing under the lock.
     public var snapshot: DNSNameSnapshot { DNSNameSnapshot(entries: entries, names: names, evicted: evicted) }
+}
+
+/// One address's name as a state file keeps it.
+public struct SavedDNSName: Sendable, Equatable {
+    public var address: IPAddress
+    /// The dotted name, as the decoder writes it (see `DNSAnswers.name`).
+    public var name: String
+    /// When its answer expires (or expired), seconds since the epoch.
+    public var expiry: Int64
+
+    public init(address: IPAddress, name: String, expiry: Int64) {
+        self.address = address
+        self.name = name
+        self.expiry = expiry
+    }
 }
 
 /// The DNS names held at one moment, as a scrape renders them.
@@ -179,6 +225,14 @@ public struct DNSNameSnapshot: Sendable {
     public func name(for address: IPAddress) -> String {
         guard let entry = entries[address] else { return "" }
         return names[Int(entry.name)]
+    }
+
+    /// Every address held with its name and expiry, least recently answered first: what a
+    /// state file keeps.
+    public var savedNames: [SavedDNSName] {
+        entries.sorted { $0.value.answered < $1.value.answered }.map { address, entry in
+            SavedDNSName(address: address, name: names[Int(entry.name)], expiry: entry.expiry)
+        }
     }
 }
 

@@ -21,7 +21,10 @@ struct ServerEndpointCache {
     private let mask: Int
     private let seed: UInt64
 
-    init(size: Int = 16384, seed: UInt64 = SeededHash.randomSeed()) {
+    /// Slots by default: the most servers held.
+    static let defaultSize = 16384
+
+    init(size: Int = defaultSize, seed: UInt64 = SeededHash.randomSeed()) {
         var n = 1
         while n < size { n <<= 1 }
         slots = [Slot](repeating: Slot(), count: n)
@@ -42,6 +45,25 @@ struct ServerEndpointCache {
         let tag = 0x8000_0000 | UInt32(ipProtocol) << 16 | UInt32(port)
         let slot = slots[position(address, tag)]
         return slot.tag == tag && slot.high == address.high && slot.low == address.low
+    }
+
+    /// Every endpoint held with `ipProtocol`, in slot order: what a state file keeps.
+    func endpoints(ipProtocol: UInt8) -> [ServerEndpoint] {
+        slots.compactMap { slot in
+            guard slot.tag & 0x8000_0000 != 0, UInt8(truncatingIfNeeded: slot.tag >> 16) == ipProtocol else { return nil }
+            return ServerEndpoint(address: IPAddress(high: slot.high, low: slot.low), port: UInt16(truncatingIfNeeded: slot.tag))
+        }
+    }
+}
+
+/// A server's address and port, as a state file keeps what the handshakes showed.
+public struct ServerEndpoint: Sendable, Hashable {
+    public var address: IPAddress
+    public var port: UInt16
+
+    public init(address: IPAddress, port: UInt16) {
+        self.address = address
+        self.port = port
     }
 }
 

@@ -267,6 +267,21 @@ public final class TrafficAccounting {
         return min(localPort, remotePort)
     }
 
+    /// What the counting rules learned from traffic and would take long to learn again:
+    /// the TCP servers whose handshakes were seen, and the UDP server ports.
+    public var learnedServers: LearnedServers {
+        LearnedServers(tcpServers: serverEndpoints.endpoints(ipProtocol: 6), udpServerPorts: udpServerPorts.sorted)
+    }
+
+    /// Adds what an earlier run learned. UDP server ports last as long as their socket, as
+    /// when learned: the next socket-table reading drops those whose socket is gone.
+    public func restore(_ learned: LearnedServers) {
+        for server in learned.tcpServers { serverEndpoints.insert(server.address, port: server.port, ipProtocol: 6) }
+        for port in learned.udpServerPorts { udpServerPorts.insert(port) }
+        if let endpoints { udpServerPorts = udpServerPorts.intersection(endpoints.udpUnconnected) }
+        hasUDPServerPorts = !udpServerPorts.isEmpty
+    }
+
     /// A SYN without ACK goes to the server; a SYN+ACK comes from it.
     private func learnHandshake(_ packet: PacketSummary) {
         let syn: UInt8 = 0x02, ack: UInt8 = 0x10
@@ -277,6 +292,19 @@ public final class TrafficAccounting {
         } else {
             serverEndpoints.insert(packet.source, port: packet.sourcePort, ipProtocol: 6)
         }
+    }
+}
+
+/// Servers the counting rules learned from traffic (see `TrafficAccounting.learnedServers`).
+public struct LearnedServers: Sendable, Equatable {
+    /// Servers seen answering a TCP handshake (or sent one).
+    public var tcpServers: [ServerEndpoint]
+    /// Local ports of unconnected UDP sockets that more than one peer sent to.
+    public var udpServerPorts: [UInt16]
+
+    public init(tcpServers: [ServerEndpoint] = [], udpServerPorts: [UInt16] = []) {
+        self.tcpServers = tcpServers
+        self.udpServerPorts = udpServerPorts
     }
 }
 

@@ -127,6 +127,29 @@ public final class TrafficHistory: Sendable {
 
         /// Oldest first.
         var ordered: [Bucket] { (1...buckets.count).map { buckets[(newest + $0) % buckets.count] } }
+
+        /// Puts saved buckets back in an empty ring whose newest bucket is the one holding
+        /// `time`: a bucket keeps its place in time, so the span the agent was stopped shows
+        /// as empty buckets, and one older than the range or not yet begun (a clock set
+        /// back) is dropped. Restored buckets carry no (tick, time) sample. Returns how many
+        /// were restored.
+        mutating func restore(_ saved: [HistoryBucket], at time: Double) -> Int {
+            guard newestStart == nil, !saved.isEmpty else { return 0 }
+            let size = range.bucketSeconds
+            let now = Int64(time.rounded(.down)).floorDivided(by: size) * size
+            newestStart = now
+            newest = buckets.count - 1
+            var restored = 0
+            for bucket in saved where bucket.start <= now && bucket.start.isMultiple(of: size) {
+                let age = (now - bucket.start) / size
+                guard age < Int64(buckets.count) else { continue }
+                let index = buckets.count - 1 - Int(age)
+                buckets[index].ingress &+= bucket.ingressBytes
+                buckets[index].egress &+= bucket.egressBytes
+                restored += 1
+            }
+            return restored
+        }
     }
 
     /// The totals and time of one sweep of the rate marks.
@@ -188,6 +211,31 @@ public final class TrafficHistory: Sendable {
                 HistoryBucket(start: newestStart - (count - 1 - Int64(offset)) * size,
                               ingressBytes: bucket.ingress, egressBytes: bucket.egress)
             }
+        }
+    }
+
+    /// The buckets of every range that hold bytes, oldest first: what a state file keeps.
+    public func savedBuckets() -> [HistoryRange: [HistoryBucket]] {
+        var saved: [HistoryRange: [HistoryBucket]] = [:]
+        for range in HistoryRange.allCases {
+            saved[range] = buckets(range).filter { $0.ingressBytes != 0 || $0.egressBytes != 0 }
+        }
+        return saved
+    }
+
+    /// Puts back the buckets an earlier run saved, before the first sample of this one,
+    /// each at its own time (see `Ring.restore`); `time` is now, seconds since 1970.
+    /// Returns how many buckets were restored; none once a sample has been recorded.
+    @discardableResult
+    public func restore(_ saved: [HistoryRange: [HistoryBucket]], at time: Double) -> Int {
+        guard time.isFinite, abs(time) < 1e15 else { return 0 }
+        return state.withLock { state in
+            guard state.rings.allSatisfy({ $0.newestStart == nil }) else { return 0 }
+            var restored = 0
+            for index in state.rings.indices {
+                restored += state.rings[index].restore(saved[state.rings[index].range] ?? [], at: time)
+            }
+            return restored
         }
     }
 
