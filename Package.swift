@@ -28,12 +28,15 @@ let package = Package(
         .executable(name: "planet-federator", targets: ["planet-federator"]),
         .executable(name: "planet-federator-influxdb-to-bq", targets: ["planet-federator-influxdb-to-bq"]),
         // For the packages beside this one (Fuzz/, Benchmarks/), which can use products only.
+        .library(name: "Diagnostics", targets: ["Diagnostics"]),
         .library(name: "Exposition", targets: ["Exposition"]),
         .library(name: "Federator", targets: ["Federator"]),
         .library(name: "Inventory", targets: ["Inventory"]),
         .library(name: "PacketDecoding", targets: ["PacketDecoding"]),
         .library(name: "Ring", targets: ["Ring"]),
         .library(name: "Sockets", targets: ["Sockets"]),
+        .library(name: "NetAddress", targets: ["NetAddress"]),
+        .library(name: "Traffic", targets: ["Traffic"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

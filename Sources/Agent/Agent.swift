@@ -129,13 +129,23 @@ public enum AgentRuntime {
         }
         collectors.append(HostnameCollector(hostAddress: hostAddress, enrichment: enrichment))
 
+        let history = configuration.webUIEnabled ? capture.map { HistoryTask(aggregator: $0.aggregator) } : nil
+        if let aggregator = capture?.aggregator, !configuration.stateDirectory.isEmpty {
+            // Restored before any service starts, so the first packets and the first
+            // history sample already find what the previous run knew.
+            let task = StateTask(directory: configuration.stateDirectory, aggregator: aggregator, history: history?.history,
+                                 maxDNSNames: configuration.capture.maxDNSNames, interval: configuration.stateSaveInterval, logger: logger)
+            task.restore()
+            services.append(task)
+            collectors.append(StateCollector { task.reading() })
+        }
+
         let listener = try WebListener(host: configuration.listenHost, port: configuration.listenPort,
                                        settings: configuration.web, logger: logger)
         collectors.append(WebServerCollector { listener.reading() })
         let registry = MetricsRegistry(collectors: collectors, version: version, revision: revision)
         var ui: WebUISources? = nil
         if configuration.webUIEnabled {
-            let history = capture.map { HistoryTask(aggregator: $0.aggregator) }
             if let history { services.append(history) }
             ui = webUISources(capture: capture, history: history, socketstat: socketstat,
                               hostAddress: hostAddress, enrichment: enrichment)

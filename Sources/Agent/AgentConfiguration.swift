@@ -28,6 +28,10 @@ public struct AgentConfiguration: Sendable {
     public var web = WebServerSettings()
     /// -run-as-user: the user to become once capture handles are open; "" stays as started.
     public var runAsUser = ""
+    /// -state-directory: where the state kept across restarts is saved; "" keeps none.
+    public var stateDirectory = ""
+    /// -state-save-interval: time between two saves of the state.
+    public var stateSaveInterval: Duration = .seconds(60)
 
     public init() {}
 }

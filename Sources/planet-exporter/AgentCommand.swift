@@ -78,6 +78,10 @@ struct AgentCommand: AsyncParsableCommand {
     var webAllowedHosts = ""
     @Option(name: .customLong("run-as-user"), help: ArgumentHelp("Once capture handles are open, run as this user with only the capabilities still needed (needs root)", valueName: "NAME"))
     var runAsUser = ""
+    @Option(name: .customLong("state-directory"), help: ArgumentHelp("Directory where the graphs, the DNS names and the servers learned from traffic are saved and restored from at start (empty: nothing is kept across restarts)", valueName: "DIR"))
+    var stateDirectory = ""
+    @Option(name: .customLong("state-save-interval"), help: "Interval between two saves of the state in -state-directory (it is saved at shutdown too)")
+    var stateSaveInterval = GoDuration(nanoseconds: 60_000_000_000)
 
     func validate() throws {
         if ListenAddress(listenAddress) == nil {
@@ -114,6 +118,9 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError("-web.response-timeout \(webResponseTimeout): must be positive")
         }
         do { _ = try AllowedHosts(parsing: webAllowedHosts) } catch { throw ValidationError("\(error)") }
+        if stateSaveInterval.nanoseconds < 1_000_000_000 {
+            throw ValidationError("-state-save-interval \(stateSaveInterval): must be at least 1s")
+        }
     }
 
     func run() async throws {
@@ -168,6 +175,8 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.web.allowedHosts = (try? AllowedHosts(parsing: webAllowedHosts)) ?? AllowedHosts()
         configuration.web.parseDuration = { try? GoDuration(parsing: $0).duration }
         configuration.runAsUser = runAsUser
+        configuration.stateDirectory = stateDirectory
+        configuration.stateSaveInterval = stateSaveInterval.duration
         configuration.webUIEnabled = webUIEnabled
         configuration.capture.maxDefaultInterfaces = captureMaxInterfaces
         configuration.fetchMaxBytes = fetchMaxBytes
