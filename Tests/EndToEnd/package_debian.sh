@@ -111,7 +111,12 @@ wait_for 30 bash -c "ip netns exec $B curl -sf http://10.201.0.1:19100/metrics |
     || fail "the agent under its unit does not count the traffic from $B"
 scrape "$B" "http://10.201.0.1:19100/metrics" | matches "planet_exporter_build_info{.*version=\"$version\".*revision=\"$revision\"\\|planet_exporter_build_info{.*revision=\"$revision\".*version=\"$version\"" \
     || fail "planet_exporter_build_info does not carry $version and $revision"
-log "agent: active as uid $(in_booted awk '/^Uid:/ { print $2 }' "/proc/$agent_pid/status"), counting traffic from $B"
+# Its state goes to the unit's StateDirectory, saved once at start and then every minute.
+wait_for 30 test -s "$root/var/lib/private/planet-exporter/planet-exporter.state" \
+    || { ls -la "$root/var/lib/private/" "$root/var/lib/private/planet-exporter" 2>&1; fail "the agent saved no state in its StateDirectory"; }
+scrape "$B" "http://10.201.0.1:19100/metrics" | matches '^planet_state_saves_total{result="success"} [1-9]' \
+    || fail "planet_state_saves_total does not count the agent's saves under its unit"
+log "agent: active as uid $(in_booted awk '/^Uid:/ { print $2 }' "/proc/$agent_pid/status"), counting traffic from $B, state in /var/lib/planet-exporter"
 
 in_booted systemctl restart planet-federator.service
 # The root shares namespace A: its loopback is A's.
