@@ -35,27 +35,8 @@ in_ns_bg "$B" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
     --host-record="$long",10.207.0.13 --cname=long-alias-"$(printf 'a%.0s' $(seq 1 50))".example.test,"$long"
 alias=long-alias-$(printf 'a%.0s' $(seq 1 50)).example.test
 
-# TCP servers on every answered address, and on one no name points to: 1000 bytes back
-# for each message, on connections that stay open.
-cat > "$E2E_TMP/serve.py" <<'PY'
-import socket, sys, threading
-def answer(c):
-    with c:
-        while c.recv(100):
-            c.sendall(b"x" * 1000)
-def serve(address):
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((address, 8080)); s.listen()
-    while True:
-        c, _ = s.accept()
-        threading.Thread(target=answer, args=(c,), daemon=True).start()
-for address in sys.argv[1:]:
-    threading.Thread(target=serve, args=(address,), daemon=True).start()
-threading.Event().wait()
-PY
-in_ns_bg "$B" python3 "$E2E_TMP/serve.py" 10.207.0.10 fd00:207::10 10.207.0.11 10.207.0.12 10.207.0.13 10.207.0.14
+# TCP servers on every answered address, and on one no name points to.
+in_ns_bg "$B" python3 "$E2E_ROOT/Tests/EndToEnd/dns_peers.py" serve 10.207.0.10 fd00:207::10 10.207.0.11 10.207.0.12 10.207.0.13 10.207.0.14
 wait_for 10 bash -c "ip netns exec $B ss -ltn | grep -q '10.207.0.13:8080' && ip netns exec $B ss -lun | grep -q '10.207.0.2:53'" \
     || fail "dnsmasq or the TCP servers did not start"
 
@@ -64,33 +45,6 @@ metrics() { ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics; }
 has() { metrics | matches -E "$1"; }
 wait_for 20 has 'planet_capture_packets_total\{interface="veth-a"\}' || fail "the agent did not start capturing"
 
-# client.py TARGET...: resolves each name (or takes each address) with the system
-# resolver, connects to every address answered and sends a message every 0.2 s on each
-# connection (so the socket table shows them and the series keep growing); a broken
-# connection is resolved and opened again.
-cat > "$E2E_TMP/client.py" <<'PY'
-import socket, sys, time
-def connect(target):
-    out = []
-    for family, _, _, _, address in socket.getaddrinfo(target, 8080, proto=socket.IPPROTO_TCP):
-        try:
-            s = socket.socket(family, socket.SOCK_STREAM); s.settimeout(2); s.connect(address[:2]); out.append(s)
-        except OSError:
-            pass
-    return out
-connections = {target: [] for target in sys.argv[1:]}
-while True:
-    for target, sockets in connections.items():
-        try:
-            if not sockets:
-                sockets.extend(connect(target))
-            for s in sockets:
-                s.sendall(b"hello"); s.recv(2000)
-        except OSError:
-            for s in sockets: s.close()
-            sockets.clear()
-    time.sleep(0.2)
-PY
 ip netns exec "$A" getent ahosts www.example.test | matches 10.207.0.10 || fail "the resolver in $A does not answer www.example.test"
 # ask.py NAME udp|tcp: asks 10.207.0.2 for NAME's A records over UDP, or over TCP (RFC
 # 1035 4.2.2: the message after its 2-byte length); prints the answer's size and records.
@@ -129,7 +83,7 @@ answer = struct.pack("!HHHHHH", 0x4242, 0x8180, 1, 1, 0, 0) + name + b"\0\1\0\1"
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.207.0.11", 53)); s.sendto(answer, ("10.207.0.1", 40123))
 PY
 # 10.207.0.12: an address no name points to; 10.207.0.14 by address, so never asked over UDP.
-in_ns_bg "$A" python3 "$E2E_TMP/client.py" www.example.test db.example.test "$alias" 10.207.0.12 10.207.0.14
+in_ns_bg "$A" python3 "$E2E_ROOT/Tests/EndToEnd/dns_peers.py" talk www.example.test db.example.test "$alias" 10.207.0.12 10.207.0.14
 
 series() { echo "planet_traffic_bytes_total\\{direction=\"$1\",[^}]*port=\"8080\",[^}]*remote_dns_name=\"$2\",[^}]*remote_ip=\"$3\"\\}"; }
 log "traffic series carry the name asked, through the CNAME chain"
