@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
-// Micro-benchmarks for the capture hot path (decoder and ring), kept out of the main
-// package graph. Run with `swift run -c release DecodeBenchmark` from this folder.
+// Micro-benchmarks for the capture hot path (decoder and ring) and the state file, kept
+// out of the main package graph. Run with `swift run -c release DecodeBenchmark` (or
+// StateBenchmark) from this folder.
 import PackageDescription
 
 let package = Package(
@@ -11,6 +12,14 @@ let package = Package(
     targets: [
         // A malloc counter (interposes malloc and friends) and the C reference decoder.
         .target(name: "CBenchmarkSupport"),
+        .executableTarget(
+            name: "StateBenchmark",
+            dependencies: [
+                .product(name: "Diagnostics", package: "planet-exporter"),
+                .product(name: "NetAddress", package: "planet-exporter"),
+                .product(name: "Traffic", package: "planet-exporter"),
+            ]
+        ),
         .executableTarget(
             name: "DecodeBenchmark",
             dependencies: [

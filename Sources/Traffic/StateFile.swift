@@ -319,11 +319,13 @@ extension TrafficAggregator {
     /// since 1970. Returns how much of each part was restored.
     public func restore(_ state: AgentState, history: TrafficHistory?, at time: Double) -> [StatePart: Int] {
         let historyCount = history?.restore(state.history, at: time) ?? 0
-        let names = withAccounting { accounting in
+        return withAccounting { accounting in
             accounting.restore(state.learned)
-            return dnsNameTable.restore(state.dnsNames, at: Int64(time.rounded(.down)))
+            let names = dnsNameTable.restore(state.dnsNames, at: Int64(time.rounded(.down)))
+            // What is held: servers whose slots collided keep only the later one.
+            let learned = accounting.learnedServers
+            return [.history: historyCount, .dnsNames: names, .tcpServers: learned.tcpServers.count,
+                    .udpServerPorts: learned.udpServerPorts.count]
         }
-        return [.history: historyCount, .dnsNames: names, .tcpServers: state.learned.tcpServers.count,
-                .udpServerPorts: withAccounting { $0.udpServerPorts.sorted.count }]
     }
 }
