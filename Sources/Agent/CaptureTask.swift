@@ -1,4 +1,5 @@
 import Capture
+import Foundation
 import Logging
 import PlanetMetrics
 import NetAddress
@@ -59,7 +60,8 @@ public final class CaptureTask: Service, Sendable {
         self.logger = logger
         self.aggregator = TrafficAggregator(accounting: TrafficAccounting(
             maxSeries: settings.maxSeries, localAddresses: Self.localAddresses(settings.localNetworks),
-            ephemeralPorts: EphemeralPortRange.read()), maxDNSNames: settings.maxDNSNames)
+            ephemeralPorts: EphemeralPortRange.read()), maxDNSNames: settings.maxDNSNames,
+            captureClock: { UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000)) })
     }
 
     static func localAddresses(_ networks: [IPNetwork]) -> LocalAddresses {

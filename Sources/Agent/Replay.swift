@@ -72,6 +72,9 @@ public enum Replay {
             sources.append((file, source.counters))
         }
         aggregator.stop()
+        // Handshakes time out against the latest packet of any kind, not only of TCP.
+        let latest = sources.map(\.counters.latestPacketMicros).max() ?? 0
+        aggregator.withAccounting { $0.tcpHealth.advanceClock(to: latest) }
         let snapshot = aggregator.snapshot()
         var writer = ExpositionWriter(reservingCapacity: MetricsRegistry.partBytes + 4096)
         var traffic = TrafficRenderer(snapshot, local: enrichment.local, lookup: enrichment.lookup)

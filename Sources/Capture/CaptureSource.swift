@@ -263,6 +263,8 @@ public final class CaptureSource: @unchecked Sendable {
                 counters.dns.queriesDropped = queries.dropped
             }
             counters.ringDropped = ringDropped
+            // The batch's last packet: capture files are written in time order.
+            counters.latestPacketMicros = max(counters.latestPacketMicros, context.summary.timestamp)
         }
     }
 }

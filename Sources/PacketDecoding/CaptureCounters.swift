@@ -16,6 +16,9 @@ public struct CaptureCounters: Sendable, Equatable {
     public var bytes = CaptureTally()
     /// DNS responses seen, for the names of peers.
     public var dns = DNSTally()
+    /// Capture time of the latest decoded packet, microseconds since 1970, as of the last
+    /// batch published (0: none yet): what replay times out TCP handshakes against.
+    public var latestPacketMicros: UInt64 = 0
 
     public init() {}
 
@@ -31,6 +34,7 @@ public struct CaptureCounters: Sendable, Equatable {
         }
         total.bytes = lhs.bytes + rhs.bytes
         total.dns = lhs.dns + rhs.dns
+        total.latestPacketMicros = max(lhs.latestPacketMicros, rhs.latestPacketMicros)
         return total
     }
 }

@@ -191,8 +191,13 @@ public final class TCPHealth {
     /// or RST looks at the table only while some handshake waits for its ACK.
     @exclusivity(unchecked) private var inHandshake = 0
     @exclusivity(unchecked) private var awaitingAck = 0
-    /// The latest packet time seen.
+    /// The time handshakes are timed out against, microseconds since 1970: the latest
+    /// handshake packet, or later (`advanceClock`, `clock`).
     @exclusivity(unchecked) public private(set) var now: UInt64 = 0
+    /// The capture clock of a live capture, read at each snapshot so that a handshake
+    /// nobody answers times out even when no later TCP packet comes; nil in replay, which
+    /// passes the latest packet's time to `advanceClock` instead.
+    @exclusivity(unchecked) public var clock: (@Sendable () -> UInt64)? = nil
     @exclusivity(unchecked) private var edges: [TCPEdgeKey: EdgeEntry] = [:]
     /// Edges of a port, not the folded one, without an established connection, per peer and direction.
     @exclusivity(unchecked) private var unconfirmed: [PeerDirection: Int] = [:]
@@ -338,6 +343,12 @@ public final class TCPHealth {
         return true
     }
 
+    /// Moves the time-out clock to `micros` when that is later: the time of a packet of
+    /// any kind, so that traffic other than TCP handshakes tells time too.
+    public func advanceClock(to micros: UInt64) {
+        if micros > now { now = micros }
+    }
+
     /// Counts handshakes whose time is up as timed out. Called before each snapshot.
     public func expireHandshakes() {
         guard inHandshake > 0 else { return }
@@ -439,6 +450,7 @@ public final class TCPHealth {
 
     /// A copy of the counters; times out overdue handshakes first.
     public func snapshot() -> TCPHealthSnapshot {
+        if let clock { advanceClock(to: clock()) }
         expireHandshakes()
         ageOut()
         var snapshot = TCPHealthSnapshot()

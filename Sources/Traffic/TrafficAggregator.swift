@@ -82,10 +82,14 @@ public final class TrafficAggregator: @unchecked Sendable {
 
     /// An aggregator counting into `accounting` that keeps at most `maxDNSNames` addresses'
     /// DNS names.
-    public init(accounting: TrafficAccounting, batchSize: Int = 4096, maxDNSNames: Int = 0) {
+    /// `captureClock`, for a live capture, is the time TCP handshakes are timed out against
+    /// at each snapshot (microseconds since 1970; see `TCPHealth.clock`).
+    public init(accounting: TrafficAccounting, batchSize: Int = 4096, maxDNSNames: Int = 0,
+                captureClock: (@Sendable () -> UInt64)? = nil) {
         self.accounting = accounting
         self.batchSize = batchSize
         self.dnsNameTable = DNSNameTable(capacity: maxDNSNames)
+        accounting.tcpHealth.clock = captureClock
     }
 
     /// Adds a ring of DNS answers to drain (one per capture source), made with `wakeUp`.

@@ -44,20 +44,33 @@ import Testing
         }
     }
 
-    @Test func replayGivesTheGeneratorsCounts() throws {
-        let text = try String(contentsOf: Self.directory.appendingPathComponent("health.expected"), encoding: .utf8)
+    /// Replays `name`.pcap; returns its exposition and the lines of `name`.expected.
+    static func replay(_ name: String) throws -> (exposition: String, expected: [String]) {
+        let text = try String(contentsOf: directory.appendingPathComponent(name + ".expected"), encoding: .utf8)
         let expected = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
-        let result = Replay.run(files: [Self.directory.appendingPathComponent("health.pcap").path],
+        let result = Replay.run(files: [directory.appendingPathComponent(name + ".pcap").path],
                                 localAddresses: LocalAddresses(networks: [IPNetwork("10.0.0.0/24")!, IPNetwork("2001:db8:0:1::/64")!]),
                                 maxSeries: 10_000)
         #expect(result.errors.isEmpty)
-        let exposition = String(decoding: result.exposition, as: UTF8.self)
+        return (String(decoding: result.exposition, as: UTF8.self), expected)
+    }
+
+    @Test func replayGivesTheGeneratorsCounts() throws {
+        let (exposition, expected) = try Self.replay("health")
         #expect(expected.count > 50)
         #expect(Self.normalized(Self.lines(exposition)) == Self.normalized(expected.sorted()))
         #expect(exposition.contains("# TYPE planet_tcp_handshake_seconds histogram\n"))
         #expect(exposition.contains("planet_tcp_health_edges 7\n"))
         #expect(exposition.contains("planet_tcp_health_untracked_total{reason=\"handshake_table\"} 0\n"))
         #expect(exposition.contains("planet_tcp_health_untracked_total{reason=\"edge_limit\"} 0\n"))
+    }
+
+    /// A SYN nobody answers, then only UDP for three minutes: timed out by the time of the
+    /// UDP packets, though no TCP packet follows it.
+    @Test func laterPacketsOfAnyKindTimeAHandshakeOut() throws {
+        let (exposition, expected) = try Self.replay("health_quiet_end")
+        #expect(expected.contains("timed_out\tupstream\t192.0.2.30\t9000\t1"))
+        #expect(Self.normalized(Self.lines(exposition)) == Self.normalized(expected.sorted()))
     }
 
     /// With room for 2 edges, the events of the other edges are counted as untracked.

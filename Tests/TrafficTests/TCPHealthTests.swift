@@ -36,6 +36,19 @@ import Testing
         #expect(TCPHealth.bucket(2_500_001) == 6)
     }
 
+    /// Live, a SYN nobody answers times out by the capture clock at a snapshot, though no
+    /// later TCP packet comes; not before its time.
+    @Test func aLiveSnapshotTimesOutByTheCaptureClock() {
+        func timedOut(clockAt micros: UInt64) -> UInt64 {
+            let health = TCPHealth()
+            health.clock = { 1_700_000_000_000_000 + micros }
+            health.observe(segment(host, "192.0.2.30", 40000, 9000, 0x02, at: 0), fromLocal: true, servicePort: 9000)
+            return edges(health.snapshot())[key("192.0.2.30", 9000, upstream: true)]?.timedOut ?? 0
+        }
+        #expect(timedOut(clockAt: 4_000_000) == 0)
+        #expect(timedOut(clockAt: TCPHealth.handshakeTimeout + 1) == 1)
+    }
+
     /// Through the accounting: a refused and a normal upstream connection, the process
     /// named by the socket table when it knows the endpoint, held until the next reading
     /// when it does not.
