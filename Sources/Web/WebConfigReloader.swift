@@ -1,10 +1,14 @@
+import Dispatch
 import Logging
 import Synchronization
 
 /// The web config in force, re-read when its file or a file it names changes, as
 /// exporter-toolkit re-reads it: changed users, headers and certificates apply to the next
 /// request or connection without a restart. The files are looked at (stat) at most once a
-/// second, on the way of a request or a new connection, so an idle agent does nothing.
+/// second, when a request or a new connection asks for the config, so an idle agent does
+/// nothing. The look and the reload run on a thread of the global queue, never on the
+/// event loop that asked: the request is served at once with the config in force, and the
+/// new one applies when it has loaded (a TLS context built from new certificates, say).
 /// A change that does not load keeps the last good config and is logged once; so does a
 /// change that would leave the server without authentication when the file does not say
 /// so on purpose (``WebConfig/authenticationRemoved(from:)``).
@@ -15,6 +19,8 @@ public final class WebConfigReloader: Sendable {
     private let logger: Logger
     private let checkEvery: Duration
     private let state: Mutex<State>
+    /// Held for a whole look and reload, so two never run at once; never by `current()`.
+    private let loading = Mutex(())
 
     private struct State {
         var loaded: LoadedWebConfig
@@ -22,6 +28,8 @@ public final class WebConfigReloader: Sendable {
         var attempted: [FileStamp]
         var lastCheck: ContinuousClock.Instant
         var reloads = ReloadCounters()
+        /// A look at the files is under way on the global queue.
+        var looking = false
     }
 
     /// Outcomes of reloads since start, for the self metrics.
@@ -48,72 +56,92 @@ public final class WebConfigReloader: Sendable {
         state = Mutex(State(loaded: loaded, attempted: loaded.stamps, lastCheck: ContinuousClock.now))
     }
 
-    /// The config to serve with now, after a look at the files if a second has passed.
+    /// The config to serve with now. When a second has passed since the last look, a look
+    /// at the files starts on the global queue; this call does not wait for it.
     public func current() -> LoadedWebConfig {
         let now = ContinuousClock.now
-        return state.withLock { state in
-            if now - state.lastCheck >= checkEvery {
-                state.lastCheck = now
-                reloadIfChanged(&state)
-            }
-            return state.loaded
+        let (loaded, look) = state.withLock { state -> (LoadedWebConfig, Bool) in
+            guard !state.looking, now - state.lastCheck >= checkEvery else { return (state.loaded, false) }
+            state.lastCheck = now
+            state.looking = true
+            return (state.loaded, true)
         }
+        if look {
+            DispatchQueue.global(qos: .utility).async { [self] in
+                reloadIfChanged()
+                state.withLock { $0.looking = false }
+            }
+        }
+        return loaded
     }
 
-    /// Looks at the files now, whatever the time since the last look; true when a new
-    /// config is in force.
+    /// Looks at the files now, on the calling thread, whatever the time since the last
+    /// look (after one under way ends); true when a new config is in force.
     @discardableResult
     public func checkNow() -> Bool {
-        state.withLock { state in
-            state.lastCheck = ContinuousClock.now
-            return reloadIfChanged(&state)
-        }
+        state.withLock { $0.lastCheck = ContinuousClock.now }
+        return reloadIfChanged()
     }
 
     /// Reload outcomes since start.
     public var counters: ReloadCounters { state.withLock { $0.reloads } }
 
+    /// Reads the files outside the state's lock (requests go on being served with the
+    /// config in force), then puts the outcome in force under it.
     @discardableResult
-    private func reloadIfChanged(_ state: inout State) -> Bool {
-        let now = state.attempted.map { FileStamp(path: $0.path) }
-        guard now != state.attempted else { return false }
-        do {
-            var next = try WebConfigLoader.load(path: path, parseDuration: parseDuration)
-            state.attempted = next.stamps
-            // TLS is chosen at start, as in exporter-toolkit: a reload never changes the scheme.
-            var schemeKept: String?
-            switch (state.loaded.tls != nil, next.tls != nil) {
-            case (true, false):
-                schemeKept = "tls_server_config was removed; TLS stays on until a restart, with the last good certificate"
-                next = LoadedWebConfig(config: withTLS(next.config, from: state.loaded.config), tls: state.loaded.tls, stamps: next.stamps)
-            case (false, true):
-                schemeKept = "tls_server_config was added; the agent serves plain HTTP until a restart"
-                next = LoadedWebConfig(config: withTLS(next.config, from: state.loaded.config), tls: nil, stamps: next.stamps)
-            default:
-                break
+    private func reloadIfChanged() -> Bool {
+        loading.withLock { _ in
+            let attempted = state.withLock { $0.attempted }
+            let now = attempted.map { FileStamp(path: $0.path) }
+            guard now != attempted else { return false }
+            let next: Result<LoadedWebConfig, WebConfigError>
+            do throws(WebConfigError) {
+                next = .success(try WebConfigLoader.load(path: path, parseDuration: parseDuration))
+            } catch {
+                next = .failure(error)
             }
-            // A file seen half-written (emptied by `cat > web.yml`) must not open the server.
-            if let removed = next.config.authenticationRemoved(from: state.loaded.config) {
+            return state.withLock { state in apply(next, stampsSeen: now, to: &state) }
+        }
+    }
+
+    private func apply(_ result: Result<LoadedWebConfig, WebConfigError>, stampsSeen: [FileStamp], to state: inout State) -> Bool {
+        guard case .success(var next) = result else {
+            if case .failure(let error) = result {
+                state.attempted = stampsSeen
                 state.reloads.failed += 1
                 state.reloads.lastSucceeded = false
-                logger.error("web config \(path): refused: it would switch authentication off on a running server: \(removed); keeping the last good config")
-                return false
+                logger.error("\(WebConfigFileError(path: path, error: error)); keeping the last good config")
             }
-            if let schemeKept { logger.error("web config \(path): \(schemeKept)") }
-            state.loaded = next
-            state.reloads.succeeded += 1
-            state.reloads.lastSucceeded = true
-            logger.info("web config \(path) reloaded", metadata: [
-                "tls": "\(next.tls != nil)", "users": "\(next.config.users.count)",
-            ])
-            return true
-        } catch {
-            state.attempted = now
-            state.reloads.failed += 1
-            state.reloads.lastSucceeded = false
-            logger.error("\(WebConfigFileError(path: path, error: error)); keeping the last good config")
             return false
         }
+        state.attempted = next.stamps
+        // TLS is chosen at start, as in exporter-toolkit: a reload never changes the scheme.
+        var schemeKept: String?
+        switch (state.loaded.tls != nil, next.tls != nil) {
+        case (true, false):
+            schemeKept = "tls_server_config was removed; TLS stays on until a restart, with the last good certificate"
+            next = LoadedWebConfig(config: withTLS(next.config, from: state.loaded.config), tls: state.loaded.tls, stamps: next.stamps)
+        case (false, true):
+            schemeKept = "tls_server_config was added; the agent serves plain HTTP until a restart"
+            next = LoadedWebConfig(config: withTLS(next.config, from: state.loaded.config), tls: nil, stamps: next.stamps)
+        default:
+            break
+        }
+        // A file seen half-written (emptied by `cat > web.yml`) must not open the server.
+        if let removed = next.config.authenticationRemoved(from: state.loaded.config) {
+            state.reloads.failed += 1
+            state.reloads.lastSucceeded = false
+            logger.error("web config \(path): refused: it would switch authentication off on a running server: \(removed); keeping the last good config")
+            return false
+        }
+        if let schemeKept { logger.error("web config \(path): \(schemeKept)") }
+        state.loaded = next
+        state.reloads.succeeded += 1
+        state.reloads.lastSucceeded = true
+        logger.info("web config \(path) reloaded", metadata: [
+            "tls": "\(next.tls != nil)", "users": "\(next.config.users.count)",
+        ])
+        return true
     }
 
     private func withTLS(_ config: WebConfig, from previous: WebConfig) -> WebConfig {

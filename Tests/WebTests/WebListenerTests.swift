@@ -130,15 +130,18 @@ final class TemporaryFolder {
     @Test func changesApplyWithoutRestartAndABrokenChangeKeepsTheLastGoodConfig() throws {
         let folder = try TemporaryFolder()
         let path = try folder.write("web.yml", "basic_auth_users:\n  alice: \(Self.aliceHash)\n")
-        let reloader = try WebConfigReloader(path: path, checkEvery: .zero, parseDuration: { _ in nil }, logger: Self.logger)
+        let reloader = try WebConfigReloader(path: path, checkEvery: .seconds(3600), parseDuration: { _ in nil }, logger: Self.logger)
+        reloader.checkNow()
         #expect(reloader.current().config.users.keys.sorted() == ["alice"])
 
         let bobHash = Bcrypt.hash("builder", cost: 4)
         try folder.write("web.yml", "basic_auth_users:\n  bob: \(bobHash)\n")
+        reloader.checkNow()
         #expect(reloader.current().config.users == ["bob": bobHash])
         #expect(reloader.counters == .init(succeeded: 1, failed: 0, lastSucceeded: true))
 
         try folder.write("web.yml", "basic_auth_users:\n  bob: [\n")
+        reloader.checkNow()
         #expect(reloader.current().config.users == ["bob": bobHash], "the last good config stays")
         #expect(reloader.counters == .init(succeeded: 1, failed: 1, lastSucceeded: false))
         // Unchanged since: not read again, not logged again.
@@ -146,6 +149,7 @@ final class TemporaryFolder {
         #expect(reloader.counters.failed == 1)
 
         try folder.write("web.yml", "basic_auth_users: {}\n")
+        reloader.checkNow()
         #expect(reloader.current().config.users.isEmpty)
         #expect(reloader.counters == .init(succeeded: 2, failed: 1, lastSucceeded: true))
     }
@@ -153,20 +157,23 @@ final class TemporaryFolder {
     @Test func aReloadThatWouldSwitchAuthenticationOffIsRefused() throws {
         let folder = try TemporaryFolder()
         let path = try folder.write("web.yml", "basic_auth_users:\n  alice: \(Self.aliceHash)\n")
-        let reloader = try WebConfigReloader(path: path, checkEvery: .zero, parseDuration: { _ in nil }, logger: Self.logger)
+        let reloader = try WebConfigReloader(path: path, checkEvery: .seconds(3600), parseDuration: { _ in nil }, logger: Self.logger)
         // What a reader sees of a file being rewritten in place: nothing yet, blanks, a key cut off.
         let halfWritten = ["", " \n\t\n", "basic_auth_users:\n", "basic_auth_users:\n# alice\n", "rate_limit:\n"]
         for (index, text) in halfWritten.enumerated() {
             try folder.write("web.yml", text)
+            reloader.checkNow()
             #expect(reloader.current().config.users.keys.sorted() == ["alice"], "\(text.debugDescription)")
             #expect(reloader.counters == .init(succeeded: 0, failed: index + 1, lastSucceeded: false))
         }
         // Said on purpose, it applies.
         try folder.write("web.yml", "basic_auth_users: {}\n")
+        reloader.checkNow()
         #expect(reloader.current().config.users.isEmpty)
         #expect(reloader.counters == .init(succeeded: 1, failed: halfWritten.count, lastSucceeded: true))
         // Without authentication already, an empty file is an ordinary change.
         try folder.write("web.yml", "")
+        reloader.checkNow()
         #expect(reloader.current().config.declaresNoUsers == false)
         #expect(reloader.counters.lastSucceeded)
     }
@@ -200,7 +207,8 @@ final class TemporaryFolder {
         try folder.copyFixture("tls/server.crt", as: "server.crt")
         try folder.copyFixture("tls/server.key", as: "server.key")
         let path = try folder.write("web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
-        let reloader = try WebConfigReloader(path: path, checkEvery: .zero, parseDuration: { _ in nil }, logger: Self.logger)
+        let reloader = try WebConfigReloader(path: path, checkEvery: .seconds(3600), parseDuration: { _ in nil }, logger: Self.logger)
+        reloader.checkNow()
         let first = reloader.current()
         #expect(first.tls != nil)
         #expect(first.tls?.tlsConfiguration.minimumTLSVersion == .tlsv12)
@@ -208,18 +216,67 @@ final class TemporaryFolder {
         // A renewed certificate file alone (the config unchanged) is a change.
         try folder.copyFixture("tls/client.crt", as: "server.crt")
         try folder.copyFixture("tls/client.key", as: "server.key")
+        reloader.checkNow()
         #expect(reloader.current().identity !== first.identity)
 
         // A key that is not the certificate's is refused, and the last good config kept.
         let kept = reloader.current().identity
         try folder.copyFixture("tls/other.key", as: "server.key")
+        reloader.checkNow()
         #expect(reloader.current().identity === kept)
         #expect(reloader.counters.lastSucceeded == false)
 
         // Removing TLS would change the scheme: refused until a restart.
         try folder.copyFixture("tls/client.key", as: "server.key")
         try folder.write("web.yml", "")
+        reloader.checkNow()
         #expect(reloader.current().tls != nil)
+    }
+
+    /// A look at the files never holds up the caller (an event loop): with the config file
+    /// replaced by a FIFO, the reload blocks reading it, and every request meanwhile gets the
+    /// config in force at once. A watchdog writes the FIFO after 30 s, so an inline reload
+    /// would end, late, and fail the test rather than hang it.
+    @Test func aReloadNeverHoldsUpTheCaller() throws {
+        let folder = try TemporaryFolder()
+        let path = try folder.write("web.yml", "basic_auth_users:\n  alice: \(Self.aliceHash)\n")
+        let reloader = try WebConfigReloader(path: path, checkEvery: .zero, parseDuration: { _ in nil }, logger: Self.logger)
+        try FileManager.default.removeItem(atPath: path)
+        #expect(mkfifo(path, 0o600) == 0)
+        let bobHash = Bcrypt.hash("builder", cost: 4)
+        let text = "basic_auth_users:\n  bob: \(bobHash)\n"
+        let watchdogFired = Mutex(false)
+        let askedAll = DispatchSemaphore(value: 0)
+        let written = DispatchSemaphore(value: 0)
+        Thread {
+            // The FIFO is written once the requests below have all been answered, or after
+            // 30 s if one of them is stuck in the reload.
+            if askedAll.wait(timeout: .now() + .seconds(30)) == .timedOut { watchdogFired.withLock { $0 = true } }
+            let deadline = DispatchTime.now() + .seconds(10)
+            // A FIFO opens for writing only while the reload holds it open for reading.
+            while DispatchTime.now() < deadline {
+                let fd = open(path, O_WRONLY | O_NONBLOCK)
+                if fd >= 0 {
+                    _ = text.withCString { write(fd, $0, strlen($0)) }
+                    close(fd)
+                    break
+                }
+                usleep(10_000)
+            }
+            // A plain file from now on, so no later look blocks.
+            FileManager.default.createFile(atPath: path + ".new", contents: Data(text.utf8))
+            rename(path + ".new", path)
+            written.signal()
+        }.start()
+        for _ in 0..<100 {
+            #expect(reloader.current().config.users.keys.sorted() == ["alice"])
+        }
+        #expect(!watchdogFired.withLock { $0 }, "a request waited for the reload")
+        askedAll.signal()
+        written.wait()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while reloader.current().config.users["bob"] == nil && ContinuousClock.now < deadline { usleep(10_000) }
+        #expect(reloader.current().config.users == ["bob": bobHash])
     }
 
     @Test func aMismatchedKeyIsRefusedAtStart() throws {
