@@ -45,7 +45,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
@@ -70,7 +69,7 @@ let package = Package(
         // Captured bytes -> PacketSummary, and a capture source's counters; pure Swift,
         // never imports libpcap.
         .target(name: "PacketDecoding", dependencies: ["NetAddress"]),
-        .testTarget(name: "PacketDecodingTests", dependencies: ["TestSupport", "PacketDecoding"]),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["TestSupport", "PacketDecoding", "NetAddress"]),
 
         // The CPU's prefetch hint, which Swift cannot spell (header only, nothing linked).
         .systemLibrary(name: "CPrefetch"),
@@ -101,14 +100,14 @@ let package = Package(
         // Counting rules, bounded series table, aggregator thread. What it needs from the
         // socket table comes as its own EndpointOwners value, filled by the agent.
         .target(name: "Traffic", dependencies: ["NetAddress", "PacketDecoding", "Ring", "Diagnostics", "CPrefetch"]),
-        .testTarget(name: "TrafficTests", dependencies: ["TestSupport", "Traffic"]),
+        .testTarget(name: "TrafficTests", dependencies: ["TestSupport", "Traffic", "NetAddress", "PacketDecoding", "Ring"]),
 
         // libpcap through pkg-config, wrapped once; only Capture imports it.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
 
         // pcap sources (live interfaces, files), one reading thread per source feeding a ring.
-        .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "NetAddress", "Diagnostics"]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic", "PacketDecoding"]),
+        .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "Diagnostics"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic", "PacketDecoding", "NetAddress"]),
 
         // Snapshots -> exposition: traffic, dependencies, self metrics and migration
         // families, one collector per file, and the registry that renders a scrape.
@@ -117,6 +116,7 @@ let package = Package(
         ]),
         .testTarget(name: "PlanetMetricsTests", dependencies: [
             "TestSupport", "PlanetMetrics", "Exposition", "Inventory", "Migration", "Sockets", "NetAddress",
+            "PacketDecoding", "Traffic",
         ]),
 
         // zlib through pkg-config, for gzip-compressed scrapes; only Web imports it.
@@ -136,10 +136,17 @@ let package = Package(
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], resources: [.embedInCode("Page/index.html"), .embedInCode("Page/app.css"), .embedInCode("Page/app.js")]),
         .testTarget(name: "WebTests", dependencies: [
             "TestSupport", "Web", "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "CZlib",
+            "PacketDecoding",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -153,15 +160,15 @@ let package = Package(
         // module that knows all the others.
         .target(name: "Agent", dependencies: [
             "Capture", "Traffic", "PlanetMetrics", "Web", "NetAddress", "PacketDecoding", "Sockets", "Inventory", "Migration",
-            "CLibcap", "Diagnostics",
+            "Exposition", "CLibcap", "Diagnostics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "AgentTests", dependencies: [
-            "TestSupport", "Agent", "PlanetMetrics", "Sockets", "Traffic", "NetAddress", "Inventory",
+            "TestSupport", "Agent", "PlanetMetrics", "Sockets", "Traffic", "NetAddress", "Inventory", "PacketDecoding",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -177,6 +184,7 @@ let package = Package(
         ]),
         .testTarget(name: "CommandLineSupportTests", dependencies: [
             "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         .executableTarget(name: "planet-exporter", dependencies: [
@@ -209,11 +217,15 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "planet-federator", dependencies: [
             "CommandLineSupport", "Federator", "Diagnostics",
             // -listen-address: the federator's own /metrics.
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""Fails when a module imports a module above it.
+"""Fails when a module imports a module above it, or when its imports and Package.swift
+disagree.
 
 The layers below are the module graph: a module may import modules of lower layers
 only, never one of its own layer or above. A few modules have a narrower rule, named in
-ONLY. Every `import X` of Sources/<Module>/*.swift is checked, so a wrong arrow is
-caught where it is written, whatever Package.swift says.
+ONLY. Every import of Sources/<Module>/*.swift and Tests/<Target>/*.swift is checked
+(`import`, `public import`, `@preconcurrency import`, `@testable import`, ...), so a wrong
+arrow is caught where it is written. Then each target's imports are compared with its
+dependencies in Package.swift: a project module imported but not declared (it builds only
+through another target's dependency), or declared and never imported, is reported; so is a
+package product whose module name is its product name.
 """
 import pathlib
 import re
@@ -38,8 +43,49 @@ ONLY = {
 }
 
 
+# Any attributes and access level before `import`, and a kind after it.
+IMPORT = re.compile(r"\s*(?:@[A-Za-z_]+(?:\([^)]*\))?\s+)*(?:(?:public|package|internal|fileprivate|private)\s+)?"
+                    r"import\s+(?:typealias\s+|struct\s+|class\s+|enum\s+|protocol\s+|let\s+|var\s+|func\s+)?"
+                    r"([A-Za-z_][A-Za-z0-9_-]*)")
+
+# Modules of the toolchain, imported without a package dependency.
+TOOLCHAIN = {"Foundation", "FoundationEssentials", "FoundationNetworking", "Glibc", "Musl", "Darwin", "Dispatch",
+             "Synchronization", "Testing", "XCTest", "_Concurrency", "os", "SwiftShims"}
+
+
+def imports(folder: pathlib.Path):
+    """(module, file, line) for every import under folder."""
+    for source in sorted(folder.rglob("*.swift")):
+        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+            match = IMPORT.match(line)
+            if match:
+                yield match.group(1), source, number
+
+
+def declared_targets(package: str):
+    """Target name -> (local dependencies, product names) from Package.swift's text."""
+    targets = {}
+    for match in re.finditer(r"\.(?:target|testTarget|executableTarget|systemLibrary)\(\s*name:\s*\"([^\"]+)\"", package):
+        name, rest = match.group(1), package[match.end():]
+        depends = re.match(r"\s*,\s*dependencies:\s*\[", rest)
+        local, products = set(), set()
+        if depends:
+            depth, index = 1, depends.end()
+            while depth and index < len(rest):
+                depth += {"[": 1, "]": -1}.get(rest[index], 0)
+                index += 1
+            body = rest[depends.end():index - 1]
+            products = set(re.findall(r"\.product\(\s*name:\s*\"([^\"]+)\"", body))
+            local = set(re.findall(r"\.target\(\s*name:\s*\"([^\"]+)\"", body))
+            plain = re.sub(r"\.(?:product|target)\([^)]*\)", "", body)
+            local |= set(re.findall(r"\"([^\"]+)\"", plain))
+        targets[name] = (local, products)
+    return targets
+
+
 def main() -> int:
-    root = pathlib.Path(__file__).resolve().parent.parent / "Sources"
+    project = pathlib.Path(__file__).resolve().parent.parent
+    root = project / "Sources"
     rank = {module: index for index, layer in enumerate(LAYERS) for module in layer}
     problems = []
     modules = sorted(p.name for p in root.iterdir() if p.is_dir())
@@ -47,24 +93,43 @@ def main() -> int:
         if module not in rank:
             problems.append(f"Sources/{module}: not in any layer of scripts/check_module_graph.py; add it where it belongs")
             continue
-        for source in sorted((root / module).rglob("*.swift")):
-            for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
-                match = re.match(r"\s*(?:@testable\s+|@_exported\s+)?import\s+(?:struct\s+|enum\s+|class\s+)?([A-Za-z_][A-Za-z0-9_-]*)", line)
-                if not match:
-                    continue
-                imported = match.group(1)
-                if imported not in rank:
-                    continue  # a system or package module
-                where = f"{source.relative_to(root.parent)}:{number}"
-                if rank[imported] >= rank[module]:
-                    problems.append(f"{where}: {module} imports {imported}, which is not below it")
-                elif module in ONLY and imported not in ONLY[module]:
-                    problems.append(f"{where}: {module} may import only {', '.join(sorted(ONLY[module]))}, not {imported}")
+        for imported, source, number in imports(root / module):
+            if imported not in rank:
+                continue  # a system or package module
+            where = f"{source.relative_to(project)}:{number}"
+            if rank[imported] >= rank[module]:
+                problems.append(f"{where}: {module} imports {imported}, which is not below it")
+            elif module in ONLY and imported not in ONLY[module]:
+                problems.append(f"{where}: {module} may import only {', '.join(sorted(ONLY[module]))}, not {imported}")
+
+    targets = declared_targets((project / "Package.swift").read_text(encoding="utf-8"))
+    products = set().union(*(declared[1] for declared in targets.values()))
+    for name, (local, declared_products) in sorted(targets.items()):
+        folder = (project / "Tests" / name) if name.endswith("Tests") else (root / name)
+        if not folder.is_dir():
+            continue
+        used = {}
+        for imported, source, number in imports(folder):
+            used.setdefault(imported, f"{source.relative_to(project)}:{number}")
+        for imported, where in sorted(used.items()):
+            if imported == name or imported in TOOLCHAIN:
+                continue
+            if imported in targets and imported not in local:
+                problems.append(f"{where}: {name} imports {imported}, which Package.swift does not list among its dependencies")
+            elif imported in products and imported not in declared_products:
+                problems.append(f"{where}: {name} imports {imported}, a product Package.swift does not list among its dependencies")
+        for dependency in sorted(local):
+            # A C module may be reached through a header rather than an import.
+            if dependency not in used and not dependency.startswith("C"):
+                problems.append(f"Package.swift: {name} depends on {dependency}, which none of its files imports")
+        for product in sorted(declared_products):
+            if product not in used and product in products and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", product):
+                problems.append(f"Package.swift: {name} depends on the product {product}, which none of its files imports")
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         return 1
-    print(f"module graph: {len(modules)} modules, every import points down")
+    print(f"module graph: {len(modules)} modules, every import points down and matches Package.swift")
     return 0
 
 
