@@ -282,6 +282,20 @@ static void count_frame(u_char *user, const struct pcap_pkthdr *h, const u_char 
         if (type != 0x0800 && type != 0x86DD) { undecoded++; return; }
     } else if (link == DLT_NULL) {
         off = 4;
+    } else if (link == 239 /* DLT_NFLOG */) {
+        /* Attributes after a 4-byte header, lengths and types little-endian (a little-endian
+         * capturing host); the packet is attribute 9 (NFULA_PAYLOAD). */
+        uint32_t at = 4, len = 0;
+        off = 0;
+        while (at + 4 <= cap) {
+            uint32_t alen = d[at] | (uint32_t)d[at + 1] << 8, atype = (d[at + 2] | (uint32_t)d[at + 3] << 8) & 0x7FFF;
+            if (alen < 4) break;
+            if (atype == 9) { off = at + 4; len = alen - 4; break; }
+            at += (alen + 3) & ~3u;
+        }
+        if (off == 0) { undecoded++; return; }
+        count_ip(d + off, cap - off > len ? len : cap - off, len);
+        return;
     } else if (link != DLT_RAW && link != 12 /* DLT_RAW on some systems */) {
         undecoded++;
         return;

@@ -16,6 +16,9 @@ public enum LinkType: Sendable, Hashable, CaseIterable {
     case linuxSLL
     /// Linux cooked capture v2, 20-byte header (276).
     case linuxSLL2
+    /// Linux netfilter log (239), what `tcpdump -i nflog:N` writes: a 4-byte header naming
+    /// the address family, then type-length-value attributes, one of which holds the packet.
+    case nflog
 
     /// The link type for a pcap link-type number, or nil when the decoder cannot read it
     /// (counted as `unsupported_link`).
@@ -29,6 +32,7 @@ public enum LinkType: Sendable, Hashable, CaseIterable {
         case 229: self = .rawIPv6
         case 113: self = .linuxSLL
         case 276: self = .linuxSLL2
+        case 239: self = .nflog
         default: return nil
         }
     }

@@ -28,6 +28,8 @@ public enum PacketDecoder {
         // For the framings that carry an EtherType: where it is and where the header
         // (and so the first VLAN tag, if any) ends.
         var typeOffset = -1
+        // NFLOG: the packet's length as its attribute gives it (what follows is not the packet's).
+        var nflogLength = Int.max
         switch linkType {
         case .ethernet:
             guard frame.count >= 14 else { return .truncated }
@@ -44,6 +46,14 @@ public enum PacketDecoder {
             family = familyOfAddressFamily(UInt32(littleEndian: word)) | familyOfAddressFamily(UInt32(bigEndian: word))
             guard family != 0 else { return .notIP }
             offset = 4
+        case .nflog:
+            guard frame.count >= 4 else { return .truncated }
+            family = familyOfAddressFamily(UInt32(frame.u8(0)))
+            guard family != 0 else { return .notIP }
+            let (payload, length) = nflogPayload(frame)
+            guard payload >= 0 else { return payload == -2 ? .malformed : .truncated }
+            offset = payload
+            nflogLength = length
         case .rawIP:
             break
         case .rawIPv4:
@@ -69,9 +79,11 @@ public enum PacketDecoder {
         } else {
             guard version == family else { return .malformed }
         }
+        // An NFLOG packet attribute too short for the header it holds says nothing true.
+        guard nflogLength >= (family == 4 ? 20 : 40) else { return .malformed }
         // The captured length never exceeds the wire length in a sane capture; taking
         // the larger keeps the fallback length at least what was captured.
-        let ipWireLength = max(wireLength, frame.count) &- offset
+        let ipWireLength = min(max(wireLength, frame.count) &- offset, nflogLength)
         if family == 4 {
             return decodeIPv4(frame, at: offset, ipWireLength: ipWireLength, into: &summary)
         }
@@ -87,6 +99,30 @@ public enum PacketDecoder {
         case 10, 24, 28, 30: 6
         default: 0
         }
+    }
+
+    /// Where the packet attribute (NFULA_PAYLOAD, type 9) of an NFLOG frame starts and the
+    /// packet's length as the attribute gives it; offset -1 when the frame ends before it,
+    /// -2 when an attribute's length is impossible. Attributes are 4-byte aligned; their
+    /// length and type are in the byte order of the host that captured, told here by the
+    /// first attribute's type (types are small numbers, so a byte-swapped one is not).
+    @inlinable
+    static func nflogPayload(_ frame: FrameReader) -> (offset: Int, length: Int) {
+        guard frame.count >= 8 else { return (-1, 0) }
+        let firstType = frame.be16(6)
+        // Little-endian (the common case) unless only the big-endian reading is small.
+        let bigEndian = firstType.byteSwapped & 0x7FFF >= 0x100 && firstType & 0x7FFF < 0x100
+        var at = 4
+        // Each attribute moves at least 4 bytes on, so the loop ends with the frame.
+        while at &+ 4 <= frame.count {
+            let first = frame.be16(at), second = frame.be16(at &+ 2)
+            let length = Int(bigEndian ? first : first.byteSwapped)
+            let type = (bigEndian ? second : second.byteSwapped) & 0x7FFF
+            guard length >= 4 else { return (-2, 0) }
+            if type == 9 { return (at &+ 4, length &- 4) }
+            at &+= (length &+ 3) & ~3
+        }
+        return (-1, 0)
     }
 
     /// Skips the VLAN tags that follow a header ending at `headerEnd` whose type field

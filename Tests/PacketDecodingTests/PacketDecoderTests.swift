@@ -14,7 +14,7 @@ private let v6Destination = IPAddress(bytes: F.v6Destination)!
     @Test func mapsEveryPcapNumber() {
         let expected: [UInt32: LinkType] = [
             0: .bsdLoopback, 108: .bsdLoopback, 1: .ethernet, 12: .rawIP, 14: .rawIP, 101: .rawIP,
-            228: .rawIPv4, 229: .rawIPv6, 113: .linuxSLL, 276: .linuxSLL2,
+            228: .rawIPv4, 229: .rawIPv6, 113: .linuxSLL, 276: .linuxSLL2, 239: .nflog,
         ]
         for value in UInt32(0)...300 {
             #expect(LinkType(pcapLinkType: value) == expected[value], "link type \(value)")
@@ -288,5 +288,35 @@ private let v6Destination = IPAddress(bytes: F.v6Destination)!
         #expect(F.decode(F.sll2(protocol: 0x0004, payload: [0, 0, 0]), linkType: .linuxSLL2).0 == .notIP)
         #expect(F.decode(Array(F.sll(protocol: 0x0800, payload: v4).prefix(15)), linkType: .linuxSLL).0 == .truncated)
         #expect(F.decode(Array(F.sll2(protocol: 0x0800, payload: v4).prefix(19)), linkType: .linuxSLL2).0 == .truncated)
+    }
+
+    /// NFLOG (`tcpdump -i nflog:N`): the packet is found among the attributes whatever the
+    /// capturing host's byte order, its length is the packet's (not the frame's), and a
+    /// frame without it, or with an attribute of impossible length, is counted, not read.
+    @Test func netfilterLogCaptures() {
+        let v4 = F.ipv4(protocol: 6, payload: F.tcp(source: 1, destination: 2, flags: 2))
+        let v6 = F.ipv6(nextHeader: 17, payload: F.udp(source: 3, destination: 4, payload: 3))
+        for bigEndian in [false, true] {
+            for (family, packet, version) in [(UInt8(2), v4, UInt8(4)), (UInt8(10), v6, UInt8(6))] {
+                let frame = F.nflog(family: family, bigEndian: bigEndian, payload: packet)
+                let (status, summary) = F.decode(frame, linkType: .nflog)
+                #expect(status == .ok, "v\(version) big-endian \(bigEndian)")
+                #expect(summary.ipVersion == version && summary.hasPorts && summary.ipBytes == UInt32(packet.count))
+                // Cut by the snap length after the ports: still the packet's whole length.
+                let packetStart = frame.count - (4 - packet.count % 4) % 4 - packet.count
+                let (cut, cutSummary) = F.decode(Array(frame.prefix(packetStart + (version == 4 ? 24 : 44))),
+                                                 wireLength: frame.count, linkType: .nflog)
+                #expect(cut == .ok && cutSummary.ipBytes == UInt32(packet.count))
+            }
+        }
+        let frame = F.nflog(family: 2, payload: v4)
+        #expect(F.decode(Array(frame.prefix(20)), linkType: .nflog).0 == .truncated, "ends before the packet attribute")
+        #expect(F.decode([7, 0, 0, 5] + frame.dropFirst(4), linkType: .nflog).0 == .notIP, "family neither IPv4 nor IPv6")
+        #expect(F.decode([2, 0, 0, 5, 2, 0, 9, 0] + v4, linkType: .nflog).0 == .malformed, "attribute of length 2")
+        #expect(F.decode(F.nflog(family: 10, payload: v4), linkType: .nflog).0 == .malformed, "family and packet disagree")
+        // A packet attribute too short for the IP header it holds.
+        var short = F.nflog(family: 2, payload: v4)
+        short[short.count - v4.count - 4] = 20
+        #expect(F.decode(short, linkType: .nflog).0 == .malformed, "packet attribute shorter than its IP header")
     }
 }

@@ -30,9 +30,10 @@ private func checkInvariants(_ summary: PacketSummary, frameCount: Int, context:
     /// The seed frames decode as built, so the mutations start from every header case.
     @Test func seedFramesDecodeAsBuilt() {
         let decoded = TestFrames.corpus().map { TestFrames.decode($0.1, linkType: $0.0) }
-        #expect(decoded.map(\.0) == [.ok, .ok, .ok, .ok, .ok, .ok, .notIP, .ok, .ok, .ok, .ok, .ok, .ok, .ok, .ok])
-        #expect(decoded.map(\.1.hasPorts) == [true, true, true, true, false, false, false, true, true, false, true, false, true, false, false])
-        #expect(decoded.map(\.1.ipProtocol) == [6, 17, 17, 6, 6, 6, 0, 6, 6, 50, 6, 58, 6, 1, 59])
+        #expect(decoded.map(\.0) == [.ok, .ok, .ok, .ok, .ok, .ok, .notIP, .ok, .ok, .ok, .ok, .ok, .ok, .ok, .ok, .ok, .ok])
+        #expect(decoded.map(\.1.hasPorts) == [true, true, true, true, false, false, false, true, true, false, true, false, true, false, false,
+                                               true, true])
+        #expect(decoded.map(\.1.ipProtocol) == [6, 17, 17, 6, 6, 6, 0, 6, 6, 50, 6, 58, 6, 1, 59, 6, 6])
     }
 
     /// Every prefix of every valid frame: ok exactly when the addresses were captured,

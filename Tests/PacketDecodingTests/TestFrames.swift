@@ -74,6 +74,19 @@ enum TestFrames {
         be16(proto) + be16(0) + be32(2) + be16(1) + [0, 6] + [2, 0, 0, 0, 0, 1, 0, 0] + payload
     }
 
+    /// A netfilter log frame: family, version 0, resource id 5, then a packet-header
+    /// attribute, a prefix attribute and the packet, each padded to 4 bytes, lengths and
+    /// types in the given byte order.
+    static func nflog(family: UInt8, bigEndian: Bool = false, payload: [UInt8]) -> [UInt8] {
+        func attribute(_ type: UInt16, _ value: [UInt8]) -> [UInt8] {
+            let header = be16(UInt16(4 + value.count)) + be16(type)
+            let ordered = bigEndian ? header : Array(header[0..<2].reversed()) + Array(header[2..<4].reversed())
+            return ordered + value + [UInt8](repeating: 0, count: (4 - value.count % 4) % 4)
+        }
+        return [family, 0] + be16(5) + attribute(1, be16(0x0800) + [3, 0]) + attribute(10, Array("pe\0".utf8))
+            + attribute(9, payload)
+    }
+
     /// A BSD null/loop header with address family `family` in the given byte order.
     static func bsdLoopback(family: UInt32, bigEndian: Bool, payload: [UInt8]) -> [UInt8] {
         let word = be32(family)
@@ -119,6 +132,8 @@ enum TestFrames {
             (.rawIP, ipv6(nextHeader: 60, payload: extensionHeader(next: 6, units: 2) + tcpSegment)),
             (.rawIPv4, ipv4(protocol: 1, payload: [8, 0, 0, 0, 0, 1, 0, 1])),
             (.rawIPv6, ipv6(nextHeader: 59, payload: [])),
+            (.nflog, nflog(family: 2, payload: v4)),
+            (.nflog, nflog(family: 10, bigEndian: true, payload: ipv6(nextHeader: 6, payload: tcpSegment))),
         ]
     }
 }
