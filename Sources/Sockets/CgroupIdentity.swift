@@ -74,10 +74,13 @@ public enum CgroupIdentity: Hashable, Sendable {
             let id = part.dropFirst(prefix.count).dropLast(".scope".count)
             if isContainerID(id) { return ContainerReference(runtime: runtime, id: String(id), podUID: podUID) }
         }
-        // cgroupfs drivers: /docker/ID, /kubepods/burstable/podUID/ID, /machine/libpod/ID.
+        // podman's cgroupfs manager: /libpod_parent/libpod-ID.
+        if part.hasPrefix("libpod-"), isContainerID(part.dropFirst("libpod-".count)) {
+            return ContainerReference(runtime: .podman, id: String(part.dropFirst("libpod-".count)), podUID: podUID)
+        }
+        // cgroupfs drivers: /docker/ID, /kubepods/burstable/podUID/ID.
         guard isContainerID(part), let parent else { return nil }
         if parent == "docker" { return ContainerReference(runtime: .docker, id: String(part), podUID: podUID) }
-        if parent == "libpod" { return ContainerReference(runtime: .podman, id: String(part), podUID: podUID) }
         if podUID != nil { return ContainerReference(runtime: .kubernetes, id: String(part), podUID: podUID) }
         return nil
     }

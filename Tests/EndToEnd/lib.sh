@@ -7,6 +7,7 @@ PLANET_EXPORTER=${PLANET_EXPORTER:-$E2E_ROOT/.build/release/planet-exporter}
 E2E_TMP=$(mktemp -d /tmp/planet-e2e.XXXXXX)
 E2E_PIDS=()
 E2E_NETNS=()
+E2E_CGROUPS=()
 
 e2e_cleanup() {
     local pid ns
@@ -18,6 +19,11 @@ e2e_cleanup() {
     for ns in "${E2E_NETNS[@]}"; do
         ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
         ip netns delete "$ns" 2>/dev/null || true
+    done
+    # Deepest first: a cgroup goes only once its processes and children have.
+    local index
+    for ((index = ${#E2E_CGROUPS[@]} - 1; index >= 0; index--)); do
+        for _ in $(seq 1 50); do rmdir "${E2E_CGROUPS[index]}" 2>/dev/null && break; sleep 0.1; done
     done
     rm -rf "$E2E_TMP"
 }
@@ -64,6 +70,36 @@ veth_pair() {
 in_ns_bg() {
     local ns=$1; shift
     ip netns exec "$ns" "$@" &
+    E2E_PIDS+=($!)
+}
+
+# cgroup2_root: where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or
+# /sys/fs/cgroup/unified on a hybrid host), from the mount table; empty when it is not.
+cgroup2_root() {
+    awk '{ split($0, halves, " - "); split(halves[2], fields, " "); if (fields[1] == "cgroup2") { print $5; exit } }' \
+        /proc/self/mountinfo
+}
+
+# new_cgroup PATH: makes the cgroup v2 group PATH (and missing parents), removed at exit.
+new_cgroup() {
+    local root path part
+    root=$(cgroup2_root)
+    [ -n "$root" ] || skip "no cgroup v2 hierarchy mounted"
+    path=$root
+    for part in ${1//\// }; do
+        path=$path/$part
+        if [ ! -d "$path" ]; then
+            mkdir "$path"
+            E2E_CGROUPS+=("$path")
+        fi
+    done
+}
+
+# in_cgroup_bg PATH NS CMD...: runs CMD in NS in the background inside the cgroup v2
+# group PATH, registers its pid.
+in_cgroup_bg() {
+    local group=$1 ns=$2; shift 2
+    bash -c 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"' "$(cgroup2_root)/$group" "$ns" "$@" &
     E2E_PIDS+=($!)
 }
 
