@@ -8,9 +8,11 @@ E2E_TMP=$(mktemp -d /tmp/planet-e2e.XXXXXX)
 E2E_PIDS=()
 E2E_NETNS=()
 E2E_CGROUPS=()
+E2E_CONTAINERS=()
 
 e2e_cleanup() {
-    local pid ns
+    local pid ns container
+    for container in "${E2E_CONTAINERS[@]}"; do podman rm -f -t 0 "$container" >/dev/null 2>&1 || true; done
     for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${E2E_PIDS[@]}"; do
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -227,6 +229,13 @@ bq_sql() {
         | python3 -c 'import json, sys; print(json.dumps([[c["v"] for c in r["f"]] for r in json.load(sys.stdin).get("rows", [])]))'
 }
 
+# debian_root_tar: makes $E2E_DEBIAN_ROOT, the tar of the Debian root below, unless made already.
+debian_root_tar() {
+    require_cmd mmdebstrap
+    [ -s "$E2E_DEBIAN_ROOT.done" ] || bash "$E2E_ROOT/scripts/lib/debian-root.sh" "$E2E_DEBIAN_ROOT" \
+        || fail "could not build a Debian root with mmdebstrap (see $E2E_DEBIAN_ROOT.log)"
+}
+
 # A clean Debian 12 root from Debian's archive (mmdebstrap), with systemd so a test can
 # boot it, made once per run of scripts/test: the first caller builds the tarball at
 # E2E_DEBIAN_ROOT (scripts/test starts it early in the background), the others wait for
@@ -234,9 +243,8 @@ bq_sql() {
 E2E_DEBIAN_ROOT=${E2E_DEBIAN_ROOT:-/var/tmp/planet-e2e-bookworm.tar}
 debian_root() {
     local dir=$1
-    require_cmd mmdebstrap systemd-nspawn
-    [ -s "$E2E_DEBIAN_ROOT.done" ] || bash "$E2E_ROOT/scripts/lib/debian-root.sh" "$E2E_DEBIAN_ROOT" \
-        || fail "could not build a Debian root with mmdebstrap (see $E2E_DEBIAN_ROOT.log)"
+    require_cmd systemd-nspawn
+    debian_root_tar
     mkdir -p "$dir"
     tar -C "$dir" -xf "$E2E_DEBIAN_ROOT"
 }

@@ -5,9 +5,7 @@
 # must land in two planet_traffic_bytes_total series that differ only in process_unit,
 # each exactly what tcpdump saw from that client's address; planet_upstream and the API
 # name the two units; an agent run with -process-unit-label=false has no process_unit.
-#
-# No container: podman is not installed on the machines this suite runs on (and no image
-# registry is reachable); the container rules are covered by the unit tests' table.
+# A process in a container: process_unit_podman_netns.sh.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_root
