@@ -40,37 +40,11 @@ beta=$!
 wait $alpha || fail "client in $UNIT_A failed"
 wait $beta || fail "client in $UNIT_B failed"
 
-cat > "$E2E_TMP/check.py" <<'PY'
-import re, sys
-from collections import Counter
-metrics, reference, unit_a, unit_b = sys.argv[1:5]
-unit_of = {"10.203.0.1": unit_a, "10.203.0.3": unit_b}
-expected = Counter()
-for line in open(reference):
-    src, dst, size = line.split()
-    local = src if src in unit_of else dst
-    expected[(unit_of[local], "egress" if src in unit_of else "ingress")] += int(size)
-got, others = Counter(), []
-for line in open(metrics):
-    m = re.match(r'^planet_traffic_bytes_total\{(.*)\} (\d+)$', line.strip())
-    if not m: continue
-    labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
-    if labels["remote_ip"] != "10.203.0.2" or labels["port"] != "7101": continue
-    if labels["process_name"] == "pe-worker" and labels["process_unit"] in (unit_a, unit_b):
-        got[(labels["process_unit"], labels["direction"])] += int(m.group(2))
-    else:
-        others.append(line.strip())
-errors = [f"series of port 7101 under another process or unit: {line}" for line in others]
-for key in sorted(expected):
-    print(f"    {key[0]} {key[1]}: tcpdump {expected[key]}, agent {got[key]}")
-    if got[key] != expected[key]: errors.append(f"{key}: agent counted {got[key]}, tcpdump {expected[key]}")
-if len(expected) != 4: errors.append(f"reference has {len(expected)} unit/direction pairs, want 4")
-if errors: print("\n".join(errors)); sys.exit(1)
-PY
 check() {
     ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics > "$E2E_TMP/metrics.txt" || return 1
     tshark -r "$E2E_TMP/reference.pcap" -n -T fields -e ip.src -e ip.dst -e ip.len > "$E2E_TMP/reference.txt" 2>/dev/null || return 1
-    python3 "$E2E_TMP/check.py" "$E2E_TMP/metrics.txt" "$E2E_TMP/reference.txt" "$UNIT_A" "$UNIT_B"
+    python3 "$(dirname "$0")/unit_bytes.py" "$E2E_TMP/metrics.txt" "$E2E_TMP/reference.txt" 10.203.0.2 7101 pe-worker \
+        "10.203.0.1=$UNIT_A" "10.203.0.3=$UNIT_B"
 }
 # The last packets of the connections' close may still be on their way: wait until the
 # agent agrees with tcpdump.

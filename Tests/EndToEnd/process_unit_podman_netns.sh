@@ -40,33 +40,10 @@ podman "${runtime[@]}" run --name "$NAME" --network "ns:/run/netns/$A" --ulimit 
     -v "$TRICKLE:/trickle.py:ro" "$IMAGE" timeout 30 python3 /trickle.py client pe-box 10.206.0.1 10.206.0.2 7201 1000 20 4 \
     > "$E2E_TMP/container.log" 2>&1 || { cat "$E2E_TMP/container.log" >&2; fail "the container failed"; }
 
-cat > "$E2E_TMP/check.py" <<'PY'
-import re, sys
-from collections import Counter
-metrics, reference, name = sys.argv[1:4]
-expected = Counter()
-for line in open(reference):
-    src, size = line.split()
-    expected["egress" if src == "10.206.0.1" else "ingress"] += int(size)
-got, others = Counter(), []
-for line in open(metrics):
-    m = re.match(r'^planet_traffic_bytes_total\{(.*)\} (\d+)$', line.strip())
-    if not m: continue
-    labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
-    if labels["remote_ip"] != "10.206.0.2" or labels["port"] != "7201": continue
-    if labels["process_name"] == "pe-box" and labels["process_unit"] == name: got[labels["direction"]] += int(m.group(2))
-    else: others.append(line.strip())
-errors = [f"series of port 7201 under another process or unit: {line}" for line in others]
-for direction in sorted(expected):
-    print(f"    {name} {direction}: tcpdump {expected[direction]}, agent {got[direction]}")
-    if got[direction] != expected[direction]: errors.append(f"{direction}: agent {got[direction]}, tcpdump {expected[direction]}")
-if len(expected) != 2: errors.append(f"reference has {len(expected)} directions, want 2")
-if errors: print("\n".join(errors)); sys.exit(1)
-PY
 check() {
     ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics > "$E2E_TMP/metrics.txt" || return 1
-    tshark -r "$E2E_TMP/reference.pcap" -n -T fields -e ip.src -e ip.len > "$E2E_TMP/reference.txt" 2>/dev/null || return 1
-    python3 "$E2E_TMP/check.py" "$E2E_TMP/metrics.txt" "$E2E_TMP/reference.txt" "$NAME"
+    tshark -r "$E2E_TMP/reference.pcap" -n -T fields -e ip.src -e ip.dst -e ip.len > "$E2E_TMP/reference.txt" 2>/dev/null || return 1
+    python3 "$(dirname "$0")/unit_bytes.py" "$E2E_TMP/metrics.txt" "$E2E_TMP/reference.txt" 10.206.0.2 7201 pe-box "10.206.0.1=$NAME"
 }
 wait_for 20 check || true
 stop_tcpdump
