@@ -67,6 +67,16 @@ PROCESSES = {
     505: ("curl", {3: "socket:[5001]", 4: "socket:[5002]", 5: "socket:[5003]"}),
     606: ("resolver", {3: "socket:[6001]", 4: "socket:[99999]"}),
 }
+# pid -> /proc/PID/cgroup (consul-template has none: a procfs tree without the file).
+DOCKER_ID = "3f4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f"  # named in host/
+CGROUPS = {
+    101: "12:pids:/system.slice/ssh.service\n1:name=systemd:/system.slice/ssh.service\n0::/\n",  # v1 hybrid
+    102: "0::/user.slice/user-1000.slice/session-4.scope\n",
+    202: f"0::/system.slice/docker-{DOCKER_ID}.scope\n",
+    303: "0::/system.slice/consul.service\n",
+    505: "0::/user.slice/user-1000.slice/user@1000.service/app.slice/fetch.service\n",
+    606: "0::/\n",
+}
 # A process that exited between the /proc listing and reading its fd directory.
 VANISHED_PID = 808
 
@@ -88,6 +98,9 @@ def write_tree():
             out.write(comm + "\n")
         for fd, target in fds.items():
             os.symlink(target, os.path.join(fd_dir, str(fd)))
+        if pid in CGROUPS:
+            with open(os.path.join(PROC, str(pid), "cgroup"), "w") as out:
+                out.write(CGROUPS[pid])
     # Kept as a directory with no fd/ (git does not store empty directories).
     os.makedirs(os.path.join(PROC, str(VANISHED_PID)))
     with open(os.path.join(PROC, str(VANISHED_PID), "comm"), "w") as out:

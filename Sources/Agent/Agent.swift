@@ -94,8 +94,11 @@ public enum AgentRuntime {
         }
         if let task = capture {
             services.append(task)
-            collectors.append(CaptureCollector(rendersTraffic: feed == .capture, enrichment: enrichment) { task.reading() })
-            collectors.append(TCPHealthCollector { task.aggregator.tcpHealthSnapshot() })
+            collectors.append(CaptureCollector(rendersTraffic: feed == .capture, processUnitLabel: configuration.processUnitLabel,
+                                               enrichment: enrichment) { task.reading() })
+            collectors.append(TCPHealthCollector(processUnitLabel: configuration.processUnitLabel) {
+                task.aggregator.tcpHealthSnapshot()
+            })
         }
 
         if feed == .darkstat {
@@ -115,10 +118,14 @@ public enum AgentRuntime {
 
         var socketstat: SocketstatTask? = nil
         if configuration.socketstatEnabled {
-            let task = SocketstatTask(interval: configuration.taskInterval, aggregator: capture?.aggregator, logger: logger)
+            // Units are read with the owners' names, or not at all when the label is off.
+            let reader = SocketTableReader(units: configuration.processUnitLabel ? ProcessUnitResolver() : nil)
+            let task = SocketstatTask(reader: reader, interval: configuration.taskInterval, aggregator: capture?.aggregator,
+                                      logger: logger)
             socketstat = task
             services.append(task)
-            collectors.append(SocketstatCollector(maxSeries: configuration.dependencyMaxSeries, enrichment: enrichment) {
+            collectors.append(SocketstatCollector(maxSeries: configuration.dependencyMaxSeries,
+                                                  processUnitLabel: configuration.processUnitLabel, enrichment: enrichment) {
                 task.dependencies()
             })
         }

@@ -18,6 +18,8 @@ public struct AgentConfiguration: Sendable {
     public var ebpfAddress = "http://localhost:9435/metrics"
     public var captureEnabled = true
     public var capture = CaptureSettings()
+    /// -process-unit-label: series of a process carry its systemd unit or container.
+    public var processUnitLabel = true
     /// The page and /api/v1 at the listen address (-web-ui-enabled).
     public var webUIEnabled = true
     /// Most bytes read from one inventory, darkstat or ebpf_exporter response.

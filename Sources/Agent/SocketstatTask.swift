@@ -106,6 +106,7 @@ extension EndpointOwners {
             return EndpointOwners.Socket(
                 ipProtocol: entry.protocol.rawValue, isListener: isServer,
                 address: entry.localAddress, port: entry.localPort, processName: socket.processName,
+                processUnit: socket.processUnit,
                 isUnconnectedUDP: entry.protocol == .udp && entry.state == .listen && !isServer)
         })
     }

@@ -69,8 +69,10 @@ public enum FederationQueries {
     /// Labels kept by the traffic aggregation: the peer's IP (and the scraping job's
     /// labels) are summed away, which is what makes the federated data cheap to query.
     public static let trafficLabels = ["direction", "local_hostgroup", "local_domain", "remote_hostgroup", "remote_domain"]
-    /// Labels kept by the dependency aggregation.
-    public static let dependencyLabels = ["local_hostgroup", "local_address", "remote_hostgroup", "remote_address", "port", "protocol", "process_name"]
+    /// Labels kept by the dependency aggregation. `process_unit` is empty (and so not
+    /// written) for agents that do not export it.
+    public static let dependencyLabels = ["local_hostgroup", "local_address", "remote_hostgroup", "remote_address", "port", "protocol",
+                                          "process_name", "process_unit"]
 
     /// The query for `dataSet`; `stepSeconds` is the spacing of evaluations, so that a
     /// dependency seen at any scrape between two evaluations is kept.
@@ -173,11 +175,13 @@ public enum PointMapping {
         case .upstream:
             return [("local_hostgroup", "service"), ("local_address", "address"),
                     ("remote_hostgroup", "upstream_service"), ("remote_address", "upstream_address"),
-                    ("port", "upstream_port"), ("process_name", "process_name"), ("protocol", "protocol")]
+                    ("port", "upstream_port"), ("process_name", "process_name"), ("process_unit", "process_unit"),
+                    ("protocol", "protocol")]
         case .downstream:
             return [("local_hostgroup", "service"), ("local_address", "address"),
                     ("remote_hostgroup", "downstream_service"), ("remote_address", "downstream_address"),
-                    ("port", "port"), ("process_name", "process_name"), ("protocol", "protocol")]
+                    ("port", "port"), ("process_name", "process_name"), ("process_unit", "process_unit"),
+                    ("protocol", "protocol")]
         }
     }
 

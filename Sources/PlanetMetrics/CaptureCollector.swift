@@ -31,11 +31,14 @@ public struct CaptureCollector: MetricsCollector {
     let enrichment: @Sendable () -> Enrichment
     /// False when another source (darkstat) feeds planet_traffic_bytes_total.
     let rendersTraffic: Bool
+    /// Whether traffic series carry `process_unit` (-process-unit-label).
+    let processUnitLabel: Bool
 
-    public init(rendersTraffic: Bool, enrichment: @escaping @Sendable () -> Enrichment,
+    public init(rendersTraffic: Bool, processUnitLabel: Bool = false, enrichment: @escaping @Sendable () -> Enrichment,
                 read: @escaping @Sendable () -> CaptureReading) {
         self.read = read
         self.rendersTraffic = rendersTraffic
+        self.processUnitLabel = processUnitLabel
         self.enrichment = enrichment
     }
 
@@ -49,7 +52,8 @@ public struct CaptureCollector: MetricsCollector {
         var traffic: TrafficRenderer? = nil
         if rendersTraffic {
             let labels = enrichment()
-            traffic = TrafficRenderer(reading.snapshot, local: labels.local, lookup: labels.lookup)
+            traffic = TrafficRenderer(reading.snapshot, local: labels.local, lookup: labels.lookup,
+                                      processUnitLabel: processUnitLabel)
         }
         return Renderer(reading: reading, traffic: traffic)
     }

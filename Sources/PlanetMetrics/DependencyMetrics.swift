@@ -17,8 +17,9 @@ public enum DependencyMetrics {
     /// are written once. Each family holds at most `maxSeries` series (see
     /// `DependencyRenderer`).
     public static func render(_ report: DependencyReport, into writer: inout ExpositionWriter, labels: InventoryLookup,
-                              dnsName: (IPAddress) -> String = { _ in "" }, maxSeries: Int = .max) {
-        var renderer = DependencyRenderer(report, labels: labels, dnsName: dnsName, maxSeries: maxSeries)
+                              dnsName: (IPAddress) -> String = { _ in "" }, maxSeries: Int = .max, processUnitLabel: Bool = false) {
+        var renderer = DependencyRenderer(report, labels: labels, dnsName: dnsName, maxSeries: maxSeries,
+                                          processUnitLabel: processUnitLabel)
         while !renderer.render(upTo: .max, into: &writer) {}
     }
 }
@@ -27,7 +28,7 @@ public enum DependencyMetrics {
 /// many series is sent while it is written.
 ///
 /// The bound is per family. Past it, edges are folded per service: the edges of the
-/// service (local address and hostgroup, port, process, protocol) with the most peers
+/// service (local address and hostgroup, port, process and its unit, protocol) with the most peers
 /// become one series with empty `remote_address`, `remote_dns_name`, `remote_hostgroup` and `remote_ip`,
 /// then the service with the next most, until the family fits; if it still does not
 /// (more services than the bound), the series past the bound in sorted order are left
@@ -45,14 +46,20 @@ public struct DependencyRenderer {
     var family = 0
     var position = 0
 
-    /// Label names of an edge; the first five name its service.
+    /// Label names of an edge; all but the last four (the remote end) name its service.
     static let edgeKeys = ["local_address", "local_hostgroup", "port", "process_name", "protocol", "remote_address",
                            "remote_dns_name", "remote_hostgroup", "remote_ip"]
+    /// `edgeKeys` with `process_unit`.
+    static let edgeKeysWithUnit = ["local_address", "local_hostgroup", "port", "process_name", "process_unit", "protocol",
+                                   "remote_address", "remote_dns_name", "remote_hostgroup", "remote_ip"]
+    /// Label values of an edge that name its remote end, the last of each series.
+    static let remoteKeys = 4
 
     /// The families of `report`, with at most `maxSeries` series each; `dnsName` gives
-    /// remote_dns_name, which depends on remote_ip only and so adds no series.
+    /// remote_dns_name, which depends on remote_ip only and so adds no series. With
+    /// `processUnitLabel`, every series carries its process's unit as `process_unit`.
     public init(_ report: DependencyReport, labels: InventoryLookup, dnsName: (IPAddress) -> String = { _ in "" },
-                maxSeries: Int) {
+                maxSeries: Int, processUnitLabel: Bool = false) {
         func describe(_ address: IPAddress) -> (hostgroup: String, address: String) {
             let known = labels(address)
             let domain = known?.domain ?? ""
@@ -64,9 +71,10 @@ public struct DependencyRenderer {
             for edge in edges {
                 let local = describe(edge.localAddress)
                 let remote = describe(edge.remoteAddress)
-                let values = [local.address, local.hostgroup, String(edge.port), edge.processName,
+                var values = [local.address, local.hostgroup, String(edge.port), edge.processName,
                               edge.protocol.label, remote.address, dnsName(edge.remoteAddress), remote.hostgroup,
                               edge.remoteAddress.description]
+                if processUnitLabel { values.insert(edge.processUnit, at: 4) }
                 if seen.insert(values).inserted { series.append(values) }
             }
             return series
@@ -82,16 +90,18 @@ public struct DependencyRenderer {
         for server in report.servers {
             // A wildcard or loopback bind belongs to the host as a whole.
             let address = server.address.isUnspecified || server.address.isLoopback ? report.hostAddress : server.address
-            let values = [server.bind, describe(address).hostgroup, String(server.port), server.processName]
+            var values = [server.bind, describe(address).hostgroup, String(server.port), server.processName]
+            if processUnitLabel { values.append(server.processUnit) }
             if seen.insert(values).inserted { servers.append(values) }
         }
+        let edgeKeys = processUnitLabel ? Self.edgeKeysWithUnit : Self.edgeKeys
         families = [
-            Family(name: "planet_upstream", help: "Upstream dependency of this machine", keys: Self.edgeKeys,
+            Family(name: "planet_upstream", help: "Upstream dependency of this machine", keys: edgeKeys,
                    series: upstreams.series, dropped: upstreams.dropped),
-            Family(name: "planet_downstream", help: "Downstream dependency of this machine", keys: Self.edgeKeys,
+            Family(name: "planet_downstream", help: "Downstream dependency of this machine", keys: edgeKeys,
                    series: downstreams.series, dropped: downstreams.dropped),
             Family(name: "planet_server_process", help: "Server process that are listening on network interfaces",
-                   keys: ["bind", "local_hostgroup", "port", "process_name"],
+                   keys: ["bind", "local_hostgroup", "port", "process_name"] + (processUnitLabel ? ["process_unit"] : []),
                    series: Array(servers.prefix(limit)), dropped: max(0, servers.count - limit)),
         ]
     }
@@ -103,7 +113,7 @@ public struct DependencyRenderer {
     static func folded(_ series: [[String]], limit: Int) -> (series: [[String]], dropped: Int) {
         guard series.count > limit else { return (series, 0) }
         var peers: [ArraySlice<String>: Int] = [:]
-        for values in series { peers[values.prefix(5), default: 0] += 1 }
+        for values in series { peers[values.dropLast(remoteKeys), default: 0] += 1 }
         let largestFirst = peers.filter { $0.value > 1 }.sorted {
             $0.value != $1.value ? $0.value > $1.value : $0.key.lexicographicallyPrecedes($1.key)
         }
@@ -116,11 +126,11 @@ public struct DependencyRenderer {
         var out: [[String]] = []
         var written = Set<ArraySlice<String>>()
         for values in series {
-            let service = values.prefix(5)
+            let service = values.dropLast(remoteKeys)
             if !folded.contains(service) {
                 out.append(values)
             } else if written.insert(service).inserted {
-                out.append(Array(service) + ["", "", "", ""])
+                out.append(Array(service) + Array(repeating: "", count: remoteKeys))
             }
         }
         if out.count > limit { out.removeLast(out.count - limit) }

@@ -6,15 +6,20 @@ import Traffic
 public struct TCPHealthCollector: MetricsCollector {
     public let name = "tcp_health"
     let read: @Sendable () -> TCPHealthSnapshot
+    let processUnitLabel: Bool
 
-    public init(read: @escaping @Sendable () -> TCPHealthSnapshot) { self.read = read }
+    /// With `processUnitLabel`, every edge carries `process_unit` (-process-unit-label).
+    public init(processUnitLabel: Bool = false, read: @escaping @Sendable () -> TCPHealthSnapshot) {
+        self.read = read
+        self.processUnitLabel = processUnitLabel
+    }
 
     public func collect(into writer: inout ExpositionWriter) -> Bool {
         collectAllParts(into: &writer)
     }
 
     public func makeRenderer() -> any CollectorRenderer {
-        Renderer(health: TCPHealthRenderer(read()))
+        Renderer(health: TCPHealthRenderer(read(), processUnitLabel: processUnitLabel))
     }
 
     struct Renderer: CollectorRenderer {
@@ -30,6 +35,7 @@ public struct TCPHealthCollector: MetricsCollector {
 public struct TCPHealthRenderer {
     let snapshot: TCPHealthSnapshot
     let order: [Int]
+    let processUnitLabel: Bool
     var family = 0
     var position = 0
 
@@ -45,25 +51,30 @@ public struct TCPHealthRenderer {
     /// The `le` label values of the histogram's buckets.
     static let bucketLabels: [String] = TCPHealth.bucketBounds.map { ExpositionWriter.format(Double($0) / 1e6) } + ["+Inf"]
 
-    /// A renderer of `snapshot`.
-    public init(_ snapshot: TCPHealthSnapshot) {
+    /// A renderer of `snapshot`; with `processUnitLabel`, edges carry `process_unit`.
+    public init(_ snapshot: TCPHealthSnapshot, processUnitLabel: Bool = false) {
         self.snapshot = snapshot
+        self.processUnitLabel = processUnitLabel
         let keys = snapshot.keys
         order = keys.indices.sorted { a, b in
             let x = keys[a], y = keys[b]
             if x.peer != y.peer { return x.peer < y.peer }
             if x.upstream != y.upstream { return !x.upstream }
             if x.port != y.port { return x.port < y.port }
-            return x.process < y.process
+            if x.process != y.process { return x.process < y.process }
+            return x.unit < y.unit
         }
         // No edge, no empty families.
         if order.isEmpty { family = Self.counters.count + 1 }
     }
 
     /// The edge labels, sorted by name.
-    static func labels(_ key: TCPEdgeKey) -> [(String, String)] {
-        [("direction", key.directionLabel), ("port", key.portLabel), ("process_name", key.process),
-         ("protocol", "tcp"), ("remote_ip", key.peer.description)]
+    static func labels(_ key: TCPEdgeKey, processUnitLabel: Bool) -> [(String, String)] {
+        processUnitLabel
+            ? [("direction", key.directionLabel), ("port", key.portLabel), ("process_name", key.process),
+               ("process_unit", key.unit), ("protocol", "tcp"), ("remote_ip", key.peer.description)]
+            : [("direction", key.directionLabel), ("port", key.portLabel), ("process_name", key.process),
+               ("protocol", "tcp"), ("remote_ip", key.peer.description)]
     }
 
     /// Writes up to `count` edges of the current family (its header first), moving on to
@@ -83,7 +94,7 @@ public struct TCPHealthRenderer {
             while position < end {
                 let index = order[position]
                 position += 1
-                let labels = Self.labels(snapshot.keys[index])
+                let labels = Self.labels(snapshot.keys[index], processUnitLabel: processUnitLabel)
                 let health = snapshot.edges[index]
                 if histogram {
                     Self.writeHistogram(health, labels: labels, into: &writer)

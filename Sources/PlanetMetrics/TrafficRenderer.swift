@@ -10,15 +10,20 @@ public struct TrafficRenderer {
     let local: InventoryHost
     let lookup: InventoryLookup
     let order: [Int32]
+    /// Whether series carry `process_unit` (-process-unit-label).
+    let processUnitLabel: Bool
     var position = 0
     var lastPeer: IPAddress? = nil
     var peerText = ""
     var peerName = ""
     var peerLabels = InventoryHost.unknown
 
-    /// A renderer of `snapshot`, its series ordered by peer, direction, protocol, port and process.
-    public init(_ snapshot: TrafficSnapshot, local: InventoryHost, lookup: @escaping InventoryLookup) {
+    /// A renderer of `snapshot`, its series ordered by peer, direction, protocol, port and
+    /// process; with `processUnitLabel`, each carries its process's unit as `process_unit`.
+    public init(_ snapshot: TrafficSnapshot, local: InventoryHost, lookup: @escaping InventoryLookup,
+                processUnitLabel: Bool = false) {
         self.snapshot = snapshot
+        self.processUnitLabel = processUnitLabel
         self.local = local
         self.lookup = lookup
         let keys = snapshot.keys
@@ -48,7 +53,7 @@ public struct TrafficRenderer {
                 peerName = snapshot.dnsNames.name(for: key.peer)
                 peerLabels = lookup(key.peer) ?? .unknown
             }
-            writer.sample("planet_traffic_bytes_total", labels: [
+            var labels = [
                 ("direction", key.direction.label),
                 ("local_domain", local.domain),
                 ("local_hostgroup", local.hostgroup),
@@ -59,7 +64,9 @@ public struct TrafficRenderer {
                 ("remote_domain", peerLabels.domain),
                 ("remote_hostgroup", peerLabels.hostgroup),
                 ("remote_ip", peerText),
-            ], snapshot.counters[index].bytes)
+            ]
+            if processUnitLabel { labels.insert(("process_unit", snapshot.processUnit(key.process)), at: 5) }
+            writer.sample("planet_traffic_bytes_total", labels: labels, snapshot.counters[index].bytes)
         }
         return position == order.count
     }

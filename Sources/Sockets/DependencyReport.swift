@@ -10,20 +10,25 @@ public struct DependencyEdge: Hashable, Sendable, Comparable {
     public var `protocol`: TransportProtocol
     /// "" when no process could be found.
     public var processName: String
+    /// The process's systemd unit or container; "" when none is known.
+    public var processUnit: String
 
     /// An edge from its fields.
-    public init(localAddress: IPAddress, remoteAddress: IPAddress, port: UInt16, protocol proto: TransportProtocol, processName: String) {
+    public init(localAddress: IPAddress, remoteAddress: IPAddress, port: UInt16, protocol proto: TransportProtocol, processName: String,
+                processUnit: String = "") {
         self.localAddress = localAddress
         self.remoteAddress = remoteAddress
         self.port = port
         self.protocol = proto
         self.processName = processName
+        self.processUnit = processUnit
     }
 
     public static func < (lhs: DependencyEdge, rhs: DependencyEdge) -> Bool {
         if lhs.protocol != rhs.protocol { return lhs.protocol.rawValue < rhs.protocol.rawValue }
         if lhs.port != rhs.port { return lhs.port < rhs.port }
         if lhs.processName != rhs.processName { return lhs.processName < rhs.processName }
+        if lhs.processUnit != rhs.processUnit { return lhs.processUnit < rhs.processUnit }
         if lhs.remoteAddress != rhs.remoteAddress { return lhs.remoteAddress < rhs.remoteAddress }
         return lhs.localAddress < rhs.localAddress
     }
@@ -37,12 +42,15 @@ public struct ServerProcess: Hashable, Sendable, Comparable {
     public var port: UInt16
     /// "" when no process could be found.
     public var processName: String
+    /// The process's systemd unit or container; "" when none is known.
+    public var processUnit: String
 
     /// A server process from its fields.
-    public init(address: IPAddress, port: UInt16, processName: String) {
+    public init(address: IPAddress, port: UInt16, processName: String, processUnit: String = "") {
         self.address = address
         self.port = port
         self.processName = processName
+        self.processUnit = processUnit
     }
 
     /// `ADDR:PORT` as the Go original writes it, without brackets: "0.0.0.0:22", ":::25".
@@ -52,7 +60,8 @@ public struct ServerProcess: Hashable, Sendable, Comparable {
         if lhs.address.isIPv4 != rhs.address.isIPv4 { return lhs.address.isIPv4 }
         if lhs.address != rhs.address { return lhs.address < rhs.address }
         if lhs.port != rhs.port { return lhs.port < rhs.port }
-        return lhs.processName < rhs.processName
+        if lhs.processName != rhs.processName { return lhs.processName < rhs.processName }
+        return lhs.processUnit < rhs.processUnit
     }
 }
 
@@ -69,11 +78,14 @@ public struct DependencyReport: Sendable {
     public let upstreams: [DependencyEdge]
     public let downstreams: [DependencyEdge]
     public let servers: [ServerProcess]
+    /// Units worked out again because the unit cache was full (`SocketSnapshot.processUnitsUncached`).
+    public let processUnitsUncached: UInt64
 
     /// Classifies the sockets of `snapshot`, sorted for stable output. `udpServerPorts`
     /// are UDP ports that traffic showed several peers sending to (from capture).
     public init(snapshot: SocketSnapshot, hostAddress: IPAddress, udpServerPorts: PortSet? = nil) {
         self.hostAddress = hostAddress
+        self.processUnitsUncached = snapshot.processUnitsUncached
         var upstreams = Set<DependencyEdge>()
         var downstreams = Set<DependencyEdge>()
         var servers = Set<ServerProcess>()
@@ -82,20 +94,21 @@ public struct DependencyReport: Sendable {
             switch entry.state {
             case .listen:
                 guard snapshot.isServer(entry, udpServerPorts: udpServerPorts) else { continue }
-                servers.insert(ServerProcess(address: entry.localAddress, port: entry.localPort, processName: socket.processName ?? ""))
+                servers.insert(ServerProcess(address: entry.localAddress, port: entry.localPort, processName: socket.processName ?? "",
+                                             processUnit: socket.processUnit ?? ""))
             case .established, .timeWait:
                 let local = entry.localAddress.isLoopback ? hostAddress : entry.localAddress
                 if snapshot.isListening(entry.protocol, entry.localPort)
                     || (entry.protocol == .udp && udpServerPorts?.contains(entry.localPort) == true) {
-                    let name = socket.processName
-                        ?? snapshot.listenerName(protocol: entry.protocol, localAddress: entry.localAddress, localPort: entry.localPort)
+                    let owner = socket.processName.map { ($0, socket.processUnit) }
+                        ?? snapshot.listener(protocol: entry.protocol, localAddress: entry.localAddress, localPort: entry.localPort)
                     downstreams.insert(DependencyEdge(
                         localAddress: local, remoteAddress: entry.remoteAddress, port: entry.localPort,
-                        protocol: entry.protocol, processName: name ?? ""))
+                        protocol: entry.protocol, processName: owner?.0 ?? "", processUnit: owner?.1 ?? ""))
                 } else if !entry.remoteAddress.isLoopback {
                     upstreams.insert(DependencyEdge(
                         localAddress: local, remoteAddress: entry.remoteAddress, port: entry.remotePort,
-                        protocol: entry.protocol, processName: socket.processName ?? ""))
+                        protocol: entry.protocol, processName: socket.processName ?? "", processUnit: socket.processUnit ?? ""))
                 }
             case .other:
                 continue

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// Finds the process that owns each socket: `/proc/PID/fd/N` links read `socket:[INODE]`,
-/// and `/proc/PID/comm` names the process.
+/// `/proc/PID/comm` names the process, and `/proc/PID/cgroup` its unit or container.
 ///
 /// One `readlinkat` per open descriptor of every process is the floor of this job and
 /// what dominates the cost of `ss -p`, so the scan keeps everything else off that path:
@@ -23,6 +23,8 @@ public enum ProcessScanner {
     public struct Result: Sendable {
         /// Socket inode to the name of its owning process (the lowest pid when shared).
         public var names: [UInt64: String] = [:]
+        /// Socket inode to its owner's unit label, for the named sockets, when units are read.
+        public var units: [UInt64: String] = [:]
         /// Processes that exited, or whose fd directory or comm could not be read, mid-scan.
         public var skippedProcesses = 0
         /// Descriptors whose link could not be read.
@@ -35,8 +37,9 @@ public enum ProcessScanner {
     static let chunk: Int32 = 1024
 
     /// Scans every process under `procRoot` for descriptors that refer to `inodes`,
-    /// on up to `threads` threads.
-    public static func scan(procRoot: String, inodes: some Sequence<UInt64>, threads: Int = defaultThreads) -> Result {
+    /// on up to `threads` threads; with `units`, each owner's unit is read too.
+    public static func scan(procRoot: String, inodes: some Sequence<UInt64>, threads: Int = defaultThreads,
+                            units: ProcessUnitResolver? = nil) -> Result {
         var wanted: [UInt64: Int32] = [:]
         for inode in inodes where inode != 0 { wanted[inode] = Int32.max }
         var result = Result()
@@ -91,37 +94,58 @@ public enum ProcessScanner {
         result.skippedProcesses += failed.count
 
         var comms: [Int32: String] = [:]
+        var unitLabels: [Int32: String] = [:]
         var path = PathBuffer()
-        var buffer = [UInt8](repeating: 0, count: 64)
+        var buffer = [UInt8](repeating: 0, count: cgroupFileLimit)
         for index in owners.sorted() {
             let pid = processes[index].pid
             path.set(pid: pid, suffix: "/comm")
-            if let comm = readComm(rootFD: rootFD, path: &path, buffer: &buffer) {
+            if let comm = readText(rootFD: rootFD, path: &path, buffer: &buffer) {
                 comms[pid] = comm
+                if let units { unitLabels[pid] = readUnit(pid: pid, rootFD: rootFD, path: &path, buffer: &buffer, units: units) }
             } else {
                 result.skippedProcesses += 1
             }
         }
         result.names.reserveCapacity(wanted.count)
         for (inode, pid) in wanted where pid != Int32.max {
-            if let comm = comms[pid] { result.names[inode] = comm } else { result.locations[inode] = nil }
+            if let comm = comms[pid] {
+                result.names[inode] = comm
+                if let unit = unitLabels[pid] { result.units[inode] = unit }
+            } else {
+                result.locations[inode] = nil
+            }
         }
         return result
+    }
+
+    /// The longest `/proc/PID/cgroup` read: a v1 host's file has a line per hierarchy.
+    static let cgroupFileLimit = 4096
+
+    /// The unit label of `pid` ("" when its cgroup file cannot be read: it exited, or a
+    /// procfs tree without one).
+    private static func readUnit(pid: Int32, rootFD: Int32, path: inout PathBuffer, buffer: inout [UInt8],
+                                 units: ProcessUnitResolver) -> String {
+        path.set(pid: pid, suffix: "/cgroup")
+        guard let text = readText(rootFD: rootFD, path: &path, buffer: &buffer) else { return "" }
+        return units.label(cgroupFile: text[...])
     }
 
     /// The owners `previous` found, read again without scanning every process: each
     /// descriptor it found must still refer to its socket, and each owner's name is read
     /// again. Nil when one does not (the caller then scans). The skipped counts are
     /// those of `previous`, the scan the owners come from.
-    static func recheck(procRoot: String, previous: Result) -> Result? {
+    static func recheck(procRoot: String, previous: Result, units: ProcessUnitResolver? = nil) -> Result? {
         let rootFD = open(procRoot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else { return nil }
         defer { close(rootFD) }
         var result = previous
         result.names.removeAll(keepingCapacity: true)
+        result.units.removeAll(keepingCapacity: true)
         var comms: [Int32: String] = [:]
+        var unitLabels: [Int32: String] = [:]
         var path = PathBuffer()
-        var buffer = [UInt8](repeating: 0, count: 64)
+        var buffer = [UInt8](repeating: 0, count: cgroupFileLimit)
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { link -> Result? in
             for (inode, location) in previous.locations {
                 path.set(pid: location.pid, descriptor: location.descriptor)
@@ -129,10 +153,14 @@ public enum ProcessScanner {
                 guard length > 0, socketInode(UnsafeBufferPointer(rebasing: link[0..<length])) == inode else { return nil }
                 if comms[location.pid] == nil {
                     path.set(pid: location.pid, suffix: "/comm")
-                    guard let comm = readComm(rootFD: rootFD, path: &path, buffer: &buffer) else { return nil }
+                    guard let comm = readText(rootFD: rootFD, path: &path, buffer: &buffer) else { return nil }
                     comms[location.pid] = comm
+                    if let units {
+                        unitLabels[location.pid] = readUnit(pid: location.pid, rootFD: rootFD, path: &path, buffer: &buffer, units: units)
+                    }
                 }
                 result.names[inode] = comms[location.pid]
+                result.units[inode] = unitLabels[location.pid]
             }
             return result
         }
@@ -301,7 +329,10 @@ public enum ProcessScanner {
         return inode
     }
 
-    private static func readComm(rootFD: Int32, path: inout PathBuffer, buffer: inout [UInt8]) -> String? {
+    /// A small procfs file (`comm`, `cgroup`) without its final newline, at most
+    /// `buffer.count` bytes of it; nil when it cannot be read or is empty. procfs hands
+    /// these files over whole in one read.
+    private static func readText(rootFD: Int32, path: inout PathBuffer, buffer: inout [UInt8]) -> String? {
         let fd = path.withCString { openat(rootFD, $0, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -396,15 +427,17 @@ public final class ProcessOwnerCache: Sendable {
 
     public init() {}
 
-    /// The owners of `inodes`, from a re-check when it may stand in for a scan.
-    public func scan(procRoot: String, inodes: some Sequence<UInt64>, threads: Int) -> ProcessScanner.Result {
+    /// The owners of `inodes` (and their units, with `units`), from a re-check when it
+    /// may stand in for a scan.
+    public func scan(procRoot: String, inodes: some Sequence<UInt64>, threads: Int,
+                     units: ProcessUnitResolver? = nil) -> ProcessScanner.Result {
         let wanted = Set(inodes.lazy.filter { $0 != 0 })
         let now = ContinuousClock.now
         if let last = previous.withLock({ $0 }), last.inodes == wanted, now - last.scannedAt < Self.fullScanEvery,
-           let result = ProcessScanner.recheck(procRoot: procRoot, previous: last.result) {
+           let result = ProcessScanner.recheck(procRoot: procRoot, previous: last.result, units: units) {
             return result
         }
-        let result = ProcessScanner.scan(procRoot: procRoot, inodes: wanted, threads: threads)
+        let result = ProcessScanner.scan(procRoot: procRoot, inodes: wanted, threads: threads, units: units)
         previous.withLock { $0 = Previous(inodes: wanted, result: result, scannedAt: now) }
         return result
     }

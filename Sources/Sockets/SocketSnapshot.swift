@@ -1,15 +1,19 @@
 import NetAddress
 
-/// A socket and the name of the process that owns it.
+/// A socket and the name (and unit) of the process that owns it.
 public struct OwnedSocket: Sendable, Hashable {
     public var entry: SocketEntry
     /// nil when no process holds the socket (TIME_WAIT) or its owner could not be read.
     public var processName: String?
+    /// The owner's systemd unit or container: "" when it has none, nil when units are
+    /// not read or there is no owner.
+    public var processUnit: String?
 
-    /// A socket with its owner's name.
-    public init(entry: SocketEntry, processName: String?) {
+    /// A socket with its owner's name and unit.
+    public init(entry: SocketEntry, processName: String?, processUnit: String? = nil) {
         self.entry = entry
         self.processName = processName
+        self.processUnit = processUnit
     }
 }
 
@@ -33,22 +37,26 @@ public final class SocketSnapshot: Sendable {
     public let skippedProcesses: Int
     /// Descriptors skipped because their link could not be read.
     public let skippedDescriptors: Int
+    /// Units worked out again at each reading because the resolver's cache was full
+    /// (`ProcessUnitResolver.uncached`, since the agent started).
+    public let processUnitsUncached: UInt64
 
-    /// Listener process names by endpoint; the first listener named for an endpoint wins.
-    private let listeners: [LocalEndpoint: String]
+    /// Listener owners (name and unit) by endpoint; the first listener named for an endpoint wins.
+    private let listeners: [LocalEndpoint: (name: String, unit: String?)]
 
     /// A snapshot of `sockets`, with the skip counts of the scan that named them and the
     /// ephemeral port range that tells UDP clients from servers.
-    public init(sockets: [OwnedSocket], skippedProcesses: Int = 0, skippedDescriptors: Int = 0,
-                ephemeralPorts: EphemeralPortRange = .linuxDefault) {
+    public init(sockets: [OwnedSocket], processUnitsUncached: UInt64 = 0, skippedProcesses: Int = 0,
+                skippedDescriptors: Int = 0, ephemeralPorts: EphemeralPortRange = .linuxDefault) {
         self.sockets = sockets
+        self.processUnitsUncached = processUnitsUncached
         self.skippedProcesses = skippedProcesses
         self.skippedDescriptors = skippedDescriptors
         self.ephemeralPorts = ephemeralPorts
         var tcp = PortSet()
         var udp = PortSet()
         var udpEphemeral = PortSet()
-        var listeners: [LocalEndpoint: String] = [:]
+        var listeners: [LocalEndpoint: (name: String, unit: String?)] = [:]
         for socket in sockets where socket.entry.state == .listen {
             let entry = socket.entry
             switch entry.protocol {
@@ -62,7 +70,7 @@ public final class SocketSnapshot: Sendable {
             }
             if let name = socket.processName {
                 let key = LocalEndpoint(entry.protocol.rawValue, entry.localAddress, entry.localPort)
-                if listeners[key] == nil { listeners[key] = name }
+                if listeners[key] == nil { listeners[key] = (name, socket.processUnit) }
             }
         }
         tcpListening = tcp
@@ -100,9 +108,9 @@ public final class SocketSnapshot: Sendable {
         }
     }
 
-    /// The process of the listener that a connection on `localAddress:localPort` was
-    /// accepted from: exact address first, then a wildcard listener.
-    func listenerName(protocol proto: TransportProtocol, localAddress: IPAddress, localPort: UInt16) -> String? {
+    /// The process (name and unit) of the listener that a connection on
+    /// `localAddress:localPort` was accepted from: exact address first, then a wildcard listener.
+    func listener(protocol proto: TransportProtocol, localAddress: IPAddress, localPort: UInt16) -> (name: String, unit: String?)? {
         localAddress.firstBound { listeners[LocalEndpoint(proto.rawValue, $0, localPort)] }
     }
 }

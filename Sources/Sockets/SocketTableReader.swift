@@ -28,14 +28,18 @@ public struct SocketTableReader: Sendable {
     public let scanThreads: Int
     /// Owners found by earlier readings of this reader (and its copies).
     let owners = ProcessOwnerCache()
+    /// Reads each owner's unit or container; nil reads none (every unit is then nil).
+    public let units: ProcessUnitResolver?
 
-    /// A reader of `procRoot` (default `/proc`).
-    public init(procRoot: String = "/proc", source: Source = .automatic, scanThreads: Int = ProcessScanner.defaultThreads) {
+    /// A reader of `procRoot` (default `/proc`); with `units`, owners' units are read too.
+    public init(procRoot: String = "/proc", source: Source = .automatic, scanThreads: Int = ProcessScanner.defaultThreads,
+                units: ProcessUnitResolver? = nil) {
         var root = procRoot
         while root.count > 1, root.hasSuffix("/") { root.removeLast() }
         self.procRoot = root
         self.source = source
         self.scanThreads = max(1, scanThreads)
+        self.units = units
     }
 
     private var usesNetlink: Bool {
@@ -46,13 +50,17 @@ public struct SocketTableReader: Sendable {
         }
     }
 
-    /// Reads every TCP and UDP socket, IPv4 and IPv6, and names their processes.
+    /// Reads every TCP and UDP socket, IPv4 and IPv6, and names their processes (and
+    /// their units, with `units`).
     public func read() throws -> SocketSnapshot {
         let entries = try readTable()
-        let scan = owners.scan(procRoot: procRoot, inodes: entries.lazy.map(\.inode), threads: scanThreads)
-        let sockets = entries.map { OwnedSocket(entry: $0, processName: $0.inode == 0 ? nil : scan.names[$0.inode]) }
+        let scan = owners.scan(procRoot: procRoot, inodes: entries.lazy.map(\.inode), threads: scanThreads, units: units)
+        let sockets = entries.map {
+            $0.inode == 0 ? OwnedSocket(entry: $0, processName: nil)
+                : OwnedSocket(entry: $0, processName: scan.names[$0.inode], processUnit: scan.units[$0.inode])
+        }
         return SocketSnapshot(
-            sockets: sockets, skippedProcesses: scan.skippedProcesses,
+            sockets: sockets, processUnitsUncached: units?.uncached ?? 0, skippedProcesses: scan.skippedProcesses,
             skippedDescriptors: scan.skippedDescriptors, ephemeralPorts: EphemeralPortRange.read(procRoot: procRoot))
     }
 

@@ -5,7 +5,7 @@ import NetAddress
 ///
 /// The agent fills one from each socket-table reading. Immutable once built, so the
 /// aggregator reads it from its own thread without locks; the endpoint lookups answer
-/// with an index into `processNames`, so the packet path maps names to its own ids once
+/// with an index into `processes`, so the packet path maps processes to its own ids once
 /// per reading instead of hashing a name per packet.
 public final class EndpointOwners: Sendable {
     /// One local socket as the counting rules see it.
@@ -18,17 +18,20 @@ public final class EndpointOwners: Sendable {
         public var port: UInt16
         /// nil when no process holds the socket or its owner could not be read.
         public var processName: String?
+        /// The owner's systemd unit or container; nil or "" when none is known.
+        public var processUnit: String?
         /// A bound, unconnected UDP socket that is not a listener by the socket table's
         /// rule (an ephemeral port): a `sendto` client, or a server that traffic can reveal.
         public var isUnconnectedUDP: Bool
 
         public init(ipProtocol: UInt8, isListener: Bool, address: IPAddress, port: UInt16, processName: String?,
-                    isUnconnectedUDP: Bool = false) {
+                    processUnit: String? = nil, isUnconnectedUDP: Bool = false) {
             self.ipProtocol = ipProtocol
             self.isListener = isListener
             self.address = address
             self.port = port
             self.processName = processName
+            self.processUnit = processUnit
             self.isUnconnectedUDP = isUnconnectedUDP
         }
     }
@@ -40,8 +43,8 @@ public final class EndpointOwners: Sendable {
     /// Ports of unconnected UDP sockets that are not listeners: a port here becomes a
     /// service port when more than one peer sends to it (`TrafficAccounting`).
     public let udpUnconnected: PortSet
-    /// The distinct process names; index 0 is "no process".
-    public let processNames: [String]
+    /// The distinct processes (name and unit); index 0 is "no process".
+    public let processes: [ProcessIdentity]
 
     private let byEndpoint: [LocalEndpoint: Int32]
     private let byPort: [LocalEndpoint: Int32]
@@ -52,13 +55,14 @@ public final class EndpointOwners: Sendable {
         var tcp = PortSet()
         var udp = PortSet()
         var unconnected = PortSet()
-        var names = [""]
-        var nameIndex: [String: Int32] = [:]
-        func index(_ name: String) -> Int32 {
-            if let known = nameIndex[name] { return known }
-            names.append(name)
-            nameIndex[name] = Int32(names.count - 1)
-            return Int32(names.count - 1)
+        var processes = [ProcessIdentity(name: "")]
+        var processIndex: [ProcessIdentity: Int32] = [:]
+        func index(_ name: String, _ socket: Socket) -> Int32 {
+            let process = ProcessIdentity(name: name, unit: socket.processUnit ?? "")
+            if let known = processIndex[process] { return known }
+            processes.append(process)
+            processIndex[process] = Int32(processes.count - 1)
+            return Int32(processes.count - 1)
         }
         var byEndpoint: [LocalEndpoint: Int32] = [:]
         var byPort: [LocalEndpoint: Int32] = [:]
@@ -72,20 +76,20 @@ public final class EndpointOwners: Sendable {
             if socket.ipProtocol == 6 { tcp.insert(socket.port) } else { udp.insert(socket.port) }
             if let name = socket.processName {
                 let key = LocalEndpoint(socket.ipProtocol, socket.address, socket.port)
-                if byEndpoint[key] == nil { byEndpoint[key] = index(name) }
+                if byEndpoint[key] == nil { byEndpoint[key] = index(name, socket) }
             }
         }
         for socket in connected {
             guard let name = socket.processName else { continue }
             let key = LocalEndpoint(socket.ipProtocol, socket.address, socket.port)
-            if byEndpoint[key] == nil { byEndpoint[key] = index(name) }
+            if byEndpoint[key] == nil { byEndpoint[key] = index(name, socket) }
             let portKey = LocalEndpoint(socket.ipProtocol, .zero, socket.port)
-            if byPort[portKey] == nil { byPort[portKey] = index(name) }
+            if byPort[portKey] == nil { byPort[portKey] = index(name, socket) }
         }
         tcpListening = tcp
         udpListening = udp
         udpUnconnected = unconnected
-        processNames = names
+        self.processes = processes
         self.byEndpoint = byEndpoint
         self.byPort = byPort
     }
@@ -96,7 +100,7 @@ public final class EndpointOwners: Sendable {
         ipProtocol == 6 ? tcpListening.contains(port) : ipProtocol == 17 && udpListening.contains(port)
     }
 
-    /// The index in `processNames` of the process that owns a local endpoint: a socket
+    /// The index in `processes` of the process that owns a local endpoint: a socket
     /// bound to exactly that address, else a wildcard socket on the port, else any
     /// connected socket with that local port; 0 when none does.
     public func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> Int32 {
@@ -104,9 +108,14 @@ public final class EndpointOwners: Sendable {
             ?? byPort[LocalEndpoint(ipProtocol, .zero, localPort)] ?? 0
     }
 
+    /// The process that owns a local endpoint, if any.
+    public func process(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> ProcessIdentity? {
+        let index = processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
+        return index == 0 ? nil : processes[Int(index)]
+    }
+
     /// The name of the process that owns a local endpoint, if any.
     public func processName(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> String? {
-        let index = processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
-        return index == 0 ? nil : processNames[Int(index)]
+        process(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)?.name
     }
 }

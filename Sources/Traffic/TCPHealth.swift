@@ -16,12 +16,15 @@ public struct TCPEdgeKey: Hashable, Sendable {
     public var upstream: Bool
     /// The local process ("" when the socket table does not name one).
     public var process: String
+    /// The local process's systemd unit or container ("" when none is known).
+    public var unit: String
 
-    public init(peer: IPAddress, port: UInt16, upstream: Bool, process: String) {
+    public init(peer: IPAddress, port: UInt16, upstream: Bool, process: String, unit: String = "") {
         self.peer = peer
         self.port = port
         self.upstream = upstream
         self.process = process
+        self.unit = unit
     }
 
     /// The `direction` label value: upstream or downstream.
@@ -365,21 +368,22 @@ public final class TCPHealth {
     /// there is no socket table, else at the next reading.
     private func record(_ event: Event, _ slot: Slot, micros: UInt64 = 0) {
         if let endpoints {
-            if let name = endpoints.processName(ipProtocol: 6, localAddress: slot.local, localPort: slot.localPort) {
-                count(event, slot, process: name, micros: micros)
+            if let process = endpoints.process(ipProtocol: 6, localAddress: slot.local, localPort: slot.localPort) {
+                count(event, slot, process: process, micros: micros)
             } else if heldCount < Self.maxHeldEvents {
                 held[heldCount] = HeldEvent(slot: slot, micros: micros, event: event)
                 heldCount += 1
             } else {
-                count(event, slot, process: "", micros: micros)
+                count(event, slot, process: ProcessIdentity(name: ""), micros: micros)
             }
         } else {
-            count(event, slot, process: "", micros: micros)
+            count(event, slot, process: ProcessIdentity(name: ""), micros: micros)
         }
     }
 
-    private func count(_ event: Event, _ slot: Slot, process: String, micros: UInt64) {
-        var key = TCPEdgeKey(peer: slot.remote, port: slot.servicePort, upstream: slot.upstream, process: process)
+    private func count(_ event: Event, _ slot: Slot, process: ProcessIdentity, micros: UInt64) {
+        var key = TCPEdgeKey(peer: slot.remote, port: slot.servicePort, upstream: slot.upstream, process: process.name,
+                             unit: process.unit)
         let peer = PeerDirection(peer: slot.remote, upstream: slot.upstream)
         if let index = edges.index(forKey: key) {
             edges.values[index].health.apply(event, micros: micros)
@@ -440,8 +444,8 @@ public final class TCPHealth {
         heldCount = 0
         for i in 0..<count {
             let event = held[i]
-            let name = endpoints?.processName(ipProtocol: 6, localAddress: event.slot.local, localPort: event.slot.localPort) ?? ""
-            self.count(event.event, event.slot, process: name, micros: event.micros)
+            let process = endpoints?.process(ipProtocol: 6, localAddress: event.slot.local, localPort: event.slot.localPort)
+            self.count(event.event, event.slot, process: process ?? ProcessIdentity(name: ""), micros: event.micros)
         }
     }
 

@@ -91,19 +91,19 @@ public final class TrafficAccounting {
         tcpHealth.update(endpoints: endpoints)
     }
 
-    /// Stable ids for a reading's process-name indexes. When the reading brings names the
+    /// Stable ids for a reading's process indexes. When the reading brings processes the
     /// full registry has no id for, the ids no series (counted, batched or held) uses are
     /// reclaimed first, so names of processes long gone do not crowd out new ones.
     func translation(_ endpoints: EndpointOwners?) -> [UInt32] {
-        let names = endpoints?.processNames ?? [""]
-        if names.lazy.filter({ self.processRegistry.existingID($0) == nil }).count > processRegistry.room {
+        let processes = endpoints?.processes ?? [ProcessIdentity(name: "")]
+        if processes.lazy.filter({ self.processRegistry.existingID($0) == nil }).count > processRegistry.room {
             flush()
             var inUse = [Bool](repeating: false, count: processRegistry.names.count)
             table.forEachKey { inUse[Int($0.process)] = true }
             for held in pending.keys { inUse[Int(held.key.process)] = true }
             processRegistry.reclaim(keeping: inUse)
         }
-        return names.map { processRegistry.id(for: $0) }
+        return processes.map { processRegistry.id(for: $0) }
     }
 
     /// Packets classified but not yet added to the table; see `enqueue`.

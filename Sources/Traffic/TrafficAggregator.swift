@@ -23,6 +23,8 @@ public struct TrafficSnapshot: Sendable {
     public var processUnattributedBytes: UInt64 = 0
     /// Process names by id, as TrafficKey.process refers to them.
     public var processNames: [String] = [""]
+    /// Process units by id, beside `processNames`.
+    public var processUnits: [String] = [""]
     /// The names the host asked DNS for, by answered address.
     public var dnsNames = DNSNameSnapshot()
     /// TCP connection health per dependency edge.
@@ -42,6 +44,7 @@ public struct TrafficSnapshot: Sendable {
         processAttributedBytes = accounting.processAttributedBytes
         processUnattributedBytes = accounting.processUnattributedBytes
         processNames = accounting.processRegistry.names
+        processUnits = accounting.processRegistry.units
         tcpHealth = accounting.tcpHealth.snapshot()
     }
 
@@ -50,6 +53,11 @@ public struct TrafficSnapshot: Sendable {
     /// The name of a series' process ("" when unknown).
     public func processName(_ id: UInt32) -> String {
         Int(id) < processNames.count ? processNames[Int(id)] : ""
+    }
+
+    /// The unit of a series' process ("" when none is known).
+    public func processUnit(_ id: UInt32) -> String {
+        Int(id) < processUnits.count ? processUnits[Int(id)] : ""
     }
 }
 

@@ -61,6 +61,8 @@ struct AgentCommand: AsyncParsableCommand {
     var captureDNSMaxNames = AgentDefaults.maxDNSNames
     @Flag(name: .customLong("capture-promisc"), inversion: .prefixedNo, help: "Capture in promiscuous mode")
     var capturePromisc = false
+    @Flag(name: .customLong("process-unit-label"), inversion: .prefixedNo, help: "Label series of a process with its systemd unit or container (process_unit, from /proc/PID/cgroup); false leaves every label set without it")
+    var processUnitLabel = true
     @Flag(name: .customLong("web-ui-enabled"), inversion: .prefixedNo, help: "Serve the page and /api/v1 (false: / is a landing page and /api is not served)")
     var webUIEnabled = true
     @Option(name: .customLong("web.config.file"), help: ArgumentHelp("exporter-toolkit web config file for TLS and basic auth, re-read when it changes", valueName: "PATH"))
@@ -178,6 +180,7 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.stateDirectory = stateDirectory
         configuration.stateSaveInterval = stateSaveInterval.duration
         configuration.webUIEnabled = webUIEnabled
+        configuration.processUnitLabel = processUnitLabel
         configuration.capture.maxDefaultInterfaces = captureMaxInterfaces
         configuration.fetchMaxBytes = fetchMaxBytes
         configuration.dependencyMaxSeries = socketstatMaxSeries

@@ -100,6 +100,16 @@ echo "-- one run (-once) with the Go original's command line"
 grep -q 'detected influxdb write api' "$work/once.log" || { cat "$work/once.log" >&2; fail "no API detection logged"; }
 grep -q 'api=v1' "$work/once.log" || { cat "$work/once.log" >&2; fail "InfluxDB 1.x not detected as v1"; }
 
+echo "-- process_unit, where the agent has it, is a tag; where it has not, no tag"
+influxql mothership 'SHOW TAG VALUES FROM "upstream", "downstream" WITH KEY = "process_unit"' > "$work/units.json"
+python3 - "$work/units.json" <<'PY' || fail "process_unit tags in InfluxDB are not the fixture's"
+import json, sys
+series = json.load(open(sys.argv[1]))["results"][0].get("series", [])
+got = {(s["name"], value) for s in series for _, value in s["values"]}
+want = {("upstream", "debugapp.service"), ("downstream", "ssh.service")}
+if got != want: sys.exit(f"process_unit tags {sorted(got)}, want {sorted(want)}")
+PY
+
 echo "-- exclusions (-exclude-ports 22 -exclude-remote-addresses=10.2.3.3)"
 "$binary" "${common[@]}" -influxdb-bucket excluded -exclude-ports 22 -exclude-remote-addresses=10.2.3.3 \
     -once=true 2>"$work/excluded.log" || { cat "$work/excluded.log" >&2; fail "federator -once with exclusions failed"; }

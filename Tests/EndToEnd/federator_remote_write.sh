@@ -37,6 +37,7 @@ grep -q 'remote_write_rejected=0 remote_write_unwritten=0' "$E2E_TMP/run.log" ||
 fed_promql "$receiver_port" 'sum by (remote_hostgroup, remote_domain) (planet_federated_traffic_bits_per_second{direction="ingress", local_hostgroup="debugapp"})' "$end" >"$E2E_TMP/bandwidth.json"
 fed_promql "$receiver_port" 'sum by (remote_hostgroup, remote_address, process_name, port, protocol) (count_over_time(planet_federated_upstream{local_hostgroup="debugapp"}[7d]))' "$end" >"$E2E_TMP/upstream.json"
 fed_promql "$receiver_port" 'sum by (remote_hostgroup, remote_address, process_name, port, protocol) (count_over_time(planet_federated_downstream{local_hostgroup="debugapp"}[7d]))' "$end" >"$E2E_TMP/downstream.json"
+fed_promql "$receiver_port" 'count by (__name__, process_unit) ({__name__=~"planet_federated_(up|down)stream", process_unit!=""})' "$end" >"$E2E_TMP/units.json"
 fed_promql "$receiver_port" 'count({__name__=~"planet_federated_.*"})' "$end" >"$E2E_TMP/series.json"
 fed_promql "$receiver_port" 'sum(count_over_time({__name__=~"planet_federated_.*"}[1h]))' "$end" >"$E2E_TMP/samples.json"
 
@@ -69,6 +70,10 @@ want_down = {
 }
 if set(downstream) != want_down or set(downstream.values()) != {"3"}:
     fail(f"downstreams {downstream}")
+# process_unit, on the two fixture lines that have it, arrives as a label.
+units = {(r["metric"]["__name__"], r["metric"]["process_unit"]) for r in result("units")}
+if units != {("planet_federated_upstream", "debugapp.service"), ("planet_federated_downstream", "ssh.service")}:
+    fail(f"process_unit labels {units}")
 # 3 traffic (ingress from xyz and from no hostgroup, egress to xyz) + 9 upstream + 4 downstream
 # series, 3 samples each; the 800 bit/s series is under the noise floor.
 series = int(result("series")[0]["value"][1])

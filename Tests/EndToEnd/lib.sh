@@ -7,9 +7,12 @@ PLANET_EXPORTER=${PLANET_EXPORTER:-$E2E_ROOT/.build/release/planet-exporter}
 E2E_TMP=$(mktemp -d /tmp/planet-e2e.XXXXXX)
 E2E_PIDS=()
 E2E_NETNS=()
+E2E_CGROUPS=()
+E2E_CONTAINERS=()
 
 e2e_cleanup() {
-    local pid ns
+    local pid ns container
+    for container in "${E2E_CONTAINERS[@]}"; do podman rm -f -t 0 "$container" >/dev/null 2>&1 || true; done
     for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${E2E_PIDS[@]}"; do
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -18,6 +21,11 @@ e2e_cleanup() {
     for ns in "${E2E_NETNS[@]}"; do
         ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
         ip netns delete "$ns" 2>/dev/null || true
+    done
+    # Deepest first: a cgroup goes only once its processes and children have.
+    local index
+    for ((index = ${#E2E_CGROUPS[@]} - 1; index >= 0; index--)); do
+        for _ in $(seq 1 50); do rmdir "${E2E_CGROUPS[index]}" 2>/dev/null && break; sleep 0.1; done
     done
     rm -rf "$E2E_TMP"
 }
@@ -64,6 +72,36 @@ veth_pair() {
 in_ns_bg() {
     local ns=$1; shift
     ip netns exec "$ns" "$@" &
+    E2E_PIDS+=($!)
+}
+
+# cgroup2_root: where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or
+# /sys/fs/cgroup/unified on a hybrid host), from the mount table; empty when it is not.
+cgroup2_root() {
+    awk '{ split($0, halves, " - "); split(halves[2], fields, " "); if (fields[1] == "cgroup2") { print $5; exit } }' \
+        /proc/self/mountinfo
+}
+
+# new_cgroup PATH: makes the cgroup v2 group PATH (and missing parents), removed at exit.
+new_cgroup() {
+    local root path part
+    root=$(cgroup2_root)
+    [ -n "$root" ] || skip "no cgroup v2 hierarchy mounted"
+    path=$root
+    for part in ${1//\// }; do
+        path=$path/$part
+        if [ ! -d "$path" ]; then
+            mkdir "$path"
+            E2E_CGROUPS+=("$path")
+        fi
+    done
+}
+
+# in_cgroup_bg PATH NS CMD...: runs CMD in NS in the background inside the cgroup v2
+# group PATH, registers its pid.
+in_cgroup_bg() {
+    local group=$1 ns=$2; shift 2
+    bash -c 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"' "$(cgroup2_root)/$group" "$ns" "$@" &
     E2E_PIDS+=($!)
 }
 
@@ -191,6 +229,13 @@ bq_sql() {
         | python3 -c 'import json, sys; print(json.dumps([[c["v"] for c in r["f"]] for r in json.load(sys.stdin).get("rows", [])]))'
 }
 
+# debian_root_tar: makes $E2E_DEBIAN_ROOT, the tar of the Debian root below, unless made already.
+debian_root_tar() {
+    require_cmd mmdebstrap
+    [ -s "$E2E_DEBIAN_ROOT.done" ] || bash "$E2E_ROOT/scripts/lib/debian-root.sh" "$E2E_DEBIAN_ROOT" \
+        || fail "could not build a Debian root with mmdebstrap (see $E2E_DEBIAN_ROOT.log)"
+}
+
 # A clean Debian 12 root from Debian's archive (mmdebstrap), with systemd so a test can
 # boot it, made once per run of scripts/test: the first caller builds the tarball at
 # E2E_DEBIAN_ROOT (scripts/test starts it early in the background), the others wait for
@@ -198,9 +243,8 @@ bq_sql() {
 E2E_DEBIAN_ROOT=${E2E_DEBIAN_ROOT:-/var/tmp/planet-e2e-bookworm.tar}
 debian_root() {
     local dir=$1
-    require_cmd mmdebstrap systemd-nspawn
-    [ -s "$E2E_DEBIAN_ROOT.done" ] || bash "$E2E_ROOT/scripts/lib/debian-root.sh" "$E2E_DEBIAN_ROOT" \
-        || fail "could not build a Debian root with mmdebstrap (see $E2E_DEBIAN_ROOT.log)"
+    require_cmd systemd-nspawn
+    debian_root_tar
     mkdir -p "$dir"
     tar -C "$dir" -xf "$E2E_DEBIAN_ROOT"
 }

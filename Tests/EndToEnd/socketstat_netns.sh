@@ -69,6 +69,9 @@ for line in open(metrics):
     if m:
         labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
         if labels.get("port") == "19100": continue  # the agent's own endpoint and its scrape
+        # Every series has process_unit; its value is the test's own cgroup's unit, which
+        # depends on where the suite runs (process_unit_netns.sh checks the values).
+        if labels.pop("process_unit", None) is None: sys.exit(f"no process_unit: {line.strip()}")
         series.setdefault(m.group(1), set()).add(tuple(sorted(labels.items())))
 # No capture runs here, so no DNS answer names a peer: remote_dns_name is present and empty.
 def edge(local, remote, port, proto, process):
@@ -106,6 +109,6 @@ if errors:
 print("    series as expected:", sum(len(v) for v in series.values()))
 PY
 grep -q 'planet_scrape_collector_success{collector="socketstat"} 1' "$E2E_TMP/metrics.txt" || fail "socketstat collector not successful"
-grep -q 'planet_server_process{bind="127.0.0.1:19100",local_hostgroup="",port="19100",process_name="planet-exporter"} 1' "$E2E_TMP/metrics.txt" \
+grep -Eq '^planet_server_process\{bind="127.0.0.1:19100",local_hostgroup="",port="19100",process_name="planet-exporter",process_unit="[^"]*"\} 1$' "$E2E_TMP/metrics.txt" \
     || fail "the agent's own listener is missing from planet_server_process"
 echo "socketstat end to end: ok"

@@ -178,7 +178,8 @@ metrics = open(sys.argv[2]).read()
 # before a socket reading named its process is on the edge with process "".
 edges = {(e["direction"], e["port"], e["process"]): e for e in doc["edges"] if e["remote_ip"] == "10.203.0.2"}
 def series(family):
-    pattern = r'%s\{direction="([^"]*)",port="([^"]*)",process_name="([^"]*)",protocol="tcp",remote_ip="10\.203\.0\.2"\} (\S+)' % family
+    # process_unit is the test's own cgroup's unit (where the suite runs), the same on every edge.
+    pattern = r'%s\{direction="([^"]*)",port="([^"]*)",process_name="([^"]*)",process_unit="[^"]*",protocol="tcp",remote_ip="10\.203\.0\.2"\} (\S+)' % family
     return {(d, p, n): int(float(v)) for d, p, n, v in re.findall(pattern, metrics)}
 for field, family in (("attempts", "planet_tcp_connection_attempts_total"),
                       ("established", "planet_tcp_connections_established_total"),

@@ -68,15 +68,15 @@ metrics() { ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics; }
 has() { metrics | matches -E "$1"; }
 
 log "pe-twopeers: two peers send to port 40000, so it is a server"
-wait_for 30 has 'planet_server_process\{bind="0.0.0.0:40000",local_hostgroup="",port="40000",process_name="pe-twopeers"\} 1' \
+wait_for 30 has 'planet_server_process\{bind="0.0.0.0:40000",local_hostgroup="",port="40000",process_name="pe-twopeers",process_unit="[^"]*"\} 1' \
     || { metrics | grep -E 'planet_server_process|planet_traffic_bytes'; fail "pe-twopeers not shown as a server"; }
-wait_for 10 has 'planet_traffic_bytes_total\{direction="ingress",[^}]*port="40000",process_name="pe-twopeers",protocol="udp",[^}]*remote_ip="10.205.0.3"\}' \
+wait_for 10 has 'planet_traffic_bytes_total\{direction="ingress",[^}]*port="40000",process_name="pe-twopeers",process_unit="[^"]*",protocol="udp",[^}]*remote_ip="10.205.0.3"\}' \
     || { metrics | grep planet_traffic_bytes; fail "pe-twopeers traffic not under port 40000"; }
 
 log "pe-sendto: traffic under the echo server's port 5300, both ways, and no server series"
-wait_for 10 has 'planet_traffic_bytes_total\{direction="egress",[^}]*port="5300",process_name="pe-sendto",protocol="udp",[^}]*remote_ip="10.205.0.2"\}' \
+wait_for 10 has 'planet_traffic_bytes_total\{direction="egress",[^}]*port="5300",process_name="pe-sendto",process_unit="[^"]*",protocol="udp",[^}]*remote_ip="10.205.0.2"\}' \
     || { metrics | grep planet_traffic_bytes; fail "pe-sendto egress not under port 5300"; }
-has 'planet_traffic_bytes_total\{direction="ingress",[^}]*port="5300",process_name="pe-sendto",protocol="udp",[^}]*remote_ip="10.205.0.2"\}' \
+has 'planet_traffic_bytes_total\{direction="ingress",[^}]*port="5300",process_name="pe-sendto",process_unit="[^"]*",protocol="udp",[^}]*remote_ip="10.205.0.2"\}' \
     || { metrics | grep planet_traffic_bytes; fail "pe-sendto ingress not under port 5300"; }
 metrics > "$E2E_TMP/metrics.txt"
 if grep -E "planet_traffic_bytes_total\{[^}]*port=\"$port\"" "$E2E_TMP/metrics.txt"; then

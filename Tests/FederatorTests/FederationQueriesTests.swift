@@ -7,9 +7,9 @@ import Testing
         #expect(FederationQueries.query(.traffic, options: options, stepSeconds: 30)
             == "sum by (direction, local_hostgroup, local_domain, remote_hostgroup, remote_domain) (irate(planet_traffic_bytes_total[60s])) * 8 > 1000")
         #expect(FederationQueries.query(.upstream, options: options, stepSeconds: 30)
-            == "max by (local_hostgroup, local_address, remote_hostgroup, remote_address, port, protocol, process_name) (max_over_time(planet_upstream[30s]))")
+            == "max by (local_hostgroup, local_address, remote_hostgroup, remote_address, port, protocol, process_name, process_unit) (max_over_time(planet_upstream[30s]))")
         #expect(FederationQueries.query(.downstream, options: options, stepSeconds: 15)
-            == "max by (local_hostgroup, local_address, remote_hostgroup, remote_address, port, protocol, process_name) (max_over_time(planet_downstream[15s]))")
+            == "max by (local_hostgroup, local_address, remote_hostgroup, remote_address, port, protocol, process_name, process_unit) (max_over_time(planet_downstream[15s]))")
     }
 
     @Test func exclusionsAreLiteralAndQuoted() {
@@ -26,7 +26,7 @@ import Testing
         #expect(FederationQueries.query(.traffic, options: options, stepSeconds: 30)
             == #"sum by (direction, local_hostgroup, local_domain, remote_hostgroup, remote_domain) (irate(planet_traffic_bytes_total{port!~"22|9100", remote_ip!~"52\\..*|a\"b", remote_domain!~"52\\..*|a\"b"}[60s])) * 8 > 1000"#)
         #expect(FederationQueries.query(.downstream, options: options, stepSeconds: 30)
-            == #"max by (local_hostgroup, local_address, remote_hostgroup, remote_address, port, protocol, process_name) (max_over_time(planet_downstream{port!~"22|9100", remote_address!~"52\\..*|a\"b"}[30s]))"#)
+            == #"max by (local_hostgroup, local_address, remote_hostgroup, remote_address, port, protocol, process_name, process_unit) (max_over_time(planet_downstream{port!~"22|9100", remote_address!~"52\\..*|a\"b"}[30s]))"#)
     }
 
     @Test func requiredHostgroupsAreTheGoOriginals() {
@@ -47,7 +47,7 @@ import Testing
             + #"local_hostgroup!="", remote_ip!~"\#(addresses)", remote_domain!~"\#(addresses)", remote_hostgroup!=""}[60s])) * 8 > 1000"#)
         for dataSet in [DataSet.upstream, .downstream] {
             #expect(FederationQueries.query(dataSet, options: options, stepSeconds: 15)
-                == "max by (local_hostgroup, local_address, remote_hostgroup, remote_address, port, protocol, process_name) (max_over_time(planet_\(dataSet.rawValue){"
+                == "max by (local_hostgroup, local_address, remote_hostgroup, remote_address, port, protocol, process_name, process_unit) (max_over_time(planet_\(dataSet.rawValue){"
                 + #"local_hostgroup!="", port!~"\#(ports)", remote_address!~"\#(addresses)", remote_address!="localhost", process_name!="", remote_address!~"\\d.*"}[15s]))"#)
         }
     }
@@ -90,6 +90,15 @@ import Testing
         ])
         #expect(PointMapping.points(.downstream, series: series).map(LineProtocol.encode) == [
             "downstream,address=debugapp.service.consul,downstream_address=xyz.service.consul,downstream_service=xyz,port=80,process_name=debugapp,protocol=tcp,service=debugapp service_dependency=1 1000000000",
+        ])
+    }
+
+    @Test func dependencyPointsCarryTheProcessUnitWhenPresent() {
+        let labels = ["local_hostgroup": "debugapp", "local_address": "debugapp.service.consul", "port": "80", "protocol": "tcp",
+                      "process_name": "java", "process_unit": "billing.service"]
+        let series = [PrometheusSeries(labels: labels, samples: [.init(timestampMilliseconds: 1000, value: 1)])]
+        #expect(PointMapping.points(.upstream, series: series).map(LineProtocol.encode) == [
+            "upstream,address=debugapp.service.consul,process_name=java,process_unit=billing.service,protocol=tcp,service=debugapp,upstream_port=80 service_dependency=1 1000000000",
         ])
     }
 

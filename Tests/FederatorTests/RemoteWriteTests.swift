@@ -23,6 +23,13 @@ import Testing
         #expect(RemoteWriteMapping.labels(.upstream, series: series)?[0].value == "planet_federated_upstream")
     }
 
+    @Test func dependencySeriesKeepTheProcessUnitWhenTheAgentHasIt() throws {
+        let series = PrometheusSeries(labels: ["local_hostgroup": "a", "process_name": "java", "process_unit": "billing.service"], samples: [])
+        let labels = try #require(RemoteWriteMapping.labels(.upstream, series: series))
+        #expect(labels.map(\.name) == ["__name__", "local_hostgroup", "process_name", "process_unit"])
+        #expect(labels[3].value == "billing.service")
+    }
+
     @Test func bodyIsSnappyCompressedWriteRequest() throws {
         var label = Prometheus_Label()
         label.name = "__name__"

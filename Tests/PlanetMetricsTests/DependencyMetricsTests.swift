@@ -50,6 +50,36 @@ struct DependencyMetricsTests {
         #expect(render(report, Self.inventory) == expected)
     }
 
+    @Test func rendersFixtureWithProcessUnits() throws {
+        let units = ProcessUnitResolver(hostRoot: RepositoryFixtures.path("sockets/host"))
+        let snapshot = try SocketTableReader(procRoot: RepositoryFixtures.path("sockets/proc"), units: units).read()
+        let report = DependencyReport(snapshot: snapshot, hostAddress: IPAddress("10.0.0.5")!)
+        var writer = ExpositionWriter()
+        DependencyMetrics.render(report, into: &writer, labels: Self.inventory, processUnitLabel: true)
+        let expected = """
+            # HELP planet_upstream Upstream dependency of this machine
+            # TYPE planet_upstream gauge
+            planet_upstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="443",process_name="curl",process_unit="user@1000.service/fetch.service",protocol="tcp",remote_address="35.158.25.125",remote_dns_name="",remote_hostgroup="",remote_ip="35.158.25.125"} 1
+            planet_upstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="8300",process_name="consul",process_unit="consul.service",protocol="tcp",remote_address="10.2.3.3",remote_dns_name="",remote_hostgroup="consul-server",remote_ip="10.2.3.3"} 1
+            planet_upstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="8300",process_name="consul",process_unit="consul.service",protocol="tcp",remote_address="10.2.3.4",remote_dns_name="",remote_hostgroup="consul-server",remote_ip="10.2.3.4"} 1
+            planet_upstream{local_address="2001:db8::5",local_hostgroup="",port="53",process_name="resolver",process_unit="",protocol="udp",remote_address="2001:db8::53",remote_dns_name="",remote_hostgroup="",remote_ip="2001:db8::53"} 1
+            # HELP planet_downstream Downstream dependency of this machine
+            # TYPE planet_downstream gauge
+            planet_downstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="22",process_name="sshd",process_unit="ssh.service",protocol="tcp",remote_address="192.168.1.2",remote_dns_name="",remote_hostgroup="",remote_ip="192.168.1.2"} 1
+            planet_downstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="80",process_name="nginx",process_unit="web-frontend",protocol="tcp",remote_address="xyz.service.consul",remote_dns_name="",remote_hostgroup="xyz",remote_ip="10.1.2.3"} 1
+            planet_downstream{local_address="debugapp.service.consul",local_hostgroup="debugapp",port="8500",process_name="consul",process_unit="consul.service",protocol="tcp",remote_address="127.0.0.1",remote_dns_name="",remote_hostgroup="",remote_ip="127.0.0.1"} 1
+            # HELP planet_server_process Server process that are listening on network interfaces
+            # TYPE planet_server_process gauge
+            planet_server_process{bind="0.0.0.0:22",local_hostgroup="debugapp",port="22",process_name="sshd",process_unit="ssh.service"} 1
+            planet_server_process{bind="0.0.0.0:80",local_hostgroup="debugapp",port="80",process_name="nginx",process_unit="web-frontend"} 1
+            planet_server_process{bind="0.0.0.0:8301",local_hostgroup="debugapp",port="8301",process_name="consul",process_unit="consul.service"} 1
+            planet_server_process{bind="127.0.0.1:8500",local_hostgroup="debugapp",port="8500",process_name="consul",process_unit="consul.service"} 1
+            planet_server_process{bind=":::22",local_hostgroup="debugapp",port="22",process_name="sshd",process_unit="ssh.service"} 1
+
+            """
+        #expect(writer.text == expected)
+    }
+
     @Test func withoutInventoryAddressesAreIPsAndHostgroupsEmpty() {
         let snapshot = SocketSnapshot(sockets: [
             OwnedSocket(entry: SocketEntry(

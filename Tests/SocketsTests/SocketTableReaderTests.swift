@@ -113,7 +113,7 @@ struct LiveSocketTableTests {
             #expect(client.processName == comm)
             #expect(client.entry.remoteAddress == pair.address)
             #expect(snapshot.isListening(.tcp, pair.serverPort))
-            #expect(snapshot.listenerName(protocol: .tcp, localAddress: pair.address, localPort: pair.serverPort) == comm)
+            #expect(snapshot.listener(protocol: .tcp, localAddress: pair.address, localPort: pair.serverPort)?.name == comm)
         }
         for bound in [udp4, udp6] {
             let socket = try #require(find(.udp, .listen, bound.port))

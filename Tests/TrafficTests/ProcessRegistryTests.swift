@@ -53,4 +53,27 @@ import Testing
         let series = a.table.snapshot()
         #expect(Set(series.map { a.processRegistry.name($0.key.process) }) == ["a", "b", "c"])
     }
+
+    @Test func oneNameInSeveralUnitsSplitsItsSeriesAndOneUnitDoesNot() {
+        let a = TrafficAccounting(maxSeries: 1000, localAddresses: local)
+        let peer = "203.0.113.9"
+        func socket(_ port: UInt16, _ unit: String) -> EndpointOwners.Socket {
+            EndpointOwners.Socket(ipProtocol: 6, isListener: false, address: IPAddress("10.0.0.5")!, port: port,
+                                  processName: "java", processUnit: unit)
+        }
+        // Two connections of java in billing.service, one in search.service, to one peer and port.
+        a.endpoints = EndpointOwners(sockets: [socket(42000, "billing.service"), socket(42001, "billing.service"),
+                                               socket(42002, "search.service")])
+        a.count(tcp("10.0.0.5", peer, 42000, 443))
+        a.count(tcp("10.0.0.5", peer, 42001, 443))
+        a.count(tcp("10.0.0.5", peer, 42002, 443))
+        let series = a.table.snapshot()
+        #expect(series.count == 2)
+        let byUnit = Dictionary(uniqueKeysWithValues: series.map { (a.processRegistry.unit($0.key.process), $0.counters.packets) })
+        #expect(byUnit == ["billing.service": 2, "search.service": 1])
+        #expect(Set(series.map { a.processRegistry.name($0.key.process) }) == ["java"])
+        // The keys differ only in the process id.
+        #expect(Set(series.map { TrafficKey(peer: $0.key.peer, direction: $0.key.direction, ipProtocol: $0.key.ipProtocol,
+                                            port: $0.key.servicePort) }).count == 1)
+    }
 }

@@ -14,6 +14,8 @@ import Traffic
 enum ApiFixture {
     static let time = 1005.0
     static let processNames = ["", "app", "nginx", "<b>dns</b>"]
+    /// The units of `processNames`: nginx runs in a container, the DNS client in none.
+    static let processUnits = ["", "app.service", "edge-proxy", ""]
 
     /// (peer, egress, protocol, port, process id, bytes, rate, last seen)
     static let series: [(String, Bool, UInt8, UInt16?, UInt32, UInt64, Double, Double)] = [
@@ -29,6 +31,7 @@ enum ApiFixture {
     static var activity: TrafficActivity {
         var snapshot = TrafficSnapshot()
         snapshot.processNames = processNames
+        snapshot.processUnits = processUnits
         snapshot.unattributedBytes = [120, 0]
         snapshot.evictedSeries = 2
         snapshot.seriesLimit = 200_000
@@ -57,7 +60,7 @@ enum ApiFixture {
                        _ remote: String, _ remotePort: UInt16, _ process: String) -> OwnedSocket {
         OwnedSocket(entry: SocketEntry(protocol: proto, state: state, localAddress: IPAddress(local)!, localPort: localPort,
                                        remoteAddress: IPAddress(remote)!, remotePort: remotePort, inode: 1, uid: 0),
-                    processName: process)
+                    processName: process, processUnit: processNames.firstIndex(of: process).map { processUnits[$0] } ?? "")
     }
 
     static var report: DependencyReport {

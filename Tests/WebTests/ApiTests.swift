@@ -8,14 +8,14 @@ import Traffic
 @testable import Web
 
 @Suite struct ApiTests {
-    static let row10 = #"{"ip":"10.1.0.7","hostgroup":"db","domain":"db1.example","remote_dns_name":"","ingress_bytes":16000,"egress_bytes":4000,"bytes":20000,"ingress_rate":400,"egress_rate":100,"rate":500,"last_seen":1000,"ports":["5432/tcp"],"processes":["app"],"series":2}"#
-    static let row192 = #"{"ip":"192.0.2.9","hostgroup":"","domain":"","remote_dns_name":"","ingress_bytes":584,"egress_bytes":12000,"bytes":12584,"ingress_rate":10,"egress_rate":20,"rate":30,"last_seen":990,"ports":["icmp","443/tcp"],"processes":["nginx"],"series":3}"#
-    static let rowV6 = #"{"ip":"fd00::2","hostgroup":"web","domain":"","remote_dns_name":"","ingress_bytes":600,"egress_bytes":300,"bytes":900,"ingress_rate":3,"egress_rate":1.5,"rate":4.5,"last_seen":995,"ports":["53/udp"],"processes":["<b>dns</b>"],"series":2}"#
+    static let row10 = #"{"ip":"10.1.0.7","hostgroup":"db","domain":"db1.example","remote_dns_name":"","ingress_bytes":16000,"egress_bytes":4000,"bytes":20000,"ingress_rate":400,"egress_rate":100,"rate":500,"last_seen":1000,"ports":["5432/tcp"],"processes":["app"],"process_units":["app.service"],"series":2}"#
+    static let row192 = #"{"ip":"192.0.2.9","hostgroup":"","domain":"","remote_dns_name":"","ingress_bytes":584,"egress_bytes":12000,"bytes":12584,"ingress_rate":10,"egress_rate":20,"rate":30,"last_seen":990,"ports":["icmp","443/tcp"],"processes":["nginx"],"process_units":["edge-proxy"],"series":3}"#
+    static let rowV6 = #"{"ip":"fd00::2","hostgroup":"web","domain":"","remote_dns_name":"","ingress_bytes":600,"egress_bytes":300,"bytes":900,"ingress_rate":3,"egress_rate":1.5,"rate":4.5,"last_seen":995,"ports":["53/udp"],"processes":["<b>dns</b>"],"process_units":[],"series":2}"#
 
-    static let edgeCurl = #"{"kind":"upstream","remote_ip":"198.51.100.1","remote_hostgroup":"","remote_domain":"","remote_dns_name":"","remote_address":"198.51.100.1","port":"80","protocol":"tcp","process":"curl","local_addresses":["10.0.0.5"],"ingress_bytes":0,"egress_bytes":0,"bytes":0,"ingress_rate":0,"egress_rate":0,"rate":0}"#
-    static let edgeDB = #"{"kind":"upstream","remote_ip":"10.1.0.7","remote_hostgroup":"db","remote_domain":"db1.example","remote_dns_name":"","remote_address":"db1.example","port":"5432","protocol":"tcp","process":"app","local_addresses":["10.0.0.5","10.0.0.6"],"ingress_bytes":16000,"egress_bytes":4000,"bytes":20000,"ingress_rate":400,"egress_rate":100,"rate":500}"#
-    static let edgeDNS = #"{"kind":"upstream","remote_ip":"fd00::2","remote_hostgroup":"web","remote_domain":"","remote_dns_name":"","remote_address":"fd00::2","port":"53","protocol":"udp","process":"<b>dns</b>","local_addresses":["fd00::1"],"ingress_bytes":600,"egress_bytes":300,"bytes":900,"ingress_rate":3,"egress_rate":1.5,"rate":4.5}"#
-    static let edgeWeb = #"{"kind":"downstream","remote_ip":"192.0.2.9","remote_hostgroup":"","remote_domain":"","remote_dns_name":"","remote_address":"192.0.2.9","port":"443","protocol":"tcp","process":"nginx","local_addresses":["10.0.0.5"],"ingress_bytes":500,"egress_bytes":12000,"bytes":12500,"ingress_rate":10,"egress_rate":20,"rate":30}"#
+    static let edgeCurl = #"{"kind":"upstream","remote_ip":"198.51.100.1","remote_hostgroup":"","remote_domain":"","remote_dns_name":"","remote_address":"198.51.100.1","port":"80","protocol":"tcp","process":"curl","process_unit":"","local_addresses":["10.0.0.5"],"ingress_bytes":0,"egress_bytes":0,"bytes":0,"ingress_rate":0,"egress_rate":0,"rate":0}"#
+    static let edgeDB = #"{"kind":"upstream","remote_ip":"10.1.0.7","remote_hostgroup":"db","remote_domain":"db1.example","remote_dns_name":"","remote_address":"db1.example","port":"5432","protocol":"tcp","process":"app","process_unit":"app.service","local_addresses":["10.0.0.5","10.0.0.6"],"ingress_bytes":16000,"egress_bytes":4000,"bytes":20000,"ingress_rate":400,"egress_rate":100,"rate":500}"#
+    static let edgeDNS = #"{"kind":"upstream","remote_ip":"fd00::2","remote_hostgroup":"web","remote_domain":"","remote_dns_name":"","remote_address":"fd00::2","port":"53","protocol":"udp","process":"<b>dns</b>","process_unit":"","local_addresses":["fd00::1"],"ingress_bytes":600,"egress_bytes":300,"bytes":900,"ingress_rate":3,"egress_rate":1.5,"rate":4.5}"#
+    static let edgeWeb = #"{"kind":"downstream","remote_ip":"192.0.2.9","remote_hostgroup":"","remote_domain":"","remote_dns_name":"","remote_address":"192.0.2.9","port":"443","protocol":"tcp","process":"nginx","process_unit":"edge-proxy","local_addresses":["10.0.0.5"],"ingress_bytes":500,"egress_bytes":12000,"bytes":12500,"ingress_rate":10,"egress_rate":20,"rate":30}"#
 
     func peers(_ query: String) throws -> String {
         let parameters = query.split(separator: "&").map { pair -> (key: String, value: String) in
@@ -62,6 +62,8 @@ import Traffic
         #expect(try order("q=example").0 == ["10.1.0.7"])
         #expect(try order("q=WEB").0 == ["fd00::2"])
         #expect(try order("q=nginx").0 == ["192.0.2.9"])
+        #expect(try order("q=proxy").0 == ["192.0.2.9"])
+        #expect(try order("q=app.service").0 == ["10.1.0.7"])
         #expect(try order("q=443").0 == ["192.0.2.9"])
         #expect(try order("q=53/udp").0 == ["fd00::2"])
         #expect(try order("q=53/tcp").0 == [])
@@ -114,7 +116,7 @@ import Traffic
         let edges = DependencyJoin.edges(ApiFixture.report, activity: ApiFixture.activity)
         let text = try #require(ApiDocuments.peer(IPAddress("192.0.2.9")!, time: ApiFixture.time, table: table, edges: edges,
                                                   labels: ApiFixture.labels)).text
-        #expect(text == #"{"time":1005,"ip":"192.0.2.9","hostgroup":"","domain":"","remote_dns_name":"","ingress_bytes":584,"egress_bytes":12000,"bytes":12584,"ingress_rate":10,"egress_rate":20,"rate":30,"last_seen":990,"series":[{"direction":"egress","protocol":"tcp","port":"443","process":"nginx","bytes":12000,"rate":20,"last_seen":989},{"direction":"ingress","protocol":"icmp","port":"","process":"","bytes":84,"rate":0,"last_seen":900},{"direction":"ingress","protocol":"tcp","port":"443","process":"nginx","bytes":500,"rate":10,"last_seen":990}],"dependencies":["# + Self.edgeWeb + "]}")
+        #expect(text == #"{"time":1005,"ip":"192.0.2.9","hostgroup":"","domain":"","remote_dns_name":"","ingress_bytes":584,"egress_bytes":12000,"bytes":12584,"ingress_rate":10,"egress_rate":20,"rate":30,"last_seen":990,"series":[{"direction":"egress","protocol":"tcp","port":"443","process":"nginx","process_unit":"edge-proxy","bytes":12000,"rate":20,"last_seen":989},{"direction":"ingress","protocol":"icmp","port":"","process":"","process_unit":"","bytes":84,"rate":0,"last_seen":900},{"direction":"ingress","protocol":"tcp","port":"443","process":"nginx","process_unit":"edge-proxy","bytes":500,"rate":10,"last_seen":990}],"dependencies":["# + Self.edgeWeb + "]}")
 
         let idle = try #require(ApiDocuments.peer(IPAddress("198.51.100.1")!, time: ApiFixture.time, table: table, edges: edges,
                                                   labels: ApiFixture.labels)).text

@@ -173,10 +173,11 @@ enum ApiDocuments {
     }
 
     static func peerRow(_ peer: PeerTable.Peer, table: PeerTable, host: InventoryHost) -> JSONValue {
-        let (ports, processes) = table.portsAndProcesses(of: peer)
+        let (ports, processes, units) = table.portsAndProcesses(of: peer)
         let lists: [(String, JSONValue)] = [
             ("ports", .array(ports.map { JSONValue.string($0) })),
             ("processes", .array(processes.map { JSONValue.string($0) })),
+            ("process_units", .array(units.map { JSONValue.string($0) })),
             ("series", .unsigned(UInt64(peer.seriesCount))),
         ]
         return .object(peerFigures(peer, table: table, host: host) + lists)
@@ -218,7 +219,10 @@ enum ApiDocuments {
                 if x.direction != y.direction { return x.direction < y.direction }
                 if x.ipProtocol != y.ipProtocol { return x.ipProtocol < y.ipProtocol }
                 if x.servicePort != y.servicePort { return (x.servicePort.map { Int($0) } ?? -1) < (y.servicePort.map { Int($0) } ?? -1) }
-                return snapshot.processName(x.process) < snapshot.processName(y.process)
+                if snapshot.processName(x.process) != snapshot.processName(y.process) {
+                    return snapshot.processName(x.process) < snapshot.processName(y.process)
+                }
+                return snapshot.processUnit(x.process) < snapshot.processUnit(y.process)
             }
             members.append(("series", .array(series.map { index -> JSONValue in
                 let key = snapshot.keys[index]
@@ -227,6 +231,7 @@ enum ApiDocuments {
                     ("protocol", .string(key.protocolLabel)),
                     ("port", .string(key.portLabel)),
                     ("process", .string(snapshot.processName(key.process))),
+                    ("process_unit", .string(snapshot.processUnit(key.process))),
                     ("bytes", .unsigned(snapshot.counters[index].bytes)),
                     ("rate", .number(table.activity.rates[index])),
                     ("last_seen", lastSeen(table.activity, tick: table.activity.lastActive[index])),
@@ -288,6 +293,7 @@ enum ApiDocuments {
             ("port", .string(String(edge.port))),
             ("protocol", .string(edge.proto.label)),
             ("process", .string(edge.process)),
+            ("process_unit", .string(edge.unit)),
             ("local_addresses", .array(edge.localAddresses.map { JSONValue.string($0.description) })),
             ("ingress_bytes", .unsigned(edge.ingressBytes)),
             ("egress_bytes", .unsigned(edge.egressBytes)),

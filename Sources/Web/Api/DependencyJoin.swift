@@ -6,9 +6,9 @@ import Traffic
 /// A dependency edge with the traffic on it: the PromQL join of docs/metrics.md done in the agent.
 ///
 /// Edges are keyed as the join matches them, by remote IP, port, protocol and process
-/// (the local address is not part of it; an edge seen on several local addresses is
-/// one edge listing them all), and take the bytes of every traffic series with the same
-/// remote_ip, port, protocol and process_name, per direction.
+/// (name and unit; the local address is not part of it: an edge seen on several local
+/// addresses is one edge listing them all), and take the bytes of every traffic series
+/// with the same remote_ip, port, protocol, process_name and process_unit, per direction.
 struct JoinedEdge: Equatable {
     enum Kind: String { case upstream, downstream }
 
@@ -17,6 +17,8 @@ struct JoinedEdge: Equatable {
     var port: UInt16
     var proto: TransportProtocol
     var process: String
+    /// The process's systemd unit or container ("" when none is known).
+    var unit = ""
     var localAddresses: [IPAddress]
     var ingressBytes: UInt64 = 0
     var egressBytes: UInt64 = 0
@@ -35,6 +37,7 @@ enum DependencyJoin {
         var port: UInt16
         var ipProtocol: UInt8
         var process: String
+        var unit: String
     }
 
     /// The upstream and downstream edges of `report`, each with its traffic from
@@ -44,14 +47,15 @@ enum DependencyJoin {
         var positions: [Key: Int] = [:]
         for (kind, list) in [(JoinedEdge.Kind.upstream, report.upstreams), (.downstream, report.downstreams)] {
             for edge in list {
-                let key = Key(remote: edge.remoteAddress, port: edge.port, ipProtocol: edge.protocol.rawValue, process: edge.processName)
+                let key = Key(remote: edge.remoteAddress, port: edge.port, ipProtocol: edge.protocol.rawValue, process: edge.processName,
+                              unit: edge.processUnit)
                 if let known = positions[key] {
                     if !edges[known].localAddresses.contains(edge.localAddress) { edges[known].localAddresses.append(edge.localAddress) }
                     continue
                 }
                 positions[key] = edges.count
                 edges.append(JoinedEdge(kind: kind, remote: edge.remoteAddress, port: edge.port, proto: edge.protocol,
-                                        process: edge.processName, localAddresses: [edge.localAddress],
+                                        process: edge.processName, unit: edge.processUnit, localAddresses: [edge.localAddress],
                                         dnsName: activity?.snapshot.dnsNames.name(for: edge.remoteAddress) ?? ""))
             }
         }
@@ -62,7 +66,8 @@ enum DependencyJoin {
             let key = snapshot.keys[series]
             guard remotes.contains(key.peer), let port = key.servicePort,
                   let position = positions[Key(remote: key.peer, port: port, ipProtocol: key.ipProtocol,
-                                               process: snapshot.processName(key.process))] else { continue }
+                                               process: snapshot.processName(key.process),
+                                               unit: snapshot.processUnit(key.process))] else { continue }
             if key.direction == .egress {
                 edges[position].egressBytes &+= snapshot.counters[series].bytes
                 edges[position].egressRate += activity.rates[series]

@@ -154,24 +154,28 @@ struct PeerTable {
         for series in series(of: peer) {
             let key = keys[series]
             if filter.matches(label: activity.snapshot.processName(key.process)) { return true }
+            if filter.matches(label: activity.snapshot.processUnit(key.process)) { return true }
             if let port = key.servicePort, filter.matches(port: port, protocol: key.protocolLabel) { return true }
         }
         return false
     }
 
-    /// A peer's distinct ports ("443/tcp"; the protocol alone when it has none) and
-    /// process names, sorted.
-    func portsAndProcesses(of peer: Peer) -> (ports: [String], processes: [String]) {
+    /// A peer's distinct ports ("443/tcp"; the protocol alone when it has none), process
+    /// names and process units, sorted.
+    func portsAndProcesses(of peer: Peer) -> (ports: [String], processes: [String], units: [String]) {
         var ports = Set<PortLabel>()
         var processes = Set<String>()
+        var units = Set<String>()
         let keys = activity.snapshot.keys
         for series in series(of: peer) {
             let key = keys[series]
             ports.insert(PortLabel(ipProtocol: key.ipProtocol, port: key.servicePort))
             let name = activity.snapshot.processName(key.process)
             if !name.isEmpty { processes.insert(name) }
+            let unit = activity.snapshot.processUnit(key.process)
+            if !unit.isEmpty { units.insert(unit) }
         }
-        return (ports.sorted().map(\.text), processes.sorted())
+        return (ports.sorted().map(\.text), processes.sorted(), units.sorted())
     }
 }
 

@@ -85,7 +85,7 @@ extension String {
 
 /// What a peer filter (`q`) matches: a CIDR network contains the peer; any other text
 /// matches the start of the peer's address, or part of its hostgroup, domain or one of
-/// its processes, or one of its ports ("443" or "443/tcp"), ignoring case.
+/// its processes or their units, or one of its ports ("443" or "443/tcp"), ignoring case.
 struct PeerFilter {
     let network: IPNetwork?
     let text: String

@@ -41,6 +41,7 @@ extension ApiDocuments {
                     ("port", .string(key.portLabel)),
                     ("protocol", .string("tcp")),
                     ("process", .string(key.process)),
+                    ("process_unit", .string(key.unit)),
                     ("attempts", .unsigned(edge.attempts)),
                     ("established", .unsigned(edge.established)),
                     ("refused", .unsigned(edge.refused)),

@@ -328,7 +328,8 @@
         numberCell(p.bytes, bytes(p.bytes), "bytes"),
         el("td", { class: "num", "data-value": p.rate, title: bits(p.ingress_rate) + " in, " + bits(p.egress_rate) + " out" }, bits(p.rate)),
         el("td", { class: "tags" }, list(p.ports, 4)),
-        el("td", { class: "tags" }, list(p.processes, 3)),
+        el("td", { class: "tags" }, list(p.processes, 3),
+          p.process_units && p.process_units.length ? el("div", { class: "unit" }, list(p.process_units, 3)) : null),
         el("td", { class: "num", title: clock(p.last_seen) }, ago(data.time - p.last_seen)));
     });
     table.tBodies[0].replaceChildren(...(rows.length ? rows : [el("tr", null, el("td", { colspan: 9, class: "empty" },
@@ -339,6 +340,11 @@
       (data.matched !== data.peers_total ? " matching (" + count(data.peers_total) + " in all)" : "");
     document.getElementById("page-prev").disabled = data.offset === 0;
     document.getElementById("page-next").disabled = data.offset + data.peers.length >= data.matched;
+  }
+
+  // A process name with its systemd unit or container, when known, on a line below.
+  function processCell(name, unit) {
+    return el("td", null, name || el("span", { class: "muted" }, "unknown"), unit ? el("div", { class: "tags unit" }, unit) : null);
   }
 
   function list(items, shown) {
@@ -392,7 +398,7 @@
           el("th", { class: "num" }, "Bytes"), el("th", { class: "num" }, "Rate"), el("th", { class: "num" }, "Last seen"))),
         el("tbody", null, peer.series.length ? peer.series.map((s) => el("tr", null,
           el("td", { class: s.direction === "ingress" ? "in" : "out" }, s.direction), el("td", null, s.protocol),
-          el("td", null, s.port || "\u2013"), el("td", null, s.process || el("span", { class: "muted" }, "unknown")),
+          el("td", null, s.port || "\u2013"), processCell(s.process, s.process_unit),
           numberCell(s.bytes, bytes(s.bytes), "bytes"), el("td", { class: "num", "data-value": s.rate }, bits(s.rate)),
           el("td", { class: "num", title: clock(s.last_seen) }, ago(peer.time - s.last_seen))))
           : el("tr", null, el("td", { colspan: 7, class: "empty" }, "No traffic counted with this peer."))))),
@@ -441,7 +447,7 @@
           e.remote_domain ? el("div", { class: "tags" }, e.remote_domain) : null),
         el("td", null, e.remote_hostgroup || el("span", { class: "muted" }, "\u2013")),
         el("td", null, e.port + "/" + e.protocol),
-        el("td", null, e.process || el("span", { class: "muted" }, "unknown")),
+        processCell(e.process, e.process_unit),
         numberCell(e.ingress_bytes, bytes(e.ingress_bytes), "bytes in"),
         numberCell(e.egress_bytes, bytes(e.egress_bytes), "bytes out"),
         el("td", { class: "num", "data-value": e.rate }, bits(e.rate)))))));
@@ -461,7 +467,7 @@
         el("td", { class: e.direction === "upstream" ? "out" : "in" }, e.direction),
         el("td", { class: "ip" }, el("a", { href: peerPath(e.remote_ip) }, e.remote_ip), e.remote_domain ? el("div", { class: "tags" }, e.remote_domain) : null),
         el("td", null, e.port + "/tcp"),
-        el("td", null, e.process || el("span", { class: "muted" }, "unknown")),
+        processCell(e.process, e.process_unit),
         el("td", { class: "num", "data-field": "attempts" }, count(e.attempts)),
         el("td", { class: "num", "data-field": "established" }, count(e.established)),
         el("td", { class: bad(e.refused), "data-field": "refused" }, count(e.refused)),

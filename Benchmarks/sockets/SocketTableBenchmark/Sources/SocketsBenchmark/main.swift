@@ -28,9 +28,10 @@ func source(_ name: String?) -> SocketTableReader.Source {
     }
 }
 
-func readOnce(_ source: SocketTableReader.Source, threads: Int) -> SocketSnapshot {
+/// One full read; with `units`, each owner's unit too (-process-unit-label, the agent's default).
+func readOnce(_ source: SocketTableReader.Source, threads: Int, units: ProcessUnitResolver? = nil) -> SocketSnapshot {
     do {
-        return try SocketTableReader(source: source, scanThreads: threads).read()
+        return try SocketTableReader(source: source, scanThreads: threads, units: units).read()
     } catch {
         fail("\(error)")
     }
@@ -169,20 +170,22 @@ let (clients, server, hold) = openConnections(connections)
 print("holding \(connections) established loopback connections (client ends here, server ends in pid \(server.processIdentifier))")
 
 let threads = ProcessScanner.defaultThreads
-for (kind, threads) in [("netlink", threads), ("netlink", 2), ("procfs", threads)] {
+// Units are read as the agent reads them: one resolver for every reading.
+let units = ProcessUnitResolver()
+for (kind, threads, withUnits) in [("netlink", threads, false), ("netlink", threads, true), ("netlink", 2, false), ("procfs", threads, false)] {
     var times: [Double] = []
     var found = 0
     let cpuStart = cpuMilliseconds()
     for _ in 0..<iterations {
         times.append(milliseconds {
-            let snapshot = readOnce(source(kind), threads: threads)
+            let snapshot = readOnce(source(kind), threads: threads, units: withUnits ? units : nil)
             found = snapshot.sockets.reduce(0) { $0 + ($1.processName == nil ? 0 : 1) }
         })
     }
     let cpu = (cpuMilliseconds() - cpuStart) / Double(iterations)
     times.sort()
-    print(String(format: "in-process %@ read + names, %d scan thread(s): median %.2f ms, min %.2f ms, CPU %.2f ms/read (%d sockets named)",
-                 kind, threads, times[times.count / 2], times[0], cpu, found))
+    print(String(format: "in-process %@ read + names%@, %d scan thread(s): median %.2f ms, min %.2f ms, CPU %.2f ms/read (%d sockets named)",
+                 kind, withUnits ? " + units" : "", threads, times[times.count / 2], times[0], cpu, found))
     guard found >= connections else { fail("named only \(found) sockets; expected at least \(connections)") }
 }
 for kind in ["netlink", "procfs"] {
