@@ -20,6 +20,7 @@ let package = Package(
     ],
     targets: [
         fuzzTarget("FuzzPacketDecoder", ["PacketDecoding"]),
+        fuzzTarget("FuzzDNSResponse", ["PacketDecoding"]),
         fuzzTarget("FuzzExposition", ["Exposition"]),
         fuzzTarget("FuzzInventory", ["Inventory"]),
         fuzzTarget("FuzzSockDiag", ["Sockets"]),

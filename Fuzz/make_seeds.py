@@ -4,7 +4,8 @@
 Usage: make_seeds.py TARGET DIR
 
 FuzzPacketDecoder: one valid frame per link type and header case, each prefixed with
-the target's 3-byte header (link type index, wire length offset). The parser targets
+the target's 3-byte header (link type index, wire length offset). FuzzDNSResponse: the
+frames of the DNS fixtures behind their link type byte, and their DNS messages behind 0. The parser targets
 start from the inputs under Fixtures/, prefixed with the byte that picks their format
 or protocol where the target reads one.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 FIXTURES = Path(__file__).resolve().parent.parent / "Fixtures"
 
 # Indices into LinkType.allCases, in declaration order.
-ETHERNET, BSD_LOOPBACK, RAW_IP, RAW_IPV4, RAW_IPV6, SLL, SLL2 = range(7)
+ETHERNET, BSD_LOOPBACK, RAW_IP, RAW_IPV4, RAW_IPV6, SLL, SLL2, NFLOG = range(8)
 
 
 def tcp(sport, dport, flags):
@@ -69,6 +70,42 @@ def sll2(proto, payload):
     return struct.pack("!HHIHBB8s", proto, 0, 2, 1, 0, 6, bytes([2, 0, 0, 0, 0, 1, 0, 0])) + payload
 
 
+def nflog(family, payload):
+    """A netfilter log frame: header, a prefix attribute, the packet attribute (little-endian)."""
+    def tlv(kind, value):
+        body = struct.pack("<HH", 4 + len(value), kind) + value
+        return body + bytes(-len(body) % 4)
+    return struct.pack("!BBH", family, 0, 5) + tlv(10, b"pe\0") + tlv(9, payload)
+
+
+def pcap_frames(path):
+    """(link type, frame) of every record of a pcap file (either byte order, no pcapng)."""
+    data = path.read_bytes()
+    order = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    link = struct.unpack_from(order + "I", data, 20)[0]
+    at, frames = 24, []
+    while at + 16 <= len(data):
+        captured = struct.unpack_from(order + "I", data, at + 8)[0]
+        frames.append((link, data[at + 16:at + 16 + captured]))
+        at += 16 + captured
+    return frames
+
+
+def dns_seeds(out):
+    """The frames of the DNS fixtures, each behind the byte of its link type, and the DNS
+    messages of the UDP ones behind byte 0."""
+    index = 0
+    for path in sorted(FIXTURES.glob("pcap/dns*.pcap")):
+        for link, frame in pcap_frames(path):
+            if link != 1:
+                continue
+            (out / f"seed-frame-{index:03d}").write_bytes(bytes([ETHERNET + 8]) + frame)  # 8 link types: 8 % 8 = Ethernet
+            ihl = (frame[14] & 0x0F) * 4 if len(frame) > 14 and frame[14] >> 4 == 4 else None
+            if ihl and len(frame) > 14 + ihl + 8 and frame[14 + 9] == 17:
+                (out / f"seed-message-{index:03d}").write_bytes(b"\0" + frame[14 + ihl + 8:])
+            index += 1
+
+
 def decoder_seeds(out):
     seg = tcp(43210, 443, 0x12)
     v4 = ipv4(6, seg)
@@ -90,6 +127,8 @@ def decoder_seeds(out):
         (RAW_IP, ipv4(6, seg, total=0)),
         (RAW_IPV4, ipv4(1, bytes([8, 0, 0, 0, 0, 1, 0, 1]))),
         (RAW_IPV6, ipv6(59, b"", plen=0)),
+        (NFLOG, nflog(2, v4)),
+        (NFLOG, nflog(10, ipv6(6, seg))),
     ]
     for index, (link, frame) in enumerate(seeds):
         # Wire length offset 256 = wire length equal to the captured length.
@@ -109,6 +148,8 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     if target == "FuzzPacketDecoder":
         decoder_seeds(out)
+    elif target == "FuzzDNSResponse":
+        dns_seeds(out)
     elif target == "FuzzExposition":
         fixture_seeds(out, [*FIXTURES.glob("migration/*.prom"), *FIXTURES.glob("migration/*.html"),
                             FIXTURES / "federator/metrics.prom"])
