@@ -128,6 +128,8 @@ def read(path):
     threads = {}
     for line in open(path):
         tid, name, ticks, vol, invol = line.rstrip("\n").split("\t")
+        # A thread that ended while it was being read leaves empty fields.
+        if not (ticks.isdigit() and vol.isdigit() and invol.isdigit()): continue
         threads[tid] = (name, int(ticks), int(vol) + int(invol))
     return threads
 before, after = read(sys.argv[1]), read(sys.argv[2])
