@@ -4,19 +4,28 @@
 #
 # Two network namespaces joined by a veth pair; the agent runs in one (A), the load is
 # offered from the other (B). Sections:
-#   idle    the agent with default flags (socket table on, capture on its one interface),
+#   idle    the agent with default flags (socket table on, capture on both veth interfaces),
 #           no traffic: CPU over IDLE_SECONDS from /proc/PID/stat, per thread with its
 #           wake-ups (context switches), resident memory and where it goes (smaps).
-#   flood   trafgen: 64-byte UDP frames from 65,536 random peers at top speed, ROUNDS
-#           times, each round once against the agent (socket table off) and once against
-#           tcpdump: CPU seconds of each (from /proc/PID/stat, from just before the load
-#           to a second after it), the ratio, the agent's per-thread split, drops, and
-#           the bytes counted against the bytes offered, and the whole machine's busy CPU
-#           during each flood (it includes the kernel's receive path: the socket filter).
+#   flood   trafgen: 64-byte UDP frames from 65,536 random peers to port 53 at top speed,
+#           ROUNDS times; each round the same flood offered four times: to the agent
+#           narrowed (one interface, socket table off: the packet path alone), to the
+#           agent with default flags (socket table on, every interface with an address,
+#           DNS names on: what users run), to the agent with default flags while a UDP
+#           socket listens on the port, and to tcpdump. For each: CPU seconds (from
+#           /proc/PID/stat, from just before the load to a second after it), the
+#           agent/tcpdump ratios, the agent's per-thread split, drops, and the bytes
+#           counted (once the bytes held for a socket-table reading are settled) against
+#           the bytes offered, and the whole machine's busy CPU during each flood (it
+#           includes the kernel's receive path: the socket filter).
+#   flood53 the same flood sent from UDP port 53 to port 40000 (every frame takes the
+#           DNS path; the payload is not DNS) against the same flood from port 5300, with
+#           default flags, PORT53_ROUNDS times: what the DNS path adds, and the ratio to
+#           tcpdump; then the same pair with DNS answers nobody asked for (85-byte frames).
 #   flood2  the same flood split over two interfaces at once (a second veth pair), with
-#           one trafgen on one CPU each, DUAL_ROUNDS times: the agent capturing both
-#           against one tcpdump per interface. Both capture threads count into one table,
-#           so this shows what their contention for its lock costs.
+#           one trafgen on one CPU each, DUAL_ROUNDS times: the agent narrowed to both and
+#           with default flags against one tcpdump per interface. Both capture threads
+#           count into one table, so this shows what their contention for its lock costs.
 #   replay  tcpreplay --topspeed of a capture from Benchmarks/replay/make_bench_pcap.py:
 #           packets counted and dropped (REPLAY_PACKETS=0 skips it).
 #   scrape  the series table filled to -capture-max-series (200,000) by a flood of random
@@ -27,7 +36,8 @@
 # Usage: Benchmarks/live/run.sh   (as root)
 #   AGENT=PATH        the agent binary (default .build/release/planet-exporter)
 #   PACKETS=N         trafgen frames per flood (default 3,000,000)
-#   ROUNDS=N          flood rounds (default 3)
+#   ROUNDS=N          flood rounds (default 3; 0 skips)
+#   PORT53_ROUNDS=N   rounds of the flood from port 53 (default 3; 0 skips)
 #   DUAL_ROUNDS=N     two-interface flood rounds (default 2; 0 skips)
 #   IDLE_SECONDS=N    idle measurement (default 60; 0 skips)
 #   REPLAY_PACKETS=N  tcpreplay capture size (default 1,000,000; 0 skips)
@@ -38,6 +48,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 agent=${AGENT:-$repo/.build/release/planet-exporter}
 packets=${PACKETS:-3000000}
 rounds=${ROUNDS:-3}
+port53_rounds=${PORT53_ROUNDS:-3}
 dual_rounds=${DUAL_ROUNDS:-2}
 idle_seconds=${IDLE_SECONDS:-60}
 replay_packets=${REPLAY_PACKETS:-1000000}
@@ -117,6 +128,8 @@ def read(path):
     threads = {}
     for line in open(path):
         tid, name, ticks, vol, invol = line.rstrip("\n").split("\t")
+        # A thread that ended while it was being read leaves empty fields.
+        if not (ticks.isdigit() and vol.isdigit() and invol.isdigit()): continue
         threads[tid] = (name, int(ticks), int(vol) + int(invol))
     return threads
 before, after = read(sys.argv[1]), read(sys.argv[2])
@@ -190,7 +203,7 @@ echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== agent: $agent ($("$agent" -version 2>&1 | head -1))"
 
 if [ "$idle_seconds" -gt 0 ]; then
-    echo "== idle: default flags (socket table on, capture on veth-a), no traffic, ${idle_seconds}s"
+    echo "== idle: default flags (socket table on, capture on veth-a and veth-c), no traffic, ${idle_seconds}s"
     # Default flags but the listen address, which the namespace makes private anyway.
     start_agent
     sleep 5  # past start-up (first socket reading, first scrape above)
@@ -204,48 +217,127 @@ if [ "$idle_seconds" -gt 0 ]; then
     stop_agent
 fi
 
-# flood_counts INTERFACE_REGEX: scrapes the agent and sets counted, kdrop and rdrop (summed
+# flood_counts INTERFACE_REGEX: scrapes the agent once the bytes held for a socket-table
+# reading are settled (polled, at most 10 s), and sets counted, kdrop and rdrop (summed
 # over the interfaces matched) and bytes (of the flood's peers, 198.18.0.0/16).
 flood_counts() {
-    scrape_to "$work/metrics.txt"
+    for _ in $(seq 1 100); do
+        scrape_to "$work/metrics.txt"
+        [ "$(metric_sum "$work/metrics.txt" '^planet_traffic_held_bytes ')" -eq 0 ] && break
+        sleep 0.1
+    done
     counted=$(metric_sum "$work/metrics.txt" "^planet_capture_packets_total\\{interface=\"$1\"\\}")
     kdrop=$(metric_sum "$work/metrics.txt" "^planet_capture_dropped_packets_total\\{interface=\"$1\"\\}")
     rdrop=$(metric_sum "$work/metrics.txt" "^planet_capture_ring_dropped_packets_total\\{interface=\"$1\"\\}")
     bytes=$(metric_sum "$work/metrics.txt" '^planet_traffic_bytes_total\{.*remote_ip="198\.18\.')
 }
 
-echo "== flood: trafgen, $packets 64-byte UDP frames from 65,536 peers, $rounds rounds"
-ratios=()
-for round in $(seq 1 "$rounds"); do
-    start_agent -capture-interfaces veth-a -capture-local-net 10.0.0.0/24 -task-socketstat-enabled=false
+# The two configurations measured: the one users run (no flags: socket table on, every
+# interface with an address, DNS names on) and the narrowed one (one interface, socket
+# table off) that isolates the packet path.
+narrowed_flags=(-capture-interfaces veth-a -capture-local-net 10.0.0.0/24 -task-socketstat-enabled=false)
+narrowed2_flags=(-capture-interfaces veth-a,veth-c -capture-local-net 10.0.0.0/23 -task-socketstat-enabled=false)
+
+# flood_agent LABEL CONF FLAGS...: the agent started with FLAGS under one flood of CONF
+# into veth-a (frames of flood_ip_bytes IP bytes, 46 unless set); sets agent_cpu (clock
+# ticks) and prints what it cost and counted.
+flood_agent() {
+    local label=$1 conf=$2 before machine_before start sent elapsed
+    shift 2
+    start_agent "$@"
     threads "$agent_pid" > "$work/flood-before"; before=$(cpu_ticks "$agent_pid")
     machine_before=$(machine_ticks)
     start=$(date +%s.%N)
-    sent=$(trafgen_run "$work/peers65536.trafgen" "$packets")
+    sent=$(trafgen_run "$conf" "$packets")
     elapsed=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$start" "$(date +%s.%N)")
     sleep 1
-    after=$(cpu_ticks "$agent_pid"); threads "$agent_pid" > "$work/flood-after"
-    agent_cpu=$((after - before)); agent_machine=$(($(machine_ticks) - machine_before))
+    agent_cpu=$(( $(cpu_ticks "$agent_pid") - before )); threads "$agent_pid" > "$work/flood-after"
+    local machine=$(( $(machine_ticks) - machine_before ))
     flood_counts veth-a
     stop_agent
+    echo "    $label: agent $(seconds $agent_cpu) s CPU; offered $sent in ${elapsed}s, counted $counted," \
+         "kernel drops $kdrop, ring drops $rdrop, bytes $bytes of $((sent * ${flood_ip_bytes:-46})) offered; machine busy $(seconds $machine) s"
+    thread_split "$work/flood-before" "$work/flood-after" 1 | sed 's/^/  /'
+}
 
+# flood_tcpdump CONF: `tcpdump -p -w /dev/null` on veth-a under one flood of CONF; sets
+# dump_cpu (clock ticks) and prints it.
+flood_tcpdump() {
+    local dump_pid dump_before machine_before dump_sent
     ip netns exec "$A" tcpdump -i veth-a -p -w /dev/null 2> "$work/tcpdump.txt" &
     dump_pid=$!; pids+=("$dump_pid")
     for _ in $(seq 1 50); do grep -q "listening on" "$work/tcpdump.txt" && break; sleep 0.1; done
     dump_before=$(cpu_ticks "$dump_pid"); machine_before=$(machine_ticks)
-    dump_sent=$(trafgen_run "$work/peers65536.trafgen" "$packets")
+    dump_sent=$(trafgen_run "$1" "$packets")
     sleep 1
-    dump_cpu=$(($(cpu_ticks "$dump_pid") - dump_before)); dump_machine=$(($(machine_ticks) - machine_before))
+    dump_cpu=$(( $(cpu_ticks "$dump_pid") - dump_before ))
+    local machine=$(( $(machine_ticks) - machine_before ))
     kill -INT "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
-    ratio=$(python3 -c "import sys; print(f'{int(sys.argv[1]) / max(1, int(sys.argv[2])):.2f}')" "$agent_cpu" "$dump_cpu")
-    ratios+=("$ratio")
-    echo "  round $round: agent $(seconds $agent_cpu) s CPU, tcpdump $(seconds $dump_cpu) s CPU: ${ratio}x (load $(cut -d' ' -f1 /proc/loadavg))"
-    echo "    agent: offered $sent in ${elapsed}s, counted $counted, kernel drops $kdrop, ring drops $rdrop, bytes $bytes of $((sent * 46)) offered"
-    echo "    tcpdump: offered $dump_sent; $(grep -E 'captured|dropped by kernel' "$work/tcpdump.txt" | tr '\n' ';')"
-    echo "    whole machine busy (trafgen, kernel receive path, capture): $(seconds $agent_machine) s with the agent, $(seconds $dump_machine) s with tcpdump"
-    thread_split "$work/flood-before" "$work/flood-after" 1
-done
-echo "  agent/tcpdump CPU ratio per round: ${ratios[*]} (median $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'))"
+    echo "    tcpdump: $(seconds $dump_cpu) s CPU; offered $dump_sent; $(grep -E 'captured|dropped by kernel' "$work/tcpdump.txt" | tr '\n' ';')" \
+         "machine busy $(seconds $machine) s"
+}
+
+ratio() { python3 -c "import sys; print(f'{int(sys.argv[1]) / max(1, int(sys.argv[2])):.2f}')" "$1" "$2"; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+
+# A UDP socket on port 53 of every address in A that never reads: the flood's frames then
+# go to a port with a listener (and an owner in the socket table).
+start_listener() {
+    ip netns exec "$A" python3 -c 'import socket, signal, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 53)); print("ready", flush=True); signal.pause()' > "$work/listener.txt" &
+    listener_pid=$!; pids+=("$listener_pid")
+    for _ in $(seq 1 50); do grep -q ready "$work/listener.txt" && return; sleep 0.1; done
+    echo "run.sh: the UDP listener did not start"; exit 1
+}
+
+# Both to one ephemeral port, so both count one series per peer under the source port.
+udp64_trafgen "$mac_a" 10.0.0.5 2 53 40000 > "$work/from53.trafgen"
+udp64_trafgen "$mac_a" 10.0.0.5 2 5300 40000 > "$work/from5300.trafgen"
+dns_answer_trafgen "$mac_a" 10.0.0.5 53 > "$work/answers53.trafgen"
+dns_answer_trafgen "$mac_a" 10.0.0.5 5300 > "$work/answers5300.trafgen"
+
+if [ "$rounds" -gt 0 ]; then
+    echo "== flood: trafgen, $packets 64-byte UDP frames from 65,536 peers to port 53 of veth-a, $rounds rounds"
+    narrowed_ratios=(); default_ratios=(); listener_ratios=()
+    for round in $(seq 1 "$rounds"); do
+        echo "  round $round (load $(cut -d' ' -f1 /proc/loadavg)):"
+        flood_agent "narrowed (veth-a, socket table off)" "$work/peers65536.trafgen" "${narrowed_flags[@]}"; narrowed_cpu=$agent_cpu
+        flood_agent "defaults, nothing listens on the port" "$work/peers65536.trafgen"; default_cpu=$agent_cpu
+        start_listener
+        flood_agent "defaults, a UDP socket listens on the port" "$work/peers65536.trafgen"; listener_cpu=$agent_cpu
+        kill "$listener_pid"; wait "$listener_pid" 2>/dev/null || true
+        flood_tcpdump "$work/peers65536.trafgen"
+        narrowed_ratios+=("$(ratio "$narrowed_cpu" "$dump_cpu")"); default_ratios+=("$(ratio "$default_cpu" "$dump_cpu")")
+        listener_ratios+=("$(ratio "$listener_cpu" "$dump_cpu")")
+        echo "    agent/tcpdump CPU: narrowed ${narrowed_ratios[-1]}x, defaults ${default_ratios[-1]}x, defaults with a listener ${listener_ratios[-1]}x"
+    done
+    echo "  agent/tcpdump CPU ratio per round, narrowed: ${narrowed_ratios[*]} (median $(median "${narrowed_ratios[@]}"))"
+    echo "  agent/tcpdump CPU ratio per round, defaults: ${default_ratios[*]} (median $(median "${default_ratios[@]}"))"
+    echo "  agent/tcpdump CPU ratio per round, defaults with a listener: ${listener_ratios[*]} (median $(median "${listener_ratios[@]}"))"
+fi
+
+if [ "$port53_rounds" -gt 0 ]; then
+    echo "== flood53: the flood from UDP port 53 to port 40000 against it from port 5300, defaults, $port53_rounds rounds:" \
+         "frames that are not DNS, then DNS answers (85-byte frames) nobody asked for"
+    port53_ratios=(); port53_dump_ratios=(); answers_ratios=()
+    for round in $(seq 1 "$port53_rounds"); do
+        echo "  round $round (load $(cut -d' ' -f1 /proc/loadavg)):"
+        flood_agent "defaults, not DNS, from port 5300" "$work/from5300.trafgen"; other_cpu=$agent_cpu
+        flood_agent "defaults, not DNS, from port 53" "$work/from53.trafgen"; dns_cpu=$agent_cpu
+        flood_tcpdump "$work/from53.trafgen"
+        flood_ip_bytes=71
+        flood_agent "defaults, DNS answers, from port 5300" "$work/answers5300.trafgen"; answers_other_cpu=$agent_cpu
+        flood_agent "defaults, DNS answers, from port 53" "$work/answers53.trafgen"; answers_cpu=$agent_cpu
+        unset flood_ip_bytes
+        port53_ratios+=("$(ratio "$dns_cpu" "$other_cpu")"); port53_dump_ratios+=("$(ratio "$dns_cpu" "$dump_cpu")")
+        answers_ratios+=("$(ratio "$answers_cpu" "$answers_other_cpu")")
+        echo "    agent CPU from port 53 / from port 5300: not DNS ${port53_ratios[-1]}x, DNS answers ${answers_ratios[-1]}x;" \
+             "not DNS from port 53 / tcpdump: ${port53_dump_ratios[-1]}x"
+    done
+    echo "  agent CPU from port 53 / from port 5300 per round, not DNS: ${port53_ratios[*]} (median $(median "${port53_ratios[@]}"))"
+    echo "  agent CPU from port 53 / from port 5300 per round, DNS answers: ${answers_ratios[*]} (median $(median "${answers_ratios[@]}"))"
+    echo "  agent/tcpdump CPU, not DNS from port 53, per round: ${port53_dump_ratios[*]} (median $(median "${port53_dump_ratios[@]}"))"
+fi
 
 # flood_both FILE_B FILE_D: half the frames into veth-a and half into veth-c at once, one
 # trafgen on one CPU each; writes the frames each sent into FILE_B and FILE_D.
@@ -255,19 +347,29 @@ flood_both() {
     TRAFGEN_CPUS=1 trafgen_run "$work/peers65536-c.trafgen" $((packets / 2)) veth-d > "$2"
     wait "$first"
 }
+# flood2_agent LABEL FLAGS...: the agent started with FLAGS under flood_both; sets agent_cpu.
+flood2_agent() {
+    local label=$1 before sent
+    shift
+    start_agent "$@"
+    threads "$agent_pid" > "$work/flood2-before"; before=$(cpu_ticks "$agent_pid")
+    flood_both "$work/sent-b" "$work/sent-d"
+    sleep 1
+    agent_cpu=$(( $(cpu_ticks "$agent_pid") - before )); threads "$agent_pid" > "$work/flood2-after"
+    sent=$(( $(cat "$work/sent-b") + $(cat "$work/sent-d") ))
+    flood_counts 'veth-[ac]'
+    stop_agent
+    echo "    $label: agent $(seconds $agent_cpu) s CPU; offered $sent, counted $counted, kernel drops $kdrop," \
+         "ring drops $rdrop, bytes $bytes of $((sent * 46)) offered"
+    thread_split "$work/flood2-before" "$work/flood2-after" 1 | sed 's/^/  /'
+}
 if [ "$dual_rounds" -gt 0 ]; then
     echo "== flood2: $packets frames split over veth-a and veth-c at once, $dual_rounds rounds"
-    dual_ratios=()
+    dual_narrowed=(); dual_defaults=()
     for round in $(seq 1 "$dual_rounds"); do
-        start_agent -capture-interfaces veth-a,veth-c -capture-local-net 10.0.0.0/23 -task-socketstat-enabled=false
-        threads "$agent_pid" > "$work/flood2-before"; before=$(cpu_ticks "$agent_pid")
-        flood_both "$work/sent-b" "$work/sent-d"
-        sleep 1
-        after=$(cpu_ticks "$agent_pid"); threads "$agent_pid" > "$work/flood2-after"
-        agent_cpu=$((after - before)); sent=$(( $(cat "$work/sent-b") + $(cat "$work/sent-d") ))
-        flood_counts 'veth-[ac]'
-        stop_agent
-
+        echo "  round $round (load $(cut -d' ' -f1 /proc/loadavg)):"
+        flood2_agent "narrowed (veth-a and veth-c, socket table off)" "${narrowed2_flags[@]}"; narrowed_cpu=$agent_cpu
+        flood2_agent "defaults (every interface, socket table on)"; default_cpu=$agent_cpu
         dumps=()
         for interface in veth-a veth-c; do
             ip netns exec "$A" tcpdump -i "$interface" -p -w /dev/null 2> "$work/tcpdump-$interface.txt" &
@@ -279,21 +381,19 @@ if [ "$dual_rounds" -gt 0 ]; then
         sleep 1
         dump_cpu=$(( $(cpu_ticks "${dumps[0]}") + $(cpu_ticks "${dumps[1]}") - dump_before ))
         kill -INT "${dumps[@]}"; wait "${dumps[@]}" 2>/dev/null || true
-        ratio=$(python3 -c "import sys; print(f'{int(sys.argv[1]) / max(1, int(sys.argv[2])):.2f}')" "$agent_cpu" "$dump_cpu")
-        dual_ratios+=("$ratio")
-        echo "  round $round: agent $(seconds $agent_cpu) s CPU, two tcpdumps $(seconds $dump_cpu) s CPU: ${ratio}x (load $(cut -d' ' -f1 /proc/loadavg))"
-        echo "    agent: offered $sent, counted $counted, kernel drops $kdrop, ring drops $rdrop, bytes $bytes of $((sent * 46)) offered"
-        echo "    tcpdumps: $(cat "$work"/tcpdump-veth-*.txt | grep -E 'dropped by kernel' | tr '\n' ';')"
-        thread_split "$work/flood2-before" "$work/flood2-after" 1
+        echo "    two tcpdumps: $(seconds $dump_cpu) s CPU; $(cat "$work"/tcpdump-veth-*.txt | grep -E 'dropped by kernel' | tr '\n' ';')"
+        dual_narrowed+=("$(ratio "$narrowed_cpu" "$dump_cpu")"); dual_defaults+=("$(ratio "$default_cpu" "$dump_cpu")")
+        echo "    agent/two-tcpdumps CPU: narrowed ${dual_narrowed[-1]}x, defaults ${dual_defaults[-1]}x"
     done
-    echo "  agent/two-tcpdumps CPU ratio per round: ${dual_ratios[*]}"
+    echo "  agent/two-tcpdumps CPU ratio per round, narrowed: ${dual_narrowed[*]} (median $(median "${dual_narrowed[@]}"))"
+    echo "  agent/two-tcpdumps CPU ratio per round, defaults: ${dual_defaults[*]} (median $(median "${dual_defaults[@]}"))"
 fi
 
 if [ "$replay_packets" -gt 0 ]; then
     echo "== replay: tcpreplay --topspeed, $replay_packets packets from 50,000 peers"
     python3 "$repo/Benchmarks/replay/make_bench_pcap.py" --packets "$replay_packets" --peers 50000 "$work/replay.pcap" >/dev/null
     want=$("$repo/Benchmarks/.build/replay/pcap_sum" "$work/replay.pcap" 10.0.0.0/24 | awk '/^# packets/ {for (i = 1; i < NF; i++) if ($i == "bytes") print $(i+1)}')
-    start_agent -capture-interfaces veth-a -capture-local-net 10.0.0.0/24 -task-socketstat-enabled=false
+    start_agent "${narrowed_flags[@]}"
     sent=$(ip netns exec "$B" tcpreplay --topspeed -i veth-b "$work/replay.pcap" 2>&1 | awk '/Successful packets:/ {print $3}' | tail -1)
     sleep 1
     scrape_to "$work/metrics.txt"
@@ -306,7 +406,7 @@ fi
 
 if [ "$scrapes" -gt 0 ]; then
     echo "== scrape: series table filled by random peers, $scrapes scrapes per encoding"
-    start_agent -capture-interfaces veth-a -capture-local-net 10.0.0.0/24 -task-socketstat-enabled=false
+    start_agent "${narrowed_flags[@]}"
     trafgen_run "$work/peersmany.trafgen" 1000000 > /dev/null
     sleep 1
     scrape_to "$work/metrics.txt"

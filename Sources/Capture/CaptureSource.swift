@@ -48,7 +48,7 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captu
     guard summary.sourcePort == 53,
           let status = DNSResponseDecoder.decode(frame: captured, summary: summary, into: &context.pointee.answers)
     else { return }  // a TCP segment without data
-    context.pointee.dns.count(status, context.pointee.answers)
+    context.pointee.dns.count(status, droppedAddresses: context.pointee.answers.droppedAddresses)
     guard status == .ok || status == .noAddresses else { return }
     // Every response answers its query, with addresses or without.
     let match = queries._withUnsafeGuaranteedRef { $0.match(response: summary, id: context.pointee.answers.id) }

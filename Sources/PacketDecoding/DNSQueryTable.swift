@@ -28,7 +28,10 @@ public enum DNSQueryMatch: UInt8, Sendable, CaseIterable {
 ///
 /// Fixed size and allocated once: `slotCount` slots in sets of `ways`, a set chosen by a
 /// seeded hash of the key. A query whose set holds only live queries is not kept (counted
-/// in `dropped`); a slot older than `window` is free. Used by one capture thread only.
+/// in `dropped`); a slot older than `window` is free. Beside the slots, 16 bits of each
+/// held query's hash: a response reads its set's four of them, 8 bytes that stay in
+/// cache, and a slot only when one matches, so a flood of answers nobody asked for costs
+/// one read each, never the slots' cache misses. Used by one capture thread only.
 public final class DNSQueryTable {
     struct Slot {
         var client = IPAddress(high: 0, low: 0)
@@ -49,6 +52,9 @@ public final class DNSQueryTable {
     /// Slots in the table.
     public let slotCount: Int
     private let slots: UnsafeMutablePointer<Slot>
+    /// Per slot: 16 bits of its query's hash (never 0) while it holds one, 0 once it is
+    /// free or answered.
+    private let tags: UnsafeMutablePointer<UInt16>
     private let setMask: Int
     private let seed: UInt64
     /// Queries not kept because their set was full of live queries, since start.
@@ -63,18 +69,23 @@ public final class DNSQueryTable {
         self.slotCount = count
         slots = .allocate(capacity: count)
         slots.initialize(repeating: Slot(), count: count)
+        tags = .allocate(capacity: count)
+        tags.initialize(repeating: 0, count: count)
         setMask = count / Self.ways - 1
         self.seed = seed
     }
 
     deinit {
         slots.deallocate()
+        tags.deallocate()
     }
 
-    private func set(_ client: IPAddress, _ server: IPAddress, _ clientPort: UInt16, _ id: UInt16, _ ipProtocol: UInt8) -> Int {
+    /// The first slot of the key's set, and its tag: hash bits the set index does not use.
+    private func set(_ client: IPAddress, _ server: IPAddress, _ clientPort: UInt16, _ id: UInt16,
+                     _ ipProtocol: UInt8) -> (first: Int, tag: UInt16) {
         let tail = UInt64(clientPort) << 32 | UInt64(id) << 16 | UInt64(ipProtocol)
         let hash = SeededHash.mix(seed: seed, client.low ^ (client.high >> 1), server.low ^ (server.high >> 1), tail)
-        return (Int(truncatingIfNeeded: hash) & setMask) &* Self.ways
+        return ((Int(truncatingIfNeeded: hash) & setMask) &* Self.ways, UInt16(truncatingIfNeeded: hash >> 48) | 1)
     }
 
     @inline(__always)
@@ -87,17 +98,16 @@ public final class DNSQueryTable {
     /// Remembers the query with DNS `id` that `summary` (to port 53) carries.
     public func record(query summary: PacketSummary, id: UInt16) {
         let client = summary.source, server = summary.destination
-        let first = set(client, server, summary.sourcePort, id, summary.ipProtocol)
+        let (first, tag) = set(client, server, summary.sourcePort, id, summary.ipProtocol)
         // A time of 0 marks a free slot: a capture dated 1970 counts from 1 µs.
         let now = max(summary.timestamp, 1)
         var free = -1
         for index in first..<(first &+ Self.ways) {
-            let slot = slots[index]
-            if Self.holds(slot, client, server, summary.sourcePort, id, summary.ipProtocol) {
+            if tags[index] == tag, Self.holds(slots[index], client, server, summary.sourcePort, id, summary.ipProtocol) {
                 free = index
                 break
             }
-            if free < 0, slot.time == 0 || now > slot.time &+ Self.window { free = index }
+            if free < 0, tags[index] == 0 || now > slots[index].time &+ Self.window { free = index }
         }
         guard free >= 0 else {
             dropped &+= 1
@@ -105,6 +115,7 @@ public final class DNSQueryTable {
         }
         slots[free] = Slot(client: client, server: server, time: now, clientPort: summary.sourcePort, id: id,
                            ipProtocol: summary.ipProtocol)
+        tags[free] = tag
         recorded &+= 1
     }
 
@@ -112,11 +123,12 @@ public final class DNSQueryTable {
     /// outstanding queries; a matching query is answered and leaves the table.
     public func match(response summary: PacketSummary, id: UInt16) -> DNSQueryMatch {
         let client = summary.destination, server = summary.source
-        let first = set(client, server, summary.destinationPort, id, summary.ipProtocol)
-        for index in first..<(first &+ Self.ways) where Self.holds(slots[index], client, server, summary.destinationPort,
-                                                                     id, summary.ipProtocol) {
+        let (first, tag) = set(client, server, summary.destinationPort, id, summary.ipProtocol)
+        for index in first..<(first &+ Self.ways) where tags[index] == tag
+            && Self.holds(slots[index], client, server, summary.destinationPort, id, summary.ipProtocol) {
             let asked = slots[index].time
             slots[index].time = 0
+            tags[index] = 0
             // A response dated before its query (files merged out of order) is not late.
             return summary.timestamp > asked &+ Self.window ? .late : .matched
         }

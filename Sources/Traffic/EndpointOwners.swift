@@ -6,7 +6,9 @@ import NetAddress
 /// The agent fills one from each socket-table reading. Immutable once built, so the
 /// aggregator reads it from its own thread without locks; the endpoint lookups answer
 /// with an index into `processes`, so the packet path maps processes to its own ids once
-/// per reading instead of hashing a name per packet.
+/// per reading instead of hashing a name per packet. A packet to a port no socket holds
+/// (a flood, a scan) is answered from one bit; one to a held port costs a probe or two
+/// of a table hashed with the project's mixer.
 public final class EndpointOwners: Sendable {
     /// One local socket as the counting rules see it.
     public struct Socket: Sendable {
@@ -46,8 +48,11 @@ public final class EndpointOwners: Sendable {
     /// The distinct processes (name and unit); index 0 is "no process".
     public let processes: [ProcessIdentity]
 
-    private let byEndpoint: [LocalEndpoint: Int32]
-    private let byPort: [LocalEndpoint: Int32]
+    private let byEndpoint: EndpointIndex
+    private let byPort: EndpointIndex
+    /// Ports some socket with a process holds, per protocol: past them no lookup can answer.
+    private let tcpOwnedPorts: PortSet
+    private let udpOwnedPorts: PortSet
 
     /// Owners of `sockets`. Listeners claim an endpoint before the connections accepted
     /// on it; the first socket named for an endpoint wins.
@@ -90,8 +95,14 @@ public final class EndpointOwners: Sendable {
         udpListening = udp
         udpUnconnected = unconnected
         self.processes = processes
-        self.byEndpoint = byEndpoint
-        self.byPort = byPort
+        var tcpOwned = PortSet(), udpOwned = PortSet()
+        for key in [byEndpoint.keys, byPort.keys].joined() {
+            if key.ipProtocol == 6 { tcpOwned.insert(key.port) } else if key.ipProtocol == 17 { udpOwned.insert(key.port) }
+        }
+        tcpOwnedPorts = tcpOwned
+        udpOwnedPorts = udpOwned
+        self.byEndpoint = EndpointIndex(byEndpoint)
+        self.byPort = EndpointIndex(byPort)
     }
 
     /// True if a TCP socket listens on `port`, or a UDP socket serves it.
@@ -104,8 +115,13 @@ public final class EndpointOwners: Sendable {
     /// bound to exactly that address, else a wildcard socket on the port, else any
     /// connected socket with that local port; 0 when none does.
     public func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> Int32 {
-        localAddress.firstBound { byEndpoint[LocalEndpoint(ipProtocol, $0, localPort)] }
-            ?? byPort[LocalEndpoint(ipProtocol, .zero, localPort)] ?? 0
+        switch ipProtocol {
+        case 6: guard tcpOwnedPorts.contains(localPort) else { return 0 }
+        case 17: guard udpOwnedPorts.contains(localPort) else { return 0 }
+        default: break
+        }
+        return localAddress.firstBound { byEndpoint.value(LocalEndpoint(ipProtocol, $0, localPort)) }
+            ?? byPort.value(LocalEndpoint(ipProtocol, .zero, localPort)) ?? 0
     }
 
     /// The process that owns a local endpoint, if any.
@@ -117,5 +133,62 @@ public final class EndpointOwners: Sendable {
     /// The name of the process that owns a local endpoint, if any.
     public func processName(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> String? {
         process(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)?.name
+    }
+}
+
+/// An immutable map from local endpoint to a process index (at least 1), for the
+/// packet path: open addressing with linear probing at load at most 1/2, hashed with the
+/// project's seeded mixer, so a lookup costs one mix and a slot or two where a Dictionary
+/// would run SipHash over the key.
+struct EndpointIndex: Sendable {
+    private struct Slot: Sendable {
+        var address = IPAddress.zero
+        var port: UInt16 = 0
+        var ipProtocol: UInt8 = 0
+        /// 0: an empty slot.
+        var value: Int32 = 0
+    }
+
+    private let slots: [Slot]
+    private let mask: Int
+    private let seed: UInt64
+
+    /// The map of `values`, whose values are all at least 1.
+    init(_ values: [LocalEndpoint: Int32], seed: UInt64 = SeededHash.randomSeed()) {
+        var size = 16
+        while size < values.count * 2 { size <<= 1 }
+        mask = size - 1
+        self.seed = seed
+        var slots = [Slot](repeating: Slot(), count: size)
+        for (key, value) in values {
+            precondition(value > 0, "EndpointIndex: 0 marks an empty slot")
+            var slot = Self.home(key, seed: seed, mask: mask)
+            while slots[slot].value != 0 { slot = (slot &+ 1) & mask }
+            slots[slot] = Slot(address: key.address, port: key.port, ipProtocol: key.ipProtocol, value: value)
+        }
+        self.slots = slots
+    }
+
+    private static func home(_ key: LocalEndpoint, seed: UInt64, mask: Int) -> Int {
+        let tail = UInt64(key.port) << 8 | UInt64(key.ipProtocol)
+        return Int(truncatingIfNeeded: SeededHash.mix(seed: seed, key.address.high, key.address.low, tail)) & mask
+    }
+
+    /// The value of `key`, or nil.
+    @inline(__always)
+    func value(_ key: LocalEndpoint) -> Int32? {
+        slots.withUnsafeBufferPointer { slots in
+            var slot = Self.home(key, seed: seed, mask: mask)
+            // At load at most 1/2 an empty slot ends the probe well before it wraps.
+            for _ in 0...mask {
+                let candidate = slots[slot]
+                if candidate.value == 0 { return nil }
+                if candidate.port == key.port && candidate.ipProtocol == key.ipProtocol && candidate.address == key.address {
+                    return candidate.value
+                }
+                slot = (slot &+ 1) & mask
+            }
+            return nil
+        }
     }
 }

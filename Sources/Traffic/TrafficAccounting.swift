@@ -100,7 +100,7 @@ public final class TrafficAccounting {
             flush()
             var inUse = [Bool](repeating: false, count: processRegistry.names.count)
             table.forEachKey { inUse[Int($0.process)] = true }
-            for held in pending.keys { inUse[Int(held.key.process)] = true }
+            pending.forEach { inUse[Int($0.key.process)] = true }
             processRegistry.reclaim(keeping: inUse)
         }
         return processes.map { processRegistry.id(for: $0) }
@@ -208,46 +208,35 @@ public final class TrafficAccounting {
         // than the last reading (its handshake). Hold its bytes until the next reading
         // names the process, rather than count them under process_name="" for good.
         unknownLocalEndpointPackets &+= 1
-        let pendingKey = PendingKey(key: key, address: local, port: localPort)
-        if pending[pendingKey] != nil || pending.count < maxPendingEndpoints {
-            pending[pendingKey, default: TrafficCounters()].bytes &+= bytes
-            pending[pendingKey, default: TrafficCounters()].packets &+= 1
-            return nil
-        }
+        if pending.add(key, address: local, port: localPort, bytes: bytes) { return nil }
         processUnattributedBytes &+= bytes
         return (key, bytes)
     }
 
-    /// Series waiting for the next socket-table reading, by local endpoint.
-    struct PendingKey: Hashable {
-        var key: TrafficKey
-        var address: IPAddress
-        var port: UInt16
-    }
-
     /// Most series held for the next reading; past it bytes are counted as unresolved
     /// at once, so a flood of unknown endpoints cannot grow memory.
-    public let maxPendingEndpoints = 4096
-    @exclusivity(unchecked) private var pending: [PendingKey: TrafficCounters] = [:]
+    public var maxPendingEndpoints: Int { pending.capacity }
+    /// Series waiting for the next socket-table reading, by local endpoint.
+    private let pending = HeldSeries(capacity: 4096)
 
     /// Bytes held for the next socket-table reading.
-    public var pendingBytes: UInt64 { pending.values.reduce(0) { $0 &+ $1.bytes } }
+    public var pendingBytes: UInt64 { pending.bytes }
 
     /// Counts every held series under the process the current snapshot names for its
     /// endpoint ("" when it still names none). Called on each new reading, and by the
     /// socket task when a reading fails, so held bytes never wait longer than that.
     public func settlePending() {
-        guard !pending.isEmpty else { return }
-        for (held, counters) in pending {
+        guard pending.count > 0 else { return }
+        pending.forEach { held in
             let index = endpoints?.processIndex(ipProtocol: held.key.ipProtocol, localAddress: held.address, localPort: held.port) ?? 0
             let process = processTranslation[Int(index)]
             var key = held.key
             key.process = process
-            if process == 0 { processUnattributedBytes &+= counters.bytes } else { processAttributedBytes &+= counters.bytes }
-            table.add(key, counters: counters)
-            addToTotals(key.direction, counters.bytes)
+            if process == 0 { processUnattributedBytes &+= held.counters.bytes } else { processAttributedBytes &+= held.counters.bytes }
+            table.add(key, counters: held.counters)
+            addToTotals(key.direction, held.counters.bytes)
         }
-        pending.removeAll(keepingCapacity: true)
+        pending.removeAll()
     }
 
     /// The service port of a TCP/UDP conversation, strongest evidence first.

@@ -1,0 +1,99 @@
+import NetAddress
+
+/// Traffic series held until the next socket-table reading names their local process: a
+/// series key with the local endpoint it was seen on, at most `capacity` of them.
+///
+/// Built for the packet path, where a flood to an endpoint no socket owns comes here with
+/// every packet: storage allocated once, open addressing with linear probing at load at
+/// most 1/2 under the project's seeded mixer, entries kept in arrival order so settling
+/// walks them in one pass. Each index slot carries 32 bits of its entry's hash, so a
+/// packet of a series not held (most of a flood once the set is full) reads the index
+/// alone and never the entries. Not thread-safe: the accounting owns it, under the
+/// aggregator's lock.
+final class HeldSeries {
+    /// One held series.
+    struct Entry {
+        var key: TrafficKey
+        var address: IPAddress
+        var port: UInt16
+        var counters: TrafficCounters
+    }
+
+    /// Most series held.
+    let capacity: Int
+    /// Series held now.
+    private(set) var count = 0
+    private let entries: UnsafeMutablePointer<Entry>
+    /// Per slot: the entry's position + 1 in the low 32 bits (0: empty), its hash's high
+    /// 32 bits in the high ones.
+    private let index: UnsafeMutablePointer<UInt64>
+    private let mask: Int
+    private let seed: UInt64
+
+    /// An empty set of at most `capacity` series (at least 1).
+    init(capacity: Int, seed: UInt64 = SeededHash.randomSeed()) {
+        self.capacity = max(1, capacity)
+        self.seed = seed
+        var slots = 16
+        while slots < self.capacity * 2 { slots <<= 1 }
+        mask = slots - 1
+        entries = .allocate(capacity: self.capacity)
+        index = .allocate(capacity: slots)
+        index.initialize(repeating: 0, count: slots)
+    }
+
+    deinit {
+        entries.deallocate()
+        index.deallocate()
+    }
+
+    /// Adds one packet of `bytes` to the series `key` held for the local endpoint
+    /// (`address`, `port`), holding it anew when there is room; false, and nothing held,
+    /// when it is new and `capacity` series are held already.
+    @inline(__always)
+    func add(_ key: TrafficKey, address: IPAddress, port: UInt16, bytes: UInt64) -> Bool {
+        let hash = SeededHash.mix(seed: key.hashValue(seed: seed), address.high, address.low, UInt64(port))
+        let tag = hash & 0xFFFF_FFFF_0000_0000
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        // At load at most 1/2 an empty slot ends the probe well before it wraps.
+        for _ in 0...mask {
+            let held = index[slot]
+            if held == 0 { break }
+            if held & 0xFFFF_FFFF_0000_0000 == tag {
+                let entry = entries + (Int(truncatingIfNeeded: held & 0xFFFF_FFFF) &- 1)
+                if entry.pointee.port == port && entry.pointee.key == key && entry.pointee.address == address {
+                    entry.pointee.counters.bytes &+= bytes
+                    entry.pointee.counters.packets &+= 1
+                    return true
+                }
+            }
+            slot = (slot &+ 1) & mask
+        }
+        guard count < capacity else { return false }
+        (entries + count).initialize(to: Entry(key: key, address: address, port: port,
+                                              counters: TrafficCounters(bytes: bytes, packets: 1)))
+        count += 1
+        index[slot] = tag | UInt64(count)
+        return true
+    }
+
+    /// Bytes held in all series.
+    var bytes: UInt64 {
+        var total: UInt64 = 0
+        for at in 0..<count { total &+= entries[at].counters.bytes }
+        return total
+    }
+
+    /// Calls `body` with each held series, in the order they were first held.
+    func forEach(_ body: (Entry) throws -> Void) rethrows {
+        for at in 0..<count { try body(entries[at]) }
+    }
+
+    /// Holds nothing any more.
+    func removeAll() {
+        guard count > 0 else { return }
+        index.update(repeating: 0, count: mask + 1)
+        entries.deinitialize(count: count)
+        count = 0
+    }
+}

@@ -1,0 +1,57 @@
+import NetAddress
+import Testing
+@testable import Traffic
+
+/// The series held for the next socket-table reading: bounded, exact per series and endpoint.
+struct HeldSeriesTests {
+    static let local = IPAddress("10.0.0.5")!
+
+    static func key(_ peer: UInt32, port: UInt16 = 53) -> TrafficKey {
+        TrafficKey(peer: IPAddress(ipv4: 0xC612_0000 | peer), direction: .ingress, ipProtocol: 17, port: port)
+    }
+
+    @Test func aHeldSeriesKeepsCountingWhenTheSetIsFull() {
+        let held = HeldSeries(capacity: 2, seed: 1)
+        #expect(held.add(Self.key(1), address: Self.local, port: 53, bytes: 10))
+        #expect(held.add(Self.key(2), address: Self.local, port: 53, bytes: 20))
+        #expect(!held.add(Self.key(3), address: Self.local, port: 53, bytes: 30), "full: a new series is not held")
+        #expect(held.add(Self.key(1), address: Self.local, port: 53, bytes: 5))
+        var seen: [(UInt32, TrafficCounters)] = []
+        held.forEach { seen.append((UInt32(truncatingIfNeeded: $0.key.peer.low), $0.counters)) }
+        #expect(seen.map(\.0) == [0xC612_0001, 0xC612_0002], "in the order first held")
+        #expect(seen.map(\.1) == [TrafficCounters(bytes: 15, packets: 2), TrafficCounters(bytes: 20, packets: 1)])
+        #expect(held.bytes == 35)
+    }
+
+    @Test func theLocalEndpointIsPartOfWhatIsHeld() {
+        let held = HeldSeries(capacity: 16, seed: 2)
+        let other = IPAddress("10.0.0.6")!
+        for (address, port) in [(Self.local, UInt16(53)), (other, 53), (Self.local, 54)] {
+            #expect(held.add(Self.key(1), address: address, port: port, bytes: 1))
+        }
+        #expect(held.count == 3)
+    }
+
+    /// Thousands of series in one set, each seen twice, the set emptied and filled again:
+    /// every probe sequence finds its own entry however the hashes collide.
+    @Test func manySeriesStayApartAndTheSetEmpties() {
+        let held = HeldSeries(capacity: 4096, seed: 3)
+        for round in 0..<2 {
+            for _ in 0..<2 {
+                for peer in 0..<UInt32(4096) {
+                    #expect(held.add(Self.key(peer, port: UInt16(round)), address: Self.local, port: UInt16(peer & 7), bytes: 1))
+                }
+            }
+            #expect(held.count == 4096)
+            var packets: UInt64 = 0
+            held.forEach { entry in
+                #expect(entry.counters == TrafficCounters(bytes: 2, packets: 2))
+                #expect(UInt16(entry.key.peer.low & 7) == entry.port)
+                packets += entry.counters.packets
+            }
+            #expect(packets == 8192)
+            held.removeAll()
+            #expect(held.count == 0 && held.bytes == 0)
+        }
+    }
+}
