@@ -113,7 +113,7 @@ YML
                 echo "ok: $(basename "$1")"
             fi
         }
-        check_render "$render/exporter.conf" 'ExecStart=/usr/bin/planet-exporter "-listen-address=0.0.0.0:11910" "-task-darkstat-enabled=true" "-task-darkstat-addr=http://127.0.0.1:11560/metrics" "-log-level=info" "-capture-filter=not port 22 and not host \"a\"" "-x=100%%$$HOME"'
+        check_render "$render/exporter.conf" 'ExecStart=/usr/bin/planet-exporter -state-directory=%S/planet-exporter "-listen-address=0.0.0.0:11910" "-task-darkstat-enabled=true" "-task-darkstat-addr=http://127.0.0.1:11560/metrics" "-log-level=info" "-capture-filter=not port 22 and not host \"a\"" "-x=100%%$$HOME"'
         check_render "$render/federator.conf" 'ExecStart=/usr/bin/planet-federator "-state-file=%S/planet-federator/pending-windows.json" "-prometheus-addr=http://127.0.0.1:9090" "-influxdb-addr=http://127.0.0.1:8086" "-influxdb-bucket=mothership" "-influxdb-token-file=/run/credentials/planet-federator.service/influxdb-token" "-listen-address=127.0.0.1:19110"'
     else
         status=1

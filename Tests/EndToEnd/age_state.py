@@ -6,6 +6,7 @@ of the agent's code, so a restart can be tested after a stop longer than a range
 moving the machine's clock.
 
   age_state.py FILE SECONDS
+Prints the ingress bytes the file holds per history range: "minute N hour N day N month N".
 """
 import struct
 import sys
@@ -24,6 +25,7 @@ end = offset + 12 + body_length
 assert struct.unpack_from("<I", data, end)[0] == zlib.crc32(bytes(data[:end])), "checksum"
 struct.pack_into("<q", data, offset, saved_at - seconds)
 offset += 12
+ingress_by_range = [0, 0, 0, 0]
 while offset < end:
     tag = data[offset]
     offset += 1
@@ -31,7 +33,8 @@ while offset < end:
     offset += 4
     if tag == 1:  # history: range u8, start i64, ingress u64, egress u64
         for _ in range(count):
-            (start,) = struct.unpack_from("<q", data, offset + 1)
+            (start, ingress) = struct.unpack_from("<qQ", data, offset + 1)
+            ingress_by_range[data[offset]] += ingress
             struct.pack_into("<q", data, offset + 1, start - seconds)
             offset += 25
     elif tag == 2:  # DNS names: the names, then the addresses
@@ -46,5 +49,6 @@ while offset < end:
     else:
         sys.exit(f"unknown section {tag}")
 assert offset == end, "sections do not end where the body does"
+print(" ".join(f"{name} {ingress_by_range[index]}" for index, name in enumerate(("minute", "hour", "day", "month"))))
 struct.pack_into("<I", data, end, zlib.crc32(bytes(data[:end])))
 open(path, "wb").write(data)
