@@ -109,25 +109,12 @@ let package = Package(
         .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "Diagnostics"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic", "PacketDecoding", "NetAddress"]),
 
-        // Snapshots -> exposition: traffic, dependencies, self metrics and migration
-        // families, one collector per file, and the registry that renders a scrape.
-        .target(name: "PlanetMetrics", dependencies: [
-            "Exposition", "NetAddress", "PacketDecoding", "Traffic", "Sockets", "Inventory", "Migration",
-        ]),
-        .testTarget(name: "PlanetMetricsTests", dependencies: [
-            "TestSupport", "PlanetMetrics", "Exposition", "Inventory", "Migration", "Sockets", "NetAddress",
-            "PacketDecoding", "Traffic",
-        ]),
-
-        // zlib through pkg-config, for gzip-compressed scrapes; only Web imports it.
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-
-        // The HTTP server (Hummingbird): /metrics streamed part by part (gzip when asked),
-        // the page and /api/v1 (its HTML, CSS and script compiled into the binary);
-        // exporter-toolkit's web config (TLS through swift-nio-ssl, bcrypt basic auth with
-        // verified credentials remembered as HMACs (swift-crypto), YAML through Yams) and the limits that keep a client from holding the server.
-        .target(name: "Web", dependencies: [
-            "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "PacketDecoding", "Diagnostics", "CZlib",
+        // The HTTP listener the agent and the federator share (Hummingbird): exporter-toolkit's
+        // web config (TLS through swift-nio-ssl, bcrypt basic auth with verified credentials
+        // remembered as HMACs (swift-crypto), YAML through Yams), re-read when it changes, and
+        // the limits that keep a client from holding the server.
+        .target(name: "Listener", dependencies: [
+            "Diagnostics", "NetAddress", "Exposition",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -139,10 +126,32 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // Snapshots -> exposition: traffic, dependencies, self metrics and migration
+        // families, one collector per file, and the registry that renders a scrape.
+        .target(name: "PlanetMetrics", dependencies: [
+            "Exposition", "NetAddress", "PacketDecoding", "Traffic", "Sockets", "Inventory", "Migration", "Listener",
+        ]),
+        .testTarget(name: "PlanetMetricsTests", dependencies: [
+            "TestSupport", "PlanetMetrics", "Exposition", "Inventory", "Migration", "Sockets", "NetAddress",
+            "PacketDecoding", "Traffic",
+        ]),
+
+        // zlib through pkg-config, for gzip-compressed scrapes; only Web imports it.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // The agent's endpoints (Hummingbird; the Listener serves them): /metrics streamed part by
+        // part (gzip when asked), the page and /api/v1 (its HTML, CSS and script compiled
+        // into the binary).
+        .target(name: "Web", dependencies: [
+            "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "PacketDecoding", "Diagnostics", "CZlib",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.embedInCode("Page/index.html"), .embedInCode("Page/app.css"), .embedInCode("Page/app.js")]),
         .testTarget(name: "WebTests", dependencies: [
             "TestSupport", "Web", "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "CZlib",
-            "PacketDecoding",
+            "PacketDecoding", "Listener",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -159,7 +168,7 @@ let package = Package(
         // wiring into one ServiceGroup with the web server; replay beside them. The only
         // module that knows all the others.
         .target(name: "Agent", dependencies: [
-            "Capture", "Traffic", "PlanetMetrics", "Web", "NetAddress", "PacketDecoding", "Sockets", "Inventory", "Migration",
+            "Capture", "Traffic", "PlanetMetrics", "Web", "Listener", "NetAddress", "PacketDecoding", "Sockets", "Inventory", "Migration",
             "Exposition", "CLibcap", "Diagnostics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -178,7 +187,7 @@ let package = Package(
         // Go-compatible command lines (flags, durations, -h), logrus-style logging and the
         // version, for the three executables.
         .target(name: "CommandLineSupport", dependencies: [
-            "Diagnostics", "CBuildInfo",
+            "Diagnostics", "CBuildInfo", "Listener",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -222,7 +231,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "planet-federator", dependencies: [
-            "CommandLineSupport", "Federator", "Diagnostics",
+            "CommandLineSupport", "Federator", "Diagnostics", "Listener", "Exposition",
             // -listen-address: the federator's own /metrics.
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -20,7 +20,7 @@ LAYERS = [
     ["CPcap", "CLibcap", "CPrefetch", "CSnappy", "CZlib", "CBuildInfo", "Diagnostics", "TestSupport"],
     ["NetAddress", "Ring"],
     ["PacketDecoding", "Exposition", "Inventory", "Sockets"],
-    ["Migration", "Traffic", "Capture"],
+    ["Migration", "Traffic", "Capture", "Listener"],
     ["PlanetMetrics"],
     ["Web"],
     ["Agent"],
@@ -33,12 +33,15 @@ ONLY = {
     # Conversion only: the families are rendered by PlanetMetrics.
     "Migration": {"NetAddress", "Exposition", "Diagnostics"},
     # Testable with bytes in memory: nothing that links libpcap.
-    "PlanetMetrics": {"Exposition", "NetAddress", "PacketDecoding", "Traffic", "Sockets", "Inventory", "Migration", "Diagnostics"},
+    "PlanetMetrics": {"Exposition", "NetAddress", "PacketDecoding", "Traffic", "Sockets", "Inventory", "Migration", "Diagnostics",
+                      "Listener"},
+    # The HTTP listener the agent and the federator share: nothing of the agent.
+    "Listener": {"Diagnostics", "NetAddress", "Exposition"},
     "Traffic": {"NetAddress", "PacketDecoding", "Ring", "Diagnostics", "CPrefetch"},
     # The federator and the shared command-line module know nothing of the agent.
-    "CommandLineSupport": {"Diagnostics", "CBuildInfo"},
+    "CommandLineSupport": {"Diagnostics", "CBuildInfo", "Listener"},
     "Federator": {"CSnappy", "Exposition", "Diagnostics"},
-    "planet-federator": {"CommandLineSupport", "Federator", "Diagnostics"},
+    "planet-federator": {"CommandLineSupport", "Federator", "Diagnostics", "Listener", "Exposition"},
     "planet-federator-influxdb-to-bq": {"CommandLineSupport", "Federator", "Diagnostics"},
 }
 

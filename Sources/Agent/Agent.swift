@@ -3,6 +3,7 @@ import Diagnostics
 import Foundation
 import Hummingbird
 import Inventory
+import Listener
 import Logging
 import PlanetMetrics
 import Migration

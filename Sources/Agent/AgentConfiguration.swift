@@ -1,4 +1,5 @@
 import Capture
+import Listener
 import NetAddress
 import PlanetMetrics
 import Web

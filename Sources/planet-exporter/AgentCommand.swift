@@ -65,19 +65,7 @@ struct AgentCommand: AsyncParsableCommand {
     var processUnitLabel = true
     @Flag(name: .customLong("web-ui-enabled"), inversion: .prefixedNo, help: "Serve the page and /api/v1 (false: / is a landing page and /api is not served)")
     var webUIEnabled = true
-    @Option(name: .customLong("web.config.file"), help: ArgumentHelp("exporter-toolkit web config file for TLS and basic auth, re-read when it changes", valueName: "PATH"))
-    var webConfigFile = ""
-    @Option(name: .customLong("web.max-connections"), help: "HTTP connections open at once; past it an idle one is closed, never-answered ones first")
-    var webMaxConnections = ServerLimits().maxConnections
-    @Option(name: .customLong("web.idle-timeout"), help: "Close a kept-alive HTTP connection idle this long, or a response the client stops reading")
-    var webIdleTimeout = GoDuration(nanoseconds: Int64(ServerLimits().idleTimeout / .nanoseconds(1)))
-    @Option(name: .customLong("web.read-header-timeout"), help: "Close an HTTP connection whose request head is not complete this long after it started")
-    var webReadHeaderTimeout = GoDuration(nanoseconds: Int64(ServerLimits().readHeaderTimeout / .nanoseconds(1)))
-    @Option(name: .customLong("web.response-timeout"), help: "Close an HTTP connection whose response is not sent whole this long after its request came, however steadily the client reads",
-            transform: { try GoDuration(parsing: $0) })
-    var webResponseTimeout = GoDuration(nanoseconds: Int64(ServerLimits().responseTimeout / .nanoseconds(1)))
-    @Option(name: .customLong("web.allowed-hosts"), help: ArgumentHelp("Answer only requests whose Host header names one of these hosts (comma-separated, each with an optional :port; others get 421); empty answers any", valueName: "HOSTS"))
-    var webAllowedHosts = ""
+    @OptionGroup var web: WebFlags
     @Option(name: .customLong("run-as-user"), help: ArgumentHelp("Once capture handles are open, run as this user with only the capabilities still needed (needs root)", valueName: "NAME"))
     var runAsUser = ""
     @Option(name: .customLong("state-directory"), help: ArgumentHelp("Directory where the graphs, the DNS names and the servers learned from traffic are saved and restored from at start (empty: nothing is kept across restarts)", valueName: "DIR"))
@@ -111,15 +99,6 @@ struct AgentCommand: AsyncParsableCommand {
         for text in captureLocalNets where IPNetwork(text) == nil {
             throw ValidationError("-capture-local-net \(text): not a CIDR network (e.g. 10.0.0.0/8)")
         }
-        if webMaxConnections < 1 { throw ValidationError("-web.max-connections must be at least 1") }
-        if webIdleTimeout.nanoseconds <= 0 { throw ValidationError("-web.idle-timeout \(webIdleTimeout): must be positive") }
-        if webReadHeaderTimeout.nanoseconds <= 0 {
-            throw ValidationError("-web.read-header-timeout \(webReadHeaderTimeout): must be positive")
-        }
-        if webResponseTimeout.nanoseconds <= 0 {
-            throw ValidationError("-web.response-timeout \(webResponseTimeout): must be positive")
-        }
-        do { _ = try AllowedHosts(parsing: webAllowedHosts) } catch { throw ValidationError("\(error)") }
         if stateSaveInterval.nanoseconds < 1_000_000_000 {
             throw ValidationError("-state-save-interval \(stateSaveInterval): must be at least 1s")
         }
@@ -169,13 +148,7 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.capture.localNetworks = captureLocalNets.compactMap { IPNetwork($0) }
         configuration.capture.maxSeries = captureMaxSeries
         configuration.capture.maxDNSNames = captureDNSMaxNames
-        configuration.web.configFile = webConfigFile.isEmpty ? nil : webConfigFile
-        configuration.web.limits.maxConnections = webMaxConnections
-        configuration.web.limits.idleTimeout = webIdleTimeout.duration
-        configuration.web.limits.readHeaderTimeout = webReadHeaderTimeout.duration
-        configuration.web.limits.responseTimeout = webResponseTimeout.duration
-        configuration.web.allowedHosts = (try? AllowedHosts(parsing: webAllowedHosts)) ?? AllowedHosts()
-        configuration.web.parseDuration = { try? GoDuration(parsing: $0).duration }
+        configuration.web = web.settings
         configuration.runAsUser = runAsUser
         configuration.stateDirectory = stateDirectory
         configuration.stateSaveInterval = stateSaveInterval.duration

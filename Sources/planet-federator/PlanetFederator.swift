@@ -2,9 +2,11 @@ import ArgumentParser
 import AsyncHTTPClient
 import CommandLineSupport
 import Diagnostics
+import Exposition
 import Federator
 import Foundation
 import Hummingbird
+import Listener
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -97,6 +99,8 @@ struct PlanetFederator: AsyncParsableCommand {
 
     @Option(name: .customLong("listen-address"), help: "Serve the federator's own metrics on /metrics at this address (HOST:PORT, e.g. 127.0.0.1:19110); empty serves none.")
     var listenAddress = ""
+    /// The same -web.* flags as the agent's: TLS, basic auth and limits for -listen-address.
+    @OptionGroup var web: WebFlags
 
     @Flag(name: .customLong("once"), inversion: .prefixedNo, help: "Run one job for the window ending now, then exit (status 1 if it failed).")
     var once = false
@@ -202,7 +206,16 @@ struct PlanetFederator: AsyncParsableCommand {
             .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
         ]
         if let address = ListenAddress(listenAddress) {
-            services.append(.init(service: Self.metricsServer(at: address, metrics: metrics, logger: logger)))
+            // A web config that cannot be used stops the start, as the agent's does.
+            let listener: WebListener
+            do {
+                listener = try WebListener(host: address.host, port: address.port, settings: web.settings,
+                                           serverName: "planet-federator", logger: logger)
+            } catch {
+                logger.error("\(error)")
+                throw ExitCode.failure
+            }
+            services.append(.init(service: Self.metricsServer(listener, metrics: metrics)))
         }
         let group = ServiceGroup(configuration: .init(
             services: services,
@@ -221,19 +234,23 @@ struct PlanetFederator: AsyncParsableCommand {
         if failed { throw ExitCode.failure }
     }
 
-    /// The HTTP server of -listen-address: /metrics, and a landing page linking to it.
-    private static func metricsServer(at address: ListenAddress, metrics: FederatorMetrics, logger: Logger) -> some Service {
+    /// The HTTP server of -listen-address, behind the agent's listener (web config, limits):
+    /// /metrics (the federator's families, then the listener's planet_web_*), and a landing
+    /// page linking to it.
+    private static func metricsServer(_ listener: WebListener, metrics: FederatorMetrics) -> some Service {
         let router = Router()
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: FederatorMetrics.contentType],
-                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
+            var web = ExpositionWriter()
+            listener.reading().render(into: &web)
+            return Response(status: .ok, headers: [.contentType: FederatorMetrics.contentType],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render() + web.bytes)))
         }
         router.get("/") { _, _ in
             let page = "<!doctype html><html><head><title>planet-federator</title></head><body><h1>planet-federator</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n"
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: page)))
         }
-        return Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port)), logger: logger)
+        return listener.makeApplication(router: router, services: [])
     }
 
     private static func list(_ text: String) -> [String] {

@@ -4,6 +4,7 @@ import PacketDecoding
 import PlanetMetrics
 import Sockets
 import Traffic
+@testable import Listener
 @testable import Web
 
 /// A host with three peers, five dependency edges and a little history, the same for every API test.

@@ -5,6 +5,7 @@ import NIOCore
 import PlanetMetrics
 import Testing
 import Traffic
+@testable import Listener
 @testable import Web
 
 @Suite struct ApiTests {

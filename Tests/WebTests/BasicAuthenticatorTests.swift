@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import HummingbirdBcrypt
 import Testing
+@testable import Listener
 @testable import Web
 
 @Suite struct BasicAuthenticatorTests {

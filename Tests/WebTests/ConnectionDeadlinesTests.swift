@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import Testing
+@testable import Listener
 @testable import Web
 
 @Suite struct ConnectionDeadlinesTests {

@@ -7,6 +7,7 @@ import NIOCore
 import PlanetMetrics
 import Synchronization
 import Testing
+@testable import Listener
 @testable import Web
 
 /// Decompresses one gzip member with zlib's inflate (the other direction from the agent's code).

@@ -1,5 +1,6 @@
 import NetAddress
 import Testing
+@testable import Listener
 @testable import Web
 
 @Suite struct PeerTableTests {

@@ -1,6 +1,7 @@
 import NetAddress
 import Testing
 import Traffic
+@testable import Listener
 @testable import Web
 
 @Suite struct TCPHealthDocumentTests {

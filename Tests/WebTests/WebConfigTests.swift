@@ -1,4 +1,5 @@
 import Testing
+@testable import Listener
 @testable import Web
 
 @Suite struct WebConfigTests {

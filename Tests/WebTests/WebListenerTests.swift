@@ -10,6 +10,7 @@ import NIOSSL
 import Synchronization
 import Testing
 import TestSupport
+@testable import Listener
 @testable import Web
 
 /// A folder of its own for one test's files, removed at the end.

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import PlanetMetrics
 import NIOCore
 import Testing
+import Listener
 import Web
 
 /// A collector writing many series in parts, as the capture collector does.

@@ -1,10 +1,10 @@
 import Hummingbird
 import HummingbirdCore
 import Logging
-import PlanetMetrics
 import ServiceLifecycle
 
-/// How the agent's HTTP endpoint listens: the web config file and the server's limits.
+/// How an HTTP endpoint listens (the agent's, the federator's): the web config file and
+/// the server's limits.
 public struct WebServerSettings: Sendable {
     /// `-web.config.file`: exporter-toolkit's web config (TLS, basic auth); nil for none.
     public var configFile: String?
@@ -17,13 +17,15 @@ public struct WebServerSettings: Sendable {
     public init() {}
 }
 
-/// The agent's HTTP listener: the web config in force and the open connections. Made
-/// before the metrics registry (its self metrics are a collector of that registry), it
-/// then makes the application that serves a router behind the web config and the limits.
+/// An HTTP listener (the agent's, the federator's): the web config in force and the open
+/// connections. Made before what renders its self metrics (`reading()`), it then makes
+/// the application that serves a router behind the web config and the limits.
 public final class WebListener: Sendable {
     public let host: String
     public let port: Int
     public let settings: WebServerSettings
+    /// The Server header of every response.
+    public let serverName: String
     /// The web config file, re-read when it changes; nil without one.
     public let webConfig: WebConfigReloader?
     let registry: ConnectionRegistry
@@ -33,9 +35,11 @@ public final class WebListener: Sendable {
 
     /// Reads the web config file, if any; a file that cannot be used is refused with a
     /// one-line error naming the key at fault.
-    public init(host: String, port: Int, settings: WebServerSettings, logger: Logger) throws(WebConfigFileError) {
+    public init(host: String, port: Int, settings: WebServerSettings, serverName: String = "planet-exporter",
+                logger: Logger) throws(WebConfigFileError) {
         self.host = host
         self.port = port
+        self.serverName = serverName
         self.settings = settings
         self.logger = logger
         self.registry = ConnectionRegistry(limit: settings.limits.maxConnections)
@@ -60,7 +64,7 @@ public final class WebListener: Sendable {
         let server = HTTPServerBuilder { httpResponder in
             GuardedHTTPChannel(responder: httpResponder, webConfig: webConfig, registry: registry, limits: limits)
         }
-        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "planet-exporter")
+        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: serverName)
         let guarded = WebConfigResponder(inner: responder, webConfig: webConfig, allowedHosts: settings.allowedHosts,
                                          refusals: refusals, authenticator: authenticator)
         return ListenerApplication(responder: guarded,
@@ -68,10 +72,10 @@ public final class WebListener: Sendable {
     }
 
     /// The listener's self metrics.
-    public func reading() -> WebServerCollector.Reading {
+    public func reading() -> ListenerReading {
         let connections = registry.reading
         let reloads = webConfig?.counters
-        return WebServerCollector.Reading(
+        return ListenerReading(
             openConnections: connections.open, acceptedConnections: connections.accepted,
             closedConnections: ConnectionRegistry.CloseReason.allCases.map { ($0.rawValue, connections.closed[$0] ?? 0) },
             configReloads: reloads.map { ($0.succeeded, $0.failed, $0.lastSucceeded) },

@@ -1,0 +1,65 @@
+import Exposition
+
+/// The HTTP listener's state at one moment: connections open, accepted and closed by the
+/// server (by reason: the cap, a timeout), requests refused before any route, and web
+/// config reloads; rendered as the planet_web_* families by the agent and the federator.
+public struct ListenerReading: Sendable {
+    public var openConnections: Int
+    public var acceptedConnections: Int
+    /// Connections the server closed itself, by reason (evicted, refused, header_timeout, write_timeout).
+    public var closedConnections: [(reason: String, count: Int)]
+    /// Reloads of the web config file; nil without one.
+    public var configReloads: (succeeded: Int, failed: Int, lastSucceeded: Bool)?
+    /// Requests refused before any route, by reason (host, auth_busy, auth_throttled).
+    public var refusedRequests: [(reason: String, count: Int)]
+    /// Source addresses dropped from the failed basic-auth check table at its bound; nil without a web config.
+    public var authSourcesEvicted: Int?
+
+    public init(openConnections: Int, acceptedConnections: Int, closedConnections: [(reason: String, count: Int)],
+                configReloads: (succeeded: Int, failed: Int, lastSucceeded: Bool)?,
+                refusedRequests: [(reason: String, count: Int)] = [], authSourcesEvicted: Int? = nil) {
+        self.openConnections = openConnections
+        self.acceptedConnections = acceptedConnections
+        self.closedConnections = closedConnections
+        self.configReloads = configReloads
+        self.refusedRequests = refusedRequests
+        self.authSourcesEvicted = authSourcesEvicted
+    }
+
+    /// Writes the planet_web_* families; returns false while the web config file in force
+    /// is not the file as it is now (its latest reload failed).
+    @discardableResult
+    public func render(into writer: inout ExpositionWriter) -> Bool {
+        let reading = self
+        writer.family("planet_web_connections", help: "HTTP connections open now", kind: .gauge)
+        writer.sample("planet_web_connections", [:], UInt64(reading.openConnections))
+        writer.family("planet_web_connections_accepted_total", help: "HTTP connections accepted", kind: .counter)
+        writer.sample("planet_web_connections_accepted_total", [:], UInt64(reading.acceptedConnections))
+        writer.family("planet_web_connections_closed_total",
+                      help: "HTTP connections the server closed itself: evicted or refused at the connection cap, or past a timeout",
+                      kind: .counter)
+        for (reason, count) in reading.closedConnections {
+            writer.sample("planet_web_connections_closed_total", labels: [("reason", reason)], UInt64(count))
+        }
+        if !reading.refusedRequests.isEmpty {
+            writer.family("planet_web_requests_refused_total",
+                          help: "HTTP requests refused before any route: a Host not in -web.allowed-hosts, every bcrypt check slot taken, or a source address out of failed basic-auth checks",
+                          kind: .counter)
+            for (reason, count) in reading.refusedRequests {
+                writer.sample("planet_web_requests_refused_total", labels: [("reason", reason)], UInt64(count))
+            }
+        }
+        if let evicted = reading.authSourcesEvicted {
+            writer.family("planet_web_auth_sources_evicted_total",
+                          help: "Source addresses dropped from the table of failed basic-auth checks at its bound (4096)", kind: .counter)
+            writer.sample("planet_web_auth_sources_evicted_total", [:], UInt64(evicted))
+        }
+        guard let reloads = reading.configReloads else { return true }
+        writer.family("planet_web_config_reloads_total", help: "Reloads of the web config file after a change, by result", kind: .counter)
+        writer.sample("planet_web_config_reloads_total", labels: [("result", "failure")], UInt64(reloads.failed))
+        writer.sample("planet_web_config_reloads_total", labels: [("result", "success")], UInt64(reloads.succeeded))
+        writer.family("planet_web_config_last_reload_successful", help: "1 when the web config file in force is the file as it is now", kind: .gauge)
+        writer.sample("planet_web_config_last_reload_successful", [:], UInt64(reloads.lastSucceeded ? 1 : 0))
+        return reloads.lastSucceeded
+    }
+}
