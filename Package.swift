@@ -187,7 +187,7 @@ let package = Package(
         // Go-compatible command lines (flags, durations, -h), logrus-style logging and the
         // version, for the three executables.
         .target(name: "CommandLineSupport", dependencies: [
-            "Diagnostics", "CBuildInfo", "Listener",
+            "Diagnostics", "CBuildInfo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -196,8 +196,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // The -web.* flags of the agent's and the federator's listeners (not the BigQuery
+        // tool's, which serves nothing).
+        .target(name: "WebFlags", dependencies: [
+            "CommandLineSupport", "Listener", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         .executableTarget(name: "planet-exporter", dependencies: [
-            "Agent", "Web", "PlanetMetrics", "NetAddress", "CommandLineSupport", "Inventory", "Diagnostics",
+            "Agent", "Web", "PlanetMetrics", "NetAddress", "CommandLineSupport", "WebFlags", "Inventory", "Diagnostics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -231,7 +237,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "planet-federator", dependencies: [
-            "CommandLineSupport", "Federator", "Diagnostics", "Listener", "Exposition",
+            "CommandLineSupport", "WebFlags", "Federator", "Diagnostics", "Listener", "Exposition",
             // -listen-address: the federator's own /metrics.
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

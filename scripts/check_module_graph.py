@@ -25,6 +25,7 @@ LAYERS = [
     ["Web"],
     ["Agent"],
     ["CommandLineSupport", "Federator"],
+    ["WebFlags"],
     ["planet-exporter", "planet-federator", "planet-federator-influxdb-to-bq"],
 ]
 
@@ -39,9 +40,10 @@ ONLY = {
     "Listener": {"Diagnostics", "NetAddress", "Exposition"},
     "Traffic": {"NetAddress", "PacketDecoding", "Ring", "Diagnostics", "CPrefetch"},
     # The federator and the shared command-line module know nothing of the agent.
-    "CommandLineSupport": {"Diagnostics", "CBuildInfo", "Listener"},
+    "CommandLineSupport": {"Diagnostics", "CBuildInfo"},
+    "WebFlags": {"CommandLineSupport", "Listener"},
     "Federator": {"CSnappy", "Exposition", "Diagnostics"},
-    "planet-federator": {"CommandLineSupport", "Federator", "Diagnostics", "Listener", "Exposition"},
+    "planet-federator": {"CommandLineSupport", "WebFlags", "Federator", "Diagnostics", "Listener", "Exposition"},
     "planet-federator-influxdb-to-bq": {"CommandLineSupport", "Federator", "Diagnostics"},
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandLineSupport
 import Agent
+import WebFlags
 import Inventory
 import Logging
 import NetAddress

@@ -10,6 +10,7 @@ import Listener
 import Logging
 import ServiceLifecycle
 import Synchronization
+import WebFlags
 
 /// planet-federator: copies planet-exporter data from Prometheus into InfluxDB on a cron
 /// schedule, with the Go original's flags and schema.

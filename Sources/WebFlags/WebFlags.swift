@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Listener
 
 /// The -web.* flags of an HTTP endpoint, the same for the agent and the federator, as
