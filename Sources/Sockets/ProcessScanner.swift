@@ -1,5 +1,4 @@
 import Diagnostics
-import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -33,13 +32,14 @@ public enum ProcessScanner {
         var locations: [UInt64: (pid: Int32, descriptor: Int32)] = [:]
     }
 
-    /// Descriptor numbers per unit of work handed to a thread.
+    /// Descriptor numbers per unit of work.
     static let chunk: Int32 = 1024
 
-    /// Scans every process under `procRoot` for descriptors that refer to `inodes`,
-    /// on up to `threads` threads; with `units`, each owner's unit is read too.
-    public static func scan(procRoot: String, inodes: some Sequence<UInt64>, threads: Int = defaultThreads,
-                            units: ProcessUnitResolver? = nil) -> Result {
+    /// Scans every process under `procRoot` for descriptors that refer to `inodes`, on the
+    /// calling thread: the socket-table thread, the only one whose capabilities reach
+    /// other users' /proc/PID/fd (docs/security.md). With `units`, each owner's unit is
+    /// read too.
+    public static func scan(procRoot: String, inodes: some Sequence<UInt64>, units: ProcessUnitResolver? = nil) -> Result {
         var wanted: [UInt64: Int32] = [:]
         for inode in inodes where inode != 0 { wanted[inode] = Int32.max }
         var result = Result()
@@ -62,36 +62,23 @@ public enum ProcessScanner {
                 start += chunk
             } while start < process.probeEnd
         }
-        let work = items
-
-        // Each worker writes only its own slot; the slots are read after all finish.
-        let shared = WorkerResults(workers: max(1, min(threads, work.count)))
+        var found = WorkerResult()
         let table = wanted
-        DispatchQueue.concurrentPerform(iterations: shared.slots.count) { worker in
-            var local = WorkerResult()
-            var index = worker
-            while index < work.count {
-                scan(work[index], processes: processes, rootFD: rootFD, wanted: table, into: &local)
-                index += shared.slots.count
-            }
-            shared.slots[worker] = local
+        for item in items {
+            scan(item, processes: processes, rootFD: rootFD, wanted: table, into: &found)
         }
 
-        var failed = Set<Int>()
         var owners = Set<Int>()
-        for local in shared.slots {
-            result.skippedDescriptors += local.skippedDescriptors
-            failed.formUnion(local.failed)
-            for (inode, process, descriptor) in local.matches {
-                let pid = processes[process].pid
-                if let slot = wanted.index(forKey: inode), pid < wanted.values[slot] {
-                    wanted.values[slot] = pid
-                    result.locations[inode] = (pid, descriptor)
-                }
-                owners.insert(process)
+        result.skippedDescriptors += found.skippedDescriptors
+        for (inode, process, descriptor) in found.matches {
+            let pid = processes[process].pid
+            if let slot = wanted.index(forKey: inode), pid < wanted.values[slot] {
+                wanted.values[slot] = pid
+                result.locations[inode] = (pid, descriptor)
             }
+            owners.insert(process)
         }
-        result.skippedProcesses += failed.count
+        result.skippedProcesses += Set(found.failed).count
 
         var comms: [Int32: String] = [:]
         var unitLabels: [Int32: String] = [:]
@@ -166,10 +153,6 @@ public enum ProcessScanner {
         }
     }
 
-    /// One thread: the CPU cost is the same with more, and on a busy host more threads
-    /// measured no faster (docs/sockets.md); they shorten a scan only on idle cores.
-    public static let defaultThreads = 1
-
     struct Process: Sendable {
         var pid: Int32
         /// Descriptor numbers below this are probed directly; 0 when the count is unknown.
@@ -185,21 +168,12 @@ public enum ProcessScanner {
         var listsRest: Bool
     }
 
+    /// What the scan of the work items found.
     struct WorkerResult: Sendable {
         /// Socket inode, process index, descriptor number.
         var matches: [(UInt64, Int, Int32)] = []
         var failed: [Int] = []
         var skippedDescriptors = 0
-    }
-
-    /// `@unchecked Sendable`: each worker writes only its own slot, and the results are
-    /// read after every worker has been joined.
-    final class WorkerResults: @unchecked Sendable {
-        var slots: [WorkerResult]
-
-        init(workers: Int) {
-            slots = [WorkerResult](repeating: WorkerResult(), count: workers)
-        }
     }
 
     /// True for a procfs mount, whose root directory is inode 1 (PROC_ROOT_INO). Only
@@ -429,15 +403,14 @@ public final class ProcessOwnerCache: Sendable {
 
     /// The owners of `inodes` (and their units, with `units`), from a re-check when it
     /// may stand in for a scan.
-    public func scan(procRoot: String, inodes: some Sequence<UInt64>, threads: Int,
-                     units: ProcessUnitResolver? = nil) -> ProcessScanner.Result {
+    public func scan(procRoot: String, inodes: some Sequence<UInt64>, units: ProcessUnitResolver? = nil) -> ProcessScanner.Result {
         let wanted = Set(inodes.lazy.filter { $0 != 0 })
         let now = ContinuousClock.now
         if let last = previous.withLock({ $0 }), last.inodes == wanted, now - last.scannedAt < Self.fullScanEvery,
            let result = ProcessScanner.recheck(procRoot: procRoot, previous: last.result, units: units) {
             return result
         }
-        let result = ProcessScanner.scan(procRoot: procRoot, inodes: wanted, threads: threads, units: units)
+        let result = ProcessScanner.scan(procRoot: procRoot, inodes: wanted, units: units)
         previous.withLock { $0 = Previous(inodes: wanted, result: result, scannedAt: now) }
         return result
     }

@@ -24,21 +24,17 @@ public struct SocketTableReader: Sendable {
     /// The procfs mount to read (`/proc` on a live system).
     public let procRoot: String
     public let source: Source
-    /// Threads that read process descriptors.
-    public let scanThreads: Int
     /// Owners found by earlier readings of this reader (and its copies).
     let owners = ProcessOwnerCache()
     /// Reads each owner's unit or container; nil reads none (every unit is then nil).
     public let units: ProcessUnitResolver?
 
     /// A reader of `procRoot` (default `/proc`); with `units`, owners' units are read too.
-    public init(procRoot: String = "/proc", source: Source = .automatic, scanThreads: Int = ProcessScanner.defaultThreads,
-                units: ProcessUnitResolver? = nil) {
+    public init(procRoot: String = "/proc", source: Source = .automatic, units: ProcessUnitResolver? = nil) {
         var root = procRoot
         while root.count > 1, root.hasSuffix("/") { root.removeLast() }
         self.procRoot = root
         self.source = source
-        self.scanThreads = max(1, scanThreads)
         self.units = units
     }
 
@@ -54,7 +50,7 @@ public struct SocketTableReader: Sendable {
     /// their units, with `units`).
     public func read() throws -> SocketSnapshot {
         let entries = try readTable()
-        let scan = owners.scan(procRoot: procRoot, inodes: entries.lazy.map(\.inode), threads: scanThreads, units: units)
+        let scan = owners.scan(procRoot: procRoot, inodes: entries.lazy.map(\.inode), units: units)
         let sockets = entries.map {
             $0.inode == 0 ? OwnedSocket(entry: $0, processName: nil)
                 : OwnedSocket(entry: $0, processName: scan.names[$0.inode], processUnit: scan.units[$0.inode])

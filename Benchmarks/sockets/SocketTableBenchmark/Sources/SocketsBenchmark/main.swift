@@ -29,9 +29,9 @@ func source(_ name: String?) -> SocketTableReader.Source {
 }
 
 /// One full read; with `units`, each owner's unit too (-process-unit-label, the agent's default).
-func readOnce(_ source: SocketTableReader.Source, threads: Int, units: ProcessUnitResolver? = nil) -> SocketSnapshot {
+func readOnce(_ source: SocketTableReader.Source, units: ProcessUnitResolver? = nil) -> SocketSnapshot {
     do {
-        return try SocketTableReader(source: source, scanThreads: threads, units: units).read()
+        return try SocketTableReader(source: source, units: units).read()
     } catch {
         fail("\(error)")
     }
@@ -169,23 +169,22 @@ while !arguments.isEmpty {
 let (clients, server, hold) = openConnections(connections)
 print("holding \(connections) established loopback connections (client ends here, server ends in pid \(server.processIdentifier))")
 
-let threads = ProcessScanner.defaultThreads
 // Units are read as the agent reads them: one resolver for every reading.
 let units = ProcessUnitResolver()
-for (kind, threads, withUnits) in [("netlink", threads, false), ("netlink", threads, true), ("netlink", 2, false), ("procfs", threads, false)] {
+for (kind, withUnits) in [("netlink", false), ("netlink", true), ("procfs", false)] {
     var times: [Double] = []
     var found = 0
     let cpuStart = cpuMilliseconds()
     for _ in 0..<iterations {
         times.append(milliseconds {
-            let snapshot = readOnce(source(kind), threads: threads, units: withUnits ? units : nil)
+            let snapshot = readOnce(source(kind), units: withUnits ? units : nil)
             found = snapshot.sockets.reduce(0) { $0 + ($1.processName == nil ? 0 : 1) }
         })
     }
     let cpu = (cpuMilliseconds() - cpuStart) / Double(iterations)
     times.sort()
-    print(String(format: "in-process %@ read + names%@, %d scan thread(s): median %.2f ms, min %.2f ms, CPU %.2f ms/read (%d sockets named)",
-                 kind, withUnits ? " + units" : "", threads, times[times.count / 2], times[0], cpu, found))
+    print(String(format: "in-process %@ read + names%@: median %.2f ms, min %.2f ms, CPU %.2f ms/read (%d sockets named)",
+                 kind, withUnits ? " + units" : "", times[times.count / 2], times[0], cpu, found))
     guard found >= connections else { fail("named only \(found) sockets; expected at least \(connections)") }
 }
 for kind in ["netlink", "procfs"] {
@@ -204,7 +203,7 @@ let reader = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
 let hyperfine = Process()
 hyperfine.executableURL = URL(fileURLWithPath: "/usr/bin/hyperfine")
 hyperfine.arguments = ["-N", "--warmup", "3", "--runs", String(runs),
-                       "ss -tanp", "ss -tan", "\(reader) netlink", "\(reader) netlink 2", "\(reader) procfs"]
+                       "ss -tanp", "ss -tan", "\(reader) netlink", "\(reader) procfs"]
 do {
     try hyperfine.run()
 } catch {

@@ -2,7 +2,7 @@
 // command hyperfine times beside `ss`. Without Foundation, so that process start-up
 // costs about what `ss`'s does.
 //
-//   sockets-read [netlink|procfs] [SCAN-THREADS]
+//   sockets-read [netlink|procfs]
 import Sockets
 
 #if canImport(Glibc)
@@ -23,13 +23,8 @@ case "procfs": source = .procfs
 case let other?:
     fail("unknown source \(other) (netlink or procfs)", status: 2)
 }
-var threads = ProcessScanner.defaultThreads
-if arguments.count > 1 {
-    guard let value = Int(arguments[arguments.startIndex + 1]), value > 0 else { fail("SCAN-THREADS must be a positive number", status: 2) }
-    threads = value
-}
 do {
-    let snapshot = try SocketTableReader(source: source, scanThreads: threads).read()
+    let snapshot = try SocketTableReader(source: source).read()
     print(snapshot.sockets.count)
 } catch {
     fail("\(error)", status: 1)
