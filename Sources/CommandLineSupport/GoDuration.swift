@@ -14,6 +14,11 @@ public struct GoDuration: Hashable, Sendable, CustomStringConvertible {
         self.nanoseconds = nanoseconds
     }
 
+    /// The Go duration of `duration`, to the nanosecond.
+    public init(_ duration: Duration) {
+        self.init(nanoseconds: Int64(duration / .nanoseconds(1)))
+    }
+
     /// Parses Go's duration syntax; throws ``FlagError`` naming the bad text.
     public init(parsing text: String) throws {
         nanoseconds = try Self.parse(text)

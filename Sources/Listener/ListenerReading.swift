@@ -30,31 +30,30 @@ public struct ListenerReading: Sendable {
     /// is not the file as it is now (its latest reload failed).
     @discardableResult
     public func render(into writer: inout ExpositionWriter) -> Bool {
-        let reading = self
         writer.family("planet_web_connections", help: "HTTP connections open now", kind: .gauge)
-        writer.sample("planet_web_connections", [:], UInt64(reading.openConnections))
+        writer.sample("planet_web_connections", [:], UInt64(openConnections))
         writer.family("planet_web_connections_accepted_total", help: "HTTP connections accepted", kind: .counter)
-        writer.sample("planet_web_connections_accepted_total", [:], UInt64(reading.acceptedConnections))
+        writer.sample("planet_web_connections_accepted_total", [:], UInt64(acceptedConnections))
         writer.family("planet_web_connections_closed_total",
                       help: "HTTP connections the server closed itself: evicted or refused at the connection cap, or past a timeout",
                       kind: .counter)
-        for (reason, count) in reading.closedConnections {
+        for (reason, count) in closedConnections {
             writer.sample("planet_web_connections_closed_total", labels: [("reason", reason)], UInt64(count))
         }
-        if !reading.refusedRequests.isEmpty {
+        if !refusedRequests.isEmpty {
             writer.family("planet_web_requests_refused_total",
                           help: "HTTP requests refused before any route: a Host not in -web.allowed-hosts, every bcrypt check slot taken, or a source address out of failed basic-auth checks",
                           kind: .counter)
-            for (reason, count) in reading.refusedRequests {
+            for (reason, count) in refusedRequests {
                 writer.sample("planet_web_requests_refused_total", labels: [("reason", reason)], UInt64(count))
             }
         }
-        if let evicted = reading.authSourcesEvicted {
+        if let evicted = authSourcesEvicted {
             writer.family("planet_web_auth_sources_evicted_total",
                           help: "Source addresses dropped from the table of failed basic-auth checks at its bound (4096)", kind: .counter)
             writer.sample("planet_web_auth_sources_evicted_total", [:], UInt64(evicted))
         }
-        guard let reloads = reading.configReloads else { return true }
+        guard let reloads = configReloads else { return true }
         writer.family("planet_web_config_reloads_total", help: "Reloads of the web config file after a change, by result", kind: .counter)
         writer.sample("planet_web_config_reloads_total", labels: [("result", "failure")], UInt64(reloads.failed))
         writer.sample("planet_web_config_reloads_total", labels: [("result", "success")], UInt64(reloads.succeeded))

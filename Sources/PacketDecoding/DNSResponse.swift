@@ -50,6 +50,16 @@ public struct DNSAnswers: BitwiseCopyable, Sendable {
         capturedAt = 0
     }
 
+    /// Whether the decoder ever writes `byte` in `name`: lowercase letters, digits, '-' and
+    /// '_' from the labels, '.' between them, '?' for any other byte.
+    public static func isNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "?"): true
+        default: false
+        }
+    }
+
     /// The name as a String (for the table that keeps it, not for the packet path).
     public var nameText: String {
         var bytes: [UInt8] = []

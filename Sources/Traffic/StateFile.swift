@@ -194,7 +194,7 @@ public enum StateFile {
                 for _ in 0..<(try body.count(recordSize: 2)) {
                     let length = Int(try body.u8())
                     let bytes = try body.take(length)
-                    guard (1...DNSAnswers.maxNameLength).contains(length), bytes.allSatisfy(isNameByte) else {
+                    guard (1...DNSAnswers.maxNameLength).contains(length), bytes.allSatisfy(DNSAnswers.isNameByte) else {
                         throw StateFileError("DNS name at byte \(body.offset - length) is not one the decoder writes")
                     }
                     names.append(String(decoding: bytes, as: UTF8.self))
@@ -215,15 +215,6 @@ public enum StateFile {
             }
         }
         return (state, savedAt)
-    }
-
-    /// Bytes the DNS decoder writes in a name (see `DNSAnswers.name`).
-    private static func isNameByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "?"): true
-        default: false
-        }
     }
 
     private static let crcTable: [UInt32] = (0..<256).map { index in

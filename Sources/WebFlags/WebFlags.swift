@@ -44,10 +44,3 @@ public struct WebFlags: ParsableArguments {
         return settings
     }
 }
-
-extension GoDuration {
-    /// The Go duration of `duration`, to the nanosecond.
-    init(_ duration: Duration) {
-        self.init(nanoseconds: Int64(duration / .nanoseconds(1)))
-    }
-}

@@ -28,10 +28,7 @@ public func fuzzDNSResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // 0 is the root name (a question for "."), which the name table ignores.
     check(answers.nameLength >= 0 && answers.nameLength <= DNSAnswers.maxNameLength, "name length out of bounds")
     for index in 0..<answers.nameLength {
-        let byte = answers.name[index]
-        let allowed = (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x5F
-            || byte == 0x2E || byte == 0x3F
-        check(allowed, "a name byte the decoder does not write")
+        check(DNSAnswers.isNameByte(answers.name[index]), "a name byte the decoder does not write")
     }
     check(answers.droppedAddresses >= 0, "negative dropped addresses")
     return 0
