@@ -150,7 +150,12 @@ public enum AgentRuntime {
 
         let listener = try WebListener(host: configuration.listenHost, port: configuration.listenPort,
                                        settings: configuration.web, logger: logger)
-        collectors.append(WebServerCollector { listener.reading() })
+        let responseMemory = ResponseMemory(limit: configuration.responseMemoryBytes)
+        collectors.append(WebServerCollector {
+            var reading = listener.reading()
+            reading.responseMemory = responseMemory.reading
+            return reading
+        })
         let registry = MetricsRegistry(collectors: collectors, version: version, revision: revision)
         var ui: WebUISources? = nil
         if configuration.webUIEnabled {
@@ -158,7 +163,8 @@ public enum AgentRuntime {
             ui = webUISources(capture: capture, history: history, socketstat: socketstat,
                               hostAddress: hostAddress, enrichment: enrichment)
         }
-        let app = listener.makeApplication(router: WebServer.router(registry: registry, ui: ui), services: services)
+        let app = listener.makeApplication(router: WebServer.router(registry: registry, ui: ui, responseMemory: responseMemory),
+                                           services: services)
         logger.info("planet-exporter \(version) listening on \(configuration.listenHost):\(configuration.listenPort)")
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }

@@ -29,6 +29,8 @@ public struct AgentConfiguration: Sendable {
     public var dependencyMaxSeries = DependencyMetrics.defaultMaxSeries
     /// -web.config.file and the HTTP server's limits.
     public var web = WebServerSettings()
+    /// -web.response-memory-bytes: bytes of /metrics renderings held for clients still reading them.
+    public var responseMemoryBytes = WebServer.defaultResponseMemory
     /// -run-as-user: the user to become once capture handles are open; "" stays as started.
     public var runAsUser = ""
     /// -state-directory: where the state kept across restarts is saved; "" keeps none.

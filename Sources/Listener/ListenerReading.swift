@@ -6,7 +6,8 @@ import Exposition
 public struct ListenerReading: Sendable {
     public var openConnections: Int
     public var acceptedConnections: Int
-    /// Connections the server closed itself, by reason (evicted, refused, header_timeout, write_timeout).
+    /// Connections the server closed itself, by reason (evicted, refused, header_timeout, write_timeout,
+    /// response_timeout; response_memory is added from `responseMemory`).
     public var closedConnections: [(reason: String, count: Int)]
     /// Reloads of the web config file; nil without one.
     public var configReloads: (succeeded: Int, failed: Int, lastSucceeded: Bool)?
@@ -14,6 +15,8 @@ public struct ListenerReading: Sendable {
     public var refusedRequests: [(reason: String, count: Int)]
     /// Source addresses dropped from the failed basic-auth check table at its bound; nil without a web config.
     public var authSourcesEvicted: Int?
+    /// The memory held by responses in flight, when the server bounds it.
+    public var responseMemory: ResponseMemory.Reading?
 
     public init(openConnections: Int, acceptedConnections: Int, closedConnections: [(reason: String, count: Int)],
                 configReloads: (succeeded: Int, failed: Int, lastSucceeded: Bool)?,
@@ -35,10 +38,16 @@ public struct ListenerReading: Sendable {
         writer.family("planet_web_connections_accepted_total", help: "HTTP connections accepted", kind: .counter)
         writer.sample("planet_web_connections_accepted_total", [:], UInt64(acceptedConnections))
         writer.family("planet_web_connections_closed_total",
-                      help: "HTTP connections the server closed itself: evicted or refused at the connection cap, or past a timeout",
+                      help: "HTTP connections the server closed itself: evicted or refused at the connection cap, past a timeout, or cut at the response memory bound",
                       kind: .counter)
         for (reason, count) in closedConnections {
             writer.sample("planet_web_connections_closed_total", labels: [("reason", reason)], UInt64(count))
+        }
+        if let responseMemory {
+            writer.sample("planet_web_connections_closed_total", labels: [("reason", "response_memory")], UInt64(responseMemory.cutClients))
+            writer.family("planet_web_response_memory_bytes",
+                          help: "Bytes of responses held now for clients still reading them (bounded by -web.response-memory-bytes)", kind: .gauge)
+            writer.sample("planet_web_response_memory_bytes", [:], UInt64(responseMemory.heldBytes))
         }
         if !refusedRequests.isEmpty {
             writer.family("planet_web_requests_refused_total",

@@ -1,4 +1,5 @@
 import Hummingbird
+import Listener
 import NIOCore
 import PlanetMetrics
 
@@ -6,11 +7,18 @@ import PlanetMetrics
 /// or a landing page linking /metrics when the page is off), /api/v1 with the page,
 /// and GET /-/healthy.
 public enum WebServer {
+    /// Bytes of /metrics renderings held at once for clients still reading them, by
+    /// default (-web.response-memory-bytes): a dozen renderings of the largest plain
+    /// exposition (about 10 MB at 200,000 series), well under the unit's MemoryMax.
+    public static let defaultResponseMemory = 128 << 20
+
     /// The router serving the agent's endpoints from `registry`, and the page and
-    /// /api/v1 from `ui` when given.
-    public static func router(registry: MetricsRegistry, ui: WebUISources? = nil) -> Router<BasicRequestContext> {
+    /// /api/v1 from `ui` when given; the /metrics renderings held for slow clients are
+    /// bounded by `responseMemory`.
+    public static func router(registry: MetricsRegistry, ui: WebUISources? = nil,
+                              responseMemory: ResponseMemory = ResponseMemory(limit: defaultResponseMemory)) -> Router<BasicRequestContext> {
         let router = Router()
-        MetricsEndpoint.add(to: router, registry: registry)
+        MetricsEndpoint.add(to: router, registry: registry, memory: responseMemory)
         if let ui {
             WebPage.add(to: router)
             ApiRoutes.add(to: router, sources: ui, registry: registry)

@@ -67,6 +67,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(name: .customLong("web-ui-enabled"), inversion: .prefixedNo, help: "Serve the page and /api/v1 (false: / is a landing page and /api is not served)")
     var webUIEnabled = true
     @OptionGroup var web: WebFlags
+    @Option(name: .customLong("web.response-memory-bytes"), help: "Bytes of /metrics renderings held at once for clients still reading them; past it the clients of the oldest renderings are cut (counted in planet_web_connections_closed_total{reason=\"response_memory\"})")
+    var responseMemoryBytes = WebServer.defaultResponseMemory
     @Option(name: .customLong("run-as-user"), help: ArgumentHelp("Once capture handles are open, run as this user with only the capabilities still needed (needs root)", valueName: "NAME"))
     var runAsUser = ""
     @Option(name: .customLong("state-directory"), help: ArgumentHelp("Directory where the graphs, the DNS names and the servers learned from traffic are saved and restored from at start (empty: nothing is kept across restarts)", valueName: "DIR"))
@@ -84,6 +86,9 @@ struct AgentCommand: AsyncParsableCommand {
         }
         if darkstatEnabled && darkstatAddress.isEmpty {
             throw ValidationError("-task-darkstat-enabled needs -task-darkstat-addr (e.g. http://localhost:51666/metrics)")
+        }
+        if responseMemoryBytes < 1 {
+            throw ValidationError("-web.response-memory-bytes \(responseMemoryBytes): must be positive")
         }
         if taskInterval.nanoseconds <= 0 {
             throw ValidationError("-task-interval \(taskInterval): must be positive")
@@ -150,6 +155,7 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.capture.maxSeries = captureMaxSeries
         configuration.capture.maxDNSNames = captureDNSMaxNames
         configuration.web = web.settings
+        configuration.responseMemoryBytes = responseMemoryBytes
         configuration.runAsUser = runAsUser
         configuration.stateDirectory = stateDirectory
         configuration.stateSaveInterval = stateSaveInterval.duration

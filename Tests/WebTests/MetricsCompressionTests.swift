@@ -41,6 +41,7 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
 
 @Suite struct MetricsCompressionTests {
     let registry = MetricsRegistry(collectors: [ManySeriesCollector(series: 20_000)], version: "0.1.0", revision: "test")
+    let unbounded = ResponseMemory(limit: .max)
 
     func scrape(_ client: some TestClientProtocol, acceptEncoding: String?) async throws
         -> (status: HTTPResponse.Status, encoding: String?, vary: String?, body: [UInt8]) {
@@ -83,22 +84,18 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
         }
     }
 
-    func collect(_ rendering: SharedRendering.Rendering) async -> [UInt8] {
+    func collect(_ rendering: SharedRendering.Rendering) async throws -> [UInt8] {
         var bytes: [UInt8] = []
-        var index = 0
-        while let part = await rendering.part(index) {
-            bytes += part.readableBytesView
-            index += 1
-        }
+        try await rendering.send { bytes += $0.readableBytesView }
         return bytes
     }
 
     @Test func scrapesWithinTheAgeShareOneRendering() async throws {
-        let shared = SharedRendering(registry: registry, maxAge: .seconds(3600))
+        let shared = SharedRendering(registry: registry, maxAge: .seconds(3600), memory: unbounded)
         let first = shared.rendering()
         let second = shared.rendering()
         #expect(first === second)
-        let (a, b) = await (collect(first), collect(second))
+        let (a, b) = try await (collect(first), collect(second))
         #expect(a == b)
         let third = shared.rendering()
         #expect(third === first, "a finished rendering is shared too")
@@ -110,13 +107,13 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
     @Test func plainScrapesShareARenderingInProgressOnly() async throws {
         let gate = GatedCollector()
         let registry = MetricsRegistry(collectors: [ManySeriesCollector(series: 2_000), gate], version: "0.1.0", revision: "test")
-        let shared = SharedRendering(registry: registry, maxAge: .seconds(3600), gzip: false, shareFinished: false)
+        let shared = SharedRendering(registry: registry, maxAge: .seconds(3600), gzip: false, shareFinished: false, memory: unbounded)
         // The rendering cannot finish before the gate opens: every scrape until then shares it.
         let renderings = (0..<8).map { _ in shared.rendering() }
         #expect(renderings.allSatisfy { $0 === renderings[0] })
         gate.open()
         var bodies: [[UInt8]] = []
-        for rendering in renderings { bodies.append(await collect(rendering)) }
+        for rendering in renderings { bodies.append(try await collect(rendering)) }
         let same = bodies.allSatisfy { $0 == bodies[0] }
         #expect(same, "scrapes of one rendering got different bodies")
         #expect(gate.collected == 1)
@@ -128,11 +125,11 @@ func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
     }
 
     @Test func anOlderRenderingIsNotShared() async throws {
-        let shared = SharedRendering(registry: registry, maxAge: .zero)
+        let shared = SharedRendering(registry: registry, maxAge: .zero, memory: unbounded)
         let first = shared.rendering()
         let second = shared.rendering()
         #expect(first !== second)
-        let (a, b) = await (collect(first), collect(second))
+        let (a, b) = try await (collect(first), collect(second))
         #expect(try gunzip(a).count > 0 && gunzip(b).count > 0)
     }
 
