@@ -1,10 +1,4 @@
-import Dispatch
-import Foundation
-import HummingbirdBcrypt
-import Synchronization
-
 import Crypto
-import Dispatch
 import Foundation
 import HummingbirdBcrypt
 import NIOCore
@@ -13,7 +7,9 @@ import Synchronization
 /// Checks HTTP basic-auth credentials against the web config's bcrypt hashes.
 ///
 /// bcrypt is slow on purpose (tens of milliseconds at cost 10), so checks run one at a
-/// time on a queue of their own, never on an event loop. Credentials once verified are
+/// time on a thread of their own, never on an event loop, at a lower priority than
+/// capture (``BackgroundThread``): a flood of wrong passwords takes CPU the capture
+/// threads leave, not theirs. Credentials once verified are
 /// remembered (a keyed hash of user and password, never the password) for their user and
 /// hash, so scrapes after the first cost a hash and no bcrypt, and are admitted before
 /// any check waits. Each source address has a few failed checks in hand, one more coming
@@ -32,8 +28,9 @@ final class BasicAuthenticator: Sendable {
         case throttled
     }
 
-    /// Checks waiting or running at most; past it, requests are refused (429) rather
-    /// than queued behind a flood of wrong passwords.
+    /// Checks waiting or running at most, for sources with no recent failure and as many
+    /// for the others; past it, requests are refused (429) rather than queued behind a
+    /// flood of wrong passwords.
     static let maxPending = 4
     /// bcrypt reads at most 72 bytes; Go's bcrypt refuses longer passwords, and so does this.
     static let maxPasswordBytes = 72
@@ -43,6 +40,8 @@ final class BasicAuthenticator: Sendable {
     /// how often one comes back: a flooding address gets one check a second.
     static let failureBurst = 20
     static let failureRefill: Duration = .seconds(1)
+    /// How long after its last failed check a source is no longer checked before others.
+    static let quietPeriod: Duration = .seconds(60)
     /// Source addresses tracked at most; past it, the one with the most checks left goes.
     static let maxSources = 4096
 
@@ -51,8 +50,12 @@ final class BasicAuthenticator: Sendable {
     private let remembered = Mutex(RememberedCredentials())
     private let sources = Mutex(FailureBudgets())
     private let dummyHashes = Mutex<[Int: String]>([:])
-    private let pending = Atomic<Int>(0)
-    private let queue = DispatchQueue(label: "planet-exporter.bcrypt")
+    /// Checks waiting or running, for sources with no recent failure and for the others.
+    private let pending = Mutex<(clean: Int, failing: Int)>((0, 0))
+    let queue = BackgroundThread(name: "pe-bcrypt")
+
+    /// Checks waiting or running now, by kind of source.
+    var pendingChecks: (clean: Int, failing: Int) { pending.withLock { $0 } }
 
     /// Source addresses dropped from the table at its bound, since start.
     var evictedSources: Int { sources.withLock { $0.evicted } }
@@ -78,27 +81,38 @@ final class BasicAuthenticator: Sendable {
         if let stored, remembered.withLock({ $0.contains(digest, hash: stored) }) {
             return .allowed
         }
-        if let source, !sources.withLock({ $0.take(source, now: now) }) {
-            return .throttled
+        // A source with no failed check in the last `quietPeriod` (a scraper after a
+        // restart or a password change) has slots of its own and is checked before the
+        // others, so a flood of wrong passwords delays it by the check in progress and by
+        // the first check of each flooding address that has not failed yet.
+        let (taken, clean) = source.map { source in sources.withLock { $0.take(source, now: now) } } ?? (true, true)
+        guard taken else { return .throttled }
+        let admitted = pending.withLock { pending in
+            let count = clean ? pending.clean : pending.failing
+            guard count < Self.maxPending else { return false }
+            if clean { pending.clean += 1 } else { pending.failing += 1 }
+            return true
         }
-        guard pending.wrappingAdd(1, ordering: .relaxed).newValue <= Self.maxPending else {
-            pending.wrappingSubtract(1, ordering: .relaxed)
+        guard admitted else {
             if let source { sources.withLock { $0.giveBack(source) } }
             return .busy
         }
-        defer { pending.wrappingSubtract(1, ordering: .relaxed) }
+        defer { pending.withLock { if clean { $0.clean -= 1 } else { $0.failing -= 1 } } }
         let maxCost = users.values.map(BcryptHash.cost).max() ?? 10
         // Passwords bcrypt cannot take whole are checked against a stand-in, so they cost
         // the same time and never match.
         let usable = supplied.count <= Self.maxPasswordBytes && !supplied.contains(0)
         let matched: Bool = await withCheckedContinuation { continuation in
-            queue.async {
+            queue.async(urgent: clean) {
                 let hash = (usable ? stored : nil) ?? self.dummyHash(cost: maxCost)
                 let matches = Bcrypt.verify(usable ? password : "", hash: BcryptHash.normalized(hash))
                 continuation.resume(returning: matches && usable && stored != nil)
             }
         }
-        guard matched, let stored else { return .denied }
+        guard matched, let stored else {
+            if let source { sources.withLock { $0.failed(source, now: now) } }
+            return .denied
+        }
         remembered.withLock { $0.insert(digest, hash: stored) }
         if let source { sources.withLock { $0.giveBack(source) } }
         return .allowed
@@ -113,7 +127,7 @@ final class BasicAuthenticator: Sendable {
     }
 
     /// A hash of a random password at `cost`, made once per cost: what unknown users are
-    /// checked against. Runs on the bcrypt queue.
+    /// checked against. Runs on the bcrypt thread.
     private func dummyHash(cost: Int) -> String {
         if let hash = dummyHashes.withLock({ $0[cost] }) { return hash }
         let random = (0..<32).map { _ in UInt8.random(in: 0x21...0x7E) }
@@ -171,31 +185,39 @@ struct RememberedCredentials {
 }
 
 /// Failed checks each source address has in hand: a token bucket per address, a check
-/// taking a token and a success giving it back. Bounded; a full bucket holds nothing
-/// worth keeping, so those go first.
+/// taking a token and a success giving it back; and when it last failed. Bounded; a full
+/// bucket with no recent failure holds nothing worth keeping, so those go first.
 struct FailureBudgets {
     private struct Bucket {
         var tokens: Double
         var last: ContinuousClock.Instant
+        var lastFailure: ContinuousClock.Instant?
     }
 
     private var buckets: [SourceKey: Bucket] = [:]
     private(set) var evicted = 0
 
-    /// Takes a token for a check from `source`; false when it has none left.
-    mutating func take(_ source: SourceKey, now: ContinuousClock.Instant) -> Bool {
+    /// Takes a token for a check from `source`: whether it had one, and whether it is
+    /// clean (no failed check in the last ``BasicAuthenticator/quietPeriod``).
+    mutating func take(_ source: SourceKey, now: ContinuousClock.Instant) -> (taken: Bool, clean: Bool) {
         let burst = Double(BasicAuthenticator.failureBurst)
         var bucket = buckets[source] ?? Bucket(tokens: burst, last: now)
         bucket.tokens = min(burst, bucket.tokens + (now - bucket.last) / BasicAuthenticator.failureRefill)
         bucket.last = now
         guard bucket.tokens >= 1 else {
             buckets[source] = bucket
-            return false
+            return (false, false)
         }
+        let clean = bucket.lastFailure.map { now - $0 >= BasicAuthenticator.quietPeriod } ?? true
         bucket.tokens -= 1
         if buckets[source] == nil { makeRoom(now: now) }
         buckets[source] = bucket
-        return true
+        return (true, clean)
+    }
+
+    /// Records a failed check from `source` (its token stays spent).
+    mutating func failed(_ source: SourceKey, now: ContinuousClock.Instant) {
+        buckets[source]?.lastFailure = now
     }
 
     /// Returns the token of a check that did not fail (it matched, or never ran).
@@ -209,7 +231,10 @@ struct FailureBudgets {
         guard buckets.count >= BasicAuthenticator.maxSources else { return }
         let burst = Double(BasicAuthenticator.failureBurst)
         let refill = BasicAuthenticator.failureRefill
-        buckets = buckets.filter { $0.value.tokens + (now - $0.value.last) / refill < burst }
+        buckets = buckets.filter {
+            $0.value.tokens + (now - $0.value.last) / refill < burst
+                || $0.value.lastFailure.map { now - $0 < BasicAuthenticator.quietPeriod } ?? false
+        }
         guard buckets.count >= BasicAuthenticator.maxSources,
               let richest = buckets.max(by: { $0.value.tokens < $1.value.tokens }) else { return }
         buckets[richest.key] = nil

@@ -52,11 +52,12 @@ struct WebConfigResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Conte
             var response = Self.plain(.unauthorized)
             response.headers[.wwwAuthenticate] = "Basic"
             return response
-        case .busy:
-            refusals.count(.authBusy)
-            return Self.plain(.tooManyRequests)
-        case .throttled:
-            refusals.count(.authThrottled)
+        case .busy, .throttled:
+            refusals.count(outcome == .busy ? .authBusy : .authThrottled)
+            // Answered after the time a client is told to wait: a client that asks again
+            // at once, on a kept-alive connection, sends one request a second instead of
+            // thousands (each costs the event loops more than its bcrypt refusal saves).
+            try? await Task.sleep(for: BasicAuthenticator.failureRefill)
             var response = Self.plain(.tooManyRequests)
             response.headers[.retryAfter] = "\(Int(BasicAuthenticator.failureRefill / .seconds(1)))"
             return response

@@ -1,9 +1,17 @@
 import Foundation
 import NIOCore
 import HummingbirdBcrypt
+import Synchronization
 import Testing
 @testable import Listener
 @testable import Web
+
+/// Names appended as checks complete, from any task.
+private final class CompletionOrder: Sendable {
+    private let names = Mutex<[String]>([])
+    func append(_ name: String) { names.withLock { $0.append(name) } }
+    var entries: [String] { names.withLock { $0 } }
+}
 
 @Suite struct BasicAuthenticatorTests {
     /// Cost 4 keeps the tests fast; the cost is the hash's, not the checker's.
@@ -32,6 +40,18 @@ import Testing
         #expect(await authenticator.authenticate(user: "alice", password: "wonderland!", users: users) == .denied)
         #expect(await authenticator.authenticate(user: "bob", password: "wonderland", users: users) == .denied)
         #expect(await authenticator.authenticate(user: "alice", password: "", users: users) == .denied)
+    }
+
+    /// bcrypt runs on a thread of its own whose nice value is raised, and the rest of the
+    /// process keeps its own: only the checks yield to capture.
+    @Test func checksRunOnALowerPriorityThread() async throws {
+        let authenticator = BasicAuthenticator()
+        #expect(await authenticator.authenticate(user: "alice", password: "nope", users: ["alice": Self.aliceHash]) == .denied)
+        let threadNice = try #require(authenticator.queue.niceness)
+        errno = 0
+        let processNice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        #expect(threadNice >= BackgroundThread.niceness)
+        #expect(threadNice > processNice)
     }
 
     @Test func aChangedHashForgetsTheRememberedPassword() async {
@@ -85,6 +105,47 @@ import Testing
         }
     }
 
+    /// Every slot of the failing sources is taken by a flood of wrong passwords: a source
+    /// with no failure (a scraper whose password changed) still gets its check, and
+    /// before the flood's.
+    @Test func aSourceWithNoFailureIsCheckedDespiteAFlood() async throws {
+        let authenticator = BasicAuthenticator()
+        // Cost 12: each check takes long enough for the flood to hold every slot.
+        let slow = ["alice": Bcrypt.hash("wonderland", cost: 12)]
+        let flooders = (1...12).map { SourceKey(bytes: [10, 0, 1, UInt8($0)]) }
+        for flooder in flooders {
+            #expect(await authenticator.authenticate(user: "alice", password: "guess", users: ["alice": Self.aliceHash], source: flooder) == .denied)
+        }
+        let order = CompletionOrder()
+        let flood = Task {
+            await withTaskGroup(of: BasicAuthenticator.Outcome.self) { group in
+                for flooder in flooders {
+                    group.addTask {
+                        let outcome = await authenticator.authenticate(user: "alice", password: "guess", users: slow, source: flooder)
+                        if outcome == .denied { order.append("flood") }
+                        return outcome
+                    }
+                }
+                return await group.reduce(into: [BasicAuthenticator.Outcome]()) { $0.append($1) }
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while authenticator.pendingChecks.failing < BasicAuthenticator.maxPending && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(authenticator.pendingChecks.failing == BasicAuthenticator.maxPending)
+        let scraper = SourceKey(bytes: [10, 0, 2, 1])
+        let outcome = await authenticator.authenticate(user: "alice", password: "wonderland", users: slow, source: scraper)
+        order.append("scraper")
+        #expect(outcome == .allowed)
+        let floodOutcomes = await flood.value
+        #expect(floodOutcomes.filter { $0 == .denied }.count == BasicAuthenticator.maxPending)
+        #expect(floodOutcomes.filter { $0 == .busy }.count == flooders.count - BasicAuthenticator.maxPending)
+        // One flood check may have been running when the scraper's came; no more went first.
+        let before = order.entries.prefix { $0 != "scraper" }.count
+        #expect(before <= 1)
+    }
+
     @Test func ipv6SourcesShareTheirSlash64() throws {
         let one = try SocketAddress(ipAddress: "2001:db8:1:2::1", port: 1)
         let two = try SocketAddress(ipAddress: "2001:db8:1:2:ffff::9", port: 2)
@@ -112,11 +173,11 @@ import Testing
         var budgets = FailureBudgets()
         let now = ContinuousClock.now
         for index in 0..<BasicAuthenticator.maxSources {
-            let taken = budgets.take(SourceKey(bytes: withUnsafeBytes(of: UInt32(index)) { Array($0) }), now: now)
+            let taken = budgets.take(SourceKey(bytes: withUnsafeBytes(of: UInt32(index)) { Array($0) }), now: now).taken
             #expect(taken)
         }
         #expect(budgets.evicted == 0)
-        let taken = budgets.take(SourceKey(bytes: [1, 2, 3, 4, 5]), now: now)
+        let taken = budgets.take(SourceKey(bytes: [1, 2, 3, 4, 5]), now: now).taken
         #expect(taken)
         #expect(budgets.evicted == 1)
     }
