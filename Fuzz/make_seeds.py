@@ -5,7 +5,8 @@ Usage: make_seeds.py TARGET DIR
 
 FuzzPacketDecoder: one valid frame per link type and header case, each prefixed with
 the target's 3-byte header (link type index, wire length offset). FuzzDNSResponse: the
-frames of the DNS fixtures behind their link type byte, and their DNS messages behind 0. The parser targets
+frames of the DNS fixtures behind their link type byte, their DNS messages behind 0, and
+the messages cut short behind 1. The parser targets
 start from the inputs under Fixtures/, prefixed with the byte that picks their format
 or protocol where the target reads one.
 """
@@ -92,8 +93,8 @@ def pcap_frames(path):
 
 
 def dns_seeds(out):
-    """The frames of the DNS fixtures, each behind the byte of its link type, and the DNS
-    messages of the UDP ones behind byte 0."""
+    """The frames of the DNS fixtures, each behind the byte of its link type, the DNS
+    messages of the UDP ones behind byte 0, and those messages cut short behind byte 1."""
     index = 0
     for path in sorted(FIXTURES.glob("pcap/dns*.pcap")):
         for link, frame in pcap_frames(path):
@@ -102,7 +103,10 @@ def dns_seeds(out):
             (out / f"seed-frame-{index:03d}").write_bytes(bytes([ETHERNET + 8]) + frame)  # 8 link types: 8 % 8 = Ethernet
             ihl = (frame[14] & 0x0F) * 4 if len(frame) > 14 and frame[14] >> 4 == 4 else None
             if ihl and len(frame) > 14 + ihl + 8 and frame[14 + 9] == 17:
-                (out / f"seed-message-{index:03d}").write_bytes(b"\0" + frame[14 + ihl + 8:])
+                message = frame[14 + ihl + 8:]
+                (out / f"seed-message-{index:03d}").write_bytes(b"\0" + message)
+                # The same message as a capture cut short keeps it: behind byte 1.
+                (out / f"seed-cut-{index:03d}").write_bytes(b"\1" + message[:max(12, len(message) - 7)])
             index += 1
 
 

@@ -37,7 +37,8 @@ struct DispatchContext {
 /// answers a remembered query, hands its answers to the aggregator.
 /// Out of line: the flood's packets only pay the port comparisons.
 @inline(never)
-private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captured: UnsafeRawBufferPointer, seconds: Int) {
+private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captured: UnsafeRawBufferPointer, wireLength: Int,
+                       seconds: Int) {
     let summary = context.pointee.summary
     guard let queries = context.pointee.queries else { return }
     if summary.destinationPort == 53, let id = DNSResponseDecoder.queryID(frame: captured, summary: summary) {
@@ -46,13 +47,15 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captu
         guard summary.sourcePort == 53 else { return }
     }
     guard summary.sourcePort == 53,
-          let status = DNSResponseDecoder.decode(frame: captured, summary: summary, into: &context.pointee.answers)
+          let status = DNSResponseDecoder.decode(frame: captured, summary: summary, wireLength: wireLength,
+                                                 into: &context.pointee.answers)
     else { return }  // a TCP segment without data
     context.pointee.dns.count(status, droppedAddresses: context.pointee.answers.droppedAddresses)
-    guard status == .ok || status == .noAddresses else { return }
+    let named = status == .ok || status == .partial
+    guard named || status == .noAddresses else { return }
     // Every response answers its query, with addresses or without.
     let match = queries._withUnsafeGuaranteedRef { $0.match(response: summary, id: context.pointee.answers.id) }
-    guard status == .ok, let ring = context.pointee.dnsRing else { return }
+    guard named, let ring = context.pointee.dnsRing else { return }
     guard match == .matched else {
         context.pointee.dns.refused[Int(match.rawValue)] &+= 1
         return
@@ -101,7 +104,7 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     let summary = context.pointee.summary
     if summary.sourcePort == 53 || summary.destinationPort == 53, summary.ipProtocol == 17 || summary.ipProtocol == 6,
        context.pointee.queries != nil {
-        handleDNS(context, captured, seconds: header.pointee.ts.tv_sec)
+        handleDNS(context, captured, wireLength: Int(header.pointee.len), seconds: header.pointee.ts.tv_sec)
     }
     context.pointee.ring._withUnsafeGuaranteedRef { ring in
         if context.pointee.policy == .drop {

@@ -82,6 +82,10 @@ public enum DNSStatus: UInt8, Sendable, CaseIterable {
     /// A field contradicts the format: bad label type, a compression pointer that does
     /// not point backwards (a loop), a name longer than 255 bytes, no question.
     case malformed
+    /// A response cut by the snap length (in a capture file taken with a short one) whose
+    /// answers before the cut hold addresses for the asked name, read whole: those name
+    /// their addresses as an `ok` response's do.
+    case partial
 
     /// The `reason` label value of the DNS decoding metric.
     public var reason: String {
@@ -91,6 +95,7 @@ public enum DNSStatus: UInt8, Sendable, CaseIterable {
         case .noAddresses: "no_addresses"
         case .truncated: "truncated"
         case .malformed: "malformed"
+        case .partial: "partial"
         }
     }
 }
@@ -111,8 +116,9 @@ public enum DNSResponseDecoder {
     /// Where the DNS message of a UDP datagram or TCP segment lies in its frame.
     enum Located {
         /// The message starts at `start`; the captured bytes that may hold it end at `end`.
-        /// `whole` is false when a TCP segment holds less than its 2-byte length announces.
-        case message(start: Int, end: Int, whole: Bool)
+        /// `whole` is false when a TCP segment holds less than its 2-byte length announces;
+        /// `cut` is true when the captured bytes end before the datagram or segment does.
+        case message(start: Int, end: Int, whole: Bool, cut: Bool)
         /// No message can be read: the status to count it with.
         case failed(DNSStatus)
         /// A TCP segment without data (a handshake, an acknowledgement, a close).
@@ -121,7 +127,7 @@ public enum DNSResponseDecoder {
 
     /// Finds the DNS message in `frame`, which `PacketDecoder` decoded into `summary`:
     /// from the transport offset it handed over, so link and IP headers are not walked again.
-    static func locate(_ frame: UnsafeRawBufferPointer, summary: PacketSummary) -> Located {
+    static func locate(_ frame: UnsafeRawBufferPointer, summary: PacketSummary, wireLength: Int? = nil) -> Located {
         guard let base = frame.baseAddress, summary.ipProtocol == 17 || summary.ipProtocol == 6, summary.hasPorts else {
             return .failed(.truncated)
         }
@@ -129,10 +135,14 @@ public enum DNSResponseDecoder {
         let transport = Int(summary.transportOffset)
         // The IP length ends the datagram or segment: Ethernet may pad a short frame.
         let end = min(frame.count, Int(summary.transportEnd))
+        // The capture kept less than the wire carried: a message running past the
+        // captured bytes was cut by the snap length, not sent short.
+        let frameCut = wireLength.map { frame.count < $0 } ?? false
         if summary.ipProtocol == 17 {
             guard transport &+ 8 <= end else { return .failed(.truncated) }
             let udpLength = Int(reader.be16(transport &+ 4))
-            return .message(start: transport &+ 8, end: udpLength >= 8 ? min(end, transport &+ udpLength) : end, whole: true)
+            let datagramEnd = udpLength >= 8 ? transport &+ udpLength : end
+            return .message(start: transport &+ 8, end: min(end, datagramEnd), whole: true, cut: frameCut && frame.count < datagramEnd)
         }
         guard transport &+ 20 <= end else { return .failed(.truncated) }
         let dataOffset = Int(reader.u8(transport &+ 12) >> 4) &<< 2
@@ -142,26 +152,32 @@ public enum DNSResponseDecoder {
         guard data < end else { return data > frame.count ? .failed(.truncated) : .noData }
         guard data &+ 2 <= end else { return .failed(.truncated) }
         let length = Int(reader.be16(data))
-        let whole = data &+ 2 &+ length <= end
-        return .message(start: data &+ 2, end: whole ? data &+ 2 &+ length : end, whole: whole)
+        let messageEnd = data &+ 2 &+ length
+        // Cut: the capture did not keep all of the message; else whole when the segment
+        // holds all of it (a message is decoded from one segment, never reassembled).
+        let cut = frameCut && frame.count < messageEnd && end == frame.count
+        let whole = cut || messageEnd <= end
+        return .message(start: data &+ 2, end: min(end, messageEnd), whole: whole, cut: cut)
     }
 
     /// Decodes the DNS message carried by a UDP datagram or a TCP segment that
-    /// `PacketDecoder` decoded from `frame` into `summary`.
+    /// `PacketDecoder` decoded from `frame` into `summary`; `wireLength`, the frame's
+    /// length on the wire, tells a message the snap length cut (`.partial` when the
+    /// answers before the cut name addresses) from one sent short.
     /// `.truncated` when the captured bytes end inside the UDP or TCP header, or when a
     /// TCP segment does not hold the whole message its 2-byte length announces (DNS over
     /// TCP, RFC 1035 4.2.2; a message is decoded from one segment, never reassembled).
     /// Nil for a TCP segment without data (a handshake, an acknowledgement, a close):
     /// it carries no message to count.
-    public static func decode(frame: UnsafeRawBufferPointer, summary: PacketSummary,
+    public static func decode(frame: UnsafeRawBufferPointer, summary: PacketSummary, wireLength: Int? = nil,
                               into answers: inout DNSAnswers) -> DNSStatus? {
         answers.clear()
-        switch locate(frame, summary: summary) {
+        switch locate(frame, summary: summary, wireLength: wireLength) {
         case .noData: return nil
         case .failed(let status): return status
-        case .message(let start, let end, let whole):
+        case .message(let start, let end, let whole, let cut):
             guard whole else { return .truncated }
-            return decode(UnsafeRawBufferPointer(rebasing: frame[start..<end]), into: &answers)
+            return decode(UnsafeRawBufferPointer(rebasing: frame[start..<end]), into: &answers, cut: cut)
         }
     }
 
@@ -169,7 +185,7 @@ public enum DNSResponseDecoder {
     /// carries none. Only the first four bytes of the message are needed: a query cut by
     /// the snap length still has its ID.
     public static func queryID(frame: UnsafeRawBufferPointer, summary: PacketSummary) -> UInt16? {
-        guard case .message(let start, let end, _) = locate(frame, summary: summary), start &+ 4 <= end,
+        guard case .message(let start, let end, _, _) = locate(frame, summary: summary), start &+ 4 <= end,
               let base = frame.baseAddress else { return nil }
         let reader = FrameReader(base: base, count: frame.count)
         guard reader.be16(start &+ 2) & 0xF800 == 0 else { return nil }
@@ -177,8 +193,10 @@ public enum DNSResponseDecoder {
     }
 
     /// Decodes the DNS message `message` (a UDP payload, or the data of a TCP segment after
-    /// its 2-byte length) into `answers`, which is cleared first.
-    public static func decode(_ message: UnsafeRawBufferPointer, into answers: inout DNSAnswers) -> DNSStatus {
+    /// its 2-byte length) into `answers`, which is cleared first. With `cut` (the capture
+    /// kept only the start of the message), a message that ends inside its answers is
+    /// `.partial` when the answers read whole before the cut hold addresses.
+    public static func decode(_ message: UnsafeRawBufferPointer, into answers: inout DNSAnswers, cut: Bool = false) -> DNSStatus {
         answers.clear()
         guard let base = message.baseAddress, message.count >= 12 else { return .truncated }
         let reader = FrameReader(base: base, count: message.count)
@@ -209,13 +227,15 @@ public enum DNSResponseDecoder {
                 // Only a successful answer (RCODE 0) names addresses.
                 guard flags & 0x000F == 0 else { return .noAddresses }
                 let status = readAnswers(reader, at: position, count: Int(reader.be16(6)), chain: &chain, into: &answers)
-                guard status == .ok else {
+                let partial = status == .truncated && cut && answers.count > 0
+                guard status == .ok || partial else {
                     answers.count = 0
                     return status
                 }
                 let length = min(question.length, DNSAnswers.maxNameLength)
                 for index in 0..<length { answers.name[index] = low[index] }
                 answers.nameLength = length
+                if partial { return .partial }
                 return answers.count > 0 ? .ok : .noAddresses
             }
         }
@@ -386,7 +406,7 @@ public enum DNSResponseDecoder {
 @frozen
 public struct DNSTally: BitwiseCopyable, Sendable, Equatable {
     /// Messages by `DNSStatus` raw value.
-    public var messages: InlineArray<5, UInt64> = InlineArray(repeating: 0)
+    public var messages: InlineArray<6, UInt64> = InlineArray(repeating: 0)
     /// Addresses of responses that held more than `DNSAnswers.capacity`.
     public var droppedAddresses: UInt64 = 0
     /// Answers lost because the ring to the aggregator was full.
@@ -418,7 +438,7 @@ public struct DNSTally: BitwiseCopyable, Sendable, Equatable {
     /// The sum of two tallies.
     public static func + (lhs: DNSTally, rhs: DNSTally) -> DNSTally {
         var total = lhs
-        for index in 0..<5 { total.messages[index] &+= rhs.messages[index] }
+        for index in 0..<total.messages.count { total.messages[index] &+= rhs.messages[index] }
         total.droppedAddresses &+= rhs.droppedAddresses
         total.ringDropped &+= rhs.ringDropped
         for index in 0..<3 { total.refused[index] &+= rhs.refused[index] }
@@ -428,7 +448,7 @@ public struct DNSTally: BitwiseCopyable, Sendable, Equatable {
     }
 
     public static func == (lhs: DNSTally, rhs: DNSTally) -> Bool {
-        (0..<5).allSatisfy { lhs.messages[$0] == rhs.messages[$0] }
+        (0..<lhs.messages.count).allSatisfy { lhs.messages[$0] == rhs.messages[$0] }
             && (0..<3).allSatisfy { lhs.refused[$0] == rhs.refused[$0] }
             && lhs.droppedAddresses == rhs.droppedAddresses && lhs.ringDropped == rhs.ringDropped
             && lhs.queries == rhs.queries && lhs.queriesDropped == rhs.queriesDropped

@@ -73,8 +73,8 @@ import Traffic
                 if let dnsName = labels["remote_dns_name"], !dnsName.isEmpty {
                     named.insert(["dns_name", labels["remote_ip"]!, dnsName].joined(separator: "\t"))
                 }
-            case "planet_dns_responses_total" where labels["result"] == "ok" && value != "0":
-                out.append(["dns", "ok", value].joined(separator: "\t"))
+            case "planet_dns_responses_total" where (labels["result"] == "ok" || labels["result"] == "partial") && value != "0":
+                out.append(["dns", labels["result"]!, value].joined(separator: "\t"))
             case "planet_capture_unattributed_bytes_total" where value != "0":
                 out.append(["unattributed", labels["reason"]!, value].joined(separator: "\t"))
             case "planet_capture_undecoded_packets_total" where value != "0":

@@ -425,6 +425,43 @@ struct DNSFrameTests {
         }
     }
 
+    /// A file taken with a short snap length: the answers that lie wholly inside the
+    /// captured bytes name their addresses (`.partial`); a message that was sent short
+    /// (the wire carried no more) names nothing, nor does a cut before any whole answer.
+    @Test func aSnapLengthCutAfterWholeAnswersNamesThem() {
+        var m = DNSMessageBuilder(answers: 3)
+        m.question("pool.example")
+        for last in 1...3 { m.a("pool.example", "192.0.2.\(last)") }
+        let message = m.bytes
+        let udp = TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 17, payload: Self.udp(message)))
+        let tcp = TestFrames.ethernet(type: 0x0800, payload: TestFrames.ipv4(protocol: 6, payload: Self.tcp(message)))
+        func decodeCut(_ frame: [UInt8], keeping length: Int, wire: Int) -> (DNSStatus?, DNSAnswers) {
+            Array(frame.prefix(length)).withUnsafeBytes { raw in
+                var summary = PacketSummary()
+                _ = PacketDecoder.decode(raw, wireLength: wire, linkType: .ethernet, into: &summary)
+                var answers = DNSAnswers()
+                return (DNSResponseDecoder.decode(frame: raw, summary: summary, wireLength: wire, into: &answers), answers)
+            }
+        }
+        // Each A record with a compressed owner is 16 bytes: 5 of the third are kept.
+        for frame in [udp, tcp] {
+            let (status, answers) = decodeCut(frame, keeping: frame.count - 11, wire: frame.count)
+            #expect(status == .partial)
+            #expect(addresses(answers) == ["192.0.2.1", "192.0.2.2"])
+            #expect(answers.nameText == "pool.example")
+            // Sent short: the wire carried only what was captured.
+            let (short, shortAnswers) = decodeCut(frame, keeping: frame.count - 11, wire: frame.count - 11)
+            #expect(short == .truncated)
+            #expect(shortAnswers.count == 0)
+            // Cut inside the first answer: nothing whole to name.
+            let (early, earlyAnswers) = decodeCut(frame, keeping: frame.count - 40, wire: frame.count)
+            #expect(early == .truncated)
+            #expect(earlyAnswers.count == 0)
+            // Whole: every answer.
+            #expect(decodeCut(frame, keeping: frame.count, wire: frame.count).0 == .ok)
+        }
+    }
+
     @Test func ttlsWithTheTopBitSetAreZero() {
         var m = DNSMessageBuilder(answers: 1)
         m.question("odd.example")

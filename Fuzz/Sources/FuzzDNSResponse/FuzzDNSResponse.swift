@@ -1,8 +1,8 @@
 import PacketDecoding
 
 /// libFuzzer entry point. The first input byte picks the path: 0 decodes the rest as a
-/// DNS message (a UDP payload), anything else picks a link type and decodes the rest as a
-/// captured frame, then as the DNS response it may carry (UDP or TCP from port 53), the
+/// DNS message (a UDP payload), 1 as a message the capture cut, anything else picks a link
+/// type (and with its top bit, a frame the capture cut) and decodes the rest as a captured frame, then as the DNS response it may carry (UDP or TCP from port 53), the
 /// way the capture thread does. Each read is straight from libFuzzer's buffer, so
 /// AddressSanitizer reports any read past it; an accepted answer that breaks one of the
 /// decoder's promises aborts the run.
@@ -12,19 +12,21 @@ public func fuzzDNSResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     var answers = DNSAnswers()
     let status: DNSStatus
-    if data[0] == 0 {
-        status = DNSResponseDecoder.decode(input, into: &answers)
+    if data[0] <= 1 {
+        status = DNSResponseDecoder.decode(input, into: &answers, cut: data[0] == 1)
     } else {
         let linkTypes = LinkType.allCases
         var summary = PacketSummary()
         guard PacketDecoder.decode(input, wireLength: input.count, linkType: linkTypes[Int(data[0]) % linkTypes.count],
                                    into: &summary) == .ok,
               summary.hasPorts, summary.sourcePort == 53 || summary.destinationPort == 53,
-              let decoded = DNSResponseDecoder.decode(frame: input, summary: summary, into: &answers) else { return 0 }
+              // With the top bit of the first byte, the wire carried more than the frame.
+              let decoded = DNSResponseDecoder.decode(frame: input, summary: summary, wireLength: input.count + Int(data[0] >> 7),
+                                                      into: &answers) else { return 0 }
         status = decoded
     }
-    guard status == .ok else { return 0 }
-    check(answers.count >= 1 && answers.count <= DNSAnswers.capacity, "ok with no address, or more than it keeps")
+    guard status == .ok || status == .partial else { return 0 }
+    check(answers.count >= 1 && answers.count <= DNSAnswers.capacity, "ok or partial with no address, or more than it keeps")
     // 0 is the root name (a question for "."), which the name table ignores.
     check(answers.nameLength >= 0 && answers.nameLength <= DNSAnswers.maxNameLength, "name length out of bounds")
     for index in 0..<answers.nameLength {
