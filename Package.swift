@@ -1,4 +1,6 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.0
+// 6.0: the first tools version whose targets build in the Swift 6 language mode, which the
+// code is written for (strict concurrency checking); the manifest uses nothing later.
 import Foundation
 import PackageDescription
 
@@ -22,7 +24,10 @@ func buildInfoDefines() -> [CSetting] {
 // (scripts/check_module_graph.py checks every import against this order).
 let package = Package(
     name: "planet-exporter",
-    platforms: [.macOS(.v14)],
+    // The agent captures and reads sockets through Linux interfaces (netlink, /proc,
+    // capabilities) and builds on Linux only. On macOS the federator's modules need
+    // Synchronization's Mutex and Atomic, which macOS 15 brought.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "planet-exporter", targets: ["planet-exporter"]),
         .executable(name: "planet-federator", targets: ["planet-federator"]),
