@@ -7,12 +7,17 @@ import PlanetMetrics
 /// and GET /-/healthy.
 public enum WebServer {
     /// The router serving the agent's endpoints from `registry`, and the page and
-    /// /api/v1 from `ui` when given.
-    public static func router(registry: MetricsRegistry, ui: WebUISources? = nil) -> Router<BasicRequestContext> {
+    /// /api/v1 from `ui` when given; /api/v1/capture with `capture` when given (with `ui`).
+    public static func router(registry: MetricsRegistry, ui: WebUISources? = nil,
+                              capture: (sources: CaptureOnDemandSources, counters: CaptureOnDemandCounters)? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         MetricsEndpoint.add(to: router, registry: registry)
-        if let ui {
+        if var ui {
             WebPage.add(to: router)
+            if let capture {
+                CaptureEndpoint.add(to: router, sources: capture.sources, counters: capture.counters)
+                ui.captureOnDemand = capture.sources.settings
+            }
             ApiRoutes.add(to: router, sources: ui, registry: registry)
         } else {
             LandingPage.add(to: router, version: registry.version)
