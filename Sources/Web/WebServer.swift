@@ -18,6 +18,7 @@ public enum WebServer {
                 CaptureEndpoint.add(to: router, sources: capture.sources, counters: capture.counters)
                 ui.captureOnDemand = capture.sources.settings
             }
+            ServicesDocument.add(to: router, sources: ui)
             ApiRoutes.add(to: router, sources: ui, registry: registry)
         } else {
             LandingPage.add(to: router, version: registry.version)
