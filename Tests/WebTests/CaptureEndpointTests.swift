@@ -53,6 +53,13 @@ struct CaptureEndpointTests {
         #expect(error.message.contains(message), "\(error.message)")
     }
 
+    /// A filter as browsers and curl send it: spaces as "+", a plus as "%2B".
+    @Test func queryIsFormDecoded() {
+        let parameters = CaptureQuery.formParameters("filter=host+10.0.0.1+and+%28port+53%29&seconds=5&x=1%2B1&flag")
+        #expect(parameters.map(\.key) == ["filter", "seconds", "x", "flag"])
+        #expect(parameters.map(\.value) == ["host 10.0.0.1 and (port 53)", "5", "1+1", ""])
+    }
+
     @Test func fileNameHasHostAndUTCTime() {
         let time = Date(timeIntervalSince1970: 1_796_540_400)  // 2026-12-06 07:00:00 UTC
         #expect(CaptureQuery.fileName(host: "app1.example", time: time) == "app1.example-20261206T070000Z.pcapng")

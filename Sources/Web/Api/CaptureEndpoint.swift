@@ -19,7 +19,8 @@ enum CaptureEndpoint {
                 return ApiRoutes.json(.object([("error", "captures are served only while the web config requires basic auth or verified client certificates")]),
                                       status: .forbidden)
             }
-            let parsed = CaptureQuery.parse(ApiRoutes.parameters(request), settings: sources.settings, interfaces: sources.interfaces())
+            let parsed = CaptureQuery.parse(CaptureQuery.formParameters(request.uri.query ?? ""), settings: sources.settings,
+                                            interfaces: sources.interfaces())
             guard case .success(let query) = parsed else {
                 counters.refuse(.invalid)
                 if case .failure(let error) = parsed { return ApiRoutes.badRequest(error) }

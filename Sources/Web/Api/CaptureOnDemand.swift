@@ -172,6 +172,19 @@ enum CaptureQuery {
         return .success(request)
     }
 
+    /// The parameters of a raw query string as a form encodes them (HTML forms, URLSearchParams,
+    /// curl --data-urlencode): "+" is a space, as a filter has many; "%2B" is a plus.
+    static func formParameters(_ query: String) -> [(key: String, value: String)] {
+        query.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
     /// The download's file name: the host (letters, digits, '-', '.' and '_' kept) and the
     /// capture's start time in UTC, e.g. web-1-20261206T080000Z.pcapng.
     static func fileName(host: String, time: Date) -> String {
