@@ -72,6 +72,9 @@ public final class OnDemandCapture: @unchecked Sendable {
     /// How often statistics are written while no packet comes, so a reader sees progress
     /// and a client that went away is noticed within about this long.
     static let statisticsEvery: Duration = .seconds(1)
+    /// Packets are handed to the client at most this late, or sooner when this many bytes wait.
+    static let deliverEvery: Duration = .milliseconds(50)
+    static let deliverBytes = 1 << 16
     /// How often the annotator is made anew (the socket table and DNS names change).
     static let annotatorEvery: Duration = .seconds(2)
     /// Most flows whose comment is remembered between two annotators.
@@ -84,7 +87,9 @@ public final class OnDemandCapture: @unchecked Sendable {
         self.request = request
         var options = LiveCaptureOptions()
         options.snapLength = request.snapLength
-        options.immediate = true
+        // Blocks of packets at most 50 ms old rather than a wake-up per packet (immediate
+        // mode): under a flood, per-packet wake-ups and tiny writes cost ten times more.
+        options.bufferTimeoutMilliseconds = Int32(Self.deliverEvery / .milliseconds(1))
         // Packets arrive as they are read; the kernel holds what comes while a write waits.
         options.bufferBytes = 4 << 20
         var handles: [PcapHandle] = []
@@ -162,28 +167,21 @@ public final class OnDemandCapture: @unchecked Sendable {
         var reason = "duration"
         var lastStatistics = clock.now
         var lastAnnotator = clock.now
+        var lastDelivery = clock.now
         reading: while true {
             if stopRequested.load(ordering: .acquiring) { reason = "stopped"; break }
             let now = clock.now
             if now >= deadline { break }
-            let wait = min(deadline - now, .milliseconds(100))
-            let milliseconds = Int32(max(1, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000))
-            _ = pollSet.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), milliseconds) }
-            for (index, handle) in handles.enumerated() {
-                context.interfaceID = UInt32(index)
-                context.linkType = handle.linkType
-                let status = pcap_dispatch(handle.raw, -1, onDemandPacket,
-                                           UnsafeMutablePointer<UInt8>(OpaquePointer(Unmanaged.passUnretained(context).toOpaque())))
-                if status < 0 && status != cpcap_error_break {
-                    reason = "\(handle.name): \(handle.lastError)"
-                    break reading
-                }
-                if context.full { reason = "max_bytes"; break reading }
+            if let failure = Self.read(handles, into: context, waiting: min(deadline - now, Self.deliverEvery), pollSet: &pollSet) {
+                reason = failure
+                break reading
             }
-            if !context.buffer.isEmpty {
+            if context.full { reason = "max_bytes"; break reading }
+            if context.buffer.count >= Self.deliverBytes || (!context.buffer.isEmpty && clock.now - lastDelivery >= Self.deliverEvery) {
                 deliver(context.take())
                 lastStatistics = clock.now
-            } else if clock.now - lastStatistics >= Self.statisticsEvery {
+                lastDelivery = clock.now
+            } else if context.buffer.isEmpty, clock.now - lastStatistics >= Self.statisticsEvery {
                 // Nothing came for a while: statistics tell the reader the capture is alive,
                 // and a write to a client that went away fails and stops it.
                 var block: [UInt8] = []
@@ -200,17 +198,14 @@ public final class OnDemandCapture: @unchecked Sendable {
                 lastAnnotator = clock.now
             }
         }
-        // Packets stamped before the end may still wait in a handle's buffer: read them, and
-        // no later one.
+        // Packets stamped before the end may still wait in the kernel, in a block it hands
+        // over within the buffer timeout: read for twice that long, taking no later packet.
         let endMicros = Self.nowMicros()
         context.windowEnd = endMicros
-        if !context.full && reason != "stopped" {
-            for (index, handle) in handles.enumerated() {
-                context.interfaceID = UInt32(index)
-                context.linkType = handle.linkType
-                _ = pcap_dispatch(handle.raw, -1, onDemandPacket,
-                                  UnsafeMutablePointer<UInt8>(OpaquePointer(Unmanaged.passUnretained(context).toOpaque())))
-            }
+        if !context.full && reason == "duration" {
+            let drainUntil = clock.now + Self.deliverEvery * 2
+            while clock.now < drainUntil && !context.full,
+                  Self.read(handles, into: context, waiting: drainUntil - clock.now, pollSet: &pollSet) == nil {}
             if context.full { reason = "max_bytes" }
         }
         if !context.buffer.isEmpty { deliver(context.take()) }
@@ -221,6 +216,23 @@ public final class OnDemandCapture: @unchecked Sendable {
         context.written += last.count
         deliver(last)
         return OnDemandCaptureOutcome(reason: reason, bytes: context.written, packets: context.packets, dropped: dropped)
+    }
+
+    /// Waits up to `wait` for packets on any handle, then reads what each has; the reason
+    /// when a handle fails.
+    private static func read(_ handles: [PcapHandle], into context: OnDemandContext, waiting wait: Duration,
+                             pollSet: inout [pollfd]) -> String? {
+        let milliseconds = Int32(max(1, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000))
+        _ = pollSet.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), milliseconds) }
+        for (index, handle) in handles.enumerated() {
+            context.interfaceID = UInt32(index)
+            context.linkType = handle.linkType
+            let status = pcap_dispatch(handle.raw, -1, onDemandPacket,
+                                       UnsafeMutablePointer<UInt8>(OpaquePointer(Unmanaged.passUnretained(context).toOpaque())))
+            if status < 0 && status != cpcap_error_break { return "\(handle.name): \(handle.lastError)" }
+            if context.full { return nil }
+        }
+        return nil
     }
 
     /// Appends one Interface Statistics Block per handle; returns the packets dropped on all of them.
