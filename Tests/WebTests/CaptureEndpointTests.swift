@@ -142,24 +142,8 @@ struct CaptureEndpointTests {
         let router = WebServer.router(registry: Self.registry, ui: ApiFixture.sources,
                                       capture: (Self.sources(authenticates: true, interfaces: ["lo"]), counters))
         let port = UInt16.random(in: 40000...50000)
-        let sender = Task.detached {
-            // Datagrams until the capture is surely running, to a port nobody listens on.
-            let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            defer { close(socket) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-            for _ in 0..<20 {
-                var payload: [UInt8] = Array("planet".utf8)
-                _ = withUnsafePointer(to: &address) { pointer in
-                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(socket, &payload, payload.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-                try? await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        // Datagrams until the capture is surely running, to a port nobody listens on.
+        let sender = Task.detached { await Self.sendDatagrams(port: port, count: 100, size: 6) }
         try await Self.get(router, "/api/v1/capture?seconds=1&filter=udp%20dst%20port%20\(port)") { status, headers, body in
             #expect(status == .ok)
             #expect(headers[.contentType] == "application/x-pcapng")
@@ -179,11 +163,63 @@ struct CaptureEndpointTests {
             #expect(types.contains(6))
             #expect(String(decoding: bytes, as: UTF8.self).contains("pe-test → peer"))
         }
-        await sender.value
+        sender.cancel()
         #expect(counters.running == 0)
         var writer = ExpositionWriter()
         _ = CaptureOnDemandCollector(counters: counters).collect(into: &writer)
         #expect(writer.text.contains("planet_web_captures_total{result=\"completed\"} 1\n"))
+    }
+}
+
+extension CaptureEndpointTests {
+    /// Sends `count` UDP datagrams of `size` bytes to 127.0.0.1:`port`, 10 ms apart.
+    static func sendDatagrams(port: UInt16, count: Int, size: Int) async {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let payload = [UInt8](repeating: 0x41, count: size)
+        for _ in 0..<count {
+            _ = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(socket, payload, payload.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// max_bytes ends the capture before the file passes it, with the file whole (statistics
+    /// at the end) and the capture counted as cut.
+    @Test(.enabled(if: isRoot, "needs root to open a capture handle on lo"))
+    func maxBytesEndsTheCaptureWithAWholeFile() async throws {
+        let counters = CaptureOnDemandCounters(maxConcurrent: 1)
+        let router = WebServer.router(registry: Self.registry, ui: ApiFixture.sources,
+                                      capture: (Self.sources(authenticates: true, interfaces: ["lo"]), counters))
+        let port = UInt16.random(in: 40000...50000)
+        let sender = Task.detached { await Self.sendDatagrams(port: port, count: 100, size: 1000) }
+        try await Self.get(router, "/api/v1/capture?seconds=10&max_bytes=4096&snaplen=65535&filter=udp%20dst%20port%20\(port)") { status, _, body in
+            #expect(status == .ok)
+            let bytes = Array(buffer: body)
+            #expect(bytes.count <= 4096 && bytes.count > 1000)
+            var offset = 0
+            var types: [UInt32] = []
+            while offset + 8 <= bytes.count {
+                let length = Int(PcapngWriterTestsSupport.uint32(bytes, offset + 4))
+                guard length >= 12, offset + length <= bytes.count else { break }
+                types.append(PcapngWriterTestsSupport.uint32(bytes, offset))
+                offset += length
+            }
+            #expect(offset == bytes.count)
+            #expect(types.last == 5 && types.contains(6))
+            #expect(String(decoding: bytes, as: UTF8.self).contains("capture ended: max_bytes"))
+        }
+        sender.cancel()
+        var writer = ExpositionWriter()
+        _ = CaptureOnDemandCollector(counters: counters).collect(into: &writer)
+        #expect(writer.text.contains("planet_web_captures_total{result=\"max_bytes\"} 1\n"))
     }
 }
 
