@@ -111,7 +111,7 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
 
         // pcap sources (live interfaces, files), one reading thread per source feeding a ring.
-        .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "Ring", "Diagnostics"]),
+        .target(name: "Capture", dependencies: ["CPcap", "PacketDecoding", "NetAddress", "Ring", "Diagnostics"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Traffic", "PacketDecoding", "NetAddress"]),
 
         // The HTTP listener the agent and the federator share (Hummingbird): exporter-toolkit's
@@ -151,13 +151,14 @@ let package = Package(
         // into the binary).
         .target(name: "Web", dependencies: [
             "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "PacketDecoding", "Diagnostics", "CZlib",
-            "Listener",
+            // Captures on demand (/api/v1/capture): their own libpcap handles, and who asked.
+            "Capture", "Listener",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.embedInCode("Page/index.html"), .embedInCode("Page/app.css"), .embedInCode("Page/app.js")]),
         .testTarget(name: "WebTests", dependencies: [
             "TestSupport", "Web", "PlanetMetrics", "Exposition", "Traffic", "Sockets", "Inventory", "NetAddress", "CZlib",
-            "PacketDecoding", "Listener",
+            "PacketDecoding", "Listener", "Capture",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

@@ -156,6 +156,17 @@ public enum AgentRuntime {
             reading.responseMemory = responseMemory.reading
             return reading
         })
+        var onDemand: (sources: CaptureOnDemandSources, counters: CaptureOnDemandCounters)? = nil
+        if let settings = configuration.captureOnDemand {
+            guard let capture, configuration.webUIEnabled else {
+                throw CaptureOnDemandError(description: "-web.capture-enabled needs -task-capture-enabled and -web-ui-enabled (captures are served under /api/v1)")
+            }
+            let sources = try captureOnDemand(settings, capture: capture, listener: listener, version: version,
+                                              hostAddress: hostAddress, enrichment: enrichment, logger: logger)
+            let counters = CaptureOnDemandCounters(maxConcurrent: settings.maxConcurrent)
+            collectors.append(CaptureOnDemandCollector(counters: counters))
+            onDemand = (sources, counters)
+        }
         let registry = MetricsRegistry(collectors: collectors, version: version, revision: revision)
         var ui: WebUISources? = nil
         if configuration.webUIEnabled {
@@ -163,7 +174,8 @@ public enum AgentRuntime {
             ui = webUISources(capture: capture, history: history, socketstat: socketstat,
                               hostAddress: hostAddress, enrichment: enrichment)
         }
-        let app = listener.makeApplication(router: WebServer.router(registry: registry, ui: ui, responseMemory: responseMemory),
+        let app = listener.makeApplication(router: WebServer.router(registry: registry, ui: ui, capture: onDemand,
+                                                                    responseMemory: responseMemory),
                                            services: services)
         logger.info("planet-exporter \(version) listening on \(configuration.listenHost):\(configuration.listenPort)")
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])

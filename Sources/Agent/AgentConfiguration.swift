@@ -27,6 +27,8 @@ public struct AgentConfiguration: Sendable {
     public var fetchMaxBytes = HTTPFetcher.defaultMaxBytes
     /// Most series per dependency family (planet_upstream, planet_downstream, planet_server_process).
     public var dependencyMaxSeries = DependencyMetrics.defaultMaxSeries
+    /// -web.capture-enabled and its bounds: /api/v1/capture; nil when off.
+    public var captureOnDemand: CaptureOnDemandSettings? = nil
     /// -web.config.file and the HTTP server's limits.
     public var web = WebServerSettings()
     /// -web.response-memory-bytes: bytes of /metrics renderings held for clients still reading them.

@@ -33,6 +33,9 @@ public struct LiveCaptureOptions: Sendable {
     /// Capture DNS responses whole, every other packet still cut at `snapLength`
     /// (see `SnapLengthProgram`).
     public var wholeDNSResponses = false
+    /// Hand each packet over as it arrives rather than a block at a time: for captures a
+    /// person waits on, never for counting (a wake-up per packet).
+    public var immediate = false
 
     public init() {}
 }
@@ -88,7 +91,7 @@ public final class PcapHandle: @unchecked Sendable {
         pcap_set_buffer_size(raw, options.bufferBytes)
         // Said, though it is libpcap's default: immediate mode would hand over every
         // packet on its own, a wake-up each, instead of a block of them at a time.
-        pcap_set_immediate_mode(raw, 0)
+        pcap_set_immediate_mode(raw, options.immediate ? 1 : 0)
         let status = pcap_activate(raw)
         if status < 0 {
             let detail = String(cString: pcap_geterr(raw))

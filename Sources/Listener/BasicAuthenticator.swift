@@ -17,7 +17,7 @@ import Synchronization
 /// without a check once those are spent, and a scraper elsewhere still gets its check. A
 /// user that does not exist costs a bcrypt check all the same (against a hash of the
 /// highest configured cost), so the time taken does not tell which users exist.
-final class BasicAuthenticator: Sendable {
+public final class BasicAuthenticator: Sendable {
     /// The outcome of one check.
     enum Outcome: Equatable {
         case allowed
@@ -62,7 +62,7 @@ final class BasicAuthenticator: Sendable {
 
     /// The user and password of an `Authorization: Basic ...` header value; nil when it
     /// is not one (scheme compared without case, as Go's net/http does).
-    static func credentials(fromAuthorization value: String) -> (user: String, password: String)? {
+    public static func credentials(fromAuthorization value: String) -> (user: String, password: String)? {
         let bytes = Array(value.utf8)
         guard bytes.count >= 6, String(decoding: bytes[0..<6], as: UTF8.self).lowercased() == "basic " else { return nil }
         guard let decoded = Data(base64Encoded: String(decoding: bytes[6...], as: UTF8.self)),

@@ -80,7 +80,8 @@ final class TLSChannelCache: Sendable {
 }
 
 /// The address a request came from, for the responders that need it (the failed-check
-/// budget of basic auth): Hummingbird's basic request context does not carry it.
-enum RequestSource {
-    @TaskLocal static var address: SocketAddress?
+/// budget of basic auth, the log line of a capture): Hummingbird's basic request context
+/// does not carry it.
+public enum RequestSource {
+    @TaskLocal public static var address: SocketAddress?
 }

@@ -72,12 +72,36 @@ public struct ServerProcess: Hashable, Sendable, Comparable {
 /// when it has none of its own; any other is an upstream, keyed by the remote port.
 /// Upstreams to a loopback address are skipped. Duplicates collapse to one edge. An
 /// unconnected UDP socket is a server only by the rule of `SocketSnapshot.isServer`.
+/// A port this host serves, on any of its addresses: what the Services view lists.
+public struct LocalService: Hashable, Sendable, Comparable {
+    public var `protocol`: TransportProtocol
+    public var port: UInt16
+    /// "" when no process could be found.
+    public var processName: String
+    /// The process's systemd unit or container; "" when none is known.
+    public var processUnit: String
+
+    /// A service from its fields.
+    public init(protocol proto: TransportProtocol, port: UInt16, processName: String, processUnit: String = "") {
+        self.protocol = proto
+        self.port = port
+        self.processName = processName
+        self.processUnit = processUnit
+    }
+
+    public static func < (lhs: LocalService, rhs: LocalService) -> Bool {
+        (lhs.port, lhs.protocol.rawValue, lhs.processName, lhs.processUnit) < (rhs.port, rhs.protocol.rawValue, rhs.processName, rhs.processUnit)
+    }
+}
+
 public struct DependencyReport: Sendable {
     /// The address that replaces a loopback local address.
     public let hostAddress: IPAddress
     public let upstreams: [DependencyEdge]
     public let downstreams: [DependencyEdge]
     public let servers: [ServerProcess]
+    /// The ports served, by protocol and process, whatever address they are bound to.
+    public let services: [LocalService]
     /// Units worked out again because the unit cache was full (`SocketSnapshot.processUnitsUncached`).
     public let processUnitsUncached: UInt64
 
@@ -89,12 +113,15 @@ public struct DependencyReport: Sendable {
         var upstreams = Set<DependencyEdge>()
         var downstreams = Set<DependencyEdge>()
         var servers = Set<ServerProcess>()
+        var services = Set<LocalService>()
         for socket in snapshot.sockets {
             let entry = socket.entry
             switch entry.state {
             case .listen:
                 guard snapshot.isServer(entry, udpServerPorts: udpServerPorts) else { continue }
                 servers.insert(ServerProcess(address: entry.localAddress, port: entry.localPort, processName: socket.processName ?? "",
+                                             processUnit: socket.processUnit ?? ""))
+                services.insert(LocalService(protocol: entry.protocol, port: entry.localPort, processName: socket.processName ?? "",
                                              processUnit: socket.processUnit ?? ""))
             case .established, .timeWait:
                 let local = entry.localAddress.isLoopback ? hostAddress : entry.localAddress
@@ -117,5 +144,6 @@ public struct DependencyReport: Sendable {
         self.upstreams = upstreams.sorted()
         self.downstreams = downstreams.sorted()
         self.servers = servers.sorted()
+        self.services = services.sorted()
     }
 }

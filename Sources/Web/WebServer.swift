@@ -13,14 +13,20 @@ public enum WebServer {
     public static let defaultResponseMemory = 128 << 20
 
     /// The router serving the agent's endpoints from `registry`, and the page and
-    /// /api/v1 from `ui` when given; the /metrics renderings held for slow clients are
-    /// bounded by `responseMemory`.
+    /// /api/v1 from `ui` when given; /api/v1/capture with `capture` when given (with `ui`);
+    /// the /metrics renderings held for slow clients are bounded by `responseMemory`.
     public static func router(registry: MetricsRegistry, ui: WebUISources? = nil,
+                              capture: (sources: CaptureOnDemandSources, counters: CaptureOnDemandCounters)? = nil,
                               responseMemory: ResponseMemory = ResponseMemory(limit: defaultResponseMemory)) -> Router<BasicRequestContext> {
         let router = Router()
         MetricsEndpoint.add(to: router, registry: registry, memory: responseMemory)
-        if let ui {
+        if var ui {
             WebPage.add(to: router)
+            if let capture {
+                CaptureEndpoint.add(to: router, sources: capture.sources, counters: capture.counters)
+                ui.captureOnDemand = capture.sources.settings
+            }
+            ServicesDocument.add(to: router, sources: ui)
             ApiRoutes.add(to: router, sources: ui, registry: registry)
         } else {
             LandingPage.add(to: router, version: registry.version)

@@ -69,6 +69,12 @@ struct AgentCommand: AsyncParsableCommand {
     @OptionGroup var web: WebFlags
     @Option(name: .customLong("web.response-memory-bytes"), help: "Bytes of /metrics renderings held at once for clients still reading them; past it the clients of the oldest renderings are cut (counted in planet_web_connections_closed_total{reason=\"response_memory\"})")
     var responseMemoryBytes = WebServer.defaultResponseMemory
+    @Flag(name: .customLong("web.capture-enabled"), inversion: .prefixedNo, help: "Serve pcapng captures on demand at /api/v1/capture (needs a -web.config.file with basic auth or verified client certificates: packets carry payloads)")
+    var webCaptureEnabled = false
+    @Option(name: .customLong("web.capture-max-seconds"), help: "Longest capture /api/v1/capture takes, in seconds")
+    var webCaptureMaxSeconds = CaptureOnDemandSettings().maxSeconds
+    @Option(name: .customLong("web.capture-max-bytes"), help: "Largest pcapng file /api/v1/capture sends, in bytes")
+    var webCaptureMaxBytes = CaptureOnDemandSettings().maxBytes
     @Option(name: .customLong("run-as-user"), help: ArgumentHelp("Once capture handles are open, run as this user with only the capabilities still needed (needs root)", valueName: "NAME"))
     var runAsUser = ""
     @Option(name: .customLong("state-directory"), help: ArgumentHelp("Directory where the graphs, the DNS names and the servers learned from traffic are saved and restored from at start (empty: nothing is kept across restarts)", valueName: "DIR"))
@@ -104,6 +110,10 @@ struct AgentCommand: AsyncParsableCommand {
         }
         for text in captureLocalNets where IPNetwork(text) == nil {
             throw ValidationError("-capture-local-net \(text): not a CIDR network (e.g. 10.0.0.0/8)")
+        }
+        if !(1...3600).contains(webCaptureMaxSeconds) { throw ValidationError("-web.capture-max-seconds must be between 1 and 3600") }
+        if !(CaptureOnDemandSettings.minBytes...(1 << 32)).contains(webCaptureMaxBytes) {
+            throw ValidationError("-web.capture-max-bytes must be between \(CaptureOnDemandSettings.minBytes) and 4294967296")
         }
         if stateSaveInterval.nanoseconds < 1_000_000_000 {
             throw ValidationError("-state-save-interval \(stateSaveInterval): must be at least 1s")
@@ -156,6 +166,12 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.capture.maxDNSNames = captureDNSMaxNames
         configuration.web = web.settings
         configuration.responseMemoryBytes = responseMemoryBytes
+        if webCaptureEnabled {
+            var settings = CaptureOnDemandSettings()
+            settings.maxSeconds = webCaptureMaxSeconds
+            settings.maxBytes = webCaptureMaxBytes
+            configuration.captureOnDemand = settings
+        }
         configuration.runAsUser = runAsUser
         configuration.stateDirectory = stateDirectory
         configuration.stateSaveInterval = stateSaveInterval.duration

@@ -6,12 +6,14 @@
 # holds the peers with the byte figures /metrics gives at that moment, a click on a column
 # reorders it, the peer view opens, and the dependency map has a node for each upstream
 # and downstream peer with its port and process. A process named with markup must show as
-# text. Screenshots of every view, at laptop and phone size, are written to a folder that
+# text. A second agent, with basic auth and captures on, serves the Capture button: on the
+# peer view it downloads a pcapng file that tshark opens, and its Services view lists the
+# local server's port with each client's bytes as /metrics gives them. Screenshots of every view, at laptop and phone size, are written to a folder that
 # is kept and printed; with WEB_UI_IMAGES=DIR, small copies for the README go to DIR.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_root
-require_cmd ip curl python3 chromium chromedriver
+require_cmd ip curl python3 chromium chromedriver htpasswd tshark
 require_agent
 
 SHOTS=$(mktemp -d /tmp/planet-web-ui-screenshots.XXXXXX)
@@ -82,6 +84,14 @@ in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -capture-interf
 wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:19100/metrics | grep -q 'planet_capture_packets_total{interface=\"veth-a\"}'" \
     || fail "agent is not capturing on veth-a"
 
+log "a second agent with basic auth and captures on demand, on 127.0.0.1:19102"
+password="web-ui-$$"
+printf 'basic_auth_users:\n  alice: %s\n' "$(htpasswd -nbBC 10 "" "$password" | tr -d ':\n')" > "$E2E_TMP/web.yml"
+in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19102 -capture-interfaces veth-a -task-interval 1s \
+    -web.config.file "$E2E_TMP/web.yml" -web.capture-enabled 2> "$E2E_TMP/agent2.log"
+wait_for 30 bash -c "ip netns exec $A curl -sf -u alice:$password http://127.0.0.1:19102/metrics | grep -q 'planet_capture_packets_total{interface=\"veth-a\"}'" \
+    || { cat "$E2E_TMP/agent2.log"; fail "the second agent is not capturing on veth-a"; }
+
 log "clients: pe-app (tcp, v4 and v6) and <b>pe-dns</b> (udp) call the peer; pe-browser (tcp, v4 and v6) calls pe-web"
 named "$A" pe-app tcp-client 10.211.0.2 7000 1500
 named "$A" pe-app tcp-client fd00:211::2 7000 700
@@ -100,6 +110,8 @@ from collections import defaultdict
 
 DRIVER, PAGE = "http://127.0.0.1:9515", "http://127.0.0.1:19100"
 shots, stop_file, images = sys.argv[1], sys.argv[2], os.environ.get("WEB_UI_IMAGES", "")
+SECURED, password = "http://127.0.0.1:19102", os.environ["WEB_UI_PASSWORD"]
+downloads = os.path.join(shots, "downloads")
 hostile = "<b>pe-dns</b>"
 
 def call(method, path, body=None):
@@ -108,14 +120,18 @@ def call(method, path, body=None):
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)["value"]
 
-def fetch(path):
-    with urllib.request.urlopen(PAGE + path, timeout=10) as response:
+def fetch(path, base=PAGE):
+    request = urllib.request.Request(base + path)
+    if base == SECURED:
+        request.add_header("Authorization", "Basic " + base64.b64encode(("alice:" + password).encode()).decode())
+    with urllib.request.urlopen(request, timeout=10) as response:
         return response.read().decode()
 
 session = call("POST", "/session", {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
     "binary": shutil.which("chromium"),
     "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-             "--window-size=1280,900", "--force-device-scale-factor=1", "--lang=en-US"]}}}})["sessionId"]
+             "--window-size=1280,900", "--force-device-scale-factor=1", "--lang=en-US"],
+    "prefs": {"download.default_directory": downloads, "download.prompt_for_download": False}}}}})["sessionId"]
 S = "/session/" + session
 
 def js(script, *args): return call("POST", S + "/execute/sync", {"script": script, "args": list(args)})
@@ -141,14 +157,15 @@ def click(css):
     element = call("POST", S + "/element", {"using": "css selector", "value": css})
     call("POST", S + "/element/" + list(element.values())[0] + "/click", {})
 
-def metrics_by_peer():
-    """planet_traffic_bytes_total summed per remote_ip and direction, from /metrics."""
+def metrics_by_peer(base=PAGE, port=None):
+    """planet_traffic_bytes_total summed per remote_ip and direction (of one port), from /metrics."""
     sums = defaultdict(int)
-    for line in fetch("/metrics").splitlines():
+    for line in fetch("/metrics", base).splitlines():
         m = re.match(r'^planet_traffic_bytes_total\{(.*)\} (\d+)$', line)
         if m:
             labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
-            sums[(labels["remote_ip"], labels["direction"])] += int(m.group(2))
+            if port is None or labels["port"] == port:
+                sums[(labels["remote_ip"], labels["direction"])] += int(m.group(2))
     return sums
 
 def peer_rows():
@@ -244,6 +261,36 @@ for view, name in (("#/", "overview"), ("#/peers", "peers"), ("#/dependencies", 
     shot("phone-" + name)
 size(1280, 900)
 
+print("  captures: the Capture button on the peer view downloads a file tshark opens")
+def cdp(command, **params): return call("POST", S + "/goog/cdp/execute", {"cmd": command, "params": params})
+# The page's requests carry the credentials (as a browser sends them after its login prompt).
+cdp("Network.enable")
+cdp("Network.setExtraHTTPHeaders", headers={"Authorization": "Basic " + base64.b64encode(("alice:" + password).encode()).decode()})
+cdp("Browser.setDownloadBehavior", behavior="allow", downloadPath=downloads)
+call("POST", S + "/url", {"url": SECURED + "/#/peer/10.211.0.2"})
+wait("the Capture button", lambda: js("return !!document.querySelector('#peer-title .capture-button')"))
+assert js("return document.querySelector('#peer-title .capture-button').dataset.filter") == "host 10.211.0.2"
+assert js("return document.querySelectorAll('#peer-edges .capture-button').length") >= 1
+click("#peer-title .capture-button")
+wait("the capture panel", lambda: js("return !!document.getElementById('capture-panel')"))
+assert js("return document.getElementById('capture-filter').value") == "host 10.211.0.2"
+js("document.getElementById('capture-seconds').value = '5'")
+click("#capture-start")
+wait("progress while it runs", lambda: js("return !document.getElementById('capture-progress').hidden && /Capturing/.test(document.getElementById('capture-status').textContent)"))
+shot("capture-running")
+wait("the download link", lambda: js("return !!document.getElementById('capture-download')"), 30)
+name = js("return document.getElementById('capture-download').getAttribute('download')")
+assert re.match(r"^[\w.-]+-\d{8}T\d{6}Z\.pcapng$", name), name
+path = os.path.join(downloads, name)
+wait("the downloaded file " + path, lambda: os.path.exists(path) and os.path.getsize(path) > 0, 30)
+shot("capture-done")
+packets = subprocess.run(["tshark", "-r", path, "-T", "fields", "-e", "ip.addr", "-e", "frame.comment"], capture_output=True, text=True, check=True).stdout.splitlines()
+assert packets and all("10.211.0.2" in line for line in packets), packets[:5]
+print(f"    {name}: {len(packets)} packets, e.g. {packets[0]!r}")
+call("POST", S + "/url", {"url": PAGE + "/#/peer/10.211.0.2"})
+wait("the peer view without captures", lambda: js("const t = document.getElementById('peer-title'); return t && t.textContent.startsWith('10.211.0.2')"))
+assert js("return document.querySelectorAll('.capture-button').length") == 0, "Capture buttons where captures are off"
+
 print("  figures equal /metrics once the traffic stops")
 open(stop_file, "w").close()
 def stable():
@@ -266,6 +313,28 @@ for p in peers:
     print(f"    {p}: in {rows[p]['in']} out {rows[p]['out']} bytes, as /metrics says")
 print("    JSON summary, per direction:", json.loads(fetch("/api/v1/summary"))["traffic"]["ingress"])
 
+print("  services: the server's port, each client's bytes as /metrics says")
+call("POST", S + "/url", {"url": SECURED + "/#/services"})
+def service_clients():
+    return js("""const tr = [...document.querySelectorAll('#services-table tbody tr')].find(r => r.dataset.port === '8080' && r.dataset.protocol === 'tcp');
+        return tr ? {process: tr.cells[2].textContent, clients: Object.fromEntries([...tr.querySelectorAll('td.clients div[data-ip]')]
+            .map(d => [d.dataset.ip, [Number(d.dataset.in), Number(d.dataset.out)]]))} : null""")
+def services_agree():
+    want = metrics_by_peer(SECURED, "8080")
+    row = service_clients()
+    if not row or not row["process"].startswith("pe-web"): return None
+    for p in peers:
+        if row["clients"].get(p) != [want[(p, "ingress")], want[(p, "egress")]]: return None
+    return row
+row = wait("the Services view to show /metrics' figures for port 8080", services_agree, 30)
+for p in peers:
+    print(f"    8080/tcp pe-web, client {p}: in {row['clients'][p][0]} out {row['clients'][p][1]} bytes, as /metrics says")
+click("th[data-sort=clients]")
+wait("services sorted by clients", lambda: js("return document.querySelector('#services-table th[data-sort=clients]').classList.contains('sorted')"))
+shot("services")
+click('#services-table tr[data-port="8080"] td.clients a')
+wait("a client opens its peer view", lambda: js("const t = document.getElementById('peer-title'); return t && /^(10\\.211\\.0\\.2|fd00:211::2)/.test(t.textContent)"))
+
 if images:
     print("  README images")
     os.makedirs(images, exist_ok=True)
@@ -278,7 +347,7 @@ if images:
 call("DELETE", S)
 PY
 log "driving Chromium"
-ip netns exec "$A" python3 "$E2E_TMP/browser.py" "$SHOTS" "$E2E_TMP/stop" || {
+WEB_UI_PASSWORD=$password ip netns exec "$A" python3 "$E2E_TMP/browser.py" "$SHOTS" "$E2E_TMP/stop" || {
     echo "agent log:"; tail -20 "$E2E_TMP/agent.log"; echo "screenshots: $SHOTS"; fail "the page in the browser"; }
 
 log "-web-ui-enabled=false: the landing page, and no /api"

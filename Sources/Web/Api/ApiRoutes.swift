@@ -23,10 +23,11 @@ enum ApiRoutes {
             }
             let enrichment = sources.enrichment()
             let capture = sources.capture?()
-            return json(ApiDocuments.summary(
+            let summary = ApiDocuments.summary(
                 time: capture?.activity.time ?? sources.now(), version: registry.version, revision: registry.revision,
                 host: sources.host(), local: enrichment.local, capture: capture,
-                dependencies: sources.dependencies?(), scrape: registry.lastScrape.get()))
+                dependencies: sources.dependencies?(), scrape: registry.lastScrape.get())
+            return json(CaptureEndpoint.summary(summary, settings: sources.captureOnDemand))
         }
 
         router.get("/api/v1/graphs") { request, _ -> Response in

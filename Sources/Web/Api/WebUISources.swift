@@ -58,6 +58,8 @@ public struct WebUISources: Sendable {
     public var dependencies: (@Sendable () -> (report: DependencyReport?, succeeded: Bool))?
     /// Now, in seconds since 1970.
     public var now: @Sendable () -> Double
+    /// The bounds of /api/v1/capture while captures are served (-web.capture-enabled); nil when not.
+    public var captureOnDemand: CaptureOnDemandSettings? = nil
 
     /// Sources from their parts; `now` defaults to the system clock.
     public init(host: @escaping @Sendable () -> HostView, enrichment: @escaping @Sendable () -> Enrichment,

@@ -14,6 +14,7 @@
     route: null,
     summary: null,
     peers: { sort: "bytes", order: "desc", offset: 0, limit: 100, q: "" },
+    services: { sort: "port", order: "asc" },
     rates: new Map(), // ip -> [{time, ingress, egress}], the peer graphs since the page opened
     last: null, // the latest data of the current view, redrawn on resize
   };
@@ -94,13 +95,14 @@
     if (hash.startsWith("peer/")) return { view: "peer", ip: decodeURIComponent(hash.slice(5)) };
     if (hash === "peers") return { view: "peers" };
     if (hash === "dependencies") return { view: "dependencies" };
+    if (hash === "services") return { view: "services" };
     return { view: "overview" };
   }
 
   function navigate() {
     state.route = parseRoute();
     state.last = null;
-    for (const name of ["overview", "peers", "dependencies"]) {
+    for (const name of ["overview", "peers", "dependencies", "services"]) {
       const current = state.route.view === name || (name === "peers" && state.route.view === "peer");
       document.getElementById("nav-" + name).classList.toggle("current", current);
     }
@@ -386,7 +388,7 @@
     show(
       el("p", null, el("a", { href: "#/peers" }, "\u2190 Peers")),
       el("h1", { id: "peer-title" }, peer.ip, peer.remote_dns_name ? el("span", { class: "dns-name" }, " " + peer.remote_dns_name) : null,
-        labels ? el("span", { class: "muted light" }, " \u00b7 " + labels) : null),
+        labels ? el("span", { class: "muted light" }, " \u00b7 " + labels) : null, " ", captureButton("host " + peer.ip)),
       el("div", { class: "cards" },
         card("In", bytes(peer.ingress_bytes), "in", bits(peer.ingress_rate) + " now", "peer-in"),
         card("Out", bytes(peer.egress_bytes), "out", bits(peer.egress_rate) + " now", "peer-out"),
@@ -440,7 +442,7 @@
     const sorted = edges.slice().sort((a, b) => b.rate - a.rate || b.bytes - a.bytes);
     return el("div", { class: "table-box" }, el("table", { id },
       el("thead", null, el("tr", null, ["Kind", "Remote", "Hostgroup", "Port", "Process"].map((t) => el("th", null, t)),
-        el("th", { class: "num" }, "In"), el("th", { class: "num" }, "Out"), el("th", { class: "num" }, "Rate"))),
+        el("th", { class: "num" }, "In"), el("th", { class: "num" }, "Out"), el("th", { class: "num" }, "Rate"), captureButton("") && el("th"))),
       el("tbody", null, sorted.map((e) => el("tr", { "data-ip": e.remote_ip, "data-kind": e.kind },
         el("td", { class: e.kind === "upstream" ? "out" : "in" }, e.kind),
         el("td", { class: "ip" }, el("a", { href: peerPath(e.remote_ip) }, e.remote_ip), e.remote_dns_name ? el("div", { class: "tags dns" }, e.remote_dns_name) : null,
@@ -450,7 +452,8 @@
         processCell(e.process, e.process_unit),
         numberCell(e.ingress_bytes, bytes(e.ingress_bytes), "bytes in"),
         numberCell(e.egress_bytes, bytes(e.egress_bytes), "bytes out"),
-        el("td", { class: "num", "data-value": e.rate }, bits(e.rate)))))));
+        el("td", { class: "num", "data-value": e.rate }, bits(e.rate)),
+        captureButton("") && el("td", null, captureButton("host " + e.remote_ip + " and port " + e.port)))))));
   }
 
   // TCP connections per edge from the captured handshakes (/api/v1/tcp).
@@ -587,6 +590,135 @@
     return (1.5 + 12.5 * Math.log1p(rate) / Math.log1p(peak)).toFixed(1);
   }
 
+  // ---- services (/api/v1/services): a row per port this host serves, sorted here.
+
+  const serviceColumns = [
+    ["port", "Port", (s) => Number(s.port)], ["protocol", "Protocol", (s) => s.protocol], ["process", "Process", (s) => s.process],
+    ["in", "In", (s) => s.ingress_bytes, true], ["out", "Out", (s) => s.egress_bytes, true], ["rate", "Rate", (s) => s.rate, true],
+    ["clients", "Clients", (s) => s.clients, true],
+  ];
+
+  function drawServices(data) {
+    const sort = state.services;
+    const column = serviceColumns.find(([key]) => key === sort.sort) || serviceColumns[0];
+    const rows = data.services.slice().sort((a, b) => {
+      const x = column[2](a), y = column[2](b);
+      const order = typeof x === "string" ? x.localeCompare(y) : x - y;
+      return (sort.order === "asc" ? order : -order) || Number(a.port) - Number(b.port);
+    });
+    const head = serviceColumns.map(([key, label, , numeric]) => el("th", {
+      class: (numeric ? "num " : "") + "sortable" + (key === sort.sort ? " sorted" + (sort.order === "asc" ? " asc" : "") : ""),
+      "data-sort": key, onclick: () => sortServices(key) }, label));
+    const tcpCell = (t) => t === null ? el("td", { class: "muted" }, "\u2013") : el("td", { class: "num", "data-field": "tcp" },
+      count(t.established) + " of " + count(t.attempts) + " established",
+      t.refused + t.timed_out + t.reset ? el("div", { class: "bad" }, [t.refused && t.refused + " refused", t.timed_out && t.timed_out + " timed out",
+        t.reset && t.reset + " reset"].filter(Boolean).join(", ")) : null,
+      t.handshake_mean_microseconds === null ? null : el("div", { class: "muted" }, "handshake " + (t.handshake_mean_microseconds < 1000
+        ? t.handshake_mean_microseconds + " \u00b5s" : (t.handshake_mean_microseconds / 1000).toFixed(2) + " ms")));
+    show(el("h1", null, "Services"),
+      el("p", { class: "muted" }, "The ports this host serves, from the socket table, with the traffic of their clients; a click on a client opens it."),
+      data.succeeded ? null : el("p", { class: "bad" }, "The latest socket-table reading failed or the socket table is off."),
+      el("div", { class: "table-box" }, el("table", { id: "services-table" },
+        el("thead", null, el("tr", null, head, el("th", null, "Top clients"), el("th", { class: "num" }, "TCP"))),
+        el("tbody", null, rows.length ? rows.map((s) => el("tr", { "data-port": s.port, "data-protocol": s.protocol },
+          el("td", null, s.port), el("td", null, s.protocol), processCell(s.process, s.process_unit),
+          numberCell(s.ingress_bytes, bytes(s.ingress_bytes), "bytes in"), numberCell(s.egress_bytes, bytes(s.egress_bytes), "bytes out"),
+          el("td", { class: "num", "data-value": s.rate }, bits(s.rate)), numberCell(s.clients, count(s.clients), "clients"),
+          el("td", { class: "clients" }, s.top_clients.length ? s.top_clients.map((c) => el("div", { "data-ip": c.ip, "data-in": c.ingress_bytes, "data-out": c.egress_bytes },
+            el("a", { href: peerPath(c.ip) }, c.ip), c.dns_name ? el("span", { class: "tags dns" }, " " + c.dns_name) : null,
+            el("span", { class: "muted" }, " " + bytes(c.ingress_bytes + c.egress_bytes)))) : el("span", { class: "muted" }, "no traffic counted")),
+          tcpCell(s.tcp)))
+          : el("tr", null, el("td", { colspan: 9, class: "empty" }, "No service in the latest socket-table reading."))))));
+  }
+
+  function sortServices(key) {
+    const sort = state.services;
+    if (sort.sort === key) sort.order = sort.order === "asc" ? "desc" : "asc";
+    else { sort.sort = key; sort.order = ["port", "protocol", "process"].includes(key) ? "asc" : "desc"; }
+    if (state.last && state.route.view === "services") drawServices(state.last.data);
+  }
+
+  // ---- captures on demand (/api/v1/capture): a Capture button where a peer or an edge is
+  // shown, when the summary says captures are served. The panel lives outside <main>, so
+  // the view's refreshes leave a running capture alone.
+
+  function captureButton(filter) {
+    const settings = state.summary && state.summary.capture_on_demand;
+    if (!settings || !settings.enabled) return null;
+    return el("button", { type: "button", class: "capture-button", "data-filter": filter, title: "Capture packets: " + filter,
+      onclick: () => openCapture(filter) }, "Capture");
+  }
+
+  function openCapture(filter) {
+    const running = document.getElementById("capture-panel");
+    if (running && running.dataset.running === "true") return;
+    if (running) running.remove();
+    const max = state.summary.capture_on_demand.max_seconds;
+    const choices = [5, 10, 30].filter((s) => s < max).concat([max]);
+    const input = el("input", { type: "text", id: "capture-filter", value: filter, "aria-label": "BPF filter", spellcheck: "false" });
+    const seconds = el("select", { id: "capture-seconds", "aria-label": "Duration" },
+      choices.map((s) => el("option", { value: s, selected: s === Math.min(10, max) }, s + " s")));
+    const start = el("button", { type: "button", id: "capture-start" }, "Start");
+    const panel = el("section", { id: "capture-panel", role: "dialog", "aria-label": "Capture packets" },
+      el("h2", null, "Capture packets ", el("button", { type: "button", class: "close", "aria-label": "Close",
+        onclick: () => { if (panel.controller) panel.controller.abort(); panel.remove(); } }, "\u00d7")),
+      el("div", { class: "capture-form" }, el("label", null, "Filter ", input), el("label", null, "for ", seconds), start),
+      el("progress", { id: "capture-progress", max: 1, value: 0, hidden: true }),
+      el("p", { id: "capture-status", class: "muted" },
+        "A pcapng file of the packets that match, each with the local process and the remote name in its comment."));
+    start.addEventListener("click", () => runCapture(panel, input.value.trim(), Number(seconds.value)));
+    document.body.appendChild(panel);
+  }
+
+  async function runCapture(panel, filter, seconds) {
+    const status = panel.querySelector("#capture-status"), progress = panel.querySelector("#capture-progress");
+    const start = panel.querySelector("#capture-start");
+    const controller = new AbortController();
+    panel.controller = controller;
+    panel.dataset.running = "true";
+    start.disabled = true;
+    progress.hidden = false;
+    progress.max = seconds;
+    status.className = "muted";
+    const began = Date.now(), chunks = [];
+    let received = 0;
+    const tick = () => {
+      progress.value = Math.min(seconds, (Date.now() - began) / 1000);
+      status.textContent = "Capturing: " + Math.floor(progress.value) + " of " + seconds + " s, " + bytes(received) + " so far";
+    };
+    const ticker = setInterval(tick, 250);
+    tick();
+    try {
+      const response = await fetch("/api/v1/capture?" + new URLSearchParams({ filter, seconds }), { signal: controller.signal, cache: "no-store" });
+      if (!response.ok) {
+        let message = response.status + " " + response.statusText;
+        try { message = (await response.json()).error || message; } catch (_) { /* not JSON: the status says it */ }
+        throw new Error(message);
+      }
+      const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        received += value.length;
+      }
+      const name = named ? named[1] : "capture.pcapng";
+      const link = el("a", { id: "capture-download", download: name,
+        href: URL.createObjectURL(new Blob(chunks, { type: "application/x-pcapng" })) }, "Download " + name);
+      status.replaceChildren("Done: " + bytes(received) + ". ", link);
+      link.click();
+    } catch (error) {
+      status.textContent = controller.signal.aborted ? "Stopped." : "Capture failed: " + error.message;
+      status.className = "bad";
+    } finally {
+      clearInterval(ticker);
+      progress.hidden = true;
+      start.disabled = false;
+      panel.dataset.running = "false";
+    }
+  }
+
   // ---- views
 
   const views = {
@@ -605,6 +737,10 @@
     dependencies: {
       load: async () => ({ summary: state.summary || await loadSummary(), dependencies: await api("dependencies"), tcp: await api("tcp?limit=200") }),
       draw: drawDependencies,
+    },
+    services: {
+      load: async () => { if (!state.summary) await loadSummary(); return api("services"); },
+      draw: drawServices,
     },
   };
 
