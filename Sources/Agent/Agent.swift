@@ -148,8 +148,18 @@ public enum AgentRuntime {
             collectors.append(StateCollector { task.reading() })
         }
 
+        var webSettings = configuration.web
+        if let onDemand = configuration.captureOnDemand {
+            // A capture's response lasts as long as the capture: the longest must be
+            // sent whole within the response deadline, with time for its last blocks.
+            let needed = Duration.seconds(onDemand.maxSeconds + responseMargin)
+            if webSettings.limits.responseTimeout < needed {
+                logger.info("-web.capture-enabled: -web.response-timeout is \(onDemand.maxSeconds + responseMargin)s so that a \(onDemand.maxSeconds)s capture is sent whole")
+                webSettings.limits.responseTimeout = needed
+            }
+        }
         let listener = try WebListener(host: configuration.listenHost, port: configuration.listenPort,
-                                       settings: configuration.web, logger: logger)
+                                       settings: webSettings, logger: logger)
         let responseMemory = ResponseMemory(limit: configuration.responseMemoryBytes)
         collectors.append(WebServerCollector {
             var reading = listener.reading()

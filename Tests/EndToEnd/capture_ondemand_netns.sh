@@ -183,7 +183,8 @@ wait_for 20 bash -c "[ \$(ip netns exec $A curl -sf -u alice:$password $api/metr
 log "a client that leaves after 1 s ends its capture: descriptors and packet sockets back"
 packet_sockets() { ip netns exec "$A" tail -n +2 /proc/net/packet | wc -l; }
 fds_before=$(ls "/proc/$agent/fd" | wc -l); sockets_before=$(packet_sockets)
-ip netns exec "$A" curl -s --max-time 1 "${auth[@]}" -o /dev/null "$api/api/v1/capture?seconds=30" || true
+# 60 s, the longest capture the defaults allow (-web.response-timeout is raised to fit it).
+ip netns exec "$A" curl -s --max-time 1 "${auth[@]}" -o /dev/null "$api/api/v1/capture?seconds=60" || true
 wait_for 10 bash -c "[ \$(ip netns exec $A curl -sf -u alice:$password $api/metrics | awk 'index(\$0, \"planet_web_captures_total{result=\\\"disconnected\\\"} \") == 1 {print \$NF}') = 1 ]" \
     || fail "the capture did not end with its client: $(metrics | grep planet_web_captures_total)"
 wait_for 10 bash -c "[ \$(ip netns exec $A tail -n +2 /proc/net/packet | wc -l) -le $sockets_before ] && [ \$(ls /proc/$agent/fd | wc -l) -le $fds_before ]" \
