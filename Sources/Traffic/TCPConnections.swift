@@ -307,6 +307,12 @@ extension TCPHealth {
             if seq != side.highSeq { addGap(slot, side: d, from: side.highSeq, to: seq) }
             slot.pointee.sides[d].highSeq = end
             fresh = true
+        } else if Self.before(side.highSeq, end) {
+            // Starts below the highest sequence but brings bytes past it: data sent again in
+            // new segment boundaries along with new data, which no stack sends as a
+            // retransmission; new data, not timed (its ACK may answer the old bytes).
+            _ = fillGaps(slot, side: d, from: seq, to: side.highSeq)
+            slot.pointee.sides[d].highSeq = end
         } else {
             if fillGaps(slot, side: d, from: seq, to: end) {
                 slot.pointee.sides[d].tally.outOfOrder &+= 1
@@ -315,7 +321,6 @@ extension TCPHealth {
                 // Karn: a segment sent twice cannot be timed by its ACK.
                 if side.timing && Self.before(seq, side.timedEnd) { slot.pointee.sides[d].timing = false }
             }
-            if Self.before(side.highSeq, end) { slot.pointee.sides[d].highSeq = end }
         }
         guard fresh else { return }
         if bothTimestamps {

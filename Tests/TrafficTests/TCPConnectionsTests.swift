@@ -64,6 +64,18 @@ import Testing
         #expect(local?.outOfOrder == 0)
     }
 
+    /// Data sent again in new boundaries with new bytes past the highest sequence is new
+    /// data; a copy lying wholly below it is a retransmission.
+    @Test func overlappingNewDataIsNotARetransmission() {
+        let health = TCPHealth()
+        health.observe(segment(host, "192.0.2.10", 40000, 443, 0x18, seq: 1000, ack: 1, payload: 100, at: 0), fromLocal: true, servicePort: 443)
+        health.observe(segment(host, "192.0.2.10", 40000, 443, 0x18, seq: 1050, ack: 1, payload: 100, at: 10), fromLocal: true, servicePort: 443)
+        health.observe(segment(host, "192.0.2.10", 40000, 443, 0x18, seq: 1100, ack: 1, payload: 50, at: 20), fromLocal: true, servicePort: 443)
+        let local = edge(health, "192.0.2.10", 443)?.local
+        #expect(local?.dataSegments == 3)
+        #expect(local?.retransmissions == 1)
+    }
+
     /// A segment's round trip to the ACK covering it, bucketed; the quantiles interpolate
     /// inside the bucket as histogram_quantile does.
     @Test func roundTripsAndTheirQuantiles() {
