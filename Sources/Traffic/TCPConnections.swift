@@ -422,6 +422,7 @@ extension TCPHealth {
     /// Adds a slot's counts to its edge and empties it; it stays in the list if it was.
     private func release(_ slot: UnsafeMutablePointer<Connection>) {
         settle(slot, force: true)
+        if !namedConnections.isEmpty { namedConnections[slot - connections] = nil }
         let listed = slot.pointee.listed
         // The slot's type is trivial: all-zero bytes are an empty slot, as calloc made it.
         memset(slot, 0, MemoryLayout<Connection>.stride)
@@ -443,8 +444,13 @@ extension TCPHealth {
         let empty = SenderTally()
         if Self.isEmpty(tallies.0) && Self.isEmpty(tallies.1) { return true }
         var process = ProcessIdentity(name: "")
+        let index = slot - connections
         if let endpoints {
             if let named = endpoints.process(ipProtocol: 6, localAddress: slot.pointee.local, localPort: slot.pointee.localPort) {
+                process = named
+                // Remembered for what the connection sends after its socket is gone.
+                if namedConnections[index] != named { namedConnections[index] = named }
+            } else if let named = namedConnections[index] {
                 process = named
             } else if !force && slot.pointee.state == 1 {
                 return false

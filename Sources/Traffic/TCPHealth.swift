@@ -224,6 +224,10 @@ public final class TCPHealth {
     let listedSlots: UnsafeMutablePointer<UInt32>
     @exclusivity(unchecked) var listedCount = 0
     @exclusivity(unchecked) var evictedConnections: UInt64 = 0
+    /// The process a socket-table reading named for a connection's slot: its counts stay
+    /// with that process after the socket closes. Written when counts reach the edges
+    /// (scrapes, readings), never per packet.
+    @exclusivity(unchecked) var namedConnections: [Int: ProcessIdentity] = [:]
     /// Slots in the connection table.
     public let connectionTableSize: Int
     public let maxEdges: Int

@@ -110,5 +110,11 @@ import Testing
         let snapshot = health.snapshot()
         let named = zip(snapshot.keys, snapshot.edges).first { $0.0.process == "curl" }
         #expect(named?.1.local.dataSegments == 1)
+        // The socket closes (the next reading does not list it); its last segment stays with curl.
+        health.observe(segment(host, "192.0.2.10", 40000, 443, 0x19, seq: 101, ack: 1, payload: 100, at: 10), fromLocal: true, servicePort: 443)
+        health.update(endpoints: EndpointOwners(sockets: []))
+        let later = health.snapshot()
+        #expect(later.keys.count == 1)
+        #expect(zip(later.keys, later.edges).first { $0.0.process == "curl" }?.1.local.dataSegments == 2)
     }
 }

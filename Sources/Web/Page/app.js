@@ -521,10 +521,13 @@
 
   function lossLegend(tcp) {
     const pct = (p) => p + " %";
-    return el("p", { class: "legend", id: "loss-legend" },
-      el("span", { class: "swatch loss-ok" }, "\u2501"), " loss below " + pct(tcp.loss_percent_amber) + "  ",
-      el("span", { class: "swatch loss-amber" }, "\u2501"), " " + pct(tcp.loss_percent_amber) + " to " + pct(tcp.loss_percent_red) + "  ",
-      el("span", { class: "swatch loss-red" }, "\u2501"), " " + pct(tcp.loss_percent_red) + " or more of the data segments retransmitted");
+    // A short stretch of edge drawn as the map draws it.
+    const sample = (level) => svg("svg", { width: 28, height: 10, "aria-hidden": "true" },
+      svg("path", { class: "edge upstream" + (level === "ok" ? "" : " loss-" + level), d: "M2,5 L26,5", "stroke-width": 3 }));
+    return el("p", { class: "legend", id: "loss-legend" }, "Loss on an edge (retransmitted data segments): ",
+      sample("ok"), " below " + pct(tcp.loss_percent_amber) + " \u00b7 ",
+      sample("amber"), " " + pct(tcp.loss_percent_amber) + " to " + pct(tcp.loss_percent_red) + " \u00b7 ",
+      sample("red"), " " + pct(tcp.loss_percent_red) + " or more");
   }
 
   function drawDependencies(data) {
