@@ -166,6 +166,19 @@ wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:$AGENT_PORT/metr
     || { cat "$E2E_TMP/check.txt" >&2; fail "the agent's loss or round trips differ from the sender's"; }
 log "agent: $(tail -n +1 "$E2E_TMP/check.txt" | head -1)"
 promtool check metrics < "$E2E_TMP/metrics.txt" || fail "promtool rejects the exposition"
+scrape "$A" "http://127.0.0.1:$AGENT_PORT/api/v1/tcp?remote_ip=10.204.0.2" > "$E2E_TMP/tcp.json" || fail "/api/v1/tcp did not answer"
+python3 - "$E2E_TMP/tcp.json" "$E2E_TMP/metrics.txt" "$E2E_TMP/edge.py" <<'PY' || fail "/api/v1/tcp differs from /metrics"
+import json, subprocess, sys
+doc = json.load(open(sys.argv[1]))
+for port in ("5001", "5002"):
+    metrics = json.loads(subprocess.run([sys.executable, sys.argv[3], sys.argv[2], port], capture_output=True, text=True).stdout)
+    local = [e["senders"]["local"] for e in doc["edges"] if e["port"] == port]
+    for field, family in (("data_segments", "planet_tcp_data_segments_total"), ("retransmitted_segments", "planet_tcp_retransmitted_segments_total")):
+        api = sum(s[field] for s in local)
+        assert api == metrics[family], (port, field, api, metrics[family])
+    assert sum(sum(s["rtt_buckets"]) for s in local) == metrics["planet_tcp_rtt_seconds_count"], (port, local, metrics)
+PY
+log "/api/v1/tcp gives the same segments and round trips"
 
 if ! command -v chromium >/dev/null; then
     log "no chromium: the page's loss colours are not checked"
