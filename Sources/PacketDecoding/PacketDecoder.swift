@@ -179,7 +179,7 @@ public enum PacketDecoder {
             summary.fragmentID = UInt32(frame.be16(ip &+ 4))
             if fragmentOffset != 0 { return .ok }
         }
-        readPorts(frame, at: ip &+ headerLength, end: end, into: &summary)
+        readPorts(frame, at: ip &+ headerLength, end: end, packetEnd: ip &+ Int(summary.ipBytes), into: &summary)
         return .ok
     }
 
@@ -248,13 +248,14 @@ public enum PacketDecoder {
         }
         summary.ipProtocol = next
         if summary.isFragment && !summary.isFirstFragment { return .ok }
-        readPorts(frame, at: position, end: end, into: &summary)
+        readPorts(frame, at: position, end: end, packetEnd: ip &+ Int(summary.ipBytes), into: &summary)
         return .ok
     }
 
-    /// Fills ports (and TCP flags) for TCP and UDP when their bytes lie before `end`.
+    /// Fills ports (and TCP flags) for TCP and UDP when their bytes lie before `end`, the
+    /// captured end of the IP packet; `packetEnd` is where it ends on the wire.
     @inlinable @inline(__always)
-    static func readPorts(_ frame: FrameReader, at transport: Int, end: Int, into summary: inout PacketSummary) {
+    static func readPorts(_ frame: FrameReader, at transport: Int, end: Int, packetEnd: Int, into summary: inout PacketSummary) {
         let proto = summary.ipProtocol
         guard proto == 6 || proto == 17, transport &+ 4 <= end else { return }
         summary.sourcePort = frame.be16(transport)
@@ -266,6 +267,43 @@ public enum PacketDecoder {
         summary.transportEnd = UInt16(clamping: end)
         if proto == 6, transport &+ 14 <= end {
             summary.tcpFlags = frame.u8(transport &+ 13)
+            if transport &+ 20 <= end { readTCPHeader(frame, at: transport, end: end, packetEnd: packetEnd, into: &summary) }
+        }
+    }
+
+    /// Sequence, acknowledgment, window, payload length and the timestamps option of the
+    /// TCP header at `transport`, whose fixed 20 bytes lie before `end`. Out of line: the
+    /// UDP flood never comes here.
+    @inlinable @inline(never)
+    static func readTCPHeader(_ frame: FrameReader, at transport: Int, end: Int, packetEnd: Int, into summary: inout PacketSummary) {
+        let headerLength = Int(frame.u8(transport &+ 12) >> 4) &<< 2
+        // A data offset below 20 is a corrupt header: its numbers mean nothing.
+        guard headerLength >= 20 else { return }
+        summary.tcpSequence = frame.be32(transport &+ 4)
+        summary.tcpAcknowledgment = frame.be32(transport &+ 8)
+        summary.tcpWindow = frame.be16(transport &+ 14)
+        summary.tcpPayload = UInt16(clamping: max(0, packetEnd &- transport &- headerLength))
+        summary.tcpFields = PacketSummary.tcpHeaderRead
+        // Options: at most 40 bytes, each step moves at least one byte.
+        var option = transport &+ 20
+        let optionsEnd = min(end, transport &+ headerLength)
+        while option < optionsEnd {
+            let kind = frame.u8(option)
+            if kind == 0 { return }
+            if kind == 1 {
+                option &+= 1
+                continue
+            }
+            guard option &+ 2 <= optionsEnd else { return }
+            let length = Int(frame.u8(option &+ 1))
+            guard length >= 2, option &+ length <= optionsEnd else { return }
+            if kind == 8 && length == 10 {
+                summary.tcpTSval = frame.be32(option &+ 2)
+                summary.tcpTSecr = frame.be32(option &+ 6)
+                summary.tcpFields |= PacketSummary.tcpTimestampsRead
+                return
+            }
+            option &+= length
         }
     }
 }

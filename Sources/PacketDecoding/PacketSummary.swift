@@ -1,7 +1,8 @@
 import NetAddress
 
 /// What the traffic accounting needs from one captured packet, in a fixed-size, trivially
-/// copyable value that can travel through a ring without allocation (64-byte stride).
+/// copyable value that can travel through a ring without allocation (88-byte stride: the
+/// 64 bytes every packet needs, then the TCP header fields the connection analysis reads).
 ///
 /// Fields that a packet does not carry are zero: `sourcePort`/`destinationPort` when
 /// `hasPorts` is false, `tcpFlags` unless the TCP header was captured, the fragment
@@ -40,6 +41,10 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     /// True when the IP length field claimed more than the frame carried on the wire and
     /// `ipBytes` was cut to what it carried.
     public var lengthClamped: Bool
+    /// Which TCP header fields were captured: `tcpHeaderRead` when sequence, acknowledgment,
+    /// window and payload length are filled, `tcpTimestampsRead` when the segment carries the
+    /// timestamps option too. Zero for other protocols.
+    public var tcpFields: UInt8
     /// Where the TCP or UDP header starts in the captured frame, and where the IP packet
     /// ends inside what was captured (Ethernet may pad a short frame past it); both zero
     /// unless `hasPorts`, both at most 65,535. The DNS decoder starts from them, so link
@@ -50,6 +55,22 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     /// set by the capture source, not by the decoder: handshake times are measured
     /// between packets' own times, so a replay gives the same figures as the live run.
     public var timestamp: UInt64
+    /// TCP sequence and acknowledgment numbers; zero unless `tcpFields` has `tcpHeaderRead`.
+    public var tcpSequence: UInt32
+    public var tcpAcknowledgment: UInt32
+    /// The timestamps option's TSval and TSecr; zero unless `tcpFields` has `tcpTimestampsRead`.
+    public var tcpTSval: UInt32
+    public var tcpTSecr: UInt32
+    /// The TCP window field as sent (not scaled).
+    public var tcpWindow: UInt16
+    /// TCP payload bytes, from the IP length (so a segment cut by the snap length still
+    /// reports what it carried).
+    public var tcpPayload: UInt16
+
+    /// `tcpFields` bit: the fixed 20-byte TCP header was captured.
+    public static let tcpHeaderRead: UInt8 = 1
+    /// `tcpFields` bit: the timestamps option was captured.
+    public static let tcpTimestampsRead: UInt8 = 2
 
     /// An all-zero summary, ready to be filled by `PacketDecoder.decode`.
     @inlinable
@@ -69,9 +90,16 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
         isFirstFragment = false
         hasPorts = false
         lengthClamped = false
+        tcpFields = 0
         transportOffset = 0
         transportEnd = 0
         timestamp = 0
+        tcpSequence = 0
+        tcpAcknowledgment = 0
+        tcpTSval = 0
+        tcpTSecr = 0
+        tcpWindow = 0
+        tcpPayload = 0
     }
 }
 

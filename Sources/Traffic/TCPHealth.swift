@@ -52,6 +52,9 @@ public struct TCPEdgeHealth: Sendable {
     public var buckets = InlineArray<7, UInt64>(repeating: 0)
     /// The handshake times summed, in microseconds.
     public var handshakeMicroseconds: UInt64 = 0
+    /// What the local and the remote ends of the edge's connections sent, and their round trips.
+    public var local = TCPSenderHealth()
+    public var remote = TCPSenderHealth()
 
     public init() {}
 
@@ -91,6 +94,9 @@ public struct TCPHealthSnapshot: Sendable {
     public var heldEvents: Int = 0
     /// Most edges kept.
     public var maxEdges: Int = 0
+    /// Connections whose slot in the connection table a new connection took before they
+    /// ended (their counts until then are on their edge).
+    public var evictedConnections: UInt64 = 0
 
     public init() {}
 }
@@ -187,7 +193,7 @@ public final class TCPHealth {
 
     private let slots: UnsafeMutablePointer<Slot>
     private let mask: Int
-    private let seed: UInt64
+    let seed: UInt64
     private let held: UnsafeMutablePointer<HeldEvent>
     @exclusivity(unchecked) private var heldCount = 0
     /// Slots in a handshake state, and those waiting for an ACK: a packet without SYN
@@ -196,7 +202,7 @@ public final class TCPHealth {
     @exclusivity(unchecked) private var awaitingAck = 0
     /// The time handshakes are timed out against, microseconds since 1970: the latest
     /// handshake packet, or later (`advanceClock`, `clock`).
-    @exclusivity(unchecked) public private(set) var now: UInt64 = 0
+    @exclusivity(unchecked) public internal(set) var now: UInt64 = 0
     /// The capture clock of a live capture, read at each snapshot so that a handshake
     /// nobody answers times out even when no later TCP packet comes; nil in replay, which
     /// passes the latest packet's time to `advanceClock` instead.
@@ -210,14 +216,29 @@ public final class TCPHealth {
     /// Packet time of the latest sweep for idle edges.
     @exclusivity(unchecked) private var lastSweep: UInt64 = 0
     /// The latest socket-table reading (nil in replay: every process is "").
-    @exclusivity(unchecked) private var endpoints: EndpointOwners?
+    @exclusivity(unchecked) var endpoints: EndpointOwners?
+    /// The connection table (`TCPConnections.swift`): sets of `connectionWays` slots.
+    let connections: UnsafeMutablePointer<Connection>
+    let connectionMask: Int
+    /// Slots whose counts wait to be added to their edges, each listed once.
+    let listedSlots: UnsafeMutablePointer<UInt32>
+    @exclusivity(unchecked) var listedCount = 0
+    @exclusivity(unchecked) var evictedConnections: UInt64 = 0
+    /// The process a socket-table reading named for a connection's slot: its counts stay
+    /// with that process after the socket closes. Written when counts reach the edges
+    /// (scrapes, readings), never per packet.
+    @exclusivity(unchecked) var namedConnections: [Int: ProcessIdentity] = [:]
+    /// Slots in the connection table.
+    public let connectionTableSize: Int
     public let maxEdges: Int
     /// Slots in the handshake table.
     public let tableSize: Int
 
     /// A tracker with a handshake table of `tableSize` slots (rounded up to a power of
     /// two) keeping at most `maxEdges` edges.
-    public init(maxEdges: Int = defaultMaxEdges, tableSize: Int = 16384, seed: UInt64 = SeededHash.randomSeed()) {
+    /// The connection table holds `connectionTableSize` connections (rounded up likewise).
+    public init(maxEdges: Int = defaultMaxEdges, tableSize: Int = 16384, connectionTableSize: Int = 16384,
+                seed: UInt64 = SeededHash.randomSeed()) {
         let size = max(2, 1 << (Int.bitWidth - (max(tableSize, 2) - 1).leadingZeroBitCount))
         self.tableSize = size
         self.mask = size - 1
@@ -229,11 +250,21 @@ public final class TCPHealth {
         guard let zeroed = calloc(size, MemoryLayout<Slot>.stride) else { fatalError("TCP health: cannot allocate its handshake table of \(size) slots") }
         slots = zeroed.bindMemory(to: Slot.self, capacity: size)
         held = .allocate(capacity: Self.maxHeldEvents)
+        let connectionSlots = max(Self.connectionWays, 1 << (Int.bitWidth - (max(connectionTableSize, 2) - 1).leadingZeroBitCount))
+        self.connectionTableSize = connectionSlots
+        connectionMask = connectionSlots - 1
+        guard let zeroedConnections = calloc(connectionSlots, MemoryLayout<Connection>.stride),
+              let zeroedList = calloc(connectionSlots, MemoryLayout<UInt32>.stride)
+        else { fatalError("TCP health: cannot allocate its connection table of \(connectionSlots) slots") }
+        connections = zeroedConnections.bindMemory(to: Connection.self, capacity: connectionSlots)
+        listedSlots = zeroedList.bindMemory(to: UInt32.self, capacity: connectionSlots)
         edges.reserveCapacity(min(self.maxEdges, 1024))
     }
 
     deinit {
         free(slots)
+        free(connections)
+        free(listedSlots)
         held.deallocate()
     }
 
@@ -241,6 +272,7 @@ public final class TCPHealth {
     /// `servicePort` is the port the traffic accounting counts the packet under.
     @inline(__always)
     public func observe(_ packet: PacketSummary, fromLocal: Bool, servicePort: UInt16) {
+        analyze(packet, fromLocal: fromLocal, servicePort: servicePort)
         let flags = packet.tcpFlags
         // The common packet (data or ACK, no handshake waiting for an ACK) costs these tests.
         if flags & 0x06 == 0 && (awaitingAck == 0 || fromLocal || flags & 0x10 == 0) { return }
@@ -447,6 +479,33 @@ public final class TCPHealth {
             let process = endpoints?.process(ipProtocol: 6, localAddress: event.slot.local, localPort: event.slot.localPort)
             self.count(event.event, event.slot, process: process ?? ProcessIdentity(name: ""), micros: event.micros)
         }
+        settleConnections(force: true)
+    }
+
+    /// Adds what one connection's two sides sent since last time to its edge, which it
+    /// confirms (a connection carrying segments was established, before the agent if need be).
+    func addConnectionCounts(local: SenderTally, remote: SenderTally, peer: IPAddress, port: UInt16, upstream: Bool,
+                             process: ProcessIdentity) {
+        let key = TCPEdgeKey(peer: peer, port: port, upstream: upstream, process: process.name, unit: process.unit)
+        if let index = edges.index(forKey: key) {
+            edges.values[index].health.local.add(local)
+            edges.values[index].health.remote.add(remote)
+            edges.values[index].lastActive = now
+            if !edges.values[index].confirmed {
+                edges.values[index].confirmed = true
+                forget(PeerDirection(peer: peer, upstream: upstream))
+            }
+            return
+        }
+        if edges.count >= maxEdges, now >= lastSweep &+ 1_000_000 { ageOut() }
+        guard edges.count < maxEdges else {
+            dropped &+= 1
+            return
+        }
+        var entry = EdgeEntry(lastActive: now, confirmed: true)
+        entry.health.local.add(local)
+        entry.health.remote.add(remote)
+        edges[key] = entry
     }
 
     /// Handshakes in the table now (for tests and the page).
@@ -456,6 +515,7 @@ public final class TCPHealth {
     public func snapshot() -> TCPHealthSnapshot {
         if let clock { advanceClock(to: clock()) }
         expireHandshakes()
+        settleConnections(force: false)
         ageOut()
         var snapshot = TCPHealthSnapshot()
         snapshot.keys.reserveCapacity(edges.count)
@@ -469,13 +529,15 @@ public final class TCPHealth {
         snapshot.agedOutEdges = agedOut
         snapshot.heldEvents = heldCount
         snapshot.maxEdges = maxEdges
+        snapshot.evictedConnections = evictedConnections
         return snapshot
     }
 
-    /// The histogram bucket of a handshake time.
-    static func bucket(_ micros: UInt64) -> Int {
+    /// The histogram bucket of a time: the first whose bound it does not pass (handshake
+    /// buckets unless told).
+    static func bucket(_ micros: UInt64, bounds: [UInt64] = bucketBounds) -> Int {
         var index = 0
-        while index < bucketBounds.count && micros > bucketBounds[index] { index += 1 }
+        while index < bounds.count && micros > bounds[index] { index += 1 }
         return index
     }
 }

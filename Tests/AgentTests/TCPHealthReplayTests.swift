@@ -73,6 +73,55 @@ import Testing
         #expect(Self.normalized(Self.lines(exposition)) == Self.normalized(expected.sorted()))
     }
 
+    static let analysisKinds = [
+        "planet_tcp_data_segments_total": "data",
+        "planet_tcp_retransmitted_segments_total": "retransmitted",
+        "planet_tcp_out_of_order_segments_total": "out_of_order",
+        "planet_tcp_zero_window_segments_total": "zero_window",
+        "planet_tcp_duplicate_ack_runs_total": "dup_ack_runs",
+        "planet_tcp_rtt_seconds_bucket": "rtt_bucket",
+        "planet_tcp_rtt_seconds_sum": "rtt_sum",
+        "planet_tcp_rtt_seconds_count": "rtt_count",
+        "planet_tcp_rtt_samples_total": "rtt_samples",
+        "planet_tcp_connections_closed_total": "closed",
+    ]
+
+    /// The per-sender series of an exposition in analysis.expected's line format.
+    static func analysisLines(_ exposition: String) -> [String] {
+        ReplayFixtureTests.samples(from: exposition).compactMap { sample in
+            guard let kind = analysisKinds[sample.name] else { return nil }
+            var fields = [kind, sample.labels["direction"]!, sample.labels["remote_ip"]!, sample.labels["port"]!,
+                          sample.labels["sender"]!]
+            if let extra = sample.labels["le"] ?? sample.labels["source"] ?? sample.labels["flag"] { fields.append(extra) }
+            fields.append(kind == "rtt_sum" ? String(Double(sample.value)!) : sample.value)
+            return fields.joined(separator: "\t")
+        }.sorted()
+    }
+
+    /// Losses the capture saw and did not see, reordering, duplicate ACKs, zero windows,
+    /// keep-alives, probes, round trips by ACK and by timestamp, FIN and RST: every
+    /// counter and bucket as the generator's model of the transfers says.
+    @Test func replayAnalyzesConnectionsAsTheGeneratorsModelSays() throws {
+        let (exposition, expected) = try Self.replay("analysis")
+        let model = expected.map { line -> String in
+            guard line.hasPrefix("rtt_sum\t") else { return line }
+            var fields = line.split(separator: "\t").map(String.init)
+            fields[fields.count - 1] = String(Double(fields.last!)!)
+            return fields.joined(separator: "\t")
+        }.sorted()
+        #expect(model.count > 150)
+        #expect(Self.analysisLines(exposition) == model)
+        #expect(exposition.contains("planet_tcp_health_untracked_total{reason=\"connection_table\"} 0\n"))
+    }
+
+    /// The handshake fixture's refused and timed-out connections make no sender series:
+    /// only connections past their SYN take a slot.
+    @Test func refusedConnectionsWriteNoSenderSeries() throws {
+        let (exposition, _) = try Self.replay("health")
+        let senders = ReplayFixtureTests.samples(from: exposition).filter { $0.name == "planet_tcp_data_segments_total" }
+        #expect(!senders.contains { $0.labels["port"] == "5432" || $0.labels["port"] == "23" || $0.labels["port"] == "9000" })
+    }
+
     /// With room for 2 edges, the events of the other edges are counted as untracked.
     @Test func edgesPastTheLimitAreCounted() throws {
         let result = Replay.run(files: [Self.directory.appendingPathComponent("health.pcap").path],

@@ -27,7 +27,7 @@ private let v6Destination = IPAddress(bytes: F.v6Destination)!
     }
 
     @Test func summaryIsSmallAndTrivial() {
-        #expect(MemoryLayout<PacketSummary>.stride == 64)
+        #expect(MemoryLayout<PacketSummary>.stride == 88)
         #expect(_isPOD(PacketSummary.self))
     }
 }
@@ -52,7 +52,40 @@ private let v6Destination = IPAddress(bytes: F.v6Destination)!
         // The TCP header follows 14 + 20 bytes; the IP packet (not the padding) ends 20 later.
         expected.transportOffset = 34
         expected.transportEnd = 54
+        expected.tcpFields = PacketSummary.tcpHeaderRead
+        expected.tcpSequence = 1000
+        expected.tcpWindow = 65535
         #expect(summary == expected)
+    }
+
+    /// Sequence, acknowledgment, window, the payload length from the IP length (the snap
+    /// length cut the payload off), and the timestamps option after a NOP and a SACK-permitted.
+    @Test func tcpHeaderFieldsAndTimestamps() {
+        let options: [UInt8] = [1, 4, 2] + [8, 10] + F.be32(0xDEAD_BEEF) + F.be32(77) + [1, 1, 1]
+        let header = F.be16(40000) + F.be16(443) + F.be32(0xFFFF_FFF0) + F.be32(12345) + [0x90, 0x18] + F.be16(0)
+            + [0, 0, 0, 0] + options
+        let packet = F.ipv4(protocol: 6, payload: header + [UInt8](repeating: 7, count: 300))
+        // Captured up to the end of the options: the 300 bytes of data are not in the frame.
+        let frame = Array(F.ethernet(type: 0x0800, payload: packet).prefix(14 + 20 + 36))
+        let (status, summary) = F.decode(frame, wireLength: 14 + packet.count, linkType: .ethernet)
+        #expect(status == .ok)
+        #expect(summary.tcpFields == PacketSummary.tcpHeaderRead | PacketSummary.tcpTimestampsRead)
+        #expect(summary.tcpSequence == 0xFFFF_FFF0)
+        #expect(summary.tcpAcknowledgment == 12345)
+        #expect(summary.tcpWindow == 0)
+        #expect(summary.tcpPayload == 300)
+        #expect(summary.tcpTSval == 0xDEAD_BEEF)
+        #expect(summary.tcpTSecr == 77)
+        // Cut inside the option: the header is read, the timestamps are not.
+        let cut = Array(frame.prefix(14 + 20 + 28))
+        let (_, partial) = F.decode(cut, wireLength: 14 + packet.count, linkType: .ethernet)
+        #expect(partial.tcpFields == PacketSummary.tcpHeaderRead)
+        #expect(partial.tcpTSval == 0)
+        // A data offset below 5 words: nothing past the flags is trusted.
+        var corrupt = frame
+        corrupt[14 + 20 + 12] = 0x40
+        let (_, bad) = F.decode(corrupt, wireLength: 14 + packet.count, linkType: .ethernet)
+        #expect(bad.tcpFields == 0 && bad.tcpSequence == 0 && bad.tcpFlags == 0x18)
     }
 
     @Test(arguments: [[], [0x8100], [0x88A8, 0x8100], [0x9100, 0x88A8, 0x8100, 0x8100]] as [[UInt16]])

@@ -77,15 +77,20 @@ enum ApiRoutes {
 
         router.get("/api/v1/tcp") { request, _ -> Response in
             var limit = 500
+            var remoteIP: IPAddress? = nil
             for (key, value) in parameters(request) {
+                if key == "remote_ip", let address = IPAddress(value) {
+                    remoteIP = address
+                    continue
+                }
                 guard key == "limit", let number = Int(value), number >= 1, number <= 100_000 else {
-                    return badRequest(QueryError(message: "unknown parameter or value \(quoted(key))=\(quoted(value)); this endpoint takes limit=1..100000"))
+                    return badRequest(QueryError(message: "unknown parameter or value \(quoted(key))=\(quoted(value)); this endpoint takes limit=1..100000 and remote_ip=ADDRESS"))
                 }
                 limit = number
             }
             let capture = sources.capture?()
             return json(ApiDocuments.tcpHealth(time: capture?.activity.time ?? sources.now(), snapshot: capture?.activity.snapshot.tcpHealth,
-                                               limit: limit, labels: labeller(sources.enrichment())))
+                                               limit: limit, remoteIP: remoteIP, labels: labeller(sources.enrichment())))
         }
 
         router.get("/api/**") { _, _ -> Response in

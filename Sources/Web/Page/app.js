@@ -405,7 +405,8 @@
           el("td", { class: "num", title: clock(s.last_seen) }, ago(peer.time - s.last_seen))))
           : el("tr", null, el("td", { colspan: 7, class: "empty" }, "No traffic counted with this peer."))))),
       el("h2", null, "Dependency edges"),
-      edgeTable(peer.dependencies, "peer-edges"));
+      edgeTable(peer.dependencies, "peer-edges"),
+      el("h2", null, "Connection health"), healthTable(peer.tcp));
     graphBox.appendChild(drawRateGraph(samples, graphBox.clientWidth || 320));
   }
 
@@ -465,7 +466,7 @@
     const lost = tcp.untracked_handshakes + tcp.edge_limit_events;
     return el("div", null, el("div", { class: "table-box" }, el("table", { id: "tcp-health" },
       el("thead", null, el("tr", null, ["Direction", "Remote", "Port", "Process"].map((t) => el("th", null, t)),
-        ["Attempts", "Established", "Refused", "Timed out", "Reset", "Handshake"].map((t) => el("th", { class: "num" }, t)))),
+        ["Attempts", "Established", "Refused", "Timed out", "Reset", "Handshake", "Loss", "RTT p50", "RTT p95", "Stalls"].map((t) => el("th", { class: "num" }, t)))),
       el("tbody", null, tcp.edges.map((e) => el("tr", { "data-ip": e.remote_ip, "data-direction": e.direction, "data-port": e.port },
         el("td", { class: e.direction === "upstream" ? "out" : "in" }, e.direction),
         el("td", { class: "ip" }, el("a", { href: peerPath(e.remote_ip) }, e.remote_ip), e.remote_domain ? el("div", { class: "tags" }, e.remote_domain) : null),
@@ -476,10 +477,60 @@
         el("td", { class: bad(e.refused), "data-field": "refused" }, count(e.refused)),
         el("td", { class: bad(e.timed_out), "data-field": "timed_out" }, count(e.timed_out)),
         el("td", { class: bad(e.reset), "data-field": "reset" }, count(e.reset)),
-        el("td", { class: "num", title: "mean of " + plural(e.handshakes, "handshake") }, ms(e.handshake_mean_microseconds))))))),
+        el("td", { class: "num", title: "mean of " + plural(e.handshakes, "handshake") }, ms(e.handshake_mean_microseconds)),
+        lossCell(e, tcp), rttCell(e.rtt_p50_microseconds, e), rttCell(e.rtt_p95_microseconds, e),
+        el("td", { class: bad(e.stalls), "data-field": "stalls", title: "segments advertising a zero window, both sides" }, count(e.stalls))))))),
       el("p", { class: "muted" }, plural(tcp.edges_total, "edge") + " of at most " + count(tcp.max_edges) +
         (tcp.edges.length < tcp.edges_total ? ", the " + count(tcp.edges.length) + " with the most attempts shown" : "") +
         (lost ? "; " + plural(lost, "event") + " not counted (handshake table or edge limit)" : "") + "."));
+  }
+
+  // ---- loss and round trips per edge (/api/v1/tcp's connection analysis)
+
+  // "ok", "amber" or "red" by the edge's loss and the API's thresholds.
+  function lossLevel(percent, tcp) {
+    if (percent === null || percent === undefined) return "ok";
+    return percent >= tcp.loss_percent_red ? "red" : percent >= tcp.loss_percent_amber ? "amber" : "ok";
+  }
+
+  function lossCell(e, tcp) {
+    const data = e.senders.local.data_segments + e.senders.remote.data_segments;
+    const retransmitted = e.senders.local.retransmitted_segments + e.senders.remote.retransmitted_segments;
+    if (e.loss_percent === null) return el("td", { class: "num muted", "data-field": "loss" }, "\u2013");
+    return el("td", { class: "num loss-" + lossLevel(e.loss_percent, tcp), "data-field": "loss", "data-value": e.loss_percent,
+      title: count(retransmitted) + " of " + plural(data, "data segment") + " retransmitted" }, e.loss_percent.toFixed(2) + " %");
+  }
+
+  function rttCell(us, e) {
+    const s = e.senders.local;
+    if (us === null) return el("td", { class: "num muted" }, "\u2013");
+    const text = us < 1000 ? us + " \u00b5s" : (us / 1000).toFixed(us < 10000 ? 2 : 1) + " ms";
+    return el("td", { class: "num", "data-value": us,
+      title: "from the buckets of " + plural(s.rtt_samples_timestamp + s.rtt_samples_ack, "round trip") + " of local data (" +
+        count(s.rtt_samples_timestamp) + " by timestamps, " + count(s.rtt_samples_ack) + " by ACK)" }, text);
+  }
+
+  // The worst loss level of the connection-analysis edges a map edge stands for.
+  function mapLossLevels(tcp) {
+    const levels = new Map();
+    const rank = { ok: 0, amber: 1, red: 2 };
+    for (const e of (tcp ? tcp.edges : [])) {
+      const key = e.direction + " " + e.remote_ip + " " + e.port;
+      const level = lossLevel(e.loss_percent, tcp);
+      if (!levels.has(key) || rank[level] > rank[levels.get(key)]) levels.set(key, level);
+    }
+    return levels;
+  }
+
+  function lossLegend(tcp) {
+    const pct = (p) => p + " %";
+    // A short stretch of edge drawn as the map draws it.
+    const sample = (level) => svg("svg", { width: 28, height: 10, "aria-hidden": "true" },
+      svg("path", { class: "edge upstream" + (level === "ok" ? "" : " loss-" + level), d: "M2,5 L26,5", "stroke-width": 3 }));
+    return el("p", { class: "legend", id: "loss-legend" }, "Loss on an edge (retransmitted data segments): ",
+      sample("ok"), " below " + pct(tcp.loss_percent_amber) + " \u00b7 ",
+      sample("amber"), " " + pct(tcp.loss_percent_amber) + " to " + pct(tcp.loss_percent_red) + " \u00b7 ",
+      sample("red"), " " + pct(tcp.loss_percent_red) + " or more");
   }
 
   function drawDependencies(data) {
@@ -490,15 +541,15 @@
       el("p", { class: "muted" }, "Downstream clients call this host's services (left); this host calls upstream services (right). " +
         "Line width follows bytes/s; a click on a peer opens it."),
       dependencies.succeeded ? null : el("p", { class: "bad" }, "The latest socket-table reading failed; these edges are from the one before."),
-      mapBox,
+      mapBox, lossLegend(data.tcp),
       el("h2", null, "Edges"), edgeTable(edges, "edges-table"),
       el("h2", null, "Connection health"), healthTable(data.tcp));
-    mapBox.appendChild(drawMap(dependencies, summary.host, Math.max(640, mapBox.clientWidth || 640)));
+    mapBox.appendChild(drawMap(dependencies, summary.host, Math.max(640, mapBox.clientWidth || 640), mapLossLevels(data.tcp)));
   }
 
   // One node per peer and kind, grouped by hostgroup; a line per edge from the node's
   // row to this host in the middle.
-  function drawMap(deps, host, width) {
+  function drawMap(deps, host, width, lossLevels = new Map()) {
     const rowHeight = 16, titleHeight = 20, nodeGap = 10, groupPad = 8, top = 30;
     const nodeWidth = Math.min(260, Math.floor(width * 0.3));
     const sides = { downstream: layoutSide(deps.downstream), upstream: layoutSide(deps.upstream) };
@@ -567,7 +618,8 @@
           const fromX = left ? x + nodeWidth : x;
           const toX = left ? centre.x - 70 : centre.x + 70;
           const bend = (toX - fromX) / 2;
-          const path = svg("path", { class: "edge " + kind, d: "M" + fromX + "," + rowY + " C" + (fromX + bend) + "," + rowY + " " +
+          const loss = lossLevels.get(kind + " " + e.remote_ip + " " + e.port) || "ok";
+          const path = svg("path", { class: "edge " + kind + (loss === "ok" ? "" : " loss-" + loss), "data-loss": loss, d: "M" + fromX + "," + rowY + " C" + (fromX + bend) + "," + rowY + " " +
             (toX - bend) + "," + centre.y + " " + toX + "," + centre.y, "stroke-width": edgeWidth(e.rate, peak) },
             svg("title", null, e.port + "/" + e.protocol + " " + e.process + ": " + bits(e.rate)));
           edgeLayer.appendChild(path);
@@ -731,7 +783,12 @@
       draw: drawPeers,
     },
     peer: {
-      load: async (route) => { if (!state.summary) await loadSummary(); return api("peers/" + encodeURIComponent(route.ip)); },
+      load: async (route) => {
+        if (!state.summary) await loadSummary();
+        const peer = await api("peers/" + encodeURIComponent(route.ip));
+        peer.tcp = await api("tcp?remote_ip=" + encodeURIComponent(route.ip));
+        return peer;
+      },
       draw: drawPeer,
     },
     dependencies: {
