@@ -29,6 +29,9 @@ public struct TrafficSnapshot: Sendable {
     public var dnsNames = DNSNameSnapshot()
     /// TCP connection health per dependency edge.
     public var tcpHealth = TCPHealthSnapshot()
+    /// Local UDP ports the counting rules learned are servers (more than one peer sent to
+    /// their unconnected socket), sorted.
+    public var udpServerPorts: [UInt16] = []
 
     public init() {}
 
@@ -46,6 +49,7 @@ public struct TrafficSnapshot: Sendable {
         processNames = accounting.processRegistry.names
         processUnits = accounting.processRegistry.units
         tcpHealth = accounting.tcpHealth.snapshot()
+        udpServerPorts = accounting.learnedServers.udpServerPorts
     }
 
     public var seriesCount: Int { keys.count }

@@ -18,10 +18,11 @@ struct ServiceRow {
     var tcpEdges = 0
 }
 
-/// GET /api/v1/services: each port this host serves (from the socket table: listening TCP
-/// sockets, UDP servers, and the ports of downstream edges) with its process, the bytes
-/// and rates of its clients, how many there are and the busiest of them, and (TCP) the
-/// connection health of its downstream edges.
+/// GET /api/v1/services: each port this host serves, from the socket table (listening TCP
+/// sockets, UDP servers, and the ports of downstream edges) and from the counting rules
+/// (local ports that answered TCP handshakes, UDP ports that more than one peer sent to),
+/// with its process, the bytes and rates of its clients, how many there are and the
+/// busiest of them, and (TCP) the connection health of its downstream edges.
 enum ServicesDocument {
     struct Key: Hashable {
         var port: UInt16
@@ -51,12 +52,32 @@ enum ServicesDocument {
         })
         if let activity {
             let snapshot = activity.snapshot
+            // What the counting rules learned from the packets: a local port that accepted a
+            // TCP connection (a downstream edge of the handshake table with an established
+            // one; not the folded edge of ports that never accepted) is served, even when the
+            // socket table has not shown its listener (gone, or not read yet).
+            let health = snapshot.tcpHealth
+            for index in health.keys.indices where !health.keys[index].upstream {
+                let edge = health.keys[index]
+                guard edge.port != 0, health.edges[index].established > 0 else { continue }
+                let key = Key(port: edge.port, ipProtocol: 6, process: edge.process, unit: edge.unit)
+                guard positions[key] == nil else { continue }
+                positions[key] = rows.count
+                rows.append(ServiceRow(service: LocalService(protocol: .tcp, port: edge.port, processName: edge.process, processUnit: edge.unit)))
+            }
+            let learnedUDP = Set(snapshot.udpServerPorts)
             for series in snapshot.keys.indices {
                 let traffic = snapshot.keys[series]
                 guard let port = traffic.servicePort else { continue }
                 let key = Key(port: port, ipProtocol: traffic.ipProtocol, process: snapshot.processName(traffic.process),
                               unit: snapshot.processUnit(traffic.process))
-                guard let position = positions[key], !upstream.contains(UpstreamKey(peer: traffic.peer, key: key)) else { continue }
+                guard !upstream.contains(UpstreamKey(peer: traffic.peer, key: key)) else { continue }
+                // A UDP port the counting rules learned is a server: its process serves it.
+                if positions[key] == nil, traffic.ipProtocol == 17, learnedUDP.contains(port) {
+                    positions[key] = rows.count
+                    rows.append(ServiceRow(service: LocalService(protocol: .udp, port: port, processName: key.process, processUnit: key.unit)))
+                }
+                guard let position = positions[key] else { continue }
                 let bytes = snapshot.counters[series].bytes, rate = activity.rates[series]
                 var client = rows[position].clients[traffic.peer] ?? (0, 0, 0)
                 if traffic.direction == .egress {
@@ -71,7 +92,6 @@ enum ServicesDocument {
                 client.rate += rate
                 rows[position].clients[traffic.peer] = client
             }
-            let health = snapshot.tcpHealth
             for index in health.keys.indices where !health.keys[index].upstream {
                 let edge = health.keys[index]
                 guard let position = positions[Key(port: edge.port, ipProtocol: 6, process: edge.process, unit: edge.unit)] else { continue }

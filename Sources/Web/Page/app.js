@@ -668,7 +668,7 @@
       t.handshake_mean_microseconds === null ? null : el("div", { class: "muted" }, "handshake " + (t.handshake_mean_microseconds < 1000
         ? t.handshake_mean_microseconds + " \u00b5s" : (t.handshake_mean_microseconds / 1000).toFixed(2) + " ms")));
     show(el("h1", null, "Services"),
-      el("p", { class: "muted" }, "The ports this host serves, from the socket table, with the traffic of their clients; a click on a client opens it."),
+      el("p", { class: "muted" }, "The ports this host serves, from the socket table and the servers learned from the packets, with the traffic of their clients; a click on a client opens it."),
       data.succeeded ? null : el("p", { class: "bad" }, "The latest socket-table reading failed or the socket table is off."),
       el("div", { class: "table-box" }, el("table", { id: "services-table" },
         el("thead", null, el("tr", null, head, el("th", null, "Top clients"), el("th", { class: "num" }, "TCP"))),
