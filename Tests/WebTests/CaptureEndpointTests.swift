@@ -150,15 +150,8 @@ struct CaptureEndpointTests {
             #expect(headers[.contentDisposition]?.hasPrefix("attachment; filename=\"app1-") == true)
             let bytes = Array(buffer: body)
             #expect(Array(bytes.prefix(4)) == [0x0A, 0x0D, 0x0D, 0x0A])
-            var types: [UInt32] = []
-            var offset = 0
-            while offset + 8 <= bytes.count {
-                let length = Int(PcapngWriterTestsSupport.uint32(bytes, offset + 4))
-                guard length >= 12, offset + length <= bytes.count else { break }
-                types.append(PcapngWriterTestsSupport.uint32(bytes, offset))
-                offset += length
-            }
-            #expect(offset == bytes.count)
+            let (types, end) = PcapngWriterTestsSupport.blockTypes(bytes)
+            #expect(end == bytes.count)
             #expect(types.first == 0x0A0D_0D0A && types.dropFirst().first == 1 && types.last == 5)
             #expect(types.contains(6))
             #expect(String(decoding: bytes, as: UTF8.self).contains("pe-test → peer"))
@@ -204,15 +197,8 @@ extension CaptureEndpointTests {
             #expect(status == .ok)
             let bytes = Array(buffer: body)
             #expect(bytes.count <= 4096 && bytes.count > 1000)
-            var offset = 0
-            var types: [UInt32] = []
-            while offset + 8 <= bytes.count {
-                let length = Int(PcapngWriterTestsSupport.uint32(bytes, offset + 4))
-                guard length >= 12, offset + length <= bytes.count else { break }
-                types.append(PcapngWriterTestsSupport.uint32(bytes, offset))
-                offset += length
-            }
-            #expect(offset == bytes.count)
+            let (types, end) = PcapngWriterTestsSupport.blockTypes(bytes)
+            #expect(end == bytes.count)
             #expect(types.last == 5 && types.contains(6))
             #expect(String(decoding: bytes, as: UTF8.self).contains("capture ended: max_bytes"))
         }
@@ -227,5 +213,19 @@ extension CaptureEndpointTests {
 enum PcapngWriterTestsSupport {
     static func uint32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
         (0..<4).reduce(0) { $0 | UInt32(bytes[offset + $1]) << (8 * $1) }
+    }
+
+    /// The block types of a pcapng file in order, walking the block lengths, and where the
+    /// walk stopped: the file's end when the blocks tile it.
+    static func blockTypes(_ bytes: [UInt8]) -> (types: [UInt32], end: Int) {
+        var types: [UInt32] = []
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let length = Int(uint32(bytes, offset + 4))
+            guard length >= 12, offset + length <= bytes.count else { break }
+            types.append(uint32(bytes, offset))
+            offset += length
+        }
+        return (types, offset)
     }
 }
