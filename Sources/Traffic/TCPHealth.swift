@@ -438,14 +438,9 @@ public final class TCPHealth {
                 return
             }
         }
-        if edges.count >= maxEdges, now >= lastSweep &+ 1_000_000 { ageOut() }
-        guard edges.count < maxEdges else {
-            dropped &+= 1
-            return
-        }
         var entry = EdgeEntry(lastActive: now, confirmed: confirmed)
         entry.health.apply(event, micros: micros)
-        edges[key] = entry
+        guard insert(entry, for: key, now: now) else { return }
         if !confirmed { unconfirmed[peer, default: 0] += 1 }
     }
 
@@ -497,15 +492,23 @@ public final class TCPHealth {
             }
             return
         }
-        if edges.count >= maxEdges, now >= lastSweep &+ 1_000_000 { ageOut() }
-        guard edges.count < maxEdges else {
-            dropped &+= 1
-            return
-        }
         var entry = EdgeEntry(lastActive: now, confirmed: true)
         entry.health.local.add(local)
         entry.health.remote.add(remote)
+        insert(entry, for: key, now: now)
+    }
+
+    /// Adds a new edge; when the table is full, idle edges are aged out first (at most once
+    /// a second), and if there is still no room the edge's events are counted as dropped.
+    @discardableResult
+    private func insert(_ entry: EdgeEntry, for key: TCPEdgeKey, now: UInt64) -> Bool {
+        if edges.count >= maxEdges, now >= lastSweep &+ 1_000_000 { ageOut() }
+        guard edges.count < maxEdges else {
+            dropped &+= 1
+            return false
+        }
         edges[key] = entry
+        return true
     }
 
     /// Handshakes in the table now (for tests and the page).
