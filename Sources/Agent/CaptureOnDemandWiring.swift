@@ -14,7 +14,8 @@ public struct CaptureOnDemandError: Error, CustomStringConvertible, Sendable {
 }
 
 extension AgentRuntime {
-    /// Seconds left between the end of the longest capture and -web.response-timeout.
+    /// Seconds left between the end of the longest capture and -web.response-timeout, for
+    /// its last blocks to be sent.
     static let responseMargin = 5
 
     /// What /api/v1/capture needs, from the capture task and the web config in force; throws
@@ -25,14 +26,7 @@ extension AgentRuntime {
         guard let webConfig = listener.webConfig, webConfig.current().config.authenticates else {
             throw CaptureOnDemandError(description: "-web.capture-enabled: packets carry payloads, so captures are served only behind authentication; give -web.config.file a web config with basic_auth_users or client_auth_type: RequireAndVerifyClientCert")
         }
-        // A response must be whole within -web.response-timeout: a capture ends early enough
-        // for its last blocks to be sent.
-        var settings = settings
-        let fits = Int(listener.settings.limits.responseTimeout / .seconds(1)) - responseMargin
-        if settings.maxSeconds > fits {
-            settings.maxSeconds = max(1, fits)
-            logger.warning("-web.capture-max-seconds: captures last at most \(settings.maxSeconds)s, \(responseMargin)s less than -web.response-timeout \(listener.settings.limits.responseTimeout); raise -web.response-timeout for longer ones")
-        }
+        // The listener's response deadline was raised to fit the longest capture (`run`).
         return CaptureOnDemandSources(
             settings: settings,
             interfaces: { capture.activeInterfaces },

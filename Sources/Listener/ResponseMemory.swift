@@ -56,7 +56,7 @@ public final class ResponseMemory: Sendable {
             state.total += bytes
             var victims: [any HeldResponse] = []
             while state.total > limit {
-                guard let oldest = state.entries.filter({ $0.key != id }).min(by: { $0.value.order < $1.value.order }) else { break }
+                guard let oldest = state.entries.lazy.filter({ $0.key != id }).min(by: { $0.value.order < $1.value.order }) else { break }
                 state.entries[oldest.key] = nil
                 state.total -= oldest.value.bytes
                 if let victim = oldest.value.holder { victims.append(victim) }
