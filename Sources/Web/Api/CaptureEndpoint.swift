@@ -57,7 +57,6 @@ enum CaptureEndpoint {
                 section: withComments(section, query: query, time: started), annotator: sources.annotator,
                 deliver: { continuation.yield($0) },
                 finished: { outcome in
-                    continuation.finish()
                     let result: CaptureOnDemandCounters.Result = switch outcome.reason {
                     case "duration": .completed
                     case "max_bytes": .maxBytes
@@ -67,6 +66,8 @@ enum CaptureEndpoint {
                     counters.end(result, bytes: outcome.bytes)
                     let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
                     sources.log("capture by \(who) on \(query.interfaces.joined(separator: ",")) filter \(quoted(query.filter)): \(result.rawValue) (\(outcome.reason)) after \(seconds)s, \(outcome.packets) packets, \(outcome.bytes) bytes, \(outcome.dropped) dropped")
+                    // Last: a client that has read the whole file finds the capture counted.
+                    continuation.finish()
                 })
             let body = ResponseBody { writer in
                 do {
