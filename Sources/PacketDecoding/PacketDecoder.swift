@@ -271,9 +271,9 @@ public enum PacketDecoder {
         }
     }
 
-    /// Sequence, acknowledgment, window, payload length and the timestamps option of the
-    /// TCP header at `transport`, whose fixed 20 bytes lie before `end`. Out of line: the
-    /// UDP flood never comes here.
+    /// Sequence, acknowledgment, window, payload length, the timestamps option and a SYN's
+    /// window-scale option of the TCP header at `transport`, whose fixed 20 bytes lie
+    /// before `end`. Out of line: the UDP flood never comes here.
     @inlinable @inline(never)
     static func readTCPHeader(_ frame: FrameReader, at transport: Int, end: Int, packetEnd: Int, into summary: inout PacketSummary) {
         let headerLength = Int(frame.u8(transport &+ 12) >> 4) &<< 2
@@ -284,6 +284,7 @@ public enum PacketDecoder {
         summary.tcpWindow = frame.be16(transport &+ 14)
         summary.tcpPayload = UInt16(clamping: max(0, packetEnd &- transport &- headerLength))
         summary.tcpFields = PacketSummary.tcpHeaderRead
+        let syn = frame.u8(transport &+ 13) & 0x02 != 0
         // Options: at most 40 bytes, each step moves at least one byte.
         var option = transport &+ 20
         let optionsEnd = min(end, transport &+ headerLength)
@@ -301,7 +302,11 @@ public enum PacketDecoder {
                 summary.tcpTSval = frame.be32(option &+ 2)
                 summary.tcpTSecr = frame.be32(option &+ 6)
                 summary.tcpFields |= PacketSummary.tcpTimestampsRead
-                return
+                // Only a SYN carries the window scale, often after the timestamps.
+                if !syn { return }
+            } else if kind == 3 && length == 3 && syn {
+                summary.tcpWindowShift = min(14, frame.u8(option &+ 2))
+                summary.tcpFields |= PacketSummary.tcpWindowScaleRead
             }
             option &+= length
         }

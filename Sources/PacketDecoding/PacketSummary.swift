@@ -66,11 +66,17 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     /// TCP payload bytes, from the IP length (so a segment cut by the snap length still
     /// reports what it carried).
     public var tcpPayload: UInt16
+    /// The window-scale option's shift count of a SYN (capped at 14, as RFC 7323 does);
+    /// zero unless `tcpFields` has `tcpWindowScaleRead`. It fills what was padding: the
+    /// summary stays 88 bytes.
+    public var tcpWindowShift: UInt8
 
     /// `tcpFields` bit: the fixed 20-byte TCP header was captured.
     public static let tcpHeaderRead: UInt8 = 1
     /// `tcpFields` bit: the timestamps option was captured.
     public static let tcpTimestampsRead: UInt8 = 2
+    /// `tcpFields` bit: a SYN's window-scale option was captured.
+    public static let tcpWindowScaleRead: UInt8 = 4
 
     /// An all-zero summary, ready to be filled by `PacketDecoder.decode`.
     @inlinable
@@ -100,6 +106,7 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
         tcpTSecr = 0
         tcpWindow = 0
         tcpPayload = 0
+        tcpWindowShift = 0
     }
 }
 

@@ -59,6 +59,7 @@ public struct TCPHealthRenderer {
         ("planet_tcp_out_of_order_segments_total", "TCP data segments below the sender's highest sequence that fill a gap never seen before, per dependency edge and sender", { $0.outOfOrder }),
         ("planet_tcp_zero_window_segments_total", "TCP segments advertising a zero receive window, per dependency edge and sender", { $0.zeroWindows }),
         ("planet_tcp_duplicate_ack_runs_total", "Runs of three or more duplicate ACKs (fast-retransmit triggers), per dependency edge and the ACKs' sender", { $0.duplicateAckRuns }),
+        ("planet_tcp_window_full_stalls_total", "Times a TCP sender's new data reached the end of the receiver's advertised window, counted once until the window opens, per dependency edge and sender", { $0.windowFullStalls }),
     ]
     static let rttHistogram = "planet_tcp_rtt_seconds"
     static let rttBucketLabels: [String] = TCPHealth.rttBucketBounds.map { ExpositionWriter.format(Double($0) / 1e6) } + ["+Inf"]

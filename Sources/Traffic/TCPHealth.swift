@@ -179,6 +179,10 @@ public final class TCPHealth {
         var servicePort: UInt16
         var state: State
         var upstream: Bool
+        /// The window-scale option of the opening SYN: its shift plus one, 0 without one.
+        /// The connection table takes a connection from its SYN/ACK and learns from here
+        /// the scale the opener's windows carry.
+        var synWindowScale: UInt8 = 0
 
         func matches(_ local: IPAddress, _ localPort: UInt16, _ remote: IPAddress, _ remotePort: UInt16) -> Bool {
             self.localPort == localPort && self.remotePort == remotePort && self.local == local && self.remote == remote
@@ -328,7 +332,8 @@ public final class TCPHealth {
                 leaveHandshake(slot)
             }
             slot.pointee = Slot(local: local, remote: remote, start: time, localPort: localPort, remotePort: remotePort,
-                                servicePort: servicePort, state: fromLocal ? .synSent : .synReceived, upstream: fromLocal)
+                                servicePort: servicePort, state: fromLocal ? .synSent : .synReceived, upstream: fromLocal,
+                                synWindowScale: packet.tcpFields & PacketSummary.tcpWindowScaleRead != 0 ? packet.tcpWindowShift &+ 1 : 0)
             inHandshake += 1
             record(.attempt, slot.pointee)
             return
@@ -352,6 +357,14 @@ public final class TCPHealth {
         if ack && !fromLocal && slot.pointee.state == .synAckSent {
             complete(slot, at: time)
         }
+    }
+
+    /// The window scale the opening SYN of a handshake in progress offered (its shift plus
+    /// one, 0 without the option); nil when the table holds no such handshake.
+    func openingWindowScale(_ local: IPAddress, _ localPort: UInt16, _ remote: IPAddress, _ remotePort: UInt16) -> UInt8? {
+        let slot = slots + index(local, localPort, remote, remotePort)
+        guard slot.pointee.matches(local, localPort, remote, remotePort), slot.pointee.state.inHandshake else { return nil }
+        return slot.pointee.synWindowScale
     }
 
     private func complete(_ slot: UnsafeMutablePointer<Slot>, at time: UInt64) {

@@ -79,6 +79,7 @@ import Testing
         "planet_tcp_out_of_order_segments_total": "out_of_order",
         "planet_tcp_zero_window_segments_total": "zero_window",
         "planet_tcp_duplicate_ack_runs_total": "dup_ack_runs",
+        "planet_tcp_window_full_stalls_total": "window_full",
         "planet_tcp_rtt_seconds_bucket": "rtt_bucket",
         "planet_tcp_rtt_seconds_sum": "rtt_sum",
         "planet_tcp_rtt_seconds_count": "rtt_count",

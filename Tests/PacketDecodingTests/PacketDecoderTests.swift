@@ -88,6 +88,26 @@ private let v6Destination = IPAddress(bytes: F.v6Destination)!
         #expect(bad.tcpFields == 0 && bad.tcpSequence == 0 && bad.tcpFlags == 0x18)
     }
 
+    /// A SYN's window scale after its timestamps, as Linux sends them, capped at 14; the
+    /// same option on a segment without SYN means nothing and is not read.
+    @Test func windowScaleOfSyn() {
+        func segment(flags: UInt8, shift: UInt8) -> PacketSummary {
+            let options: [UInt8] = F.be16(0x0204) + F.be16(1460) + [4, 2] + [8, 10] + F.be32(5) + F.be32(0) + [1, 3, 3, shift]
+            let header = F.be16(40000) + F.be16(443) + F.be32(1) + F.be32(0) + [0xA0, flags] + F.be16(64240)
+                + [0, 0, 0, 0] + options
+            let frame = F.ethernet(type: 0x0800, payload: F.ipv4(protocol: 6, payload: header))
+            let (status, summary) = F.decode(frame, wireLength: frame.count, linkType: .ethernet)
+            #expect(status == .ok)
+            return summary
+        }
+        let syn = segment(flags: 0x02, shift: 7)
+        #expect(syn.tcpFields == PacketSummary.tcpHeaderRead | PacketSummary.tcpTimestampsRead | PacketSummary.tcpWindowScaleRead)
+        #expect(syn.tcpWindowShift == 7 && syn.tcpTSval == 5)
+        #expect(segment(flags: 0x12, shift: 200).tcpWindowShift == 14)
+        let ack = segment(flags: 0x10, shift: 7)
+        #expect(ack.tcpFields == PacketSummary.tcpHeaderRead | PacketSummary.tcpTimestampsRead && ack.tcpWindowShift == 0)
+    }
+
     @Test(arguments: [[], [0x8100], [0x88A8, 0x8100], [0x9100, 0x88A8, 0x8100, 0x8100]] as [[UInt16]])
     func vlanTagsAreSkipped(tags: [UInt16]) {
         let frame = F.ethernet(type: 0x0800, tags: tags, payload: F.ipv4(protocol: 17, payload: F.udp(source: 5353, destination: 53, payload: 10)))

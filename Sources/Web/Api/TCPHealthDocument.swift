@@ -63,7 +63,7 @@ extension ApiDocuments {
                     ("loss_percent", lossPercent(edge).map { .number($0) } ?? .null),
                     ("rtt_p50_microseconds", microseconds(edge.local.rttQuantile(0.5))),
                     ("rtt_p95_microseconds", microseconds(edge.local.rttQuantile(0.95))),
-                    ("stalls", .unsigned(edge.local.zeroWindows &+ edge.remote.zeroWindows)),
+                    ("stalls", .unsigned(stalls(edge))),
                     ("senders", .object([("local", sender(edge.local)), ("remote", sender(edge.remote))])),
                 ])
             })),
@@ -81,6 +81,12 @@ extension ApiDocuments {
         return 100 * Double(edge.local.retransmissions &+ edge.remote.retransmissions) / Double(data)
     }
 
+    /// Times the edge's connections stalled on a receive window, both senders together:
+    /// zero-window advertisements and window-full episodes.
+    static func stalls(_ edge: TCPEdgeHealth) -> UInt64 {
+        edge.local.zeroWindows &+ edge.remote.zeroWindows &+ edge.local.windowFullStalls &+ edge.remote.windowFullStalls
+    }
+
     /// A quantile in seconds as whole microseconds; null without samples.
     static func microseconds(_ seconds: Double?) -> JSONValue {
         seconds.map { .unsigned(UInt64(($0 * 1e6).rounded())) } ?? .null
@@ -96,6 +102,7 @@ extension ApiDocuments {
             ("out_of_order_segments", .unsigned(s.outOfOrder)),
             ("zero_window_segments", .unsigned(s.zeroWindows)),
             ("duplicate_ack_runs", .unsigned(s.duplicateAckRuns)),
+            ("window_full_stalls", .unsigned(s.windowFullStalls)),
             ("rtt_samples_timestamp", .unsigned(s.timestampSamples)),
             ("rtt_samples_ack", .unsigned(s.ackSamples)),
             ("rtt_sum_microseconds", .unsigned(s.rttMicroseconds)),
