@@ -14,7 +14,8 @@
 #           DNS names on: what users run), to the agent with default flags while a UDP
 #           socket listens on the port, and to tcpdump. For each: CPU seconds (from
 #           /proc/PID/stat, from just before the load to a second after it), the
-#           agent/tcpdump ratios, the agent's per-thread split, drops, and the bytes
+#           agent/tcpdump ratios, the agent's per-thread split, its peak resident memory
+#           (VmHWM: the capture ring once cycled), drops, and the bytes
 #           counted (once the bytes held for a socket-table reading are settled) against
 #           the bytes offered, and the whole machine's busy CPU during each flood (it
 #           includes the kernel's receive path: the socket filter).
@@ -254,9 +255,11 @@ flood_agent() {
     agent_cpu=$(( $(cpu_ticks "$agent_pid") - before )); threads "$agent_pid" > "$work/flood-after"
     local machine=$(( $(machine_ticks) - machine_before ))
     flood_counts veth-a
+    local peak=$(awk '/^VmHWM/ {print $2 " " $3}' "/proc/$agent_pid/status")
     stop_agent
     echo "    $label: agent $(seconds $agent_cpu) s CPU; offered $sent in ${elapsed}s, counted $counted," \
-         "kernel drops $kdrop, ring drops $rdrop, bytes $bytes of $((sent * ${flood_ip_bytes:-46})) offered; machine busy $(seconds $machine) s"
+         "kernel drops $kdrop, ring drops $rdrop, bytes $bytes of $((sent * ${flood_ip_bytes:-46})) offered;" \
+         "peak resident $peak; machine busy $(seconds $machine) s"
     thread_split "$work/flood-before" "$work/flood-after" 1 | sed 's/^/  /'
 }
 
