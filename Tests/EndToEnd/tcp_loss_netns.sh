@@ -230,6 +230,8 @@ PY
     done
     grep -q 'id="loss-legend"' "$E2E_TMP/dependencies.html" || fail "no loss legend under the map"
     grep -q 'data-field="loss" data-value="[0-9.]*"' "$E2E_TMP/dependencies.html" || fail "no loss in the connection health table"
+    grep -q 'data-field="stalls" title="[0-9,]* zero-window segments\?, [1-9][0-9,]* window-full stall' "$E2E_TMP/dependencies.html" \
+        || fail "no window-full stalls in the connection health table: $(grep -o 'data-field="stalls" title="[^"]*"' "$E2E_TMP/dependencies.html")"
     (cd "$SHOTS" && page --screenshot="$SHOTS/dependencies.png" "http://127.0.0.1:$AGENT_PORT/#/dependencies")
     page --dump-dom "http://127.0.0.1:$AGENT_PORT/#/peer/10.204.0.2" > "$E2E_TMP/peer.html"
     grep -q 'id="tcp-health"' "$E2E_TMP/peer.html" && grep -q 'class="num loss-amber" data-field="loss"' "$E2E_TMP/peer.html" \

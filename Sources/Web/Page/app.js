@@ -479,7 +479,7 @@
         el("td", { class: bad(e.reset), "data-field": "reset" }, count(e.reset)),
         el("td", { class: "num", title: "mean of " + plural(e.handshakes, "handshake") }, ms(e.handshake_mean_microseconds)),
         lossCell(e, tcp), rttCell(e.rtt_p50_microseconds, e), rttCell(e.rtt_p95_microseconds, e),
-        el("td", { class: bad(e.stalls), "data-field": "stalls", title: "segments advertising a zero window, both sides" }, count(e.stalls))))))),
+        el("td", { class: bad(e.stalls), "data-field": "stalls", title: stallsTitle(e) }, count(e.stalls))))))),
       el("p", { class: "muted" }, plural(tcp.edges_total, "edge") + " of at most " + count(tcp.max_edges) +
         (tcp.edges.length < tcp.edges_total ? ", the " + count(tcp.edges.length) + " with the most attempts shown" : "") +
         (lost ? "; " + plural(lost, "event") + " not counted (handshake table or edge limit)" : "") + "."));
@@ -491,6 +491,13 @@
   function lossLevel(percent, tcp) {
     if (percent === null || percent === undefined) return "ok";
     return percent >= tcp.loss_percent_red ? "red" : percent >= tcp.loss_percent_amber ? "amber" : "ok";
+  }
+
+  // The stalls cell's breakdown: a receiver that shut its window, or a sender that filled it.
+  function stallsTitle(e) {
+    const s = e.senders;
+    return plural(s.local.zero_window_segments + s.remote.zero_window_segments, "zero-window segment") + ", " +
+      plural(s.local.window_full_stalls + s.remote.window_full_stalls, "window-full stall") + " (both sides)";
   }
 
   function lossCell(e, tcp) {
