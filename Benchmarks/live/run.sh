@@ -26,7 +26,10 @@
 #   flood2  the same flood split over two interfaces at once (a second veth pair), with
 #           one trafgen on one CPU each, DUAL_ROUNDS times: the agent narrowed to both and
 #           with default flags against one tcpdump per interface. Both capture threads
-#           count into one table, so this shows what their contention for its lock costs.
+#           count into one table under one lock, each its own batches while the lock is
+#           free; each time one finds it taken it wakes pe-aggregator, so that thread's
+#           wake-ups in the per-thread split count the contention. The frames go to port
+#           53: with DNS names on (both configurations) every frame takes the DNS path too.
 #   replay  tcpreplay --topspeed of a capture from Benchmarks/replay/make_bench_pcap.py:
 #           packets counted and dropped (REPLAY_PACKETS=0 skips it).
 #   scrape  the series table filled to -capture-max-series (200,000) by a flood of random

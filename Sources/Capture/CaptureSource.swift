@@ -222,8 +222,11 @@ public final class CaptureSource: @unchecked Sendable {
                 // rebind the context's memory, which stays bound to DispatchContext.
                 pcap_dispatch(handle.raw, batch, handlePacket, UnsafeMutablePointer<UInt8>(OpaquePointer(pointer)))
             }
-            // A live handle's timeout returns 0 packets every buffer timeout on an idle
-            // interface: nothing was published, so the sleeping aggregator stays asleep.
+            // What a dispatch read is counted or handed to the aggregator now, not after the
+            // next dispatch: on an idle interface that one does not return until packets
+            // come (out of immediate mode libpcap polls its TPACKET_V3 ring without a
+            // timeout, and the kernel hands a block over at the buffer timeout only when it
+            // holds packets). Nothing read, nothing published: the aggregator stays asleep.
             if status > 0, drainIfFree?() != true { ring.wakeUp?.notify() }
             if status == cpcap_error_break { break }
             if status < 0 {
@@ -240,7 +243,7 @@ public final class CaptureSource: @unchecked Sendable {
                 lastDropReading = clock.now
                 _ = kernelDrops.read(handle)
             }
-            // A file returns 0 at its end; a live handle returns 0 when its timeout expires.
+            // A file returns 0 at its end.
             if status == 0 && policy == .wait { break }
         }
         publish(context)
