@@ -243,7 +243,7 @@ public final class TCPHealth {
     /// The connection table holds `connectionTableSize` connections (rounded up likewise).
     public init(maxEdges: Int = defaultMaxEdges, tableSize: Int = 16384, connectionTableSize: Int = 16384,
                 seed: UInt64 = SeededHash.randomSeed()) {
-        let size = max(2, 1 << (Int.bitWidth - (max(tableSize, 2) - 1).leadingZeroBitCount))
+        let size = Self.powerOfTwo(atLeast: tableSize)
         self.tableSize = size
         self.mask = size - 1
         self.seed = seed
@@ -251,18 +251,25 @@ public final class TCPHealth {
         // All-zero memory is a table of empty slots (`State.empty` is 0). calloc hands a
         // table this size out as fresh zero pages, so an agent that sees few handshakes
         // keeps only the pages it has used resident, not the whole table.
-        guard let zeroed = calloc(size, MemoryLayout<Slot>.stride) else { fatalError("TCP health: cannot allocate its handshake table of \(size) slots") }
-        slots = zeroed.bindMemory(to: Slot.self, capacity: size)
+        slots = Self.zeroed(size, of: Slot.self, for: "handshake table")
         held = .allocate(capacity: Self.maxHeldEvents)
-        let connectionSlots = max(Self.connectionWays, 1 << (Int.bitWidth - (max(connectionTableSize, 2) - 1).leadingZeroBitCount))
+        let connectionSlots = max(Self.connectionWays, Self.powerOfTwo(atLeast: connectionTableSize))
         self.connectionTableSize = connectionSlots
         connectionMask = connectionSlots - 1
-        guard let zeroedConnections = calloc(connectionSlots, MemoryLayout<Connection>.stride),
-              let zeroedList = calloc(connectionSlots, MemoryLayout<UInt32>.stride)
-        else { fatalError("TCP health: cannot allocate its connection table of \(connectionSlots) slots") }
-        connections = zeroedConnections.bindMemory(to: Connection.self, capacity: connectionSlots)
-        listedSlots = zeroedList.bindMemory(to: UInt32.self, capacity: connectionSlots)
+        connections = Self.zeroed(connectionSlots, of: Connection.self, for: "connection table")
+        listedSlots = Self.zeroed(connectionSlots, of: UInt32.self, for: "connection table")
         edges.reserveCapacity(min(self.maxEdges, 1024))
+    }
+
+    /// The smallest power of two that is at least `count` and at least 2.
+    private static func powerOfTwo(atLeast count: Int) -> Int {
+        1 << (Int.bitWidth - (max(count, 2) - 1).leadingZeroBitCount)
+    }
+
+    /// `count` zeroed elements from calloc, whose untouched pages stay out of resident memory.
+    private static func zeroed<T>(_ count: Int, of _: T.Type, for table: String) -> UnsafeMutablePointer<T> {
+        guard let memory = calloc(count, MemoryLayout<T>.stride) else { fatalError("TCP health: cannot allocate its \(table) of \(count) slots") }
+        return memory.bindMemory(to: T.self, capacity: count)
     }
 
     deinit {
