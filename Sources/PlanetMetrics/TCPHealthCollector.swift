@@ -115,7 +115,8 @@ public struct TCPHealthRenderer {
                 case .edgeCounter(let counter):
                     writer.sample(Self.counters[counter].name, labels: labels, Self.counters[counter].value(health))
                 case .handshakes:
-                    Self.writeHistogram(health, labels: labels, into: &writer)
+                    Self.writeHistogram(Self.histogram, les: Self.bucketLabels, counts: { health.buckets[$0] },
+                                        sumMicroseconds: health.handshakeMicroseconds, labels: labels, into: &writer)
                 case .senderCounter, .rtt, .rttSamples, .closed:
                     // Edges of handshakes only (refused, timed out) write no sender series.
                     if health.local.isZero && health.remote.isZero { continue }
@@ -165,15 +166,8 @@ public struct TCPHealthRenderer {
         case .senderCounter(let counter):
             writer.sample(senderCounters[counter].name, labels: labels, senderCounters[counter].value(counts))
         case .rtt:
-            var cumulative: UInt64 = 0
-            for (bucket, le) in rttBucketLabels.enumerated() {
-                cumulative &+= counts.rttBuckets[bucket]
-                writer.sample(rttHistogram + "_bucket", labels: labels + [("le", le)], cumulative)
-            }
-            writer.appendRaw(ExpositionWriter.seriesPrefix(rttHistogram + "_sum", labels: labels))
-            writer.appendRaw(ExpositionWriter.format(Double(counts.rttMicroseconds) / 1e6).utf8)
-            writer.appendRaw([0x0A])
-            writer.sample(rttHistogram + "_count", labels: labels, cumulative)
+            writeHistogram(rttHistogram, les: rttBucketLabels, counts: { counts.rttBuckets[$0] }, sumMicroseconds: counts.rttMicroseconds,
+                           labels: labels, into: &writer)
         case .rttSamples:
             writer.sample("planet_tcp_rtt_samples_total", labels: labels + [("source", "ack")], counts.ackSamples)
             writer.sample("planet_tcp_rtt_samples_total", labels: labels + [("source", "timestamp")], counts.timestampSamples)
@@ -185,15 +179,18 @@ public struct TCPHealthRenderer {
         }
     }
 
-    static func writeHistogram(_ health: TCPEdgeHealth, labels: [(String, String)], into writer: inout ExpositionWriter) {
+    /// One histogram's samples from per-bucket (not cumulative) counts, `les` their `le`
+    /// values, and the sum of the observations in microseconds (written in seconds).
+    static func writeHistogram(_ name: String, les: [String], counts: (Int) -> UInt64, sumMicroseconds: UInt64,
+                               labels: [(String, String)], into writer: inout ExpositionWriter) {
         var cumulative: UInt64 = 0
-        for (bucket, le) in bucketLabels.enumerated() {
-            cumulative &+= health.buckets[bucket]
-            writer.sample(histogram + "_bucket", labels: labels + [("le", le)], cumulative)
+        for (bucket, le) in les.enumerated() {
+            cumulative &+= counts(bucket)
+            writer.sample(name + "_bucket", labels: labels + [("le", le)], cumulative)
         }
-        writer.appendRaw(ExpositionWriter.seriesPrefix(histogram + "_sum", labels: labels))
-        writer.appendRaw(ExpositionWriter.format(Double(health.handshakeMicroseconds) / 1e6).utf8)
+        writer.appendRaw(ExpositionWriter.seriesPrefix(name + "_sum", labels: labels))
+        writer.appendRaw(ExpositionWriter.format(Double(sumMicroseconds) / 1e6).utf8)
         writer.appendRaw([0x0A])
-        writer.sample(histogram + "_count", labels: labels, cumulative)
+        writer.sample(name + "_count", labels: labels, cumulative)
     }
 }
