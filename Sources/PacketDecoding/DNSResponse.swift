@@ -212,6 +212,7 @@ public enum DNSResponseDecoder {
                 let question = readName(reader, at: 12, into: chain.slot(0))
                 guard question.status == .ok else { return question.status }
                 chain.lengths[0] = question.length
+                chain.offsets[0] = 12
                 chain.count = 1
                 var position = question.next
                 // Further questions (rare) are skipped.
@@ -247,6 +248,8 @@ public enum DNSResponseDecoder {
         let low: UnsafeMutableBufferPointer<UInt8>
         let high: UnsafeMutableBufferPointer<UInt8>
         var lengths = InlineArray<8, Int>(repeating: 0)
+        /// Where in the message each name was read from.
+        var offsets = InlineArray<8, Int>(repeating: 0)
         var count = 0
 
         init(low: UnsafeMutableBufferPointer<UInt8>, high: UnsafeMutableBufferPointer<UInt8>) {
@@ -282,9 +285,26 @@ public enum DNSResponseDecoder {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: nameSpace) { owner in
             var position = start
             for _ in 0..<count {
-                let ownerName = readName(reader, at: position, into: owner)
-                guard ownerName.status == .ok else { return ownerName.status }
-                position = ownerName.next
+                // An owner name that is only a pointer to where a name of the chain was read
+                // is that name (the usual answer points at the question): it is neither read
+                // nor compared again.
+                var ofChain = false
+                if position &+ 2 <= reader.count, reader.u8(position) & 0xC0 == 0xC0 {
+                    let target = Int(reader.be16(position) & 0x3FFF)
+                    for index in 0..<chain.count where chain.offsets[index] == target && target < position {
+                        ofChain = true
+                        break
+                    }
+                }
+                var ownerLength = 0
+                if ofChain {
+                    position &+= 2
+                } else {
+                    let ownerName = readName(reader, at: position, into: owner)
+                    guard ownerName.status == .ok else { return ownerName.status }
+                    position = ownerName.next
+                    ownerLength = ownerName.length
+                }
                 guard position &+ 10 <= reader.count else { return .truncated }
                 let type = reader.be16(position)
                 let recordClass = reader.be16(position &+ 2)
@@ -293,7 +313,7 @@ public enum DNSResponseDecoder {
                 let data = position &+ 10
                 guard data &+ dataLength <= reader.count else { return .truncated }
                 position = data &+ dataLength
-                guard recordClass == 1, chain.contains(owner, length: ownerName.length) else { continue }
+                guard recordClass == 1, ofChain || chain.contains(owner, length: ownerLength) else { continue }
                 switch (type, dataLength) {
                 case (1, 4):  // A
                     add(IPAddress(ipv4: reader.be32(data)), ttl: ttl, to: &answers)
@@ -303,6 +323,7 @@ public enum DNSResponseDecoder {
                     let target = readName(reader, at: data, into: chain.slot(chain.count))
                     guard target.status == .ok else { return target.status }
                     chain.lengths[chain.count] = target.length
+                    chain.offsets[chain.count] = data
                     chain.count &+= 1
                 default:
                     continue

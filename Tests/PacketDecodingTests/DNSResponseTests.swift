@@ -119,6 +119,19 @@ struct DNSResponseTests {
         #expect(addresses(answers) == ["192.0.2.1"])
     }
 
+    /// An owner that points at the question's name is the asked name; one that points
+    /// inside it (at "example.com" of "www.example.com") is another name.
+    @Test func anOwnerPointingInsideTheQuestionIsAnotherName() {
+        var m = DNSMessageBuilder(answers: 2)
+        m.question("www.example.com")
+        m.be16(0xC000 | 16); m.be16(1); m.be16(1); m.be32(9); m.be16(4); m.bytes += [192, 0, 2, 9]
+        m.be16(0xC000 | 12); m.be16(1); m.be16(1); m.be32(9); m.be16(4); m.bytes += [192, 0, 2, 1]
+        let (status, answers) = decodeDNS(m.bytes)
+        #expect(status == .ok)
+        #expect(answers.nameText == "www.example.com")
+        #expect(addresses(answers) == ["192.0.2.1"])
+    }
+
     @Test func recordsOfOtherNamesAndClassesAreIgnored() {
         var m = DNSMessageBuilder(answers: 3)
         m.question("asked.example")
