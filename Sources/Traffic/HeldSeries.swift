@@ -1,3 +1,4 @@
+import CPrefetch
 import NetAddress
 
 /// Traffic series held until the next socket-table reading names their local process: a
@@ -47,12 +48,34 @@ final class HeldSeries {
         index.deallocate()
     }
 
-    /// Adds one packet of `bytes` to the series `key` held for the local endpoint
-    /// (`address`, `port`), holding it anew when there is room; false, and nothing held,
-    /// when it is new and `capacity` series are held already.
+    /// The hash the series `key` held for the local endpoint (`address`, `port`) is found by.
     @inline(__always)
-    func add(_ key: TrafficKey, address: IPAddress, port: UInt16, bytes: UInt64) -> Bool {
-        let hash = SeededHash.mix(seed: key.hashValue(seed: seed), address.high, address.low, UInt64(port))
+    func hash(_ key: TrafficKey, address: IPAddress, port: UInt16) -> UInt64 {
+        SeededHash.mix(seed: key.hashValue(seed: seed), address.high, address.low, UInt64(port))
+    }
+
+    /// Starts loading the index slot a series with `hash` is looked up from, for an `add`
+    /// a batch later (see `TrafficAccounting.enqueue`).
+    @inline(__always)
+    func prefetchSlot(hash: UInt64) {
+        planet_prefetch_for_write(index + (Int(truncatingIfNeeded: hash) & mask))
+    }
+
+    /// Starts loading the entry the slot of `hash` names when it carries the hash's tag:
+    /// with the slot loaded already, the entry's miss then overlaps with other packets'.
+    @inline(__always)
+    func prefetchEntry(hash: UInt64) {
+        let held = index[Int(truncatingIfNeeded: hash) & mask]
+        guard held != 0, held & 0xFFFF_FFFF_0000_0000 == hash & 0xFFFF_FFFF_0000_0000 else { return }
+        planet_prefetch_for_write(entries + (Int(truncatingIfNeeded: held & 0xFFFF_FFFF) &- 1))
+    }
+
+    /// Adds one packet of `bytes` to the series `key` held for the local endpoint
+    /// (`address`, `port`), whose `hash(_:address:port:)` is `hash`, holding it anew when
+    /// there is room; false, and nothing held, when it is new and `capacity` series are
+    /// held already.
+    @inline(__always)
+    func add(_ key: TrafficKey, address: IPAddress, port: UInt16, bytes: UInt64, hash: UInt64) -> Bool {
         let tag = hash & 0xFFFF_FFFF_0000_0000
         var slot = Int(truncatingIfNeeded: hash) & mask
         // At load at most 1/2 an empty slot ends the probe well before it wraps.

@@ -109,20 +109,22 @@ public final class TrafficAccounting {
     /// Packets classified but not yet added to the table; see `enqueue`.
     public static let batchCapacity = 32
     private let batchKeys = UnsafeMutablePointer<TrafficKey>.allocate(capacity: batchCapacity)
+    private let batchHashes = UnsafeMutablePointer<UInt64>.allocate(capacity: batchCapacity)
     private let batchBytes = UnsafeMutablePointer<UInt64>.allocate(capacity: batchCapacity)
     @exclusivity(unchecked) private var batchCount = 0
 
     deinit {
         batchKeys.deallocate()
+        batchHashes.deallocate()
+        holds.deallocate()
         batchBytes.deallocate()
         localMatch.deallocate()
     }
 
     /// Counts one decoded packet now.
     public func count(_ packet: PacketSummary) {
-        guard let (key, bytes) = classify(packet) else { return }
-        table.add(key, bytes: bytes)
-        addToTotals(key.direction, bytes)
+        enqueue(packet)
+        flush()
     }
 
     private func addToTotals(_ direction: Direction, _ bytes: UInt64) {
@@ -130,27 +132,40 @@ public final class TrafficAccounting {
     }
 
     /// Counts one decoded packet as part of a batch: it is classified now and added to
-    /// the table with the rest of its batch (`TrafficTable.add(batch:)`). Call `flush()`
-    /// before reading the table.
+    /// the table with the rest of its batch (`TrafficTable.add(batch:)`), or to the held
+    /// series with the rest of its own batch (`hold`). Call `flush()` before reading the
+    /// table or the held series.
     public func enqueue(_ packet: PacketSummary) {
         guard let (key, bytes) = classify(packet) else { return }
-        table.prefetch(key)
-        batchKeys[batchCount] = key
-        batchBytes[batchCount] = bytes
-        batchCount += 1
-        if batchCount == Self.batchCapacity { flush() }
+        addToBatch(key, bytes)
     }
 
-    /// Adds the queued packets to the table.
+    private func addToBatch(_ key: TrafficKey, _ bytes: UInt64) {
+        let hash = table.hash(key)
+        table.prefetch(hash: hash)
+        batchKeys[batchCount] = key
+        batchHashes[batchCount] = hash
+        batchBytes[batchCount] = bytes
+        batchCount += 1
+        if batchCount == Self.batchCapacity { flushTable() }
+    }
+
+    /// Adds the queued packets to the held series and the table.
     public func flush() {
+        flushHeld()
+        flushTable()
+    }
+
+    private func flushTable() {
         guard batchCount > 0 else { return }
-        table.add(batch: batchKeys, bytes: batchBytes, count: batchCount)
+        table.add(batch: batchKeys, hashes: batchHashes, bytes: batchBytes, count: batchCount)
         for i in 0..<batchCount { addToTotals(batchKeys[i].direction, batchBytes[i]) }
         batchCount = 0
     }
 
     /// Applies the counting rules to one packet: its series key and IP bytes, or nil
-    /// when it is not a peer's traffic (counted as unattributed instead).
+    /// when it is not a peer's traffic (counted as unattributed instead) or waits for the
+    /// next socket-table reading (queued by `hold`).
     func classify(_ packet: PacketSummary) -> (TrafficKey, UInt64)? {
         let bytes = UInt64(packet.ipBytes)
         let sourceLocal = localMatch.contains(packet.source)
@@ -208,9 +223,45 @@ public final class TrafficAccounting {
         // than the last reading (its handshake). Hold its bytes until the next reading
         // names the process, rather than count them under process_name="" for good.
         unknownLocalEndpointPackets &+= 1
-        if pending.add(key, address: local, port: localPort, bytes: bytes) { return nil }
-        processUnattributedBytes &+= bytes
-        return (key, bytes)
+        hold(key, local: local, port: localPort, bytes: bytes)
+        return nil
+    }
+
+    /// A packet for the held series, looked up a batch later.
+    struct Hold {
+        var key: TrafficKey
+        var local: IPAddress
+        var port: UInt16
+        var bytes: UInt64
+        var hash: UInt64
+    }
+    private let holds = UnsafeMutablePointer<Hold>.allocate(capacity: batchCapacity)
+    @exclusivity(unchecked) private var holdCount = 0
+
+    /// Queues a packet of a local endpoint no socket owns yet for the held series. Under a
+    /// flood to such endpoints every packet comes here, and the held series' index and
+    /// entries are out of cache behind the table's: the batch loads them ahead, as
+    /// `TrafficTable.add(batch:)` does the table's, instead of waiting on each in turn.
+    private func hold(_ key: TrafficKey, local: IPAddress, port: UInt16, bytes: UInt64) {
+        let hash = pending.hash(key, address: local, port: port)
+        pending.prefetchSlot(hash: hash)
+        holds[holdCount] = Hold(key: key, local: local, port: port, bytes: bytes, hash: hash)
+        holdCount += 1
+        if holdCount == Self.batchCapacity { flushHeld() }
+    }
+
+    /// Adds the queued packets to their held series; those that find the held series full
+    /// are counted in the table at once, as unresolved.
+    private func flushHeld() {
+        guard holdCount > 0 else { return }
+        for i in 0..<holdCount { pending.prefetchEntry(hash: holds[i].hash) }
+        for i in 0..<holdCount {
+            let held = holds[i]
+            if pending.add(held.key, address: held.local, port: held.port, bytes: held.bytes, hash: held.hash) { continue }
+            processUnattributedBytes &+= held.bytes
+            addToBatch(held.key, held.bytes)
+        }
+        holdCount = 0
     }
 
     /// Most series held for the next reading; past it bytes are counted as unresolved
@@ -226,6 +277,7 @@ public final class TrafficAccounting {
     /// endpoint ("" when it still names none). Called on each new reading, and by the
     /// socket task when a reading fails, so held bytes never wait longer than that.
     public func settlePending() {
+        flushHeld()
         guard pending.count > 0 else { return }
         pending.forEach { held in
             let index = endpoints?.processIndex(ipProtocol: held.key.ipProtocol, localAddress: held.address, localPort: held.port) ?? 0

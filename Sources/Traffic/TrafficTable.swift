@@ -114,10 +114,23 @@ public final class TrafficTable {
         return size
     }
 
+    /// The hash `key` is found by; a batch (`add(batch:)`) takes it from its caller, which
+    /// computes it once per packet for both the prefetch and the add.
+    @inlinable
+    public func hash(_ key: TrafficKey) -> UInt64 {
+        key.hashValue(seed: seed)
+    }
+
     /// The first slot of `key`'s probe sequence in the index.
     @inlinable
     func homeSlot(_ key: TrafficKey) -> Int {
-        Int(truncatingIfNeeded: key.hashValue(seed: seed)) & indexMask
+        homeSlot(hash: hash(key))
+    }
+
+    /// The first slot of the probe sequence of a key with `hash`.
+    @inlinable
+    func homeSlot(hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: hash) & indexMask
     }
 
     /// Adds `bytes` (one packet) to the series `key`, creating it (and evicting the least
@@ -140,16 +153,17 @@ public final class TrafficTable {
         insert(key, bytes: bytes, emptySlot: slot)
     }
 
-    /// Starts loading the index slot `key` would be found at, for a batch `add` soon after
-    /// (see `TrafficAccounting.enqueue`): the loads of a batch's keys then overlap with
-    /// the work on the packets in between instead of being waited for in `add(batch:)`.
+    /// Starts loading the index slot a key with `hash` would be found at, for a batch `add`
+    /// soon after (see `TrafficAccounting.enqueue`): the loads of a batch's keys then
+    /// overlap with the work on the packets in between instead of being waited for in
+    /// `add(batch:)`.
     @inlinable
-    public func prefetch(_ key: TrafficKey) {
-        planet_prefetch_for_write(index + homeSlot(key))
+    public func prefetch(hash: UInt64) {
+        planet_prefetch_for_write(index + homeSlot(hash: hash))
     }
 
     /// Adds one packet each to `keys[i]` with `bytes[i]`, in order, with the same result
-    /// as calling `add` for each.
+    /// as calling `add` for each; `hashes[i]` is `hash(keys[i])`.
     ///
     /// The table is larger than the CPU caches, so a lookup is two cache misses (index
     /// slot, entry). Gathering the first probe of every key of the batch in one loop,
@@ -158,11 +172,12 @@ public final class TrafficTable {
     /// for them one packet after the other; only keys not in the table are left for
     /// `add` one by one.
     @inlinable
-    public func add(batch keys: UnsafePointer<TrafficKey>, bytes: UnsafePointer<UInt64>, count n: Int) {
+    public func add(batch keys: UnsafePointer<TrafficKey>, hashes: UnsafePointer<UInt64>, bytes: UnsafePointer<UInt64>,
+                    count n: Int) {
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { found in
             let start = generation
             for i in 0..<n {
-                let entry = index[homeSlot(keys[i])]
+                let entry = index[homeSlot(hash: hashes[i])]
                 found[i] = entry
                 if entry >= 0 {
                     // An entry can straddle two cache lines.
@@ -174,7 +189,7 @@ public final class TrafficTable {
             for i in 0..<n {
                 var entry = Int(found[i])
                 guard entry >= 0, entries[entry].key != keys[i] else { continue }
-                var slot = homeSlot(keys[i])
+                var slot = homeSlot(hash: hashes[i])
                 repeat {
                     slot = (slot + 1) & indexMask
                     entry = Int(index[slot])

@@ -55,3 +55,10 @@ struct HeldSeriesTests {
         }
     }
 }
+
+extension HeldSeries {
+    /// `add` with the hash worked out here, as the accounting does a batch before.
+    func add(_ key: TrafficKey, address: IPAddress, port: UInt16, bytes: UInt64) -> Bool {
+        add(key, address: address, port: port, bytes: bytes, hash: hash(key, address: address, port: port))
+    }
+}

@@ -105,16 +105,18 @@ import Testing
         let single = TrafficTable(maxSeries: 300, initialCapacity: 16, seed: 3)
         let batched = TrafficTable(maxSeries: 300, initialCapacity: 16, seed: 3)
         let keys = UnsafeMutablePointer<TrafficKey>.allocate(capacity: 32)
+        let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: 32)
         let bytes = UnsafeMutablePointer<UInt64>.allocate(capacity: 32)
-        defer { keys.deallocate(); bytes.deallocate() }
+        defer { keys.deallocate(); hashes.deallocate(); bytes.deallocate() }
         for _ in 0..<2000 {
             let n = Int(rng.next() % 32) + 1
             for i in 0..<n {
                 keys[i] = key(UInt32(rng.next() % 500), port: UInt16(rng.next() % 2))
+                hashes[i] = batched.hash(keys[i])
                 bytes[i] = rng.next() % 1500
                 single.add(keys[i], bytes: bytes[i])
             }
-            batched.add(batch: keys, bytes: bytes, count: n)
+            batched.add(batch: keys, hashes: hashes, bytes: bytes, count: n)
         }
         #expect(batched.evictedSeries == single.evictedSeries)
         #expect(batched.evictedSeries > 0)
