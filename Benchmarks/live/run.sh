@@ -47,6 +47,9 @@
 #   REPLAY_PACKETS=N  tcpreplay capture size (default 1,000,000; 0 skips)
 #   SCRAPES=N         sequential scrapes per encoding (default 5; 0 skips the scrape section)
 #   TRAFGEN_CPUS=N    limit trafgen to N CPUs (default: all)
+#   PERF_DIR=DIR      also record each agent flood with `perf record -g` (cpu-clock) into
+#                     DIR/NN-LABEL.data, for `perf report -i`; it adds its own cost to the
+#                     CPU figures of those floods
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 agent=${AGENT:-$repo/.build/release/planet-exporter}
@@ -58,6 +61,10 @@ idle_seconds=${IDLE_SECONDS:-60}
 replay_packets=${REPLAY_PACKETS:-1000000}
 scrapes=${SCRAPES:-5}
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (namespaces, capture)"; exit 2; }
+if [ -n "${PERF_DIR:-}" ]; then
+    command -v perf >/dev/null || { echo "run.sh: PERF_DIR needs perf (linux-perf)"; exit 2; }
+    mkdir -p "$PERF_DIR"
+fi
 for tool in trafgen tcpreplay tcpdump curl python3 ip cc; do
     command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed"; exit 2; }
 done
@@ -104,6 +111,9 @@ trafgen_run() {
 
 # cpu_ticks PID: user + system clock ticks of the whole process (threads that ended included).
 cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
+# system_ticks PID: the system part of those: the kernel's work in the process's calls, and
+# receive-path work the kernel did while one of its threads was on the CPU.
+system_ticks() { awk '{sub(/.*\) /, ""); print $13}' "/proc/$1/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
 # machine_ticks: busy CPU ticks of the whole machine (user, nice, system, irq, softirq,
 # steal). Work the kernel does on the capture's behalf in the receive path (the socket
@@ -250,17 +260,27 @@ flood_agent() {
     shift 2
     start_agent "$@"
     threads "$agent_pid" > "$work/flood-before"; before=$(cpu_ticks "$agent_pid")
+    local system_before=$(system_ticks "$agent_pid")
     machine_before=$(machine_ticks)
+    local perf_pid=
+    if [ -n "${PERF_DIR:-}" ]; then
+        perf_runs=$((${perf_runs:-0} + 1))
+        perf record -q -e cpu-clock -F 5000 -g -p "$agent_pid" \
+            -o "$PERF_DIR/$(printf %02d "$perf_runs")-${label//[^A-Za-z0-9]/_}.data" 2>/dev/null &
+        perf_pid=$!
+    fi
     start=$(date +%s.%N)
     sent=$(trafgen_run "$conf" "$packets")
     elapsed=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$start" "$(date +%s.%N)")
     sleep 1
+    if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
     agent_cpu=$(( $(cpu_ticks "$agent_pid") - before )); threads "$agent_pid" > "$work/flood-after"
+    local system=$(( $(system_ticks "$agent_pid") - system_before ))
     local machine=$(( $(machine_ticks) - machine_before ))
     flood_counts veth-a
     local peak=$(awk '/^VmHWM/ {print $2 " " $3}' "/proc/$agent_pid/status")
     stop_agent
-    echo "    $label: agent $(seconds $agent_cpu) s CPU; offered $sent in ${elapsed}s, counted $counted," \
+    echo "    $label: agent $(seconds $agent_cpu) s CPU ($(seconds $system) s system); offered $sent in ${elapsed}s, counted $counted," \
          "kernel drops $kdrop, ring drops $rdrop, bytes $bytes of $((sent * ${flood_ip_bytes:-46})) offered;" \
          "peak resident $peak; machine busy $(seconds $machine) s"
     thread_split "$work/flood-before" "$work/flood-after" 1 | sed 's/^/  /'
@@ -274,12 +294,14 @@ flood_tcpdump() {
     dump_pid=$!; pids+=("$dump_pid")
     for _ in $(seq 1 50); do grep -q "listening on" "$work/tcpdump.txt" && break; sleep 0.1; done
     dump_before=$(cpu_ticks "$dump_pid"); machine_before=$(machine_ticks)
+    local system_before=$(system_ticks "$dump_pid")
     dump_sent=$(trafgen_run "$1" "$packets")
     sleep 1
     dump_cpu=$(( $(cpu_ticks "$dump_pid") - dump_before ))
+    local system=$(( $(system_ticks "$dump_pid") - system_before ))
     local machine=$(( $(machine_ticks) - machine_before ))
     kill -INT "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
-    echo "    tcpdump: $(seconds $dump_cpu) s CPU; offered $dump_sent; $(grep -E 'captured|dropped by kernel' "$work/tcpdump.txt" | tr '\n' ';')" \
+    echo "    tcpdump: $(seconds $dump_cpu) s CPU ($(seconds $system) s system); offered $dump_sent; $(grep -E 'captured|dropped by kernel' "$work/tcpdump.txt" | tr '\n' ';')" \
          "machine busy $(seconds $machine) s"
 }
 
@@ -365,7 +387,7 @@ flood2_agent() {
     sent=$(( $(cat "$work/sent-b") + $(cat "$work/sent-d") ))
     flood_counts 'veth-[ac]'
     stop_agent
-    echo "    $label: agent $(seconds $agent_cpu) s CPU; offered $sent, counted $counted, kernel drops $kdrop," \
+    echo "    $label: agent $(seconds $agent_cpu) s CPU ($(seconds $system) s system); offered $sent, counted $counted, kernel drops $kdrop," \
          "ring drops $rdrop, bytes $bytes of $((sent * 46)) offered"
     thread_split "$work/flood2-before" "$work/flood2-after" 1 | sed 's/^/  /'
 }
