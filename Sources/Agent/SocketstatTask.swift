@@ -75,7 +75,11 @@ public final class SocketstatTask: Service, Sendable {
         case .success(let snapshot):
             latest.set(Reading(snapshot: snapshot, hostAddress: host, succeeded: true, duration: elapsed))
             aggregator?.withAccounting { $0.endpoints = EndpointOwners(snapshot) }
-            logger.debug("socket table read", metadata: ["sockets": "\(snapshot.sockets.count)", "duration": "\(elapsed)"])
+            logger.debug("socket table read", metadata: [
+                "sockets": "\(snapshot.sockets.count)", "duration": "\(elapsed)",
+                "unowned": "\(snapshot.sockets.lazy.filter { $0.processName == nil && $0.entry.inode != 0 }.count)",
+                "skipped_processes": "\(snapshot.skippedProcesses)",
+            ])
         case .failure(let error):
             latest.update { $0.succeeded = false; $0.hostAddress = host }
             // Bytes held for this reading are counted now, under the processes known so far.

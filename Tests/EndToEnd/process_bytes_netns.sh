@@ -98,6 +98,8 @@ wait_for 20 check_attribution || true
 stop_tcpdump
 if ! check_attribution; then
     echo "socket table readings (agent log):"; grep -E 'socket table read|level=(warning|error)' "$E2E_TMP/agent.log" | tail -15
+    echo "the agent's series of the two ports and its attribution counters:"
+    grep -E 'port="700[12]"|^planet_traffic_(process_bytes_total|held_bytes)' "$E2E_TMP/metrics.txt"
     fail "bytes per process do not match"
 fi
 log "the join of docs/metrics.md: bytes per upstream edge, through a real Prometheus"
