@@ -111,6 +111,9 @@ trafgen_run() {
 
 # cpu_ticks PID: user + system clock ticks of the whole process (threads that ended included).
 cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
+# switches PID: voluntary and involuntary context switches of its main thread (tcpdump
+# has no other).
+switches() { awk '/ctxt_switches/ {n += $2} END {print n}' "/proc/$1/status"; }
 # system_ticks PID: the system part of those: the kernel's work in the process's calls, and
 # receive-path work the kernel did while one of its threads was on the CPU.
 system_ticks() { awk '{sub(/.*\) /, ""); print $13}' "/proc/$1/stat"; }
@@ -294,14 +297,14 @@ flood_tcpdump() {
     dump_pid=$!; pids+=("$dump_pid")
     for _ in $(seq 1 50); do grep -q "listening on" "$work/tcpdump.txt" && break; sleep 0.1; done
     dump_before=$(cpu_ticks "$dump_pid"); machine_before=$(machine_ticks)
-    local system_before=$(system_ticks "$dump_pid")
+    local system_before=$(system_ticks "$dump_pid") switches_before=$(switches "$dump_pid")
     dump_sent=$(trafgen_run "$1" "$packets")
     sleep 1
     dump_cpu=$(( $(cpu_ticks "$dump_pid") - dump_before ))
-    local system=$(( $(system_ticks "$dump_pid") - system_before ))
+    local system=$(( $(system_ticks "$dump_pid") - system_before )) wakeups=$(( $(switches "$dump_pid") - switches_before ))
     local machine=$(( $(machine_ticks) - machine_before ))
     kill -INT "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
-    echo "    tcpdump: $(seconds $dump_cpu) s CPU ($(seconds $system) s system); offered $dump_sent; $(grep -E 'captured|dropped by kernel' "$work/tcpdump.txt" | tr '\n' ';')" \
+    echo "    tcpdump: $(seconds $dump_cpu) s CPU ($(seconds $system) s system, $wakeups context switches); offered $dump_sent; $(grep -E 'captured|dropped by kernel' "$work/tcpdump.txt" | tr '\n' ';')" \
          "machine busy $(seconds $machine) s"
 }
 
@@ -387,7 +390,7 @@ flood2_agent() {
     sent=$(( $(cat "$work/sent-b") + $(cat "$work/sent-d") ))
     flood_counts 'veth-[ac]'
     stop_agent
-    echo "    $label: agent $(seconds $agent_cpu) s CPU ($(seconds $system) s system); offered $sent, counted $counted, kernel drops $kdrop," \
+    echo "    $label: agent $(seconds $agent_cpu) s CPU; offered $sent, counted $counted, kernel drops $kdrop," \
          "ring drops $rdrop, bytes $bytes of $((sent * 46)) offered"
     thread_split "$work/flood2-before" "$work/flood2-after" 1 | sed 's/^/  /'
 }
