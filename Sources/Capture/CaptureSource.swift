@@ -226,15 +226,17 @@ public final class CaptureSource: @unchecked Sendable {
                 // rebind the context's memory, which stays bound to DispatchContext.
                 pcap_dispatch(handle.raw, batch, handlePacket, UnsafeMutablePointer<UInt8>(OpaquePointer(pointer)))
             }
+            // Caught up with a busy interface when the next block is not full yet: waiting
+            // for it in libpcap's poll costs a wake-up per block (a 256 KiB block holds
+            // about 2,000 small frames); pausing, once this dispatch is handed over, lets
+            // several fill and be read in one go. The kernel ring holds 16 blocks, far more
+            // than a pause's worth.
+            var pause = false
             if status == batch {
                 busy = true
             } else if busy, status > 0, readiness >= 0, !Self.blockReady(readiness) {
-                // Caught up with a busy interface: the next block is not full yet. Waiting
-                // for it in libpcap's poll costs a wake-up per block (a 256 KiB block holds
-                // about 2,000 small frames); pausing lets several fill and be read in one
-                // go. The kernel ring holds 16 blocks, far more than a pause's worth.
                 busy = false
-                usleep(Self.busyPauseMicroseconds)
+                pause = true
             }
             // What a dispatch read is counted or handed to the aggregator now, not after the
             // next dispatch: on an idle interface that one does not return until packets
@@ -259,6 +261,7 @@ public final class CaptureSource: @unchecked Sendable {
             }
             // A file returns 0 at its end.
             if status == 0 && policy == .wait { break }
+            if pause { usleep(Self.busyPauseMicroseconds) }
         }
         publish(context)
     }
