@@ -287,14 +287,12 @@ public enum DNSResponseDecoder {
             for _ in 0..<count {
                 // An owner name that is only a pointer to where a name of the chain was read
                 // is that name (the usual answer points at the question): it is neither read
-                // nor compared again.
+                // nor compared again. Every name of the chain was read before this record,
+                // so such a pointer points backwards, as `readName` requires.
                 var ofChain = false
                 if position &+ 2 <= reader.count, reader.u8(position) & 0xC0 == 0xC0 {
                     let target = Int(reader.be16(position) & 0x3FFF)
-                    for index in 0..<chain.count where chain.offsets[index] == target && target < position {
-                        ofChain = true
-                        break
-                    }
+                    ofChain = (0..<chain.count).contains { chain.offsets[$0] == target }
                 }
                 var ownerLength = 0
                 if ofChain {
