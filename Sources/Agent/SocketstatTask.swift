@@ -74,11 +74,18 @@ public final class SocketstatTask: Service, Sendable {
         switch result {
         case .success(let snapshot):
             latest.set(Reading(snapshot: snapshot, hostAddress: host, succeeded: true, duration: elapsed))
-            aggregator?.withAccounting { $0.endpoints = EndpointOwners(snapshot) }
+            let settled = aggregator?.withAccounting { accounting in
+                accounting.endpoints = EndpointOwners(snapshot)
+                return accounting.lastSettlement
+            }
             logger.debug("socket table read", metadata: [
                 "sockets": "\(snapshot.sockets.count)", "duration": "\(elapsed)",
                 "unowned": "\(snapshot.sockets.lazy.filter { $0.processName == nil && $0.entry.inode != 0 }.count)",
                 "skipped_processes": "\(snapshot.skippedProcesses)",
+                "owners": "\(snapshot.ownersRechecked ? "rechecked" : "scanned")",
+                "held_series": "\(settled?.series ?? 0)",
+                "held_unnamed_bytes": "\(settled?.unnamedBytes ?? 0)",
+                "held_unnamed": "\(settled.map { Self.describe($0.unnamedEndpoints) } ?? "")",
             ])
         case .failure(let error):
             latest.update { $0.succeeded = false; $0.hostAddress = host }
@@ -90,6 +97,14 @@ public final class SocketstatTask: Service, Sendable {
 }
 
 extension SocketstatTask {
+    /// Endpoints as `tcp 10.0.0.1:40000,udp [2001:db8::1]:53`, for the debug log.
+    static func describe(_ endpoints: [LocalEndpoint]) -> String {
+        endpoints.map { endpoint in
+            let address = endpoint.address.isIPv4 ? "\(endpoint.address)" : "[\(endpoint.address)]"
+            return "\(TrafficKey.protocolLabel(endpoint.ipProtocol)) \(address):\(endpoint.port)"
+        }.joined(separator: ",")
+    }
+
     /// The dependencies of the latest reading (nil before the first) and whether the
     /// latest attempt succeeded; classified per scrape, off the reading thread.
     public func dependencies() -> (report: DependencyReport?, succeeded: Bool) {

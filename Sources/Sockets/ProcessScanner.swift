@@ -28,6 +28,9 @@ public enum ProcessScanner {
         public var skippedProcesses = 0
         /// Descriptors whose link could not be read.
         public var skippedDescriptors = 0
+        /// True when the owners of a previous scan were re-checked instead of scanning
+        /// every process (`ProcessOwnerCache`).
+        public var rechecked = false
         /// Where each named socket was found: the owner's pid and the descriptor number.
         var locations: [UInt64: (pid: Int32, descriptor: Int32)] = [:]
     }
@@ -127,6 +130,7 @@ public enum ProcessScanner {
         guard rootFD >= 0 else { return nil }
         defer { close(rootFD) }
         var result = previous
+        result.rechecked = true
         result.names.removeAll(keepingCapacity: true)
         result.units.removeAll(keepingCapacity: true)
         var comms: [Int32: String] = [:]

@@ -37,6 +37,9 @@ public final class SocketSnapshot: Sendable {
     public let skippedProcesses: Int
     /// Descriptors skipped because their link could not be read.
     public let skippedDescriptors: Int
+    /// True when the owners were those of an earlier reading, re-checked descriptor by
+    /// descriptor, rather than found by scanning every process.
+    public let ownersRechecked: Bool
     /// Units worked out again at each reading because the resolver's cache was full
     /// (`ProcessUnitResolver.uncached`, since the agent started).
     public let processUnitsUncached: UInt64
@@ -47,8 +50,9 @@ public final class SocketSnapshot: Sendable {
     /// A snapshot of `sockets`, with the skip counts of the scan that named them and the
     /// ephemeral port range that tells UDP clients from servers.
     public init(sockets: [OwnedSocket], processUnitsUncached: UInt64 = 0, skippedProcesses: Int = 0,
-                skippedDescriptors: Int = 0, ephemeralPorts: EphemeralPortRange = .linuxDefault) {
+                skippedDescriptors: Int = 0, ownersRechecked: Bool = false, ephemeralPorts: EphemeralPortRange = .linuxDefault) {
         self.sockets = sockets
+        self.ownersRechecked = ownersRechecked
         self.processUnitsUncached = processUnitsUncached
         self.skippedProcesses = skippedProcesses
         self.skippedDescriptors = skippedDescriptors

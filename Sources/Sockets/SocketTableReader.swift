@@ -57,7 +57,7 @@ public struct SocketTableReader: Sendable {
         }
         return SocketSnapshot(
             sockets: sockets, processUnitsUncached: units?.uncached ?? 0, skippedProcesses: scan.skippedProcesses,
-            skippedDescriptors: scan.skippedDescriptors, ephemeralPorts: EphemeralPortRange.read(procRoot: procRoot))
+            skippedDescriptors: scan.skippedDescriptors, ownersRechecked: scan.rechecked, ephemeralPorts: EphemeralPortRange.read(procRoot: procRoot))
     }
 
     /// Reads the socket rows only, without process names.

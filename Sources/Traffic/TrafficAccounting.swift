@@ -273,18 +273,48 @@ public final class TrafficAccounting {
     /// Bytes held for the next socket-table reading.
     public var pendingBytes: UInt64 { pending.bytes }
 
+    /// What the latest `settlePending` did with the held series.
+    public struct Settlement: Sendable, Equatable {
+        /// Held series counted.
+        public var series = 0
+        /// Of their bytes, those counted without a process: no socket in the reading
+        /// owned their local endpoint any more (or yet).
+        public var unnamedBytes: UInt64 = 0
+        /// The first `Settlement.endpointLimit` local endpoints counted without a process.
+        public var unnamedEndpoints: [LocalEndpoint] = []
+
+        public static let endpointLimit = 4
+
+        public init() {}
+    }
+
+    /// What the latest settling did, for the socket task's debug log.
+    public private(set) var lastSettlement = Settlement()
+
     /// Counts every held series under the process the current snapshot names for its
     /// endpoint ("" when it still names none). Called on each new reading, and by the
     /// socket task when a reading fails, so held bytes never wait longer than that.
     public func settlePending() {
         flushHeld()
+        var settlement = Settlement()
+        defer { lastSettlement = settlement }
         guard pending.count > 0 else { return }
+        settlement.series = pending.count
         pending.forEach { held in
             let index = endpoints?.processIndex(ipProtocol: held.key.ipProtocol, localAddress: held.address, localPort: held.port) ?? 0
             let process = processTranslation[Int(index)]
             var key = held.key
             key.process = process
-            if process == 0 { processUnattributedBytes &+= held.counters.bytes } else { processAttributedBytes &+= held.counters.bytes }
+            if process == 0 {
+                processUnattributedBytes &+= held.counters.bytes
+                settlement.unnamedBytes &+= held.counters.bytes
+                let endpoint = LocalEndpoint(held.key.ipProtocol, held.address, held.port)
+                if settlement.unnamedEndpoints.count < Settlement.endpointLimit, !settlement.unnamedEndpoints.contains(endpoint) {
+                    settlement.unnamedEndpoints.append(endpoint)
+                }
+            } else {
+                processAttributedBytes &+= held.counters.bytes
+            }
             table.add(key, counters: held.counters)
             addToTotals(key.direction, held.counters.bytes)
         }

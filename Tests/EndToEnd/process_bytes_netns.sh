@@ -43,6 +43,13 @@ wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:19100/metrics | 
     || fail "agent is not capturing on veth-a"
 start_prometheus "$A" 127.0.0.1:19100 9090
 start_tcpdump "$A" veth-a "$E2E_TMP/reference.pcap" 'tcp port 7001 or tcp port 7002'
+# What the kernel says about the two connections and their owners, every quarter second
+# for at most 40 s, to set beside the agent's readings when attribution fails.
+( for _ in $(seq 1 160); do
+      echo "$(date +%T.%N | cut -c1-12) $(ip netns exec "$A" ss -tnpH state all '( dport = :7001 or dport = :7002 )' | tr -s ' ' | tr '\n' ';')"
+      sleep 0.25
+  done ) > "$E2E_TMP/ss.log" 2>&1 &
+E2E_PIDS+=($!)
 
 log "pe-alpha sends 200000 bytes to port 7001, pe-beta 80000 bytes to port 7002"
 ip netns exec "$A" timeout 30 python3 "$E2E_TMP/peer.py" pe-alpha client 7001 200000 &
@@ -97,7 +104,9 @@ PY
 wait_for 20 check_attribution || true
 stop_tcpdump
 if ! check_attribution; then
-    echo "socket table readings (agent log):"; grep -E 'socket table read|level=(warning|error)' "$E2E_TMP/agent.log" | tail -15
+    echo "socket table readings (agent log):"; grep -E 'socket table read|level=(warning|error)' "$E2E_TMP/agent.log" | tail -40
+    echo "the kernel's view of the two connections (ss, every 0.25 s, while it changed):"
+    awk '{ line = $0; sub(/^[^ ]+ /, "", line) } line != last { print; last = line }' "$E2E_TMP/ss.log"
     echo "the agent's series of the two ports and its attribution counters:"
     grep -E 'port="700[12]"|^planet_traffic_(process_bytes_total|held_bytes)' "$E2E_TMP/metrics.txt"
     fail "bytes per process do not match"

@@ -150,6 +150,12 @@ import Testing
         #expect(a.table.counters(for: TrafficKey(peer: IPAddress("198.51.100.4")!, direction: .egress, ipProtocol: 6, port: 443))?.bytes == 40)
         #expect(a.pendingBytes == 0)
         #expect(a.processAttributedBytes == 180 && a.processUnattributedBytes == 40)
+        // What the socket task logs about that reading: two series settled, one without a process.
+        #expect(a.lastSettlement.series == 2)
+        #expect(a.lastSettlement.unnamedBytes == 40)
+        #expect(a.lastSettlement.unnamedEndpoints == [LocalEndpoint(6, IPAddress("10.0.0.5")!, 41001)])
+        a.endpoints = table(before)
+        #expect(a.lastSettlement == TrafficAccounting.Settlement(), "nothing held, nothing settled")
     }
 
     @Test func heldSeriesAreBounded() {
