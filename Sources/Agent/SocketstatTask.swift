@@ -65,17 +65,19 @@ public final class SocketstatTask: Service, Sendable {
     func read() {
         let clock = ContinuousClock()
         let start = clock.now
+        // Packet time stamps are wall-clock microseconds too.
+        let readAt = UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000))
         let result = Result { try reader.read() }
-        publish(result, elapsed: clock.now - start)
+        publish(result, readAt: readAt, elapsed: clock.now - start)
     }
 
-    private func publish(_ result: Result<SocketSnapshot, any Error>, elapsed: Duration) {
+    private func publish(_ result: Result<SocketSnapshot, any Error>, readAt: UInt64, elapsed: Duration) {
         let host = HostIdentity.primaryAddress()
         switch result {
         case .success(let snapshot):
             latest.set(Reading(snapshot: snapshot, hostAddress: host, succeeded: true, duration: elapsed))
             let settled = aggregator?.withAccounting { accounting in
-                accounting.endpoints = EndpointOwners(snapshot)
+                accounting.endpoints = EndpointOwners(snapshot, readAt: readAt, previous: accounting.endpoints)
                 return accounting.lastSettlement
             }
             logger.debug("socket table read", metadata: [
@@ -117,8 +119,9 @@ extension SocketstatTask {
 }
 
 extension EndpointOwners {
-    /// What the counting rules need from a socket-table reading.
-    convenience init(_ snapshot: SocketSnapshot) {
+    /// What the counting rules need from a socket-table reading taken at `readAt`
+    /// (microseconds since 1970), with the reading before it.
+    convenience init(_ snapshot: SocketSnapshot, readAt: UInt64 = 0, previous: EndpointOwners? = nil) {
         self.init(sockets: snapshot.sockets.lazy.map { socket in
             let entry = socket.entry
             let isServer = snapshot.isServer(entry)
@@ -127,6 +130,6 @@ extension EndpointOwners {
                 address: entry.localAddress, port: entry.localPort, processName: socket.processName,
                 processUnit: socket.processUnit,
                 isUnconnectedUDP: entry.protocol == .udp && entry.state == .listen && !isServer)
-        })
+        }, readAt: readAt, previous: previous)
     }
 }

@@ -9,6 +9,14 @@ import NetAddress
 /// per reading instead of hashing a name per packet. A packet to a port no socket holds
 /// (a flood, a scan) is answered from one bit; one to a held port costs a probe or two
 /// of a table hashed with the project's mixer.
+///
+/// Packets are counted a little after they are captured (the kernel hands them over a
+/// block at a time), so a reading can be newer than a packet it names: a connection that
+/// sent its last bytes and closed just before the reading is gone from it (its socket is
+/// in TIME_WAIT, which no process owns). A reading built with the one before it
+/// (`previous`) answers for packets captured before it was taken
+/// (`processIndex(ipProtocol:localAddress:localPort:capturedAt:)`) from that earlier
+/// reading when it names no owner itself.
 public final class EndpointOwners: Sendable {
     /// One local socket as the counting rules see it.
     public struct Socket: Sendable {
@@ -45,18 +53,24 @@ public final class EndpointOwners: Sendable {
     /// Ports of unconnected UDP sockets that are not listeners: a port here becomes a
     /// service port when more than one peer sends to it (`TrafficAccounting`).
     public let udpUnconnected: PortSet
-    /// The distinct processes (name and unit); index 0 is "no process".
+    /// The distinct processes (name and unit); index 0 is "no process". The processes of
+    /// the previous reading that this one does not have come last.
     public let processes: [ProcessIdentity]
+    /// How many of `processes` own a socket in this reading (the rest are the previous one's).
+    private let ownProcessCount: Int
+    /// When the reading was taken, microseconds since 1970 (as packet time stamps); 0
+    /// when unknown, and then the previous reading is never asked.
+    public let readAt: UInt64
 
-    private let byEndpoint: EndpointIndex
-    private let byPort: EndpointIndex
-    /// Ports some socket with a process holds, per protocol: past them no lookup can answer.
-    private let tcpOwnedPorts: PortSet
-    private let udpOwnedPorts: PortSet
+    private let owners: OwnerLookup
+    /// The previous reading's owners, its process indexes mapped onto `processes`.
+    private let previous: (owners: OwnerLookup, processes: [Int32])?
 
-    /// Owners of `sockets`. Listeners claim an endpoint before the connections accepted
-    /// on it; the first socket named for an endpoint wins.
-    public init(sockets: some Sequence<Socket>) {
+    /// Owners of `sockets`, read at `readAt`. Listeners claim an endpoint before the
+    /// connections accepted on it; the first socket named for an endpoint wins. With
+    /// `previous`, the reading before this one answers for packets captured before
+    /// `readAt` whose endpoint this reading names no owner for.
+    public init(sockets: some Sequence<Socket>, readAt: UInt64 = 0, previous: EndpointOwners? = nil) {
         var tcp = PortSet()
         var udp = PortSet()
         var unconnected = PortSet()
@@ -94,7 +108,83 @@ public final class EndpointOwners: Sendable {
         tcpListening = tcp
         udpListening = udp
         udpUnconnected = unconnected
+        owners = OwnerLookup(byEndpoint: byEndpoint, byPort: byPort)
+        self.readAt = readAt
+        ownProcessCount = processes.count
+        // Only the previous reading's own owners and processes: its predecessor's are not
+        // kept, so memory holds two readings at most.
+        if let previous {
+            var mapped: [Int32] = [0]
+            for process in previous.processes[1..<previous.ownProcessCount] {
+                if let known = processIndex[process] {
+                    mapped.append(known)
+                } else {
+                    processes.append(process)
+                    processIndex[process] = Int32(processes.count - 1)
+                    mapped.append(Int32(processes.count - 1))
+                }
+            }
+            self.previous = (previous.owners, mapped)
+        } else {
+            self.previous = nil
+        }
         self.processes = processes
+    }
+
+    /// True if a TCP socket listens on `port`, or a UDP socket serves it.
+    @inlinable
+    public func isListening(ipProtocol: UInt8, port: UInt16) -> Bool {
+        ipProtocol == 6 ? tcpListening.contains(port) : ipProtocol == 17 && udpListening.contains(port)
+    }
+
+    /// The index in `processes` of the process that owns a local endpoint in this
+    /// reading: a socket bound to exactly that address, else a wildcard socket on the
+    /// port, else any connected socket with that local port; 0 when none does.
+    public func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> Int32 {
+        owners.processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
+    }
+
+    /// The index in `processes` of the process that owned a local endpoint when a packet
+    /// captured at `capturedAt` (microseconds since 1970) was sent or received: this
+    /// reading's owner, else, for a packet captured before this reading was taken, the
+    /// previous reading's; 0 when neither names one.
+    @inline(__always)
+    public func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16, capturedAt: UInt64) -> Int32 {
+        let index = owners.processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
+        guard index == 0, capturedAt < readAt, let previous else { return index }
+        return previous.processes[Int(previous.owners.processIndex(ipProtocol: ipProtocol, localAddress: localAddress,
+                                                                    localPort: localPort))]
+    }
+
+    /// The process that owns a local endpoint in this reading, if any.
+    public func process(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> ProcessIdentity? {
+        let index = processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
+        return index == 0 ? nil : processes[Int(index)]
+    }
+
+    /// The process that owned a local endpoint for a packet captured at `capturedAt`, if any
+    /// (see `processIndex(ipProtocol:localAddress:localPort:capturedAt:)`).
+    public func process(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16, capturedAt: UInt64) -> ProcessIdentity? {
+        let index = processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort, capturedAt: capturedAt)
+        return index == 0 ? nil : processes[Int(index)]
+    }
+
+    /// The name of the process that owns a local endpoint, if any.
+    public func processName(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> String? {
+        process(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)?.name
+    }
+}
+
+/// The owner lookups of one reading: by exact endpoint, then by port alone, behind a
+/// bitset of the ports any of them holds.
+struct OwnerLookup: Sendable {
+    private let byEndpoint: EndpointIndex
+    private let byPort: EndpointIndex
+    /// Ports some socket with a process holds, per protocol: past them no lookup can answer.
+    private let tcpOwnedPorts: PortSet
+    private let udpOwnedPorts: PortSet
+
+    init(byEndpoint: [LocalEndpoint: Int32], byPort: [LocalEndpoint: Int32]) {
         var tcpOwned = PortSet(), udpOwned = PortSet()
         for key in [byEndpoint.keys, byPort.keys].joined() {
             if key.ipProtocol == 6 { tcpOwned.insert(key.port) } else if key.ipProtocol == 17 { udpOwned.insert(key.port) }
@@ -105,16 +195,9 @@ public final class EndpointOwners: Sendable {
         self.byPort = EndpointIndex(byPort)
     }
 
-    /// True if a TCP socket listens on `port`, or a UDP socket serves it.
-    @inlinable
-    public func isListening(ipProtocol: UInt8, port: UInt16) -> Bool {
-        ipProtocol == 6 ? tcpListening.contains(port) : ipProtocol == 17 && udpListening.contains(port)
-    }
-
-    /// The index in `processes` of the process that owns a local endpoint: a socket
-    /// bound to exactly that address, else a wildcard socket on the port, else any
-    /// connected socket with that local port; 0 when none does.
-    public func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> Int32 {
+    /// See `EndpointOwners.processIndex(ipProtocol:localAddress:localPort:)`.
+    @inline(__always)
+    func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> Int32 {
         switch ipProtocol {
         case 6: guard tcpOwnedPorts.contains(localPort) else { return 0 }
         case 17: guard udpOwnedPorts.contains(localPort) else { return 0 }
@@ -122,17 +205,6 @@ public final class EndpointOwners: Sendable {
         }
         return localAddress.firstBound { byEndpoint.value(LocalEndpoint(ipProtocol, $0, localPort)) }
             ?? byPort.value(LocalEndpoint(ipProtocol, .zero, localPort)) ?? 0
-    }
-
-    /// The process that owns a local endpoint, if any.
-    public func process(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> ProcessIdentity? {
-        let index = processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
-        return index == 0 ? nil : processes[Int(index)]
-    }
-
-    /// The name of the process that owns a local endpoint, if any.
-    public func processName(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> String? {
-        process(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)?.name
     }
 }
 

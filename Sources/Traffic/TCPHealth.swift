@@ -420,7 +420,8 @@ public final class TCPHealth {
     /// there is no socket table, else at the next reading.
     private func record(_ event: Event, _ slot: Slot, micros: UInt64 = 0) {
         if let endpoints {
-            if let process = endpoints.process(ipProtocol: 6, localAddress: slot.local, localPort: slot.localPort) {
+            // The event comes with the latest packet, captured at `now`.
+            if let process = endpoints.process(ipProtocol: 6, localAddress: slot.local, localPort: slot.localPort, capturedAt: now) {
                 count(event, slot, process: process, micros: micros)
             } else if heldCount < Self.maxHeldEvents {
                 held[heldCount] = HeldEvent(slot: slot, micros: micros, event: event)

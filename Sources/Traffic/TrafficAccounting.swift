@@ -212,7 +212,7 @@ public final class TrafficAccounting {
             return (key, bytes)
         }
         let index = endpointsReference._withUnsafeGuaranteedRef {
-            $0.processIndex(ipProtocol: proto, localAddress: local, localPort: localPort)
+            $0.processIndex(ipProtocol: proto, localAddress: local, localPort: localPort, capturedAt: packet.timestamp)
         }
         let process = processTranslation[Int(index)]
         if process != 0 {

@@ -3,7 +3,8 @@
 # agent's namespace, talk to two servers in a peer namespace over connections that live
 # longer than one task interval. planet_traffic_bytes_total must give each process's
 # bytes per direction and port: all bytes of a port together exactly as tcpdump saw them,
-# and at least 99% of them under the right process_name.
+# and at least 99% of them under the right process_name. Then 40 connections that close
+# right after sending, at random times against the readings: every byte under its process.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -15,27 +16,36 @@ new_netns "$A"; new_netns "$B"
 veth_pair "$A" veth-a 10.202.0.1/24 "$B" veth-b 10.202.0.2/24
 
 cat > "$E2E_TMP/peer.py" <<'PY'
-import ctypes, socket, sys, threading, time
+import ctypes, random, socket, sys, threading, time
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)  # PR_SET_NAME: the process name
 role = sys.argv[2]
-if role == "server":   # reads everything, then answers with REPLY bytes
+if role == "server":   # reads everything, then answers with REPLY bytes; a thread per connection
     port, reply = int(sys.argv[3]), int(sys.argv[4])
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.202.0.2", port)); s.listen()
-    while True:
-        c, _ = s.accept()
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.202.0.2", port)); s.listen(128)
+    def serve(c):
         while c.recv(65536): pass
         c.sendall(b"r" * reply); c.close()
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
 else:                  # connects, waits past a task interval, sends SIZE bytes, reads the answer
     port, size = int(sys.argv[3]), int(sys.argv[4])
+    # With a seed: starts and sends at random times, so the connections close at every
+    # phase of the socket readings.
+    seeded = len(sys.argv) > 5
+    if seeded: random.seed(sys.argv[5]); time.sleep(random.uniform(0, 3))
     c = socket.socket(); c.settimeout(20); c.connect(("10.202.0.2", port))
-    time.sleep(2.5)
+    time.sleep(random.uniform(1.2, 2.5) if seeded else 2.5)
     c.sendall(b"q" * size); c.shutdown(socket.SHUT_WR)
+    # The answer and the server's FIN put the socket in TIME_WAIT, which no process owns,
+    # right after the data: only the reading before that names these bytes' process.
     while c.recv(65536): pass
     time.sleep(1); c.close()
 PY
 in_ns_bg "$B" python3 "$E2E_TMP/peer.py" pe-srv-one server 7001 10000
 in_ns_bg "$B" python3 "$E2E_TMP/peer.py" pe-srv-two server 7002 4000
-wait_for 10 bash -c "ip netns exec $B ss -ltn | grep -q ':7002'" || fail "servers did not start"
+in_ns_bg "$B" python3 "$E2E_TMP/peer.py" pe-srv-three server 7003 5000
+wait_for 10 bash -c "ip netns exec $B ss -ltn | grep -q ':7003'" || fail "servers did not start"
 
 in_ns_bg "$A" "$PLANET_EXPORTER" -listen-address 127.0.0.1:19100 -capture-interfaces veth-a -task-interval 1s \
     -log-level debug 2> "$E2E_TMP/agent.log"
@@ -129,4 +139,47 @@ join_has_edges() { promql "$A" 9090 "$join" > "$E2E_TMP/join.json" && python3 "$
 # Prometheus scrapes every second: wait for the scrape that holds the final counters.
 wait_for 20 join_has_edges || true
 join_has_edges || fail "the join of docs/metrics.md does not give the edges' bytes"
+
+log "40 pe-gamma connections to port 7003 send 50000 bytes each at random times and close at once"
+# The kernel hands packets over up to the capture's buffer timeout after they arrive, so
+# a reading can come between a connection's last bytes and their counting, after its
+# socket went to TIME_WAIT: those bytes must keep their process all the same.
+clients=()
+for i in $(seq 1 40); do
+    ip netns exec "$A" timeout 30 python3 "$E2E_TMP/peer.py" pe-gamma client 7003 50000 "$i" &
+    clients+=($!)
+done
+for client in "${clients[@]}"; do wait "$client" || fail "a pe-gamma client failed"; done
+gamma_settled() {
+    ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics > "$E2E_TMP/gamma.txt" || return 1
+    python3 - "$E2E_TMP/gamma.txt" <<'PY'
+import re, sys
+from collections import Counter
+named, unnamed, held = Counter(), Counter(), 0
+for line in open(sys.argv[1]):
+    if line.startswith("planet_traffic_held_bytes "): held = int(line.split()[1])
+    m = re.match(r'^planet_traffic_bytes_total\{(.*)\} (\d+)$', line.strip())
+    if not m: continue
+    labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+    if labels["port"] != "7003": continue
+    if labels["process_name"] == "pe-gamma": named[labels["direction"]] += int(m.group(2))
+    elif labels["process_name"] == "": unnamed[labels["direction"]] += int(m.group(2))
+    else: sys.exit(f"port 7003 bytes under {labels['process_name']}")
+for direction in ("egress", "ingress"):
+    print(f"    {direction} port 7003: {named[direction]} bytes under pe-gamma, {unnamed[direction]} under no process")
+print(f"    held for the next reading: {held} bytes")
+# 40 payloads of 50000 bytes with their headers, all counted and none waiting (exit 1);
+# any of them under no process (exit 2).
+if held != 0 or named["egress"] + unnamed["egress"] <= 40 * 50000: sys.exit(1)
+sys.exit(2 if unnamed else 0)
+PY
+}
+wait_for 10 gamma_settled || true
+set +e; gamma_settled; status=$?; set -e
+if [ "$status" -eq 2 ]; then
+    echo "socket table readings that settled held bytes under no process (agent log):"
+    grep -E 'socket table read' "$E2E_TMP/agent.log" | grep -v 'held_unnamed_bytes=0' | tail -5 || true
+    fail "bytes of connections that closed right after sending lost their process"
+fi
+[ "$status" -eq 0 ] || fail "the pe-gamma bytes were not all counted"
 echo "process bytes end to end: ok"

@@ -158,6 +158,36 @@ import Testing
         #expect(a.lastSettlement == TrafficAccounting.Settlement(), "nothing held, nothing settled")
     }
 
+    /// A connection sends its last bytes and closes just before a socket-table reading;
+    /// the kernel hands those packets over after it. The reading no longer has the socket
+    /// (TIME_WAIT is owned by nobody), the one before it did: the bytes keep their process.
+    @Test func bytesCapturedBeforeAReadingTheConnectionClosedBeforeKeepTheirProcess() {
+        func reading(_ rows: [(TransportProtocol, SocketState, String, UInt16, String)], at readAt: UInt64,
+                     after previous: EndpointOwners?) -> EndpointOwners {
+            EndpointOwners(sockets: rows.map { row in
+                EndpointOwners.Socket(ipProtocol: row.0.rawValue, isListener: row.1 == .listen, address: IPAddress(row.2)!,
+                                      port: row.3, processName: row.4)
+            }, readAt: readAt, previous: previous)
+        }
+        let listener: [(TransportProtocol, SocketState, String, UInt16, String)] = [(.tcp, .listen, "0.0.0.0", 22, "sshd")]
+        let open = reading(listener + [(.tcp, .established, "10.0.0.5", 41000, "curl")], at: 1_000_000, after: nil)
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, endpoints: open)
+        a.endpoints = reading(listener, at: 2_000_000, after: open)
+        var late = packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 7001, bytes: 1500)
+        late.timestamp = 1_950_000
+        a.count(late)
+        let curl = a.processRegistry.existingID("curl")!
+        let named = TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .egress, ipProtocol: 6, port: 7001, process: curl)
+        #expect(a.table.counters(for: named)?.bytes == 1500)
+        #expect(a.pendingBytes == 0)
+        // A packet of that endpoint captured after the reading waits for the next one.
+        var after = late
+        after.timestamp = 2_000_001
+        a.count(after)
+        #expect(a.pendingBytes == 1500)
+        #expect(a.processAttributedBytes == 1500 && a.unknownLocalEndpointPackets == 1)
+    }
+
     @Test func heldSeriesAreBounded() {
         let a = TrafficAccounting(maxSeries: 100_000, localAddresses: local, endpoints: table([(.tcp, .listen, "0.0.0.0", 22, "sshd")]))
         for port in 0..<UInt16(a.maxPendingEndpoints + 100) {
