@@ -255,6 +255,21 @@ flood_counts() {
 narrowed_flags=(-capture-interfaces veth-a -capture-local-net 10.0.0.0/24 -task-socketstat-enabled=false)
 narrowed2_flags=(-capture-interfaces veth-a,veth-c -capture-local-net 10.0.0.0/23 -task-socketstat-enabled=false)
 
+# perf_start LABEL, perf_stop: with PERF_DIR set, `perf record -g` of the agent between
+# the two, into PERF_DIR/NN-LABEL.data.
+perf_start() {
+    perf_pid=
+    [ -n "${PERF_DIR:-}" ] || return 0
+    perf_runs=$((${perf_runs:-0} + 1))
+    perf record -q -e cpu-clock -F 5000 -g -p "$agent_pid" \
+        -o "$PERF_DIR/$(printf %02d "$perf_runs")-${1//[^A-Za-z0-9]/_}.data" 2>/dev/null &
+    perf_pid=$!
+}
+perf_stop() {
+    [ -n "$perf_pid" ] || return 0
+    kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+}
+
 # flood_agent LABEL CONF FLAGS...: the agent started with FLAGS under one flood of CONF
 # into veth-a (frames of flood_ip_bytes IP bytes, 46 unless set); sets agent_cpu (clock
 # ticks) and prints what it cost and counted.
@@ -265,18 +280,12 @@ flood_agent() {
     threads "$agent_pid" > "$work/flood-before"; before=$(cpu_ticks "$agent_pid")
     local system_before=$(system_ticks "$agent_pid")
     machine_before=$(machine_ticks)
-    local perf_pid=
-    if [ -n "${PERF_DIR:-}" ]; then
-        perf_runs=$((${perf_runs:-0} + 1))
-        perf record -q -e cpu-clock -F 5000 -g -p "$agent_pid" \
-            -o "$PERF_DIR/$(printf %02d "$perf_runs")-${label//[^A-Za-z0-9]/_}.data" 2>/dev/null &
-        perf_pid=$!
-    fi
+    perf_start "$label"
     start=$(date +%s.%N)
     sent=$(trafgen_run "$conf" "$packets")
     elapsed=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$start" "$(date +%s.%N)")
     sleep 1
-    if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+    perf_stop
     agent_cpu=$(( $(cpu_ticks "$agent_pid") - before )); threads "$agent_pid" > "$work/flood-after"
     local system=$(( $(system_ticks "$agent_pid") - system_before ))
     local machine=$(( $(machine_ticks) - machine_before ))
@@ -384,8 +393,10 @@ flood2_agent() {
     shift
     start_agent "$@"
     threads "$agent_pid" > "$work/flood2-before"; before=$(cpu_ticks "$agent_pid")
+    perf_start "$label"
     flood_both "$work/sent-b" "$work/sent-d"
     sleep 1
+    perf_stop
     agent_cpu=$(( $(cpu_ticks "$agent_pid") - before )); threads "$agent_pid" > "$work/flood2-after"
     sent=$(( $(cat "$work/sent-b") + $(cat "$work/sent-d") ))
     flood_counts 'veth-[ac]'
