@@ -8,9 +8,10 @@ import NetAddress
 /// every packet: storage allocated once, open addressing with linear probing at load at
 /// most 1/2 under the project's seeded mixer, entries kept in arrival order so settling
 /// walks them in one pass. Each index slot carries 32 bits of its entry's hash, so a
-/// packet of a series not held (most of a flood once the set is full) reads the index
-/// alone and never the entries. Not thread-safe: the accounting owns it, under the
-/// aggregator's lock.
+/// packet of a series not held reads the index alone and never the entries; and a bitmap
+/// of 65,536 bits (8 KiB) marks the hashes held, so once the set is full a packet of a
+/// series not held (most of a flood) is told so by one bit (`mayHold`), without queueing
+/// for the index. Not thread-safe: the accounting owns it, under the aggregator's lock.
 final class HeldSeries {
     /// One held series.
     struct Entry {
@@ -30,6 +31,9 @@ final class HeldSeries {
     private let index: UnsafeMutablePointer<UInt64>
     private let mask: Int
     private let seed: UInt64
+    /// One bit per value of a hash's bits 16-31, set for each series held.
+    private let filter: UnsafeMutablePointer<UInt64>
+    private static let filterWords = 1024
 
     /// An empty set of at most `capacity` series (at least 1).
     init(capacity: Int, seed: UInt64 = SeededHash.randomSeed()) {
@@ -41,11 +45,25 @@ final class HeldSeries {
         entries = .allocate(capacity: self.capacity)
         index = .allocate(capacity: slots)
         index.initialize(repeating: 0, count: slots)
+        filter = .allocate(capacity: Self.filterWords)
+        filter.initialize(repeating: 0, count: Self.filterWords)
     }
 
     deinit {
         entries.deallocate()
         index.deallocate()
+        filter.deallocate()
+    }
+
+    /// True when no new series can be held until the set is emptied.
+    var isFull: Bool { count == capacity }
+
+    /// False only when no series with `hash` is held (true may be wrong: about one series
+    /// in 16 not held when 4,096 are).
+    @inline(__always)
+    func mayHold(hash: UInt64) -> Bool {
+        let bit = Int(truncatingIfNeeded: hash >> 16) & 0xFFFF
+        return filter[bit >> 6] & (1 << UInt64(bit & 63)) != 0
     }
 
     /// The hash the series `key` held for the local endpoint (`address`, `port`) is found by.
@@ -97,6 +115,8 @@ final class HeldSeries {
                                               counters: TrafficCounters(bytes: bytes, packets: 1)))
         count += 1
         index[slot] = tag | UInt64(count)
+        let bit = Int(truncatingIfNeeded: hash >> 16) & 0xFFFF
+        filter[bit >> 6] |= 1 << UInt64(bit & 63)
         return true
     }
 
@@ -116,6 +136,7 @@ final class HeldSeries {
     func removeAll() {
         guard count > 0 else { return }
         index.update(repeating: 0, count: mask + 1)
+        filter.update(repeating: 0, count: Self.filterWords)
         entries.deinitialize(count: count)
         count = 0
     }

@@ -244,6 +244,13 @@ public final class TrafficAccounting {
     /// `TrafficTable.add(batch:)` does the table's, instead of waiting on each in turn.
     private func hold(_ key: TrafficKey, local: IPAddress, port: UInt16, bytes: UInt64) {
         let hash = pending.hash(key, address: local, port: port)
+        // A full set takes no new series, and the packets queued already can only add to
+        // those it holds: one not in its filter goes to the table now.
+        if pending.isFull && !pending.mayHold(hash: hash) {
+            processUnattributedBytes &+= bytes
+            addToBatch(key, bytes)
+            return
+        }
         pending.prefetchSlot(hash: hash)
         holds[holdCount] = Hold(key: key, local: local, port: port, bytes: bytes, hash: hash)
         holdCount += 1

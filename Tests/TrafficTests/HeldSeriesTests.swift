@@ -23,6 +23,21 @@ struct HeldSeriesTests {
         #expect(held.bytes == 35)
     }
 
+    /// The filter never says no to a series held, and says no to most of a flood's others.
+    @Test func theFilterKnowsEverySeriesHeld() {
+        let held = HeldSeries(capacity: 4096, seed: 4)
+        for peer in 0..<UInt32(4096) { #expect(held.add(Self.key(peer), address: Self.local, port: 53, bytes: 1)) }
+        #expect(held.isFull)
+        for peer in 0..<UInt32(4096) {
+            #expect(held.mayHold(hash: held.hash(Self.key(peer), address: Self.local, port: 53)))
+        }
+        let others = (4096..<UInt32(69_632)).filter { held.mayHold(hash: held.hash(Self.key($0), address: Self.local, port: 53)) }
+        #expect(others.count < 65_536 / 8, "about one in 16 of the series not held passes")
+        held.removeAll()
+        #expect(!held.isFull)
+        #expect((0..<UInt32(4096)).allSatisfy { !held.mayHold(hash: held.hash(Self.key($0), address: Self.local, port: 53)) })
+    }
+
     @Test func theLocalEndpointIsPartOfWhatIsHeld() {
         let held = HeldSeries(capacity: 16, seed: 2)
         let other = IPAddress("10.0.0.6")!
