@@ -14,9 +14,9 @@ import NetAddress
 /// block at a time), so a reading can be newer than a packet it names: a connection that
 /// sent its last bytes and closed just before the reading is gone from it (its socket is
 /// in TIME_WAIT, which no process owns). A reading built with the one before it
-/// (`previous`) answers for packets captured before it was taken
-/// (`processIndex(ipProtocol:localAddress:localPort:capturedAt:)`) from that earlier
-/// reading when it names no owner itself.
+/// (`previous`) keeps that reading's owners of the endpoints it no longer has, and
+/// answers from them for packets captured before it was taken
+/// (`processIndex(ipProtocol:localAddress:localPort:capturedAt:)`).
 public final class EndpointOwners: Sendable {
     /// One local socket as the counting rules see it.
     public struct Socket: Sendable {
@@ -53,18 +53,17 @@ public final class EndpointOwners: Sendable {
     /// Ports of unconnected UDP sockets that are not listeners: a port here becomes a
     /// service port when more than one peer sends to it (`TrafficAccounting`).
     public let udpUnconnected: PortSet
-    /// The distinct processes (name and unit); index 0 is "no process". The processes of
-    /// the previous reading that this one does not have come last.
+    /// The distinct processes (name and unit); index 0 is "no process". The processes
+    /// that owned only endpoints gone since the previous reading come last.
     public let processes: [ProcessIdentity]
-    /// How many of `processes` own a socket in this reading (the rest are the previous one's).
-    private let ownProcessCount: Int
     /// When the reading was taken, microseconds since 1970 (as packet time stamps); 0
     /// when unknown, and then the previous reading is never asked.
     public let readAt: UInt64
 
     private let owners: OwnerLookup
-    /// The previous reading's owners, its process indexes mapped onto `processes`.
-    private let previous: (owners: OwnerLookup, processes: [Int32])?
+    /// The previous reading's owners of endpoints this reading does not have, with their
+    /// process indexes in `processes`; nil without a previous reading or when none went.
+    private let departed: OwnerLookup?
 
     /// Owners of `sockets`, read at `readAt`. Listeners claim an endpoint before the
     /// connections accepted on it; the first socket named for an endpoint wins. With
@@ -110,24 +109,25 @@ public final class EndpointOwners: Sendable {
         udpUnconnected = unconnected
         owners = OwnerLookup(byEndpoint: byEndpoint, byPort: byPort)
         self.readAt = readAt
-        ownProcessCount = processes.count
-        // Only the previous reading's own owners and processes: its predecessor's are not
-        // kept, so memory holds two readings at most.
+        // Only the previous reading's own owners (not those it kept from its predecessor),
+        // and of them only the endpoints this reading does not have: a lookup this
+        // reading answers never reaches them, and memory holds what closed since.
+        var goneByEndpoint: [LocalEndpoint: Int32] = [:], goneByPort: [LocalEndpoint: Int32] = [:]
         if let previous {
-            var mapped: [Int32] = [0]
-            for process in previous.processes[1..<previous.ownProcessCount] {
-                if let known = processIndex[process] {
-                    mapped.append(known)
-                } else {
-                    processes.append(process)
-                    processIndex[process] = Int32(processes.count - 1)
-                    mapped.append(Int32(processes.count - 1))
-                }
+            func carried(_ index: Int32) -> Int32 {
+                let process = previous.processes[Int(index)]
+                if let known = processIndex[process] { return known }
+                processes.append(process)
+                processIndex[process] = Int32(processes.count - 1)
+                return Int32(processes.count - 1)
             }
-            self.previous = (previous.owners, mapped)
-        } else {
-            self.previous = nil
+            previous.owners.forEach(byEndpoint: { key, index in
+                if byEndpoint[key] == nil { goneByEndpoint[key] = carried(index) }
+            }, byPort: { key, index in
+                if byPort[key] == nil { goneByPort[key] = carried(index) }
+            })
         }
+        departed = goneByEndpoint.isEmpty && goneByPort.isEmpty ? nil : OwnerLookup(byEndpoint: goneByEndpoint, byPort: goneByPort)
         self.processes = processes
     }
 
@@ -151,9 +151,8 @@ public final class EndpointOwners: Sendable {
     @inline(__always)
     public func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16, capturedAt: UInt64) -> Int32 {
         let index = owners.processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
-        guard index == 0, capturedAt < readAt, let previous else { return index }
-        return previous.processes[Int(previous.owners.processIndex(ipProtocol: ipProtocol, localAddress: localAddress,
-                                                                    localPort: localPort))]
+        guard index == 0, capturedAt < readAt, let departed else { return index }
+        return departed.processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
     }
 
     /// The process that owns a local endpoint in this reading, if any.
@@ -193,6 +192,12 @@ struct OwnerLookup: Sendable {
         udpOwnedPorts = udpOwned
         self.byEndpoint = EndpointIndex(byEndpoint)
         self.byPort = EndpointIndex(byPort)
+    }
+
+    /// Calls the bodies with each endpoint and each port key, and its value.
+    func forEach(byEndpoint endpointBody: (LocalEndpoint, Int32) -> Void, byPort portBody: (LocalEndpoint, Int32) -> Void) {
+        byEndpoint.forEach(endpointBody)
+        byPort.forEach(portBody)
     }
 
     /// See `EndpointOwners.processIndex(ipProtocol:localAddress:localPort:)`.
@@ -239,6 +244,11 @@ struct EndpointIndex: Sendable {
             slots[slot] = Slot(address: key.address, port: key.port, ipProtocol: key.ipProtocol, value: value)
         }
         self.slots = slots
+    }
+
+    /// Calls `body` with each key and its value.
+    func forEach(_ body: (LocalEndpoint, Int32) -> Void) {
+        for slot in slots where slot.value != 0 { body(LocalEndpoint(slot.ipProtocol, slot.address, slot.port), slot.value) }
     }
 
     private static func home(_ key: LocalEndpoint, seed: UInt64, mask: Int) -> Int {
