@@ -76,9 +76,15 @@ public final class SocketstatTask: Service, Sendable {
         switch result {
         case .success(let snapshot):
             latest.set(Reading(snapshot: snapshot, hostAddress: host, succeeded: true, duration: elapsed))
-            let settled = aggregator?.withAccounting { accounting in
-                accounting.endpoints = EndpointOwners(snapshot, readAt: readAt, previous: accounting.endpoints)
-                return accounting.lastSettlement
+            // Built outside the aggregator's lock, which the packet path waits for: on a host
+            // with many sockets that is most of a reading's work after the reading itself.
+            // This thread alone sets the owners, so the previous ones cannot change meanwhile.
+            let settled = aggregator.map { aggregator in
+                let owners = EndpointOwners(snapshot, readAt: readAt, previous: aggregator.withAccounting { $0.endpoints })
+                return aggregator.withAccounting { accounting in
+                    accounting.endpoints = owners
+                    return accounting.lastSettlement
+                }
             }
             logger.debug("socket table read", metadata: [
                 "sockets": "\(snapshot.sockets.count)", "duration": "\(elapsed)",
