@@ -75,12 +75,14 @@ public final class EndpointOwners: Sendable {
         var unconnected = PortSet()
         var processes = [ProcessIdentity(name: "")]
         var processIndex: [ProcessIdentity: Int32] = [:]
-        func index(_ name: String, _ socket: Socket) -> Int32 {
-            let process = ProcessIdentity(name: name, unit: socket.processUnit ?? "")
+        func intern(_ process: ProcessIdentity) -> Int32 {
             if let known = processIndex[process] { return known }
             processes.append(process)
             processIndex[process] = Int32(processes.count - 1)
             return Int32(processes.count - 1)
+        }
+        func index(_ name: String, _ socket: Socket) -> Int32 {
+            intern(ProcessIdentity(name: name, unit: socket.processUnit ?? ""))
         }
         var byEndpoint: [LocalEndpoint: Int32] = [:]
         var byPort: [LocalEndpoint: Int32] = [:]
@@ -114,17 +116,10 @@ public final class EndpointOwners: Sendable {
         // reading answers never reaches them, and memory holds what closed since.
         var goneByEndpoint: [LocalEndpoint: Int32] = [:], goneByPort: [LocalEndpoint: Int32] = [:]
         if let previous {
-            func carried(_ index: Int32) -> Int32 {
-                let process = previous.processes[Int(index)]
-                if let known = processIndex[process] { return known }
-                processes.append(process)
-                processIndex[process] = Int32(processes.count - 1)
-                return Int32(processes.count - 1)
-            }
             previous.owners.forEach(byEndpoint: { key, index in
-                if byEndpoint[key] == nil { goneByEndpoint[key] = carried(index) }
+                if byEndpoint[key] == nil { goneByEndpoint[key] = intern(previous.processes[Int(index)]) }
             }, byPort: { key, index in
-                if byPort[key] == nil { goneByPort[key] = carried(index) }
+                if byPort[key] == nil { goneByPort[key] = intern(previous.processes[Int(index)]) }
             })
         }
         departed = goneByEndpoint.isEmpty && goneByPort.isEmpty ? nil : OwnerLookup(byEndpoint: goneByEndpoint, byPort: goneByPort)

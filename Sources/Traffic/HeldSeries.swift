@@ -62,8 +62,15 @@ final class HeldSeries {
     /// in 16 not held when 4,096 are).
     @inline(__always)
     func mayHold(hash: UInt64) -> Bool {
-        let bit = Int(truncatingIfNeeded: hash >> 16) & 0xFFFF
-        return filter[bit >> 6] & (1 << UInt64(bit & 63)) != 0
+        let (word, bit) = Self.filterPosition(hash)
+        return filter[word] & bit != 0
+    }
+
+    /// The filter word and bit of `hash`: its bits 16-31.
+    @inline(__always)
+    private static func filterPosition(_ hash: UInt64) -> (word: Int, bit: UInt64) {
+        let position = Int(truncatingIfNeeded: hash >> 16) & 0xFFFF
+        return (position >> 6, 1 << UInt64(position & 63))
     }
 
     /// The hash the series `key` held for the local endpoint (`address`, `port`) is found by.
@@ -115,8 +122,8 @@ final class HeldSeries {
                                               counters: TrafficCounters(bytes: bytes, packets: 1)))
         count += 1
         index[slot] = tag | UInt64(count)
-        let bit = Int(truncatingIfNeeded: hash >> 16) & 0xFFFF
-        filter[bit >> 6] |= 1 << UInt64(bit & 63)
+        let (word, bit) = Self.filterPosition(hash)
+        filter[word] |= bit
         return true
     }
 

@@ -151,7 +151,7 @@ for i in $(seq 1 40); do
 done
 for client in "${clients[@]}"; do wait "$client" || fail "a pe-gamma client failed"; done
 gamma_settled() {
-    ip netns exec "$A" curl -sf http://127.0.0.1:19100/metrics > "$E2E_TMP/gamma.txt" || return 1
+    scrape "$A" http://127.0.0.1:19100/metrics > "$E2E_TMP/gamma.txt" || return 1
     python3 - "$E2E_TMP/gamma.txt" <<'PY'
 import re, sys
 from collections import Counter
