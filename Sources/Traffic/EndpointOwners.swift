@@ -103,7 +103,7 @@ public final class EndpointOwners: Sendable {
             guard let name = socket.processName else { continue }
             let key = LocalEndpoint(socket.ipProtocol, socket.address, socket.port)
             if byEndpoint[key] == nil { byEndpoint[key] = index(name, socket) }
-            let portKey = LocalEndpoint(socket.ipProtocol, .zero, socket.port)
+            let portKey = OwnerLookup.portKey(socket.ipProtocol, socket.address, socket.port)
             if byPort[portKey] == nil { byPort[portKey] = index(name, socket) }
         }
         tcpListening = tcp
@@ -134,20 +134,33 @@ public final class EndpointOwners: Sendable {
 
     /// The index in `processes` of the process that owns a local endpoint in this
     /// reading: a socket bound to exactly that address, else a wildcard socket on the
-    /// port, else any connected socket with that local port; 0 when none does.
+    /// port, else any connected socket with that local port on the same side of loopback
+    /// (a loopback socket never carries another address's packets, and a client's
+    /// ephemeral port is often in use on loopback too); 0 when none does.
     public func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> Int32 {
-        owners.processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
+        guard owners.mayOwn(ipProtocol: ipProtocol, port: localPort) else { return 0 }
+        let bound = owners.boundIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
+        return bound != 0 ? bound : owners.portIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
     }
 
     /// The index in `processes` of the process that owned a local endpoint when a packet
-    /// captured at `capturedAt` (microseconds since 1970) was sent or received: this
-    /// reading's owner, else, for a packet captured before this reading was taken, the
-    /// previous reading's; 0 when neither names one.
+    /// captured at `capturedAt` (microseconds since 1970) was sent or received. For a
+    /// packet captured before this reading was taken the previous reading's owners of
+    /// endpoints gone since answer too, each kind of match before the next one: a socket
+    /// bound to the address in this reading, then in the previous one, then a connected
+    /// socket on the port alone in this reading, then in the previous one. 0 when none.
     @inline(__always)
     public func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16, capturedAt: UInt64) -> Int32 {
-        let index = owners.processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
-        guard index == 0, capturedAt < readAt, let departed else { return index }
-        return departed.processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
+        guard capturedAt < readAt, let departed else {
+            return processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
+        }
+        let owned = owners.mayOwn(ipProtocol: ipProtocol, port: localPort)
+        let gone = departed.mayOwn(ipProtocol: ipProtocol, port: localPort)
+        guard owned || gone else { return 0 }
+        if owned, case let index = owners.boundIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort), index != 0 { return index }
+        if gone, case let index = departed.boundIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort), index != 0 { return index }
+        if owned, case let index = owners.portIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort), index != 0 { return index }
+        return gone ? departed.portIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort) : 0
     }
 
     /// The process that owns a local endpoint in this reading, if any.
@@ -195,16 +208,31 @@ struct OwnerLookup: Sendable {
         byPort.forEach(portBody)
     }
 
-    /// See `EndpointOwners.processIndex(ipProtocol:localAddress:localPort:)`.
+    /// The key of a connected socket's port in `byPort`: its protocol and port, and the
+    /// loopback address 127.0.0.0 for a loopback socket or `::` for any other.
+    static func portKey(_ ipProtocol: UInt8, _ address: IPAddress, _ port: UInt16) -> LocalEndpoint {
+        LocalEndpoint(ipProtocol, address.isLoopback ? IPAddress(ipv4: 0x7F00_0000) : .zero, port)
+    }
+
+    /// False when no socket with a process holds `port`: then no lookup can answer.
     @inline(__always)
-    func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> Int32 {
+    func mayOwn(ipProtocol: UInt8, port: UInt16) -> Bool {
         switch ipProtocol {
-        case 6: guard tcpOwnedPorts.contains(localPort) else { return 0 }
-        case 17: guard udpOwnedPorts.contains(localPort) else { return 0 }
-        default: break
+        case 6: tcpOwnedPorts.contains(port)
+        case 17: udpOwnedPorts.contains(port)
+        default: true
         }
-        return localAddress.firstBound { byEndpoint.value(LocalEndpoint(ipProtocol, $0, localPort)) }
-            ?? byPort.value(LocalEndpoint(ipProtocol, .zero, localPort)) ?? 0
+    }
+
+    /// The owner of a socket bound to the address itself or to a wildcard; 0 when none.
+    @inline(__always)
+    func boundIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> Int32 {
+        localAddress.firstBound { byEndpoint.value(LocalEndpoint(ipProtocol, $0, localPort)) } ?? 0
+    }
+
+    /// The owner of a connected socket with the port on the same side of loopback; 0 when none.
+    func portIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16) -> Int32 {
+        byPort.value(Self.portKey(ipProtocol, localAddress, localPort)) ?? 0
     }
 }
 

@@ -68,6 +68,47 @@ struct EndpointOwnersLookupTests {
         #expect(Set(third.processes.map(\.name)) == ["", "sshd", "dig"], "the first reading's processes are gone")
     }
 
+    /// A connected socket answers for its port alone only on its own side of loopback: a
+    /// client's ephemeral port is often in use by a loopback connection too (a local
+    /// Prometheus scraping the agent), and that one never carries the client's packets.
+    @Test func aPortAloneNamesNoProcessAcrossLoopback() {
+        let owners = EndpointOwners(sockets: [
+            EndpointOwners.Socket(ipProtocol: 6, isListener: false, address: IPAddress("127.0.0.1")!, port: 45000, processName: "prometheus"),
+            EndpointOwners.Socket(ipProtocol: 6, isListener: false, address: IPAddress("10.0.0.5")!, port: 45001, processName: "curl"),
+            EndpointOwners.Socket(ipProtocol: 6, isListener: false, address: IPAddress("::1")!, port: 45002, processName: "grpc"),
+        ])
+        func name(_ address: String, _ port: UInt16) -> String? {
+            owners.processName(ipProtocol: 6, localAddress: IPAddress(address)!, localPort: port)
+        }
+        #expect(name("127.0.0.1", 45000) == "prometheus")
+        #expect(name("127.0.0.2", 45000) == "prometheus", "by port, on loopback")
+        #expect(name("10.0.0.5", 45000) == nil)
+        #expect(name("10.0.0.99", 45001) == "curl", "by port, off loopback")
+        #expect(name("127.0.0.1", 45001) == nil)
+        #expect(name("127.0.0.1", 45002) == "grpc", "::1 and 127/8 are one side")
+        #expect(name("2001:db8::5", 45002) == nil)
+    }
+
+    /// For a packet captured before a reading, the previous reading's socket bound to the
+    /// packet's address names it before this reading's socket that only has the port.
+    @Test func theEndpointThatWentNamesItsPacketsBeforeAnotherAddressOnItsPort() {
+        let client = IPAddress("10.0.0.5")!
+        let first = EndpointOwners(sockets: [
+            EndpointOwners.Socket(ipProtocol: 6, isListener: false, address: client, port: 41000, processName: "curl"),
+        ], readAt: 1_000_000)
+        let second = EndpointOwners(sockets: [
+            EndpointOwners.Socket(ipProtocol: 6, isListener: false, address: IPAddress("10.0.0.6")!, port: 41000, processName: "wget"),
+        ], readAt: 2_000_000, previous: first)
+        #expect(second.process(ipProtocol: 6, localAddress: client, localPort: 41000, capturedAt: 1_999_999)?.name == "curl")
+        #expect(second.process(ipProtocol: 6, localAddress: client, localPort: 41000, capturedAt: 2_000_000)?.name == "wget")
+        // Nor does the previous reading's port-alone match beat this reading's bound one.
+        let third = EndpointOwners(sockets: [
+            EndpointOwners.Socket(ipProtocol: 6, isListener: false, address: client, port: 41000, processName: "ssh"),
+        ], readAt: 3_000_000, previous: second)
+        #expect(third.process(ipProtocol: 6, localAddress: client, localPort: 41000, capturedAt: 2_999_999)?.name == "ssh")
+        #expect(third.process(ipProtocol: 6, localAddress: IPAddress("10.0.0.7")!, localPort: 41000, capturedAt: 2_999_999)?.name == "ssh")
+    }
+
     /// A reading whose time is unknown (0) never asks the previous one.
     @Test func aReadingWithoutATimeAnswersAlone() {
         let client = IPAddress("10.0.0.5")!
