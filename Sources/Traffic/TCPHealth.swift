@@ -106,9 +106,11 @@ public struct TCPHealthSnapshot: Sendable {
 /// connections, and the handshake time (SYN to SYN/ACK upstream, SYN/ACK to ACK
 /// downstream).
 ///
-/// Half-open handshakes live in a fixed, direct-mapped table indexed by a seeded hash of
-/// the 4-tuple, so a packet never allocates; a handshake whose slot another connection's
-/// SYN takes before it ends is counted as untracked. Time is the packets' own capture
+/// Half-open handshakes live in a fixed table of sets of `handshakeWays` slots, the set
+/// chosen by a seeded hash of the 4-tuple, so a packet never allocates; a handshake whose
+/// slot another connection's SYN takes before it ends is counted as untracked. A new
+/// connection takes an empty slot of its set first, then the oldest that holds no
+/// handshake, so the ended connections kept for their repeated RSTs outlive a collision. Time is the packets' own capture
 /// time, so a replay gives the figures the live run gave. Not thread-safe: the traffic
 /// accounting calls it under the aggregator's lock.
 public final class TCPHealth {
@@ -130,6 +132,8 @@ public final class TCPHealth {
     /// peer's folded edge (port 0, label ""), so a port scan makes a handful of edges, not
     /// one per port.
     public static let unconfirmedPortsPerPeer = 4
+    /// Slots of a set of the handshake table: a connection may live in any of them.
+    static let handshakeWays = 4
 
     /// An edge's counters, when it last counted an event, and whether a connection on it
     /// was ever established.
@@ -196,7 +200,10 @@ public final class TCPHealth {
     }
 
     private let slots: UnsafeMutablePointer<Slot>
-    private let mask: Int
+    /// Masks a hash to the first slot of its set.
+    private let setMask: Int
+    /// Slots of a set: `handshakeWays`, or the whole table when it is smaller.
+    private let ways: Int
     let seed: UInt64
     private let held: UnsafeMutablePointer<HeldEvent>
     @exclusivity(unchecked) private var heldCount = 0
@@ -245,7 +252,8 @@ public final class TCPHealth {
                 seed: UInt64 = SeededHash.randomSeed()) {
         let size = Self.powerOfTwo(atLeast: tableSize)
         self.tableSize = size
-        self.mask = size - 1
+        ways = min(Self.handshakeWays, size)
+        setMask = (size - 1) & ~(ways - 1)
         self.seed = seed
         self.maxEdges = max(1, maxEdges)
         // All-zero memory is a table of empty slots (`State.empty` is 0). calloc hands a
@@ -298,12 +306,12 @@ public final class TCPHealth {
         let remote = fromLocal ? packet.destination : packet.source
         let localPort = fromLocal ? packet.sourcePort : packet.destinationPort
         let remotePort = fromLocal ? packet.destinationPort : packet.sourcePort
-        let slot = slots + index(local, localPort, remote, remotePort)
-        let same = slot.pointee.matches(local, localPort, remote, remotePort)
         let syn = flags & 0x02 != 0, rst = flags & 0x04 != 0, ack = flags & 0x10 != 0
+        let set = slots + setIndex(local, localPort, remote, remotePort)
+        let found = find(in: set, local, localPort, remote, remotePort)
 
         if rst {
-            if same {
+            if let slot = found {
                 switch slot.pointee.state {
                 case .synSent, .synReceived:
                     // The other end answers the SYN with a RST: refused. The opener
@@ -326,6 +334,7 @@ public final class TCPHealth {
             // slot holds a handshake still under way.
             let entry = Slot(local: local, remote: remote, start: time, localPort: localPort, remotePort: remotePort,
                              servicePort: servicePort, state: .closed, upstream: servicePort != localPort)
+            let slot = victim(in: set)
             if !slot.pointee.state.inHandshake || expire(slot) { slot.pointee = entry }
             record(.reset, entry)
             return
@@ -333,7 +342,9 @@ public final class TCPHealth {
 
         if syn && !ack {
             // A retransmitted SYN, or one of a connection already counted, is not a new attempt.
-            if same && (slot.pointee.state.inHandshake || slot.pointee.state == .expired) { return }
+            if let found, found.pointee.state.inHandshake || found.pointee.state == .expired { return }
+            // A new connection on the 4-tuple of an ended one takes its slot.
+            let slot = found ?? victim(in: set)
             if slot.pointee.state.inHandshake && !expire(slot) {
                 untracked &+= 1
                 leaveHandshake(slot)
@@ -346,7 +357,7 @@ public final class TCPHealth {
             return
         }
 
-        guard same else { return }
+        guard let slot = found else { return }
         if syn {
             // SYN/ACK.
             if fromLocal {
@@ -369,8 +380,8 @@ public final class TCPHealth {
     /// The window scale the opening SYN of a handshake in progress offered (its shift plus
     /// one, 0 without the option); nil when the table holds no such handshake.
     func openingWindowScale(_ local: IPAddress, _ localPort: UInt16, _ remote: IPAddress, _ remotePort: UInt16) -> UInt8? {
-        let slot = slots + index(local, localPort, remote, remotePort)
-        guard slot.pointee.matches(local, localPort, remote, remotePort), slot.pointee.state.inHandshake else { return nil }
+        let set = slots + setIndex(local, localPort, remote, remotePort)
+        guard let slot = find(in: set, local, localPort, remote, remotePort), slot.pointee.state.inHandshake else { return nil }
         return slot.pointee.synWindowScale
     }
 
@@ -410,10 +421,39 @@ public final class TCPHealth {
         for i in 0..<tableSize { _ = expire(slots + i) }
     }
 
-    private func index(_ local: IPAddress, _ localPort: UInt16, _ remote: IPAddress, _ remotePort: UInt16) -> Int {
+    /// The first slot of the 4-tuple's set.
+    private func setIndex(_ local: IPAddress, _ localPort: UInt16, _ remote: IPAddress, _ remotePort: UInt16) -> Int {
         let hash = SeededHash.mix(seed: seed, remote.low, remote.high ^ local.low ^ (local.high >> 1),
                                   UInt64(localPort) << 16 | UInt64(remotePort))
-        return Int(truncatingIfNeeded: hash) & mask
+        return Int(truncatingIfNeeded: hash) & setMask
+    }
+
+    /// The slot of the set starting at `set` that holds the 4-tuple, if any.
+    @inline(__always)
+    private func find(in set: UnsafeMutablePointer<Slot>, _ local: IPAddress, _ localPort: UInt16,
+                      _ remote: IPAddress, _ remotePort: UInt16) -> UnsafeMutablePointer<Slot>? {
+        for way in 0..<ways {
+            let slot = set + way
+            if slot.pointee.state != .empty && slot.pointee.matches(local, localPort, remote, remotePort) { return slot }
+        }
+        return nil
+    }
+
+    /// The slot of the set starting at `set` a connection it does not hold takes: an empty
+    /// one, else the oldest holding no handshake under way, else the oldest handshake.
+    private func victim(in set: UnsafeMutablePointer<Slot>) -> UnsafeMutablePointer<Slot> {
+        var oldestEnded: UnsafeMutablePointer<Slot>? = nil
+        var oldestHandshake = set
+        for way in 0..<ways {
+            let slot = set + way
+            if slot.pointee.state == .empty { return slot }
+            if slot.pointee.state.inHandshake {
+                if slot.pointee.start < oldestHandshake.pointee.start || !oldestHandshake.pointee.state.inHandshake { oldestHandshake = slot }
+            } else if oldestEnded.map({ slot.pointee.start < $0.pointee.start }) ?? true {
+                oldestEnded = slot
+            }
+        }
+        return oldestEnded ?? oldestHandshake
     }
 
     /// Counts an event on its edge, now if the socket table names the local process or

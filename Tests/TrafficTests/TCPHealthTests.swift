@@ -98,6 +98,27 @@ import Testing
         #expect(edge.timedOut >= 1)
     }
 
+    /// A connection reset by the local end is remembered so its repeated RSTs count once,
+    /// however the handshakes that start meanwhile hash: with a table of one set of four,
+    /// three handshakes under way leave it its slot. A fifth connection takes the ended
+    /// one's slot, not a handshake's, so nothing is untracked.
+    @Test func anEndedConnectionKeepsItsSlotBesideHandshakes() {
+        for seed: UInt64 in 1...20 {
+            let health = TCPHealth(maxEdges: 100, tableSize: 4, seed: seed)
+            health.observe(segment(host, "192.0.2.10", 40010, 443, 0x04, at: 0), fromLocal: true, servicePort: 443)
+            for port in UInt16(40020)..<40023 {
+                health.observe(segment(host, "192.0.2.30", port, 9000, 0x02, at: 1_000 + UInt64(port)), fromLocal: true, servicePort: 9000)
+            }
+            health.observe(segment("192.0.2.10", host, 443, 40010, 0x04, at: 2_000_000), fromLocal: false, servicePort: 443)
+            var snapshot = health.snapshot()
+            #expect(edges(snapshot)[key("192.0.2.10", 443, upstream: true)]?.reset == 1, "seed \(seed)")
+            health.observe(segment(host, "192.0.2.30", 40023, 9000, 0x02, at: 2_100_000), fromLocal: true, servicePort: 9000)
+            snapshot = health.snapshot()
+            #expect(snapshot.untrackedHandshakes == 0, "seed \(seed)")
+            #expect(health.handshakesInProgress == 4, "seed \(seed)")
+        }
+    }
+
     /// Data packets and ACKs while no downstream handshake waits leave the table alone,
     /// and a retransmitted SYN/ACK does not restart the downstream handshake's clock.
     @Test func downstreamHandshakeTimesFromTheFirstSynAck() {
