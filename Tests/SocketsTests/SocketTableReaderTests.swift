@@ -97,35 +97,36 @@ struct LiveSocketTableTests {
 
         let snapshot = try SocketTableReader(source: source).read()
         let comm = try Self.ownComm()
-        func find(_ proto: TransportProtocol, _ state: SocketState, _ port: UInt16, remote: UInt16 = 0) -> OwnedSocket? {
+        // By address too: 127.0.0.1 and ::1 (and the suites running beside this one) can
+        // have a socket on the same port number.
+        func find(_ proto: TransportProtocol, _ state: SocketState, _ address: IPAddress, _ port: UInt16,
+                  remote: UInt16 = 0) -> OwnedSocket? {
             snapshot.sockets.first {
-                $0.entry.protocol == proto && $0.entry.state == state && $0.entry.localPort == port
-                    && (remote == 0 || $0.entry.remotePort == remote)
+                $0.entry.protocol == proto && $0.entry.state == state && $0.entry.localAddress == address
+                    && $0.entry.localPort == port && (remote == 0 || $0.entry.remotePort == remote)
             }
         }
         for pair in [v4, v6] {
-            let listener = try #require(find(.tcp, .listen, pair.serverPort))
+            let listener = try #require(find(.tcp, .listen, pair.address, pair.serverPort))
             #expect(listener.processName == comm)
-            #expect(listener.entry.localAddress == pair.address)
-            let accepted = try #require(find(.tcp, .established, pair.serverPort, remote: pair.clientPort))
+            let accepted = try #require(find(.tcp, .established, pair.address, pair.serverPort, remote: pair.clientPort))
             #expect(accepted.processName == comm)
-            let client = try #require(find(.tcp, .established, pair.clientPort, remote: pair.serverPort))
+            let client = try #require(find(.tcp, .established, pair.address, pair.clientPort, remote: pair.serverPort))
             #expect(client.processName == comm)
             #expect(client.entry.remoteAddress == pair.address)
             #expect(snapshot.isListening(.tcp, pair.serverPort))
             #expect(snapshot.listener(protocol: .tcp, localAddress: pair.address, localPort: pair.serverPort)?.name == comm)
         }
         for bound in [udp4, udp6] {
-            let socket = try #require(find(.udp, .listen, bound.port))
+            let socket = try #require(find(.udp, .listen, bound.address, bound.port))
             #expect(socket.processName == comm)
-            #expect(socket.entry.localAddress == bound.address)
             // Bound by the kernel to an ephemeral port and unconnected: a sendto client by
             // the rule of docs/sockets.md, not a server.
             #expect(snapshot.ephemeralPorts.contains(bound.port))
             #expect(snapshot.udpUnconnectedEphemeral.contains(bound.port))
             #expect(!snapshot.isListening(.udp, bound.port))
         }
-        let connected = try #require(find(.udp, .established, udpConnected.port, remote: udp4.port))
+        let connected = try #require(find(.udp, .established, udp4.address, udpConnected.port, remote: udp4.port))
         #expect(connected.processName == comm)
         #expect(!snapshot.isListening(.udp, udpConnected.port))
 
