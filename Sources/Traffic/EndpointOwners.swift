@@ -157,10 +157,16 @@ public final class EndpointOwners: Sendable {
         let owned = owners.mayOwn(ipProtocol: ipProtocol, port: localPort)
         let gone = departed.mayOwn(ipProtocol: ipProtocol, port: localPort)
         guard owned || gone else { return 0 }
-        if owned, case let index = owners.boundIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort), index != 0 { return index }
-        if gone, case let index = departed.boundIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort), index != 0 { return index }
-        if owned, case let index = owners.portIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort), index != 0 { return index }
-        return gone ? departed.portIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort) : 0
+        func bound(_ lookup: OwnerLookup) -> Int32 {
+            lookup.boundIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
+        }
+        func port(_ lookup: OwnerLookup) -> Int32 {
+            lookup.portIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
+        }
+        if owned, case let index = bound(owners), index != 0 { return index }
+        if gone, case let index = bound(departed), index != 0 { return index }
+        if owned, case let index = port(owners), index != 0 { return index }
+        return gone ? port(departed) : 0
     }
 
     /// The process that owns a local endpoint in this reading, if any.

@@ -110,9 +110,9 @@ public struct TCPHealthSnapshot: Sendable {
 /// chosen by a seeded hash of the 4-tuple, so a packet never allocates; a handshake whose
 /// slot another connection's SYN takes before it ends is counted as untracked. A new
 /// connection takes an empty slot of its set first, then the oldest that holds no
-/// handshake, so the ended connections kept for their repeated RSTs outlive a collision. Time is the packets' own capture
-/// time, so a replay gives the figures the live run gave. Not thread-safe: the traffic
-/// accounting calls it under the aggregator's lock.
+/// handshake, so the ended connections kept for their repeated RSTs outlive a collision.
+/// Time is the packets' own capture time, so a replay gives the figures the live run
+/// gave. Not thread-safe: the traffic accounting calls it under the aggregator's lock.
 public final class TCPHealth {
     /// Upper bounds of the handshake-time histogram's buckets, in microseconds.
     public static let bucketBounds: [UInt64] = [1_000, 5_000, 25_000, 100_000, 500_000, 2_500_000]
@@ -448,7 +448,8 @@ public final class TCPHealth {
             let slot = set + way
             if slot.pointee.state == .empty { return slot }
             if slot.pointee.state.inHandshake {
-                if slot.pointee.start < oldestHandshake.pointee.start || !oldestHandshake.pointee.state.inHandshake { oldestHandshake = slot }
+                let older = slot.pointee.start < oldestHandshake.pointee.start
+                if older || !oldestHandshake.pointee.state.inHandshake { oldestHandshake = slot }
             } else if oldestEnded.map({ slot.pointee.start < $0.pointee.start }) ?? true {
                 oldestEnded = slot
             }
