@@ -442,19 +442,14 @@ public final class TCPHealth {
     /// The slot of the set starting at `set` a connection it does not hold takes: an empty
     /// one, else the oldest holding no handshake under way, else the oldest handshake.
     private func victim(in set: UnsafeMutablePointer<Slot>) -> UnsafeMutablePointer<Slot> {
-        var oldestEnded: UnsafeMutablePointer<Slot>? = nil
-        var oldestHandshake = set
+        var victim = set
         for way in 0..<ways {
             let slot = set + way
             if slot.pointee.state == .empty { return slot }
-            if slot.pointee.state.inHandshake {
-                let older = slot.pointee.start < oldestHandshake.pointee.start
-                if older || !oldestHandshake.pointee.state.inHandshake { oldestHandshake = slot }
-            } else if oldestEnded.map({ slot.pointee.start < $0.pointee.start }) ?? true {
-                oldestEnded = slot
-            }
+            let ended = !slot.pointee.state.inHandshake
+            if ended != !victim.pointee.state.inHandshake ? ended : slot.pointee.start < victim.pointee.start { victim = slot }
         }
-        return oldestEnded ?? oldestHandshake
+        return victim
     }
 
     /// Counts an event on its edge, now if the socket table names the local process or
