@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
-// Micro-benchmarks for the capture hot path (decoder and ring) and the state file, kept
+// Micro-benchmarks for the capture hot path (decoder, ring, series table) and the state file, kept
 // out of the main package graph. Run with `swift run -c release DecodeBenchmark` (or
-// StateBenchmark) from this folder.
+// TableBenchmark, StateBenchmark) from this folder.
 import PackageDescription
 
 let package = Package(
@@ -16,6 +16,13 @@ let package = Package(
             name: "StateBenchmark",
             dependencies: [
                 .product(name: "Diagnostics", package: "planet-exporter"),
+                .product(name: "NetAddress", package: "planet-exporter"),
+                .product(name: "Traffic", package: "planet-exporter"),
+            ]
+        ),
+        .executableTarget(
+            name: "TableBenchmark",
+            dependencies: [
                 .product(name: "NetAddress", package: "planet-exporter"),
                 .product(name: "Traffic", package: "planet-exporter"),
             ]

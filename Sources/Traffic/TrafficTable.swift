@@ -27,6 +27,12 @@ public struct TrafficCounters: Sendable, BitwiseCopyable, Equatable {
 /// with linear probing at load at most 1/2. Live entries occupy `0..<count`, so a
 /// snapshot is a straight copy.
 ///
+/// An index slot is 4 bytes: the entry's position in its low bits and, in the bits the
+/// position does not need, a tag from the top of its key's hash. A probe passes over the
+/// slots of other keys by their tags, without loading their entries: at load 1/2 about a
+/// third of the keys do not sit in their first slot, and in a table larger than the CPU
+/// caches each entry loaded on the way would be a cache miss.
+///
 /// When a new series arrives at the bound, a sixteenth of the table (at least one series)
 /// is evicted in one pass: a selection over the eviction ranks, a compaction of the
 /// entries and a rebuild of the index. That is O(n) once per n/16 new series, and no
@@ -62,8 +68,13 @@ public final class TrafficTable {
 
     @exclusivity(unchecked) @usableFromInline var capacity = 0
     @exclusivity(unchecked) @usableFromInline var entries: UnsafeMutablePointer<Entry>
-    @exclusivity(unchecked) @usableFromInline var index: UnsafeMutablePointer<Int32>  // slot -> entry, -1 empty
+    /// Slot -> entry position | tag (see `slotValue`), `emptySlot` when empty.
+    @exclusivity(unchecked) @usableFromInline var index: UnsafeMutablePointer<UInt32>
     @exclusivity(unchecked) @usableFromInline var indexMask = 0
+    /// The bits of a slot that hold the entry's position; the others hold the tag.
+    @exclusivity(unchecked) @usableFromInline var positionMask: UInt32 = 0
+    /// The tag bits a slot may use: all but the position's, unless narrowed (tests).
+    @usableFromInline let tagBits: UInt32
     @exclusivity(unchecked) @usableFromInline var tick: UInt64 = 0
     /// Bumped whenever entries move (growth, eviction), so batched lookups know when
     /// the entry positions they gathered are stale.
@@ -73,16 +84,19 @@ public final class TrafficTable {
     @exclusivity(unchecked) var scratchCapacity = 1
     @usableFromInline let seed: UInt64
 
-    /// A table holding at most `maxSeries` series (at least 1).
-    public init(maxSeries: Int, initialCapacity: Int = 1024, seed: UInt64 = SeededHash.randomSeed()) {
-        self.maxSeries = max(1, maxSeries)
+    /// A table holding at most `maxSeries` series (at least 1, below 2^31). `tagBits`
+    /// narrows the index's tags to that many bits, so that tests can make keys share them.
+    public init(maxSeries: Int, initialCapacity: Int = 1024, seed: UInt64 = SeededHash.randomSeed(), tagBits: Int = 32) {
+        self.maxSeries = min(max(1, maxSeries), Int(Int32.max))
         self.seed = seed
+        self.tagBits = tagBits >= 32 ? .max : UInt32(truncatingIfNeeded: (1 << max(0, tagBits)) - 1) << (32 - max(0, tagBits))
         let start = min(self.maxSeries, max(16, initialCapacity))
         entries = Self.allocate(Entry.self, capacity: start)
         capacity = start
+        positionMask = Self.positionMask(for: start)
         let slots = Self.indexSize(for: start)
-        index = Self.allocate(Int32.self, capacity: slots)
-        index.initialize(repeating: -1, count: slots)
+        index = Self.allocate(UInt32.self, capacity: slots)
+        index.initialize(repeating: Self.emptySlot, count: slots)
         indexMask = slots - 1
     }
 
@@ -114,17 +128,56 @@ public final class TrafficTable {
         return size
     }
 
+    /// An index slot that holds no entry. No entry's slot is all ones: its position is
+    /// below `capacity`, which is below `positionMask`.
+    @usableFromInline static let emptySlot = UInt32.max
+
+    /// The slot bits that hold positions below `capacity`: as many as `capacity` needs.
+    static func positionMask(for capacity: Int) -> UInt32 {
+        let bits = Int.bitWidth - capacity.leadingZeroBitCount
+        return bits >= 32 ? .max : UInt32(truncatingIfNeeded: (1 << bits) - 1)
+    }
+
+    /// The tag of a key with `hash`: its top bits, in the slot bits positions leave free.
+    @inlinable
+    func tag(hash: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: hash >> 32) & ~positionMask & tagBits
+    }
+
+    /// The slot value of the entry at `position` whose key has `hash`.
+    @inlinable
+    func slotValue(position: Int, hash: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: position) | tag(hash: hash)
+    }
+
+    /// Whether the slot value `value` may hold a key with tag `tag`: not empty, and the same tag.
+    @inlinable
+    func mayHold(_ value: UInt32, tag: UInt32) -> Bool {
+        value != Self.emptySlot && value & ~positionMask == tag
+    }
+
+    /// The slot holding `key` (whose hash is `hash`) and its entry's position, or the empty
+    /// slot its probe sequence ends at and nil.
+    @inlinable
+    func probe(_ key: TrafficKey, hash: UInt64) -> (slot: Int, position: Int?) {
+        let tag = self.tag(hash: hash)
+        var slot = homeSlot(hash: hash)
+        while true {
+            let value = index[slot]
+            if value == Self.emptySlot { return (slot, nil) }
+            if value & ~positionMask == tag {
+                let position = Int(value & positionMask)
+                if entries[position].key == key { return (slot, position) }
+            }
+            slot = (slot + 1) & indexMask
+        }
+    }
+
     /// The hash `key` is found by; a batch (`add(batch:)`) takes it from its caller, which
     /// computes it once per packet for both the prefetch and the add.
     @inlinable
     public func hash(_ key: TrafficKey) -> UInt64 {
         key.hashValue(seed: seed)
-    }
-
-    /// The first slot of `key`'s probe sequence in the index.
-    @inlinable
-    func homeSlot(_ key: TrafficKey) -> Int {
-        homeSlot(hash: hash(key))
     }
 
     /// The first slot of the probe sequence of a key with `hash`.
@@ -137,20 +190,21 @@ public final class TrafficTable {
     /// recently active series if the table is full) when it is new.
     @inlinable
     public func add(_ key: TrafficKey, bytes: UInt64) {
+        add(key, hash: hash(key), bytes: bytes)
+    }
+
+    /// `add(_:bytes:)` for a key whose hash the caller has.
+    @inlinable
+    func add(_ key: TrafficKey, hash: UInt64, bytes: UInt64) {
         tick &+= 1
-        var slot = homeSlot(key)
-        while true {
-            let entry = Int(index[slot])
-            if entry < 0 { break }
-            if entries[entry].key == key {
-                entries[entry].counters.bytes &+= bytes
-                entries[entry].counters.packets &+= 1
-                entries[entry].lastActive = tick
-                return
-            }
-            slot = (slot + 1) & indexMask
+        let (slot, position) = probe(key, hash: hash)
+        guard let position else {
+            insert(key, hash: hash, bytes: bytes, emptySlot: slot)
+            return
         }
-        insert(key, bytes: bytes, emptySlot: slot)
+        entries[position].counters.bytes &+= bytes
+        entries[position].counters.packets &+= 1
+        entries[position].lastActive = tick
     }
 
     /// Starts loading the index slot a key with `hash` would be found at, for a batch `add`
@@ -166,45 +220,51 @@ public final class TrafficTable {
     /// as calling `add` for each; `hashes[i]` is `hash(keys[i])`.
     ///
     /// The table is larger than the CPU caches, so a lookup is two cache misses (index
-    /// slot, entry). Gathering the first probe of every key of the batch in one loop,
-    /// then finding each key's entry in another (following the probe sequence when the
-    /// first slot holds another key), lets the CPU overlap those misses instead of paying
-    /// for them one packet after the other; only keys not in the table are left for
-    /// `add` one by one.
+    /// slot, entry). Finding the slot with each key's tag in one loop (the index slots were
+    /// prefetched when the packets were queued) and loading its entry ahead, then checking
+    /// the keys in another, lets the CPU overlap those misses instead of paying for them
+    /// one packet after the other; only keys not in the table are left for `add` one by one.
     @inlinable
     public func add(batch keys: UnsafePointer<TrafficKey>, hashes: UnsafePointer<UInt64>, bytes: UnsafePointer<UInt64>,
                     count n: Int) {
+        // Per key: the position of the entry with its tag (the first on its probe sequence,
+        // then the one holding the key), -1 when there is none.
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { found in
             let start = generation
             for i in 0..<n {
-                let entry = index[homeSlot(hash: hashes[i])]
-                found[i] = entry
-                if entry >= 0 {
-                    // An entry can straddle two cache lines.
-                    let address = UnsafeRawPointer(entries + Int(entry))
-                    planet_prefetch_for_write(address)
-                    planet_prefetch_for_write(address + (MemoryLayout<Entry>.size - 1))
-                }
-            }
-            for i in 0..<n {
-                var entry = Int(found[i])
-                guard entry >= 0, entries[entry].key != keys[i] else { continue }
+                let tag = self.tag(hash: hashes[i])
                 var slot = homeSlot(hash: hashes[i])
-                repeat {
+                var value = index[slot]
+                while value != Self.emptySlot && value & ~positionMask != tag {
                     slot = (slot + 1) & indexMask
-                    entry = Int(index[slot])
-                } while entry >= 0 && entries[entry].key != keys[i]
-                found[i] = Int32(truncatingIfNeeded: entry)
+                    value = index[slot]
+                }
+                guard value != Self.emptySlot else {
+                    found[i] = -1
+                    continue
+                }
+                let position = Int(value & positionMask)
+                found[i] = Int32(truncatingIfNeeded: position)
+                // An entry can straddle two cache lines.
+                let address = UnsafeRawPointer(entries + position)
+                planet_prefetch_for_write(address)
+                planet_prefetch_for_write(address + (MemoryLayout<Entry>.size - 1))
             }
             for i in 0..<n {
-                let entry = Int(found[i])
-                if entry >= 0 && generation == start {
+                let position = Int(found[i])
+                // Another key with the same tag: rare, so the whole probe again.
+                guard position >= 0, entries[position].key != keys[i] else { continue }
+                found[i] = probe(keys[i], hash: hashes[i]).position.map { Int32(truncatingIfNeeded: $0) } ?? -1
+            }
+            for i in 0..<n {
+                let position = Int(found[i])
+                if position >= 0 && generation == start {
                     tick &+= 1
-                    entries[entry].counters.bytes &+= bytes[i]
-                    entries[entry].counters.packets &+= 1
-                    entries[entry].lastActive = tick
+                    entries[position].counters.bytes &+= bytes[i]
+                    entries[position].counters.packets &+= 1
+                    entries[position].lastActive = tick
                 } else {
-                    add(keys[i], bytes: bytes[i])
+                    add(keys[i], hash: hashes[i], bytes: bytes[i])
                 }
             }
         }
@@ -214,28 +274,13 @@ public final class TrafficTable {
     public func add(_ key: TrafficKey, counters added: TrafficCounters) {
         guard added.packets > 0 else { return }
         add(key, bytes: added.bytes)
-        guard added.packets > 1, let slot = findSlot(key) else { return }
-        entries[Int(index[slot])].counters.packets &+= added.packets - 1
-    }
-
-    func findSlot(_ key: TrafficKey) -> Int? {
-        var slot = homeSlot(key)
-        while index[slot] >= 0 {
-            if entries[Int(index[slot])].key == key { return slot }
-            slot = (slot + 1) & indexMask
-        }
-        return nil
+        guard added.packets > 1, let position = probe(key, hash: hash(key)).position else { return }
+        entries[position].counters.packets &+= added.packets - 1
     }
 
     /// The counters of `key`, if it is in the table (not on the hot path).
     public func counters(for key: TrafficKey) -> TrafficCounters? {
-        var slot = homeSlot(key)
-        while index[slot] >= 0 {
-            let entry = Int(index[slot])
-            if entries[entry].key == key { return entries[entry].counters }
-            slot = (slot + 1) & indexMask
-        }
-        return nil
+        probe(key, hash: hash(key)).position.map { entries[$0].counters }
     }
 
     /// Copies every live series, in storage order.
@@ -263,7 +308,7 @@ public final class TrafficTable {
 
     /// Bytes of memory the table holds now.
     public var memoryFootprint: Int {
-        Self.allocationSize(capacity * MemoryLayout<Entry>.stride) + Self.allocationSize((indexMask + 1) * MemoryLayout<Int32>.stride)
+        Self.allocationSize(capacity * MemoryLayout<Entry>.stride) + Self.allocationSize((indexMask + 1) * MemoryLayout<UInt32>.stride)
             + scratchCapacity * MemoryLayout<UInt64>.stride
     }
 
@@ -277,23 +322,24 @@ public final class TrafficTable {
     // MARK: - internals
 
     @usableFromInline
-    func insert(_ key: TrafficKey, bytes: UInt64, emptySlot: Int) {
+    func insert(_ key: TrafficKey, hash: UInt64, bytes: UInt64, emptySlot: Int) {
         var slot = emptySlot
         if count == maxSeries {
             evictLeastRecentlyActive()
-            slot = probeEmptySlot(for: key)
+            slot = probeEmptySlot(hash: hash)
         } else if count == capacity {
             grow()
-            slot = probeEmptySlot(for: key)
+            slot = probeEmptySlot(hash: hash)
         }
         entries[count] = Entry(key: key, counters: TrafficCounters(bytes: bytes, packets: 1), lastActive: tick, rateMark: .zero)
-        index[slot] = Int32(count)
+        index[slot] = slotValue(position: count, hash: hash)
         count += 1
     }
 
-    func probeEmptySlot(for key: TrafficKey) -> Int {
-        var slot = homeSlot(key)
-        while index[slot] >= 0 { slot = (slot + 1) & indexMask }
+    /// The first empty slot of the probe sequence of a key with `hash`.
+    func probeEmptySlot(hash: UInt64) -> Int {
+        var slot = homeSlot(hash: hash)
+        while index[slot] != Self.emptySlot { slot = (slot + 1) & indexMask }
         return slot
     }
 
@@ -366,18 +412,20 @@ public final class TrafficTable {
         free(entries)
         entries = fresh
         capacity = newCapacity
+        positionMask = Self.positionMask(for: newCapacity)
         generation &+= 1
         let slots = Self.indexSize(for: newCapacity)
         free(index)
-        index = Self.allocate(Int32.self, capacity: slots)
+        index = Self.allocate(UInt32.self, capacity: slots)
         indexMask = slots - 1
         rebuildIndex()
     }
 
     func rebuildIndex() {
-        index.update(repeating: -1, count: indexMask + 1)
-        for entry in 0..<count {
-            index[probeEmptySlot(for: entries[entry].key)] = Int32(entry)
+        index.update(repeating: Self.emptySlot, count: indexMask + 1)
+        for position in 0..<count {
+            let hash = hash(entries[position].key)
+            index[probeEmptySlot(hash: hash)] = slotValue(position: position, hash: hash)
         }
     }
 }

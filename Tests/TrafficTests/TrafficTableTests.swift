@@ -125,6 +125,44 @@ import Testing
         #expect(a == b)
     }
 
+    /// The index's tags only let a probe pass over the slots of other keys. Keys that share
+    /// a tag (all of them, with no tag bits) must still each find their own entry, batched
+    /// or one at a time, through growth and eviction: the same counts as with whole tags,
+    /// and, without eviction, as a dictionary's.
+    @Test(arguments: [0, 1, 3])
+    func keysSharingATagKeepTheirOwnCounts(tagBits: Int) {
+        var rng = SplitMix(seed: 5)
+        let whole = TrafficTable(maxSeries: 400, initialCapacity: 16, seed: 3)
+        let narrowed = TrafficTable(maxSeries: 400, initialCapacity: 16, seed: 3, tagBits: tagBits)
+        let unbounded = TrafficTable(maxSeries: 10_000, initialCapacity: 16, seed: 3, tagBits: tagBits)
+        var reference: [TrafficKey: TrafficCounters] = [:]
+        let keys = UnsafeMutablePointer<TrafficKey>.allocate(capacity: 32)
+        let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: 32)
+        let bytes = UnsafeMutablePointer<UInt64>.allocate(capacity: 32)
+        defer { keys.deallocate(); hashes.deallocate(); bytes.deallocate() }
+        for _ in 0..<1500 {
+            let n = Int(rng.next() % 32) + 1
+            for i in 0..<n {
+                keys[i] = key(UInt32(rng.next() % 1000), port: UInt16(rng.next() % 2))
+                hashes[i] = narrowed.hash(keys[i])
+                bytes[i] = rng.next() % 1500
+                whole.add(keys[i], bytes: bytes[i])
+                reference[keys[i], default: TrafficCounters()].bytes += bytes[i]
+                reference[keys[i], default: TrafficCounters()].packets += 1
+            }
+            narrowed.add(batch: keys, hashes: hashes, bytes: bytes, count: n)
+            for i in 0..<n { unbounded.add(keys[i], bytes: bytes[i]) }
+        }
+        #expect(narrowed.evictedSeries == whole.evictedSeries)
+        #expect(narrowed.evictedSeries > 0)
+        let a = Dictionary(uniqueKeysWithValues: whole.snapshot().map { ($0.key, $0.counters) })
+        let b = Dictionary(uniqueKeysWithValues: narrowed.snapshot().map { ($0.key, $0.counters) })
+        #expect(a == b)
+        for (key, counters) in a { #expect(narrowed.counters(for: key) == counters) }
+        #expect(unbounded.count == reference.count)
+        for (key, counters) in reference { #expect(unbounded.counters(for: key) == counters) }
+    }
+
     /// Past 2 MiB the entries and the index are allocated for huge pages; counting, growth
     /// and eviction must not notice.
     @Test func largeTablesCountEveryPacketThroughGrowthAndEviction() {
