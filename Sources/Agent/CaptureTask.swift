@@ -87,8 +87,9 @@ public final class CaptureTask: Service, Sendable {
         }
         let wanted = wantedInterfaces()
         reapEndedSources(wanted: Set(wanted))
+        for source in state.withLock({ Array($0.sources.values) }) { source.setLocalAddresses(local) }
         for interface in wanted where state.withLock({ $0.sources[interface] == nil }) {
-            open(interface)
+            open(interface, local: local)
         }
     }
 
@@ -127,7 +128,7 @@ public final class CaptureTask: Service, Sendable {
         return options
     }
 
-    private func open(_ interface: String) {
+    private func open(_ interface: String, local: LocalAddresses) {
         do {
             let handle: PcapHandle
             if let opened = state.withLock({ $0.opened.removeValue(forKey: interface) }) {
@@ -140,7 +141,7 @@ public final class CaptureTask: Service, Sendable {
             }
             let aggregator = self.aggregator
             let source = CaptureSource(handle: handle, policy: .drop, wakeUp: aggregator.wakeUp,
-                                       decodesDNS: settings.maxDNSNames > 0,
+                                       decodesDNS: settings.maxDNSNames > 0, localAddresses: local,
                                        drainIfFree: { aggregator.drainIfFree($0, dns: $1) })
             aggregator.attach(source.ring)
             if let dns = source.dnsRing { aggregator.attach(dns: dns) }

@@ -58,7 +58,7 @@ public enum Replay {
             let source: CaptureSource
             do {
                 source = CaptureSource(handle: try PcapHandle.openOffline(path: file), policy: .wait,
-                                       wakeUp: aggregator.wakeUp, decodesDNS: maxDNSNames > 0)
+                                       wakeUp: aggregator.wakeUp, decodesDNS: maxDNSNames > 0, localAddresses: localAddresses)
             } catch {
                 errors.append(error.description)
                 continue

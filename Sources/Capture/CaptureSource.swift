@@ -1,6 +1,7 @@
 import CPcap
 import Diagnostics
 import Foundation
+import NetAddress
 import PacketDecoding
 import Ring
 import Synchronization
@@ -31,6 +32,15 @@ struct DispatchContext {
     var queries: Unmanaged<DNSQueryTable>?
     var dns = DNSTally()
     var answers = DNSAnswers()
+    /// The host's addresses and local networks; nil while unknown.
+    var local: LocalAddresses?
+
+    /// Whether DNS between `client` and `server` is the host's own DNS service answering
+    /// another host: the server is one of the host's addresses and the client is not.
+    func hostServes(client: IPAddress, server: IPAddress) -> Bool {
+        guard let local else { return false }
+        return local.contains(server) && !local.contains(client)
+    }
 }
 
 /// Remembers a DNS query (to port 53), or decodes a DNS response (from port 53) and, when it
@@ -41,8 +51,14 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captu
                        seconds: Int) {
     let summary = context.pointee.summary
     guard let queries = context.pointee.queries else { return }
-    if summary.destinationPort == 53, let id = DNSResponseDecoder.queryID(frame: captured, summary: summary) {
-        queries._withUnsafeGuaranteedRef { $0.record(query: summary, id: id) }
+    if summary.destinationPort == 53 {
+        // A query from another host to one of the host's addresses asks the host's own DNS
+        // service: it is not the host's lookup, and a flood of them would crowd the host's
+        // own queries out of the table.
+        if !context.pointee.hostServes(client: summary.source, server: summary.destination),
+           let id = DNSResponseDecoder.queryID(frame: captured, summary: summary) {
+            queries._withUnsafeGuaranteedRef { $0.record(query: summary, id: id) }
+        }
         // From port 53 too (one server asking another): a query, which the decoder counts as such.
         guard summary.sourcePort == 53 else { return }
     }
@@ -53,6 +69,9 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captu
     context.pointee.dns.count(status, droppedAddresses: context.pointee.answers.droppedAddresses)
     let named = status == .ok || status == .partial
     guard named || status == .noAddresses else { return }
+    // The host's DNS service answering another host: no query of the host's was asked, so
+    // it names nothing and is not refused either.
+    guard !context.pointee.hostServes(client: summary.destination, server: summary.source) else { return }
     // Every response answers its query, with addresses or without.
     let match = queries._withUnsafeGuaranteedRef { $0.match(response: summary, id: context.pointee.answers.id) }
     guard named, let ring = context.pointee.dnsRing else { return }
@@ -139,6 +158,10 @@ public final class CaptureSource: @unchecked Sendable {
     private let kernelDrops = KernelDropReader()
     /// Counts what the rings hold on the reading thread; see `init`.
     private let drainIfFree: (@Sendable () -> Bool)?
+    /// The host's addresses (`setLocalAddresses`), and how many times they were set: the
+    /// reading thread takes a copy before a dispatch when the count moved.
+    private let localAddresses: Mutex<LocalAddresses?>
+    private let localAddressChanges = Atomic<UInt64>(0)
 
     /// A source over `handle` whose summaries go into a new ring of `ringCapacity`, whose
     /// consumer sleeps on `wakeUp` (the aggregator's). Frames of a link type the decoder
@@ -148,10 +171,14 @@ public final class CaptureSource: @unchecked Sendable {
     /// With `drainIfFree`, the reading thread calls it with the two rings after each
     /// dispatch that read packets; it counts them there and then and returns true, or
     /// returns false (the consumer is busy), and then `wakeUp` is rung as without it.
+    ///
+    /// `localAddresses` (and `setLocalAddresses`) tell the host's own DNS lookups from
+    /// its DNS service answering other hosts; see `setLocalAddresses`.
     public init(handle: PcapHandle, ringCapacity: Int = 65536, policy: RingFullPolicy, wakeUp: WakeUp? = nil,
-                decodesDNS: Bool = true,
+                decodesDNS: Bool = true, localAddresses: LocalAddresses? = nil,
                 drainIfFree: (@Sendable (SPSCRing<PacketSummary>, SPSCRing<DNSAnswers>?) -> Bool)? = nil) {
         self.handle = handle
+        self.localAddresses = Mutex(localAddresses)
         self.ring = SPSCRing(minimumCapacity: ringCapacity, wakeUp: wakeUp)
         // A host receives a few DNS answers per second, not thousands: 128 slots of
         // about 600 bytes hold what arrives between two passes of the aggregator.
@@ -164,6 +191,15 @@ public final class CaptureSource: @unchecked Sendable {
         } else {
             self.drainIfFree = nil
         }
+    }
+
+    /// The host's addresses and local networks, now. Only the queries the host asks, and
+    /// those crossing it, are remembered for their responses: a query from another host to
+    /// one of these addresses asks the host's own DNS service, and its response names
+    /// nothing. Until they are known every query is remembered.
+    public func setLocalAddresses(_ local: LocalAddresses) {
+        localAddresses.withLock { $0 = local }
+        localAddressChanges.add(1, ordering: .releasing)
     }
 
     /// The latest counters, with the kernel's drop count read now (live handles).
@@ -207,7 +243,9 @@ public final class CaptureSource: @unchecked Sendable {
     /// Reads everything on the calling thread (used by `start`, and directly by tests).
     public func run() {
         var context = DispatchContext(linkType: handle.linkType, ring: .passUnretained(ring), policy: policy,
-                                      dnsRing: dnsRing.map { .passUnretained($0) }, queries: queries.map { .passUnretained($0) })
+                                      dnsRing: dnsRing.map { .passUnretained($0) }, queries: queries.map { .passUnretained($0) },
+                                      local: localAddresses.withLock { $0 })
+        var localChanges = localAddressChanges.load(ordering: .acquiring)
         // Each dispatch hands over at most one ring's worth of packets and then wakes the
         // aggregator: a sleeping aggregator is woken at least every `batch` packets (the
         // ring never fills behind its back), at the cost of one wake-up per batch, never
@@ -221,6 +259,11 @@ public final class CaptureSource: @unchecked Sendable {
         var busy = false
         let readiness = handle.isLive ? pcap_get_selectable_fd(handle.raw) : -1
         while !stopRequested.load(ordering: .acquiring) {
+            let changes = localAddressChanges.load(ordering: .acquiring)
+            if changes != localChanges {
+                localChanges = changes
+                context.local = localAddresses.withLock { $0 }
+            }
             let status = withUnsafeMutablePointer(to: &context) { pointer in
                 // libpcap hands `user` back untouched: convert the pointer rather than
                 // rebind the context's memory, which stays bound to DispatchContext.

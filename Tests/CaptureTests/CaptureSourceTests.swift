@@ -18,12 +18,18 @@ struct PcapFile {
 
     /// Adds an Ethernet/IPv4/UDP frame carrying `payload` bytes.
     mutating func addUDP(from src: UInt32, to dst: UInt32, sport: UInt16, dport: UInt16, payload: Int) {
+        addUDP(from: src, to: dst, sport: sport, dport: dport, data: [UInt8](repeating: 0xAB, count: payload))
+    }
+
+    /// Adds an Ethernet/IPv4/UDP frame carrying `data`.
+    mutating func addUDP(from src: UInt32, to dst: UInt32, sport: UInt16, dport: UInt16, data: [UInt8]) {
+        let payload = data.count
         var frame: [UInt8] = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]
         let total = 20 + 8 + payload
         frame += [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, 0, 0, 64, 17, 0, 0]
         for v in [src, dst] { frame += [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
         frame += [UInt8(sport >> 8), UInt8(sport & 0xFF), UInt8(dport >> 8), UInt8(dport & 0xFF), UInt8((8 + payload) >> 8), UInt8((8 + payload) & 0xFF), 0, 0]
-        frame += [UInt8](repeating: 0xAB, count: payload)
+        frame += data
         append32(0); append32(0); append32(UInt32(frame.count)); append32(UInt32(frame.count))
         bytes += frame
     }
@@ -114,4 +120,62 @@ struct PcapFile {
         let handle = try PcapHandle.openOffline(path: path)
         #expect(throws: CaptureError.self) { try handle.setFilter("port not-a-number") }
     }
+
+    /// A DNS message asking for the A record of `name`, or with `answer` its response.
+    static func dnsMessage(id: UInt16, name: String, answer: UInt32? = nil) -> [UInt8] {
+        var message: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), answer == nil ? 0x01 : 0x81, answer == nil ? 0x00 : 0x80,
+                                0, 1, 0, answer == nil ? 0 : 1, 0, 0, 0, 0]
+        for label in name.split(separator: ".") { message += [UInt8(label.utf8.count)] + Array(label.utf8) }
+        message += [0, 0, 1, 0, 1]
+        if let answer {
+            // The question's name by pointer, type A, class IN, TTL 300, 4 bytes.
+            message += [0xC0, 12, 0, 1, 0, 1, 0, 0, 0x01, 0x2C, 0, 4]
+            message += [UInt8(answer >> 24), UInt8((answer >> 16) & 0xFF), UInt8((answer >> 8) & 0xFF), UInt8(answer & 0xFF)]
+        }
+        return message
+    }
+
+    /// Queries from other hosts to the host's own DNS service (10.0.0.53), 10,000 of them,
+    /// enough to fill every set of the query table's 2,048 slots, do not crowd out the
+    /// host's own query (from 10.0.0.5): its response names the address. The service's
+    /// answers to those hosts name nothing and are not refused as unsolicited.
+    @Test func queriesToTheHostsDNSServiceLeaveRoomForItsOwn() throws {
+        var file = PcapFile()
+        let client: UInt32 = 0xC633_6400  // 198.51.100.0: other hosts
+        for n in 0..<10_000 {
+            file.addUDP(from: client | UInt32(n % 250 + 1), to: 0x0A00_0035, sport: UInt16(10_000 + n % 50_000), dport: 53,
+                        data: Self.dnsMessage(id: UInt16(n), name: "flood.example.test"))
+        }
+        file.addUDP(from: 0x0A00_0005, to: 0xC000_0235, sport: 40_000, dport: 53,
+                    data: Self.dnsMessage(id: 0x1234, name: "svc.example.test"))
+        file.addUDP(from: 0xC000_0235, to: 0x0A00_0005, sport: 53, dport: 40_000,
+                    data: Self.dnsMessage(id: 0x1234, name: "svc.example.test", answer: 0xCB00_7107))
+        file.addUDP(from: 0x0A00_0035, to: client | 1, sport: 53, dport: 10_000,
+                    data: Self.dnsMessage(id: 0, name: "flood.example.test", answer: 0xCB00_7109))
+        let path = try file.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        let aggregator = TrafficAggregator(accounting: TrafficAccounting(maxSeries: 10_000, localAddresses: local),
+                                           maxDNSNames: 100)
+        let source = CaptureSource(handle: try PcapHandle.openOffline(path: path), policy: .wait,
+                                   wakeUp: aggregator.wakeUp, localAddresses: local)
+        aggregator.attach(source.ring)
+        if let dns = source.dnsRing { aggregator.attach(dns: dns) }
+        aggregator.start()
+        source.run()
+        aggregator.stop()
+        aggregator.detach(source.ring)
+        if let dns = source.dnsRing { aggregator.detach(dns: dns) }
+
+        let dns = source.counters.dns
+        #expect(dns.queries == 1)
+        #expect(dns.queriesDropped == 0)
+        #expect(dns.messages[Int(DNSStatus.ok.rawValue)] == 2)
+        #expect(dns.refused.indices.allSatisfy { dns.refused[$0] == 0 })
+        let names = aggregator.dnsNames()
+        #expect(names.name(for: IPAddress(ipv4: 0xCB00_7107)) == "svc.example.test")
+        #expect(names.name(for: IPAddress(ipv4: 0xCB00_7109)) == "")
+        #expect(names.count == 1)
+    }
 }
+

@@ -8,7 +8,8 @@
 # name is only ever asked over TCP (as a resolver does when a UDP answer comes back
 # truncated): its answer names its address too, and the segments without data of those
 # connections are not counted as responses. A forged answer that no query asked for names
-# nothing and is counted as refused.
+# nothing and is counted as refused. A flood of queries to the agent's host does not
+# crowd out the host's own.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -82,6 +83,16 @@ answer = struct.pack("!HHHHHH", 0x4242, 0x8180, 1, 1, 0, 0) + name + b"\0\1\0\1"
     + struct.pack("!HHIH", 1, 1, 86400, 4) + socket.inet_aton("10.207.0.12")
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.207.0.11", 53)); s.sendto(answer, ("10.207.0.1", 40123))
 PY
+# Queries from the peer's namespace to the agent's host, as to a DNS service of its own:
+# 10,000 of them, five times the slots that remember queries, just before the host's own
+# lookups below. They are not the host's lookups and must not crowd them out.
+ip netns exec "$B" python3 - <<'PY' || fail "could not send the queries to the agent's host"
+import socket, struct
+question = b"".join(bytes([len(l)]) + l.encode() for l in "flood.example.test".split(".")) + b"\0\0\1\0\1"
+sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(50)]
+for n in range(10000):
+    sockets[n % 50].sendto(struct.pack("!HHHHHH", n, 0x0100, 1, 0, 0, 0) + question, ("10.207.0.1", 53))
+PY
 # 10.207.0.12: an address no name points to; 10.207.0.14 by address, so never asked over UDP.
 in_ns_bg "$A" python3 "$E2E_ROOT/Tests/EndToEnd/dns_peers.py" talk www.example.test db.example.test "$alias" 10.207.0.12 10.207.0.14
 
@@ -116,6 +127,8 @@ grep -qE '^planet_dns_names [1-9]' "$E2E_TMP/metrics.txt" || fail "planet_dns_na
 grep -qE 'planet_dns_answers_refused_total\{interface="veth-a",reason="unsolicited"\} [1-9]' "$E2E_TMP/metrics.txt" \
     || { grep planet_dns "$E2E_TMP/metrics.txt"; fail "the forged answer was not refused"; }
 grep -q 'forged.example.test' "$E2E_TMP/metrics.txt" && fail "the forged answer named a peer"
+grep -qE 'planet_dns_queries_dropped_total\{interface="veth-a"\} 0$' "$E2E_TMP/metrics.txt" \
+    || { grep planet_dns "$E2E_TMP/metrics.txt"; fail "the queries to the agent's host crowded out its own"; }
 
 log "the dependency gauges carry the name too"
 wait_for 20 has 'planet_upstream\{[^}]*port="8080",[^}]*remote_dns_name="db.example.test",[^}]*remote_ip="10.207.0.11"\} 1' \
