@@ -32,8 +32,8 @@ struct DispatchContext {
     var queries: Unmanaged<DNSQueryTable>?
     var dns = DNSTally()
     var answers = DNSAnswers()
-    /// The host's addresses and local networks; nil while unknown.
-    var local: LocalAddresses?
+    /// The host's addresses and local networks; nil while unknown. Freed by `run`.
+    var local: LocalAddressMatch?
 
     /// Whether DNS between `client` and `server` is the host's own DNS service answering
     /// another host: the server is one of the host's addresses and the client is not.
@@ -244,8 +244,9 @@ public final class CaptureSource: @unchecked Sendable {
     public func run() {
         var context = DispatchContext(linkType: handle.linkType, ring: .passUnretained(ring), policy: policy,
                                       dnsRing: dnsRing.map { .passUnretained($0) }, queries: queries.map { .passUnretained($0) },
-                                      local: localAddresses.withLock { $0 })
+                                      local: localAddresses.withLock { $0 }.map { LocalAddressMatch($0) })
         var localChanges = localAddressChanges.load(ordering: .acquiring)
+        defer { context.local?.deallocate() }
         // Each dispatch hands over at most one ring's worth of packets and then wakes the
         // aggregator: a sleeping aggregator is woken at least every `batch` packets (the
         // ring never fills behind its back), at the cost of one wake-up per batch, never
@@ -262,7 +263,9 @@ public final class CaptureSource: @unchecked Sendable {
             let changes = localAddressChanges.load(ordering: .acquiring)
             if changes != localChanges {
                 localChanges = changes
-                context.local = localAddresses.withLock { $0 }
+                if let local = localAddresses.withLock({ $0 }) {
+                    if context.local == nil { context.local = LocalAddressMatch(local) } else { context.local?.update(local) }
+                }
             }
             let status = withUnsafeMutablePointer(to: &context) { pointer in
                 // libpcap hands `user` back untouched: convert the pointer rather than
