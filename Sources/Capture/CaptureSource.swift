@@ -25,7 +25,10 @@ struct DispatchContext {
     var decoded: UInt64 = 0
     var undecoded: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     var bytes = CaptureTally()
+    /// Where a packet is decoded when the ring has no room for it.
     var summary = PacketSummary()
+    /// The time stamp of the latest packet decoded.
+    var latestTimestamp: UInt64 = 0
     /// Where the answers of DNS responses go; nil when names are not wanted.
     var dnsRing: Unmanaged<SPSCRing<DNSAnswers>>?
     /// The queries seen to port 53, which responses must answer to name anything; set with `dnsRing`.
@@ -47,9 +50,9 @@ struct DispatchContext {
 /// answers a remembered query, hands its answers to the aggregator.
 /// Out of line: the flood's packets only pay the port comparisons.
 @inline(never)
-private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ captured: UnsafeRawBufferPointer, wireLength: Int,
-                       seconds: Int) {
-    let summary = context.pointee.summary
+private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decoded: UnsafePointer<PacketSummary>,
+                       _ captured: UnsafeRawBufferPointer, wireLength: Int, seconds: Int) {
+    let summary = decoded.pointee
     guard let queries = context.pointee.queries else { return }
     if summary.destinationPort == 53 {
         // A query from another host to one of the host's addresses asks the host's own DNS
@@ -99,39 +102,54 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     let context = UnsafeMutableRawPointer(user).assumingMemoryBound(to: DispatchContext.self)
     context.pointee.packets &+= 1
     let captured = UnsafeRawBufferPointer(start: bytes, count: Int(header.pointee.caplen))
-    let status: DecodeStatus
-    if let linkType = context.pointee.linkType {
-        status = PacketDecoder.decode(captured, wireLength: Int(header.pointee.len), linkType: linkType,
-                                      into: &context.pointee.summary)
-    } else {
-        status = .unsupportedLink
-    }
-    context.pointee.bytes.count(status, wireLength: header.pointee.len, summary: context.pointee.summary)
-    guard status == .ok else {
-        withUnsafeMutableBytes(of: &context.pointee.undecoded) { raw in
-            // A homogeneous tuple's memory is bound to its element type as well.
-            let counts = raw.assumingMemoryBound(to: UInt64.self)
-            let index = Int(status.rawValue)
-            if index < counts.count { counts[index] &+= 1 }
-        }
-        return
-    }
-    context.pointee.decoded &+= 1
-    // A file can hold any time stamp: a negative one is taken as 0 rather than trapping.
-    let time = header.pointee.ts
-    context.pointee.summary.timestamp = UInt64(clamping: Int64(time.tv_sec)) &* 1_000_000 &+ UInt64(clamping: Int64(time.tv_usec))
-    let summary = context.pointee.summary
-    if summary.sourcePort == 53 || summary.destinationPort == 53, summary.ipProtocol == 17 || summary.ipProtocol == 6,
-       context.pointee.queries != nil {
-        handleDNS(context, captured, wireLength: Int(header.pointee.len), seconds: header.pointee.ts.tv_sec)
-    }
     context.pointee.ring._withUnsafeGuaranteedRef { ring in
-        if context.pointee.policy == .drop {
-            if !ring.push(summary) { context.pointee.bytes.ringDroppedIPBytes &+= UInt64(summary.ipBytes) }
-        } else {
+        // The summary is decoded in place, into the ring's next slot, so it is written once
+        // and never copied; into the context's own when the ring is full (`.drop`), to be
+        // counted all the same.
+        var slot = ring.reserve()
+        if slot == nil && context.pointee.policy == .wait {
             // The aggregator drains in batches: sleeping briefly while it catches up costs
             // far less CPU than spinning on sched_yield.
-            while !ring.tryPush(summary) { usleep(20) }
+            repeat {
+                usleep(20)
+                slot = ring.reserve()
+            } while slot == nil
+        }
+        let summary = slot ?? context.pointer(to: \.summary)!
+        let status: DecodeStatus
+        if let linkType = context.pointee.linkType {
+            status = PacketDecoder.decode(captured, wireLength: Int(header.pointee.len), linkType: linkType,
+                                          into: &summary.pointee)
+        } else {
+            summary.pointee = PacketSummary()
+            status = .unsupportedLink
+        }
+        context.pointee.bytes.count(status, wireLength: header.pointee.len, summary: summary.pointee)
+        guard status == .ok else {
+            withUnsafeMutableBytes(of: &context.pointee.undecoded) { raw in
+                // A homogeneous tuple's memory is bound to its element type as well.
+                let counts = raw.assumingMemoryBound(to: UInt64.self)
+                let index = Int(status.rawValue)
+                if index < counts.count { counts[index] &+= 1 }
+            }
+            return
+        }
+        context.pointee.decoded &+= 1
+        // A file can hold any time stamp: a negative one is taken as 0 rather than trapping.
+        let time = header.pointee.ts
+        let timestamp = UInt64(clamping: Int64(time.tv_sec)) &* 1_000_000 &+ UInt64(clamping: Int64(time.tv_usec))
+        summary.pointee.timestamp = timestamp
+        context.pointee.latestTimestamp = timestamp
+        let sourcePort = summary.pointee.sourcePort, destinationPort = summary.pointee.destinationPort
+        let ipProtocol = summary.pointee.ipProtocol
+        if sourcePort == 53 || destinationPort == 53, ipProtocol == 17 || ipProtocol == 6, context.pointee.queries != nil {
+            handleDNS(context, summary, captured, wireLength: Int(header.pointee.len), seconds: time.tv_sec)
+        }
+        if slot != nil {
+            ring.publish()
+        } else {
+            ring.countDrop()
+            context.pointee.bytes.ringDroppedIPBytes &+= UInt64(summary.pointee.ipBytes)
         }
     }
 }
@@ -344,7 +362,7 @@ public final class CaptureSource: @unchecked Sendable {
             }
             counters.ringDropped = ringDropped
             // The batch's last packet: capture files are written in time order.
-            counters.latestPacketMicros = max(counters.latestPacketMicros, context.summary.timestamp)
+            counters.latestPacketMicros = max(counters.latestPacketMicros, context.latestTimestamp)
         }
     }
 }

@@ -68,13 +68,9 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     /// Producer: appends `element`, or returns false when the ring is full.
     @inlinable
     public func tryPush(_ element: Element) -> Bool {
-        let position = tail.load(ordering: .relaxed)
-        if position &- producerCachedHead.pointee > mask {
-            producerCachedHead.pointee = head.load(ordering: .acquiring)
-            if position &- producerCachedHead.pointee > mask { return false }
-        }
-        (slots + (position & mask)).initialize(to: element)
-        tail.store(position &+ 1, ordering: .releasing)
+        guard let slot = reserve() else { return false }
+        slot.initialize(to: element)
+        publish()
         return true
     }
 
@@ -84,10 +80,37 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     @discardableResult
     public func push(_ element: Element) -> Bool {
         if tryPush(element) { return true }
+        countDrop()
+        return false
+    }
+
+    /// Producer: the slot the next element goes in, or nil when the ring is full. Writing
+    /// the element there and calling `publish()` appends it without a copy (a decoder
+    /// writing its output in place); until then the consumer does not see the slot, and a
+    /// slot left unpublished is simply reused.
+    @inlinable
+    public func reserve() -> UnsafeMutablePointer<Element>? {
+        let position = tail.load(ordering: .relaxed)
+        if position &- producerCachedHead.pointee > mask {
+            producerCachedHead.pointee = head.load(ordering: .acquiring)
+            if position &- producerCachedHead.pointee > mask { return nil }
+        }
+        return slots + (position & mask)
+    }
+
+    /// Producer: appends the element written in the slot `reserve()` returned.
+    @inlinable
+    public func publish() {
+        tail.store(tail.load(ordering: .relaxed) &+ 1, ordering: .releasing)
+    }
+
+    /// Producer: counts in `droppedCount` an element dropped because `reserve()` found the
+    /// ring full.
+    @inlinable
+    public func countDrop() {
         // Only the producer writes the counter, so a plain load and store suffice; the
         // atomic store makes the value safe to read from any thread.
         dropped.store(dropped.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-        return false
     }
 
     /// Elements `push` has dropped because the ring was full. Readable from any thread.

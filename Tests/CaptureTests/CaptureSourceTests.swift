@@ -72,6 +72,36 @@ struct PcapFile {
         #expect(source.error == nil)
     }
 
+    /// With `.drop` and nobody draining, the ring keeps what it holds and every further
+    /// packet is still decoded and counted, as dropped by the ring, with its bytes; what
+    /// the ring holds is the file's first packets, whole.
+    @Test func aFullRingDropsAndCountsWhatItCannotHold() throws {
+        var file = PcapFile()
+        for i in 0..<1000 {
+            file.addUDP(from: 0x0A00_0005, to: 0xCB00_7100 | UInt32(i % 200), sport: 41000, dport: 8000, payload: i % 100)
+        }
+        let path = try file.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let source = CaptureSource(handle: try PcapHandle.openOffline(path: path), ringCapacity: 64, policy: .drop,
+                                   decodesDNS: false)
+        // With `.drop` a file's end does not end the reading (live capture's policy): read
+        // until every packet is counted, then stop.
+        source.start()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while source.counters.packets < 1000 && ContinuousClock.now < deadline { usleep(1000) }
+        source.stop()
+        let counters = source.counters
+        #expect(counters.packets == 1000)
+        #expect(counters.decoded == 1000)
+        #expect(counters.ringDropped == 936)
+        let droppedBytes: UInt64 = (64..<1000).reduce(0) { $0 + UInt64(28 + $1 % 100) }
+        #expect(counters.bytes.ringDroppedIPBytes == droppedBytes)
+        var held: [PacketSummary] = []
+        #expect(source.ring.drain(max: 100) { held.append($0) } == 64)
+        #expect(held.map(\.ipBytes) == (0..<64).map { UInt32(28 + $0 % 100) })
+        #expect(held.map(\.destination) == (0..<64).map { IPAddress(ipv4: 0xCB00_7100 | UInt32($0)) })
+    }
+
     @Test func truncatedFileKeepsWhatCameBeforeAndSaysSo() throws {
         var file = PcapFile()
         file.addUDP(from: 0xCB00_7109, to: 0x0A00_0005, sport: 53, dport: 41000, payload: 72)

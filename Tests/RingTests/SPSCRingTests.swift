@@ -68,6 +68,30 @@ private func pastDeadline(_ start: Date, _ spins: inout Int) -> Bool {
         #expect(ring.droppedCount == 2)
     }
 
+    /// An element written in the reserved slot is pushed only when published; a slot left
+    /// unpublished is reserved again, and a full ring reserves none.
+    @Test func reservedSlotsArePushedOnlyWhenPublished() {
+        let ring = SPSCRing<UInt32>(minimumCapacity: 2)
+        let unpublished = ring.reserve()
+        unpublished?.pointee = 7
+        #expect(ring.pop() == nil)
+        let slot = ring.reserve()
+        #expect(slot == unpublished)
+        slot?.pointee = 1
+        ring.publish()
+        ring.reserve()?.pointee = 2
+        ring.publish()
+        #expect(ring.reserve() == nil)
+        ring.countDrop()
+        #expect(ring.droppedCount == 1)
+        #expect(ring.pop() == 1)
+        ring.reserve()?.pointee = 3
+        ring.publish()
+        var drained = [UInt32]()
+        #expect(ring.drain(max: 10) { drained.append($0) } == 2)
+        #expect(drained == [2, 3])
+    }
+
     @Test func wrapsAroundManyTimes() {
         let ring = SPSCRing<Int>(minimumCapacity: 8)
         var next = 0
