@@ -150,12 +150,6 @@ public final class TrafficTable {
         UInt32(truncatingIfNeeded: position) | tag(hash: hash)
     }
 
-    /// Whether the slot value `value` may hold a key with tag `tag`: not empty, and the same tag.
-    @inlinable
-    func mayHold(_ value: UInt32, tag: UInt32) -> Bool {
-        value != Self.emptySlot && value & ~positionMask == tag
-    }
-
     /// The slot holding `key` (whose hash is `hash`) and its entry's position, or the empty
     /// slot its probe sequence ends at and nil.
     @inlinable
