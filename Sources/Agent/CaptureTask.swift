@@ -82,12 +82,17 @@ public final class CaptureTask: Service, Sendable {
     /// One maintenance round: local addresses, ended sources, new or failed interfaces.
     func refresh() {
         let local = Self.localAddresses(settings.localNetworks)
-        aggregator.withAccounting { accounting in
-            if accounting.localAddresses.addresses != local.addresses { accounting.localAddresses = local }
+        let changed = aggregator.withAccounting { accounting -> Bool in
+            guard accounting.localAddresses.addresses != local.addresses else { return false }
+            accounting.localAddresses = local
+            return true
         }
         let wanted = wantedInterfaces()
         reapEndedSources(wanted: Set(wanted))
-        for source in state.withLock({ Array($0.sources.values) }) { source.setLocalAddresses(local) }
+        // Sources opened below start with `local`; the others learn of a change only.
+        if changed {
+            for source in state.withLock({ Array($0.sources.values) }) { source.setLocalAddresses(local) }
+        }
         for interface in wanted where state.withLock({ $0.sources[interface] == nil }) {
             open(interface, local: local)
         }
