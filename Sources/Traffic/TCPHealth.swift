@@ -446,8 +446,10 @@ public final class TCPHealth {
         for way in 0..<ways {
             let slot = set + way
             if slot.pointee.state == .empty { return slot }
-            let ended = !slot.pointee.state.inHandshake
-            if ended != !victim.pointee.state.inHandshake ? ended : slot.pointee.start < victim.pointee.start { victim = slot }
+            // An ended connection goes before a handshake; between two of a kind, the older.
+            let ended = !slot.pointee.state.inHandshake, victimEnded = !victim.pointee.state.inHandshake
+            let goesFirst = ended != victimEnded ? ended : slot.pointee.start < victim.pointee.start
+            if goesFirst { victim = slot }
         }
         return victim
     }
