@@ -1,9 +1,16 @@
 /// The local addresses and networks of a `LocalAddresses`, copied into memory its owner
 /// frees (`deallocate`), with each network's mask worked out once: a lookup on the packet
 /// path touches no reference count, where `LocalAddresses`' arrays would take one each.
+///
+/// Most lookups are of peers, which are not local: a filter of one bit per leading byte
+/// (an IPv4 address's first octet, an IPv6 address's first byte), set for every byte a
+/// local address or network can start with, answers those from one bit without walking
+/// the lists.
 public struct LocalAddressMatch {
     @usableFromInline var addresses = UnsafeMutableBufferPointer<IPAddress>(start: nil, count: 0)
     @usableFromInline var networks = UnsafeMutableBufferPointer<(mask: IPAddress, network: IPAddress, ipv4: Bool)>(start: nil, count: 0)
+    /// 512 bits: 256 for IPv4's first octets, then 256 for IPv6's first bytes.
+    @usableFromInline var leadingBytes = UnsafeMutableBufferPointer<UInt64>(start: nil, count: 0)
 
     public init(_ local: LocalAddresses) { update(local) }
 
@@ -17,17 +24,40 @@ public struct LocalAddressMatch {
             let all = IPAddress(high: ~0, low: ~0)
             return (all.masked(toBits: network.bits), network.address, network.address.isIPv4)
         })
+        leadingBytes = .allocate(capacity: 8)
+        leadingBytes.initialize(repeating: 0)
+        for address in local.addresses { mark(Self.filterBit(address), count: 1) }
+        for network in local.networks {
+            // A prefix shorter than a byte leaves the byte's low bits free: every byte the
+            // block can start with.
+            let shortBy = max(0, 8 - network.prefixLength)
+            mark(Self.filterBit(network.address), count: 1 << shortBy)
+        }
+    }
+
+    /// Sets `count` filter bits from `bit` on.
+    private func mark(_ bit: Int, count: Int) {
+        for bit in bit..<bit + count { leadingBytes[bit >> 6] |= 1 << UInt64(bit & 63) }
+    }
+
+    /// The filter bit of `address`'s leading byte.
+    @inlinable @inline(__always)
+    static func filterBit(_ address: IPAddress) -> Int {
+        address.isIPv4 ? Int(truncatingIfNeeded: address.low >> 24) & 0xFF : 256 | Int(truncatingIfNeeded: address.high >> 56)
     }
 
     /// Frees the copy; the match must not be used again until `update`.
     public func deallocate() {
         addresses.deallocate()
         networks.deallocate()
+        leadingBytes.deallocate()
     }
 
     /// The same answer as `LocalAddresses.contains`.
     @inlinable @inline(__always)
     public func contains(_ address: IPAddress) -> Bool {
+        let bit = Self.filterBit(address)
+        guard leadingBytes[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { return false }
         for candidate in addresses where candidate == address { return true }
         let isIPv4 = address.isIPv4
         for (mask, network, ipv4) in networks

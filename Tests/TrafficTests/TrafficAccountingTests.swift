@@ -58,7 +58,9 @@ import Testing
 
     /// The packet path's copy of the local addresses answers as `LocalAddresses` does.
     @Test func localMatchAgreesWithLocalAddresses() {
-        let networks = ["10.0.0.0/8", "192.168.1.128/25", "0.0.0.0/0", "2001:db8::/32", "::/0", "fe80::1/128", "172.16.5.5/32"]
+        // Prefixes shorter than a byte too: the match's filter marks every leading byte they cover.
+        let networks = ["10.0.0.0/8", "192.168.1.128/25", "0.0.0.0/0", "2001:db8::/32", "::/0", "fe80::1/128", "172.16.5.5/32",
+                        "128.0.0.0/1", "96.0.0.0/3", "2000::/3", "fc00::/7"]
         var rng = SplitMix(seed: 11)
         func address() -> IPAddress {
             switch rng.next() % 4 {
