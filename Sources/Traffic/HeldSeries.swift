@@ -73,10 +73,12 @@ final class HeldSeries {
         return (position >> 6, 1 << UInt64(position & 63))
     }
 
-    /// The hash the series `key` held for the local endpoint (`address`, `port`) is found by.
+    /// The hash the series `key` held for the local endpoint (`address`, `port`) is found by,
+    /// from `keyHash`, the key's own seeded hash (the series table's): one mix more under
+    /// this set's seed, rather than hashing the key again.
     @inline(__always)
-    func hash(_ key: TrafficKey, address: IPAddress, port: UInt16) -> UInt64 {
-        SeededHash.mix(seed: key.hashValue(seed: seed), address.high, address.low, UInt64(port))
+    func hash(keyHash: UInt64, address: IPAddress, port: UInt16) -> UInt64 {
+        SeededHash.mix(seed: seed, keyHash, address.low, address.high ^ UInt64(port) << 48)
     }
 
     /// Starts loading the index slot a series with `hash` is looked up from, for an `add`

@@ -141,7 +141,11 @@ public final class TrafficAccounting {
     }
 
     private func addToBatch(_ key: TrafficKey, _ bytes: UInt64) {
-        let hash = table.hash(key)
+        addToBatch(key, bytes, hash: table.hash(key))
+    }
+
+    /// `addToBatch` for a key whose table hash the caller has.
+    private func addToBatch(_ key: TrafficKey, _ bytes: UInt64, hash: UInt64) {
         table.prefetch(hash: hash)
         batchKeys[batchCount] = key
         batchHashes[batchCount] = hash
@@ -233,6 +237,8 @@ public final class TrafficAccounting {
         var local: IPAddress
         var port: UInt16
         var bytes: UInt64
+        /// The key's hash in the series table, and the series' in the held set.
+        var keyHash: UInt64
         var hash: UInt64
     }
     private let holds = UnsafeMutablePointer<Hold>.allocate(capacity: batchCapacity)
@@ -243,16 +249,17 @@ public final class TrafficAccounting {
     /// entries are out of cache behind the table's: the batch loads them ahead, as
     /// `TrafficTable.add(batch:)` does the table's, instead of waiting on each in turn.
     private func hold(_ key: TrafficKey, local: IPAddress, port: UInt16, bytes: UInt64) {
-        let hash = pending.hash(key, address: local, port: port)
+        let keyHash = table.hash(key)
+        let hash = pending.hash(keyHash: keyHash, address: local, port: port)
         // A full set takes no new series, and the packets queued already can only add to
         // those it holds: one not in its filter goes to the table now.
         if pending.isFull && !pending.mayHold(hash: hash) {
             processUnattributedBytes &+= bytes
-            addToBatch(key, bytes)
+            addToBatch(key, bytes, hash: keyHash)
             return
         }
         pending.prefetchSlot(hash: hash)
-        holds[holdCount] = Hold(key: key, local: local, port: port, bytes: bytes, hash: hash)
+        holds[holdCount] = Hold(key: key, local: local, port: port, bytes: bytes, keyHash: keyHash, hash: hash)
         holdCount += 1
         if holdCount == Self.batchCapacity { flushHeld() }
     }
@@ -266,7 +273,7 @@ public final class TrafficAccounting {
             let held = holds[i]
             if pending.add(held.key, address: held.local, port: held.port, bytes: held.bytes, hash: held.hash) { continue }
             processUnattributedBytes &+= held.bytes
-            addToBatch(held.key, held.bytes)
+            addToBatch(held.key, held.bytes, hash: held.keyHash)
         }
         holdCount = 0
     }

@@ -72,6 +72,12 @@ struct HeldSeriesTests {
 }
 
 extension HeldSeries {
+    /// The hash of `key` held for (`address`, `port`), from the key's hash under a table's
+    /// seed, as the accounting takes it from its series table.
+    func hash(_ key: TrafficKey, address: IPAddress, port: UInt16) -> UInt64 {
+        hash(keyHash: key.hashValue(seed: 0x5EED), address: address, port: port)
+    }
+
     /// `add` with the hash worked out here, as the accounting does a batch before.
     func add(_ key: TrafficKey, address: IPAddress, port: UInt16, bytes: UInt64) -> Bool {
         add(key, address: address, port: port, bytes: bytes, hash: hash(key, address: address, port: port))
