@@ -52,7 +52,7 @@ public final class TrafficTable {
         @usableFromInline var lastActive: UInt64
         @usableFromInline var rateMark: RateMark
         /// Fills the entry to 64 bytes: in storage aligned to a cache line each entry is then
-        /// one line, where a 56-byte entry straddles two lines six times in seven, and a
+        /// one line, where a 56-byte entry straddles two lines three times in four, and a
         /// lookup in a table larger than the caches loads (and, on two interfaces, takes
         /// from the other core) one line instead of two.
         @usableFromInline var unused: UInt64 = 0
