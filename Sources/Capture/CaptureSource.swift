@@ -52,21 +52,24 @@ struct DispatchContext {
 @inline(never)
 private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decoded: UnsafePointer<PacketSummary>,
                        _ captured: UnsafeRawBufferPointer, wireLength: Int, seconds: Int) {
-    let summary = decoded.pointee
     guard let queries = context.pointee.queries else { return }
-    if summary.destinationPort == 53 {
+    // The summary is read through the pointer and never copied whole: the decoder has just
+    // written it field by field, and a copy's wide loads, each spanning several of those
+    // stores, wait for them to reach the cache instead of being forwarded from them.
+    if decoded.pointee.destinationPort == 53 {
         // A query from another host to one of the host's addresses asks the host's own DNS
         // service: it is not the host's lookup, and a flood of them would crowd the host's
         // own queries out of the table.
-        if !context.pointee.hostServes(client: summary.source, server: summary.destination),
-           let id = DNSResponseDecoder.queryID(frame: captured, summary: summary) {
-            queries._withUnsafeGuaranteedRef { $0.record(query: summary, id: id) }
+        if !context.pointee.hostServes(client: decoded.pointee.source, server: decoded.pointee.destination) {
+            if let id = DNSResponseDecoder.queryID(frame: captured, summary: decoded.pointee) {
+                queries._withUnsafeGuaranteedRef { $0.record(query: decoded.pointee, id: id) }
+            }
         }
-        // From port 53 too (one server asking another): a query, which the decoder counts as such.
-        guard summary.sourcePort == 53 else { return }
     }
-    guard summary.sourcePort == 53,
-          let status = DNSResponseDecoder.decode(frame: captured, summary: summary, wireLength: wireLength,
+    // From port 53 (to port 53 too, one server asking another: a query, which the decoder
+    // counts as such).
+    guard decoded.pointee.sourcePort == 53 else { return }
+    guard let status = DNSResponseDecoder.decode(frame: captured, summary: decoded.pointee, wireLength: wireLength,
                                                  into: &context.pointee.answers)
     else { return }  // a TCP segment without data
     context.pointee.dns.count(status, droppedAddresses: context.pointee.answers.droppedAddresses)
@@ -74,9 +77,9 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
     guard named || status == .noAddresses else { return }
     // The host's DNS service answering another host: no query of the host's was asked, so
     // it names nothing and is not refused either.
-    guard !context.pointee.hostServes(client: summary.destination, server: summary.source) else { return }
+    guard !context.pointee.hostServes(client: decoded.pointee.destination, server: decoded.pointee.source) else { return }
     // Every response answers its query, with addresses or without.
-    let match = queries._withUnsafeGuaranteedRef { $0.match(response: summary, id: context.pointee.answers.id) }
+    let match = queries._withUnsafeGuaranteedRef { $0.match(response: decoded.pointee, id: context.pointee.answers.id) }
     guard named, let ring = context.pointee.dnsRing else { return }
     guard match == .matched else {
         context.pointee.dns.refused[Int(match.rawValue)] &+= 1
