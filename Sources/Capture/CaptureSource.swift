@@ -53,9 +53,10 @@ struct DispatchContext {
 private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decoded: UnsafePointer<PacketSummary>,
                        _ captured: UnsafeRawBufferPointer, wireLength: Int, seconds: Int) {
     guard let queries = context.pointee.queries else { return }
-    // The summary is read through the pointer and never copied whole: the decoder has just
-    // written it field by field, and a copy's wide loads, each spanning several of those
-    // stores, wait for them to reach the cache instead of being forwarded from them.
+    // The summary is read field by field through the pointer, and copied whole only for the
+    // host's own queries: the decoder has just written it field by field, and a copy's wide
+    // loads, each spanning several of those stores, wait for them to reach the cache
+    // instead of being forwarded from them.
     if decoded.pointee.destinationPort == 53 {
         // A query from another host to one of the host's addresses asks the host's own DNS
         // service: it is not the host's lookup, and a flood of them would crowd the host's
@@ -69,7 +70,7 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
     // From port 53 (to port 53 too, one server asking another: a query, which the decoder
     // counts as such).
     guard decoded.pointee.sourcePort == 53 else { return }
-    guard let status = DNSResponseDecoder.decode(frame: captured, summary: decoded.pointee, wireLength: wireLength,
+    guard let status = DNSResponseDecoder.decode(frame: captured, span: decoded.pointee.transportSpan, wireLength: wireLength,
                                                  into: &context.pointee.answers)
     else { return }  // a TCP segment without data
     context.pointee.dns.count(status, droppedAddresses: context.pointee.answers.droppedAddresses)
@@ -79,7 +80,10 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
     // it names nothing and is not refused either.
     guard !context.pointee.hostServes(client: decoded.pointee.destination, server: decoded.pointee.source) else { return }
     // Every response answers its query, with addresses or without.
-    let match = queries._withUnsafeGuaranteedRef { $0.match(response: decoded.pointee, id: context.pointee.answers.id) }
+    let match = queries._withUnsafeGuaranteedRef {
+        $0.match(client: decoded.pointee.destination, server: decoded.pointee.source, clientPort: decoded.pointee.destinationPort,
+                 id: context.pointee.answers.id, ipProtocol: decoded.pointee.ipProtocol, at: decoded.pointee.timestamp)
+    }
     guard named, let ring = context.pointee.dnsRing else { return }
     guard match == .matched else {
         context.pointee.dns.refused[Int(match.rawValue)] &+= 1

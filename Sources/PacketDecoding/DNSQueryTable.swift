@@ -122,15 +122,22 @@ public final class DNSQueryTable {
     /// Checks the response with DNS `id` that `summary` (from port 53) carries against the
     /// outstanding queries; a matching query is answered and leaves the table.
     public func match(response summary: PacketSummary, id: UInt16) -> DNSQueryMatch {
-        let client = summary.destination, server = summary.source
-        let (first, tag) = set(client, server, summary.destinationPort, id, summary.ipProtocol)
+        match(client: summary.destination, server: summary.source, clientPort: summary.destinationPort, id: id,
+              ipProtocol: summary.ipProtocol, at: summary.timestamp)
+    }
+
+    /// The same check from the response's fields: `client` and `clientPort` are where it
+    /// goes, `server` where it comes from, `time` its capture time in microseconds.
+    public func match(client: IPAddress, server: IPAddress, clientPort: UInt16, id: UInt16, ipProtocol: UInt8,
+                      at time: UInt64) -> DNSQueryMatch {
+        let (first, tag) = set(client, server, clientPort, id, ipProtocol)
         for index in first..<(first &+ Self.ways) where tags[index] == tag
-            && Self.holds(slots[index], client, server, summary.destinationPort, id, summary.ipProtocol) {
+            && Self.holds(slots[index], client, server, clientPort, id, ipProtocol) {
             let asked = slots[index].time
             slots[index].time = 0
             tags[index] = 0
             // A response dated before its query (files merged out of order) is not late.
-            return summary.timestamp > asked &+ Self.window ? .late : .matched
+            return time > asked &+ Self.window ? .late : .matched
         }
         return .unsolicited
     }

@@ -125,20 +125,20 @@ public enum DNSResponseDecoder {
         case noData
     }
 
-    /// Finds the DNS message in `frame`, which `PacketDecoder` decoded into `summary`:
-    /// from the transport offset it handed over, so link and IP headers are not walked again.
-    static func locate(_ frame: UnsafeRawBufferPointer, summary: PacketSummary, wireLength: Int? = nil) -> Located {
-        guard let base = frame.baseAddress, summary.ipProtocol == 17 || summary.ipProtocol == 6, summary.hasPorts else {
+    /// Finds the DNS message in `frame`, whose decoded summary gave `span`: from the
+    /// transport offset `PacketDecoder` handed over, so link and IP headers are not walked again.
+    static func locate(_ frame: UnsafeRawBufferPointer, span: TransportSpan, wireLength: Int? = nil) -> Located {
+        guard let base = frame.baseAddress, span.ipProtocol == 17 || span.ipProtocol == 6, span.hasPorts else {
             return .failed(.truncated)
         }
         let reader = FrameReader(base: base, count: frame.count)
-        let transport = Int(summary.transportOffset)
+        let transport = Int(span.offset)
         // The IP length ends the datagram or segment: Ethernet may pad a short frame.
-        let end = min(frame.count, Int(summary.transportEnd))
+        let end = min(frame.count, Int(span.end))
         // The capture kept less than the wire carried: a message running past the
         // captured bytes was cut by the snap length, not sent short.
         let frameCut = wireLength.map { frame.count < $0 } ?? false
-        if summary.ipProtocol == 17 {
+        if span.ipProtocol == 17 {
             guard transport &+ 8 <= end else { return .failed(.truncated) }
             let udpLength = Int(reader.be16(transport &+ 4))
             let datagramEnd = udpLength >= 8 ? transport &+ udpLength : end
@@ -171,8 +171,14 @@ public enum DNSResponseDecoder {
     /// it carries no message to count.
     public static func decode(frame: UnsafeRawBufferPointer, summary: PacketSummary, wireLength: Int? = nil,
                               into answers: inout DNSAnswers) -> DNSStatus? {
+        decode(frame: frame, span: summary.transportSpan, wireLength: wireLength, into: &answers)
+    }
+
+    /// The same, from the summary's `transportSpan`.
+    public static func decode(frame: UnsafeRawBufferPointer, span: TransportSpan, wireLength: Int? = nil,
+                              into answers: inout DNSAnswers) -> DNSStatus? {
         answers.clear()
-        switch locate(frame, summary: summary, wireLength: wireLength) {
+        switch locate(frame, span: span, wireLength: wireLength) {
         case .noData: return nil
         case .failed(let status): return status
         case .message(let start, let end, let whole, let cut):
@@ -185,7 +191,7 @@ public enum DNSResponseDecoder {
     /// carries none. Only the first four bytes of the message are needed: a query cut by
     /// the snap length still has its ID.
     public static func queryID(frame: UnsafeRawBufferPointer, summary: PacketSummary) -> UInt16? {
-        guard case .message(let start, let end, _, _) = locate(frame, summary: summary), start &+ 4 <= end,
+        guard case .message(let start, let end, _, _) = locate(frame, span: summary.transportSpan), start &+ 4 <= end,
               let base = frame.baseAddress else { return nil }
         let reader = FrameReader(base: base, count: frame.count)
         guard reader.be16(start &+ 2) & 0xF800 == 0 else { return nil }

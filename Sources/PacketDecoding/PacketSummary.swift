@@ -78,6 +78,12 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     /// `tcpFields` bit: a SYN's window-scale option was captured.
     public static let tcpWindowScaleRead: UInt8 = 4
 
+    /// What locating the DNS message in the frame needs of this summary.
+    @inlinable
+    public var transportSpan: TransportSpan {
+        TransportSpan(ipProtocol: ipProtocol, hasPorts: hasPorts, offset: transportOffset, end: transportEnd)
+    }
+
     /// An all-zero summary, ready to be filled by `PacketDecoder.decode`.
     @inlinable
     public init() {
@@ -134,5 +140,24 @@ public enum DecodeStatus: UInt8, Sendable, CaseIterable {
         case .malformed: "malformed"
         case .unsupportedLink: "unsupported_link"
         }
+    }
+}
+
+/// A decoded packet's protocol, and where its TCP or UDP header starts and its IP packet
+/// ends in the captured frame (`PacketSummary`'s `transportOffset` and `transportEnd`).
+/// The DNS decoder needs no more of a summary, and a caller holding the summary the
+/// decoder has just written reads these few fields instead of copying all of it.
+public struct TransportSpan: Sendable, Equatable {
+    public var ipProtocol: UInt8
+    public var hasPorts: Bool
+    public var offset: UInt16
+    public var end: UInt16
+
+    @inlinable
+    public init(ipProtocol: UInt8, hasPorts: Bool, offset: UInt16, end: UInt16) {
+        self.ipProtocol = ipProtocol
+        self.hasPorts = hasPorts
+        self.offset = offset
+        self.end = end
     }
 }

@@ -22,7 +22,8 @@ struct PcapFile {
     }
 
     /// Adds an Ethernet/IPv4/UDP frame carrying `data`.
-    mutating func addUDP(from src: UInt32, to dst: UInt32, sport: UInt16, dport: UInt16, data: [UInt8]) {
+    /// `seconds` is the record's time stamp.
+    mutating func addUDP(from src: UInt32, to dst: UInt32, sport: UInt16, dport: UInt16, data: [UInt8], at seconds: UInt32 = 0) {
         let payload = data.count
         var frame: [UInt8] = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]
         let total = 20 + 8 + payload
@@ -30,7 +31,7 @@ struct PcapFile {
         for v in [src, dst] { frame += [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
         frame += [UInt8(sport >> 8), UInt8(sport & 0xFF), UInt8(dport >> 8), UInt8(dport & 0xFF), UInt8((8 + payload) >> 8), UInt8((8 + payload) & 0xFF), 0, 0]
         frame += data
-        append32(0); append32(0); append32(UInt32(frame.count)); append32(UInt32(frame.count))
+        append32(seconds); append32(0); append32(UInt32(frame.count)); append32(UInt32(frame.count))
         bytes += frame
     }
 
@@ -182,9 +183,49 @@ struct PcapFile {
                     data: Self.dnsMessage(id: 0x1234, name: "svc.example.test", answer: 0xCB00_7107))
         file.addUDP(from: 0x0A00_0035, to: client | 1, sport: 53, dport: 10_000,
                     data: Self.dnsMessage(id: 0, name: "flood.example.test", answer: 0xCB00_7109))
+        let (dns, names) = try captureDNS(file)
+        #expect(dns.queries == 1)
+        #expect(dns.queriesDropped == 0)
+        #expect(dns.messages[Int(DNSStatus.ok.rawValue)] == 2)
+        #expect(dns.refused.indices.allSatisfy { dns.refused[$0] == 0 })
+        #expect(names.name(for: IPAddress(ipv4: 0xCB00_7107)) == "svc.example.test")
+        #expect(names.name(for: IPAddress(ipv4: 0xCB00_7109)) == "")
+        #expect(names.count == 1)
+    }
+
+    /// The capture checks each response against the query table with the response's own
+    /// addresses, port and time: an answer 6 seconds after its query is refused as late,
+    /// one from a server the query did not go to as unsolicited, and only the answer that
+    /// matches in every respect names its address.
+    @Test func responsesAreMatchedByTheirAddressesPortAndTime() throws {
+        var file = PcapFile()
+        let host: UInt32 = 0x0A00_0005, server: UInt32 = 0xC000_0235, other: UInt32 = 0xC000_0236
+        file.addUDP(from: host, to: server, sport: 40_000, dport: 53, data: Self.dnsMessage(id: 1, name: "late.example.test"))
+        file.addUDP(from: server, to: host, sport: 53, dport: 40_000,
+                    data: Self.dnsMessage(id: 1, name: "late.example.test", answer: 0xCB00_7101), at: 6)
+        file.addUDP(from: host, to: server, sport: 40_001, dport: 53,
+                    data: Self.dnsMessage(id: 2, name: "forged.example.test"), at: 6)
+        file.addUDP(from: other, to: host, sport: 53, dport: 40_001,
+                    data: Self.dnsMessage(id: 2, name: "forged.example.test", answer: 0xCB00_7102), at: 6)
+        file.addUDP(from: server, to: host, sport: 53, dport: 40_002,
+                    data: Self.dnsMessage(id: 2, name: "forged.example.test", answer: 0xCB00_7102), at: 6)
+        file.addUDP(from: server, to: host, sport: 53, dport: 40_001,
+                    data: Self.dnsMessage(id: 2, name: "forged.example.test", answer: 0xCB00_7103), at: 7)
+        let (dns, names) = try captureDNS(file)
+        #expect(dns.queries == 2)
+        #expect(dns.refused[Int(DNSQueryMatch.late.rawValue)] == 1)
+        #expect(dns.refused[Int(DNSQueryMatch.unsolicited.rawValue)] == 2)
+        #expect(names.name(for: IPAddress(ipv4: 0xCB00_7101)) == "")
+        #expect(names.name(for: IPAddress(ipv4: 0xCB00_7102)) == "")
+        #expect(names.name(for: IPAddress(ipv4: 0xCB00_7103)) == "forged.example.test")
+        #expect(names.count == 1)
+    }
+
+    /// Runs `file` through a capture source with DNS names on, into an aggregator; returns
+    /// the source's DNS counters and the names the aggregator learned.
+    private func captureDNS(_ file: PcapFile) throws -> (DNSTally, DNSNameSnapshot) {
         let path = try file.write()
         defer { try? FileManager.default.removeItem(atPath: path) }
-
         let aggregator = TrafficAggregator(accounting: TrafficAccounting(maxSeries: 10_000, localAddresses: local),
                                            maxDNSNames: 100)
         let source = CaptureSource(handle: try PcapHandle.openOffline(path: path), policy: .wait,
@@ -196,16 +237,7 @@ struct PcapFile {
         aggregator.stop()
         aggregator.detach(source.ring)
         if let dns = source.dnsRing { aggregator.detach(dns: dns) }
-
-        let dns = source.counters.dns
-        #expect(dns.queries == 1)
-        #expect(dns.queriesDropped == 0)
-        #expect(dns.messages[Int(DNSStatus.ok.rawValue)] == 2)
-        #expect(dns.refused.indices.allSatisfy { dns.refused[$0] == 0 })
-        let names = aggregator.dnsNames()
-        #expect(names.name(for: IPAddress(ipv4: 0xCB00_7107)) == "svc.example.test")
-        #expect(names.name(for: IPAddress(ipv4: 0xCB00_7109)) == "")
-        #expect(names.count == 1)
+        return (source.counters.dns, aggregator.dnsNames())
     }
 }
 
