@@ -131,7 +131,8 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
             summary.pointee = PacketSummary()
             status = .unsupportedLink
         }
-        context.pointee.bytes.count(status, wireLength: header.pointee.len, summary: summary.pointee)
+        context.pointee.bytes.count(status, wireLength: header.pointee.len, ipBytes: summary.pointee.ipBytes,
+                                    lengthClamped: summary.pointee.lengthClamped, ipVersion: summary.pointee.ipVersion)
         guard status == .ok else {
             withUnsafeMutableBytes(of: &context.pointee.undecoded) { raw in
                 // A homogeneous tuple's memory is bound to its element type as well.

@@ -72,14 +72,24 @@ public struct CaptureTally: BitwiseCopyable, Sendable, Equatable {
     /// to `summary`).
     @inlinable
     public mutating func count(_ status: DecodeStatus, wireLength: UInt32, summary: PacketSummary) {
+        count(status, wireLength: wireLength, ipBytes: summary.ipBytes, lengthClamped: summary.lengthClamped,
+              ipVersion: summary.ipVersion)
+    }
+
+    /// The same from the three fields of the summary it reads. The capture callback calls
+    /// this form: passing the summary the decoder has just written would copy all of it,
+    /// and the copy's wide loads wait for the decoder's narrower stores to reach the cache.
+    @inlinable
+    public mutating func count(_ status: DecodeStatus, wireLength: UInt32, ipBytes: UInt32, lengthClamped: Bool,
+                               ipVersion: UInt8) {
         let wire = UInt64(wireLength)
         wireBytes &+= wire
         switch status {
         case .ok:
             decodedWireBytes &+= wire
-            decodedIPBytes &+= UInt64(summary.ipBytes)
-            if summary.lengthClamped {
-                if summary.ipVersion == 4 { clampedIPv4 &+= 1 } else { clampedIPv6 &+= 1 }
+            decodedIPBytes &+= UInt64(ipBytes)
+            if lengthClamped {
+                if ipVersion == 4 { clampedIPv4 &+= 1 } else { clampedIPv6 &+= 1 }
             }
         case .notIP: notIPBytes &+= wire
         case .truncated: truncatedBytes &+= wire
