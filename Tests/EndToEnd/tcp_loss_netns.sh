@@ -209,10 +209,14 @@ PY
     # 100 KB/s and loses retransmissions too: 1 MB leaves the 120 s deadline ample room
     # even on a loaded machine, where 5 MB once took longer.
     hold() {
+        # The receiver listens before the holder connects: a connection that comes first
+        # is refused and nothing is sent.
+        in_ns_bg "$B" python3 "$E2E_TMP/receiver.py" 10.204.0.2 "$1"
+        wait_for 10 bash -c "ip netns exec $B ss -ltn | grep -q ':$1 '" || fail "the receiver on port $1 did not start"
         ip netns exec "$A" python3 "$E2E_TMP/holder.py" 10.204.0.2 "$1" "$3" > "$E2E_TMP/holder-$1.log" 2>&1 &
         E2E_PIDS+=($!)
-        in_ns_bg "$B" python3 "$E2E_TMP/receiver.py" 10.204.0.2 "$1"
-        wait_for 120 grep -q sent "$E2E_TMP/holder-$1.log" || fail "the held transfer to port $1 did not complete"
+        wait_for 120 grep -q sent "$E2E_TMP/holder-$1.log" \
+            || fail "the held transfer to port $1 did not complete: $(tail -1 "$E2E_TMP/holder-$1.log")"
         # The edge is on the map once a socket-table reading lists the connection, and
         # coloured once a scrape has added the slot's counts.
         wait_for 30 bash -c "ip netns exec $A curl -sf http://127.0.0.1:$AGENT_PORT/api/v1/dependencies | grep -q '\"port\": *\"$1\"' &&
