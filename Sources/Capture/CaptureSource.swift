@@ -61,10 +61,9 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
         // A query from another host to one of the host's addresses asks the host's own DNS
         // service: it is not the host's lookup, and a flood of them would crowd the host's
         // own queries out of the table.
-        if !context.pointee.hostServes(client: decoded.pointee.source, server: decoded.pointee.destination) {
-            if let id = DNSResponseDecoder.queryID(frame: captured, summary: decoded.pointee) {
-                queries._withUnsafeGuaranteedRef { $0.record(query: decoded.pointee, id: id) }
-            }
+        if !context.pointee.hostServes(client: decoded.pointee.source, server: decoded.pointee.destination),
+           let id = DNSResponseDecoder.queryID(frame: captured, summary: decoded.pointee) {
+            queries._withUnsafeGuaranteedRef { $0.record(query: decoded.pointee, id: id) }
         }
     }
     // From port 53 (to port 53 too, one server asking another: a query, which the decoder

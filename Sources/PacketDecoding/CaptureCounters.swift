@@ -69,15 +69,8 @@ public struct CaptureTally: BitwiseCopyable, Sendable, Equatable {
     public init() {}
 
     /// Counts one frame of `wireLength` bytes that decoded with `status` (and, for `.ok`,
-    /// to `summary`).
-    @inlinable
-    public mutating func count(_ status: DecodeStatus, wireLength: UInt32, summary: PacketSummary) {
-        count(status, wireLength: wireLength, ipBytes: summary.ipBytes, lengthClamped: summary.lengthClamped,
-              ipVersion: summary.ipVersion)
-    }
-
-    /// The same from the three fields of the summary it reads. The capture callback calls
-    /// this form: passing the summary the decoder has just written would copy all of it,
+    /// to a summary with these three fields). The fields, not the summary: the capture
+    /// callback passing the summary the decoder has just written would copy all of it,
     /// and the copy's wide loads wait for the decoder's narrower stores to reach the cache.
     @inlinable
     public mutating func count(_ status: DecodeStatus, wireLength: UInt32, ipBytes: UInt32, lengthClamped: Bool,

@@ -119,15 +119,10 @@ public final class DNSQueryTable {
         recorded &+= 1
     }
 
-    /// Checks the response with DNS `id` that `summary` (from port 53) carries against the
-    /// outstanding queries; a matching query is answered and leaves the table.
-    public func match(response summary: PacketSummary, id: UInt16) -> DNSQueryMatch {
-        match(client: summary.destination, server: summary.source, clientPort: summary.destinationPort, id: id,
-              ipProtocol: summary.ipProtocol, at: summary.timestamp)
-    }
-
-    /// The same check from the response's fields: `client` and `clientPort` are where it
-    /// goes, `server` where it comes from, `time` its capture time in microseconds.
+    /// Checks a response from port 53 with DNS `id` against the outstanding queries; a
+    /// matching query is answered and leaves the table. `client` and `clientPort` are where
+    /// the response goes, `server` where it comes from, `time` its capture time in
+    /// microseconds.
     public func match(client: IPAddress, server: IPAddress, clientPort: UInt16, id: UInt16, ipProtocol: UInt8,
                       at time: UInt64) -> DNSQueryMatch {
         let (first, tag) = set(client, server, clientPort, id, ipProtocol)

@@ -161,20 +161,14 @@ public enum DNSResponseDecoder {
     }
 
     /// Decodes the DNS message carried by a UDP datagram or a TCP segment that
-    /// `PacketDecoder` decoded from `frame` into `summary`; `wireLength`, the frame's
-    /// length on the wire, tells a message the snap length cut (`.partial` when the
-    /// answers before the cut name addresses) from one sent short.
+    /// `PacketDecoder` decoded from `frame`, `span` being its summary's `transportSpan`;
+    /// `wireLength`, the frame's length on the wire, tells a message the snap length cut
+    /// (`.partial` when the answers before the cut name addresses) from one sent short.
     /// `.truncated` when the captured bytes end inside the UDP or TCP header, or when a
     /// TCP segment does not hold the whole message its 2-byte length announces (DNS over
     /// TCP, RFC 1035 4.2.2; a message is decoded from one segment, never reassembled).
     /// Nil for a TCP segment without data (a handshake, an acknowledgement, a close):
     /// it carries no message to count.
-    public static func decode(frame: UnsafeRawBufferPointer, summary: PacketSummary, wireLength: Int? = nil,
-                              into answers: inout DNSAnswers) -> DNSStatus? {
-        decode(frame: frame, span: summary.transportSpan, wireLength: wireLength, into: &answers)
-    }
-
-    /// The same, from the summary's `transportSpan`.
     public static func decode(frame: UnsafeRawBufferPointer, span: TransportSpan, wireLength: Int? = nil,
                               into answers: inout DNSAnswers) -> DNSStatus? {
         answers.clear()

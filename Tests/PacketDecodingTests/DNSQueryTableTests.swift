@@ -74,3 +74,11 @@ struct DNSQueryTableTests {
         #expect(table.recorded <= 256)
     }
 }
+
+extension DNSQueryTable {
+    /// `match` with the fields of the response `summary` carries, as the capture reads them.
+    func match(response summary: PacketSummary, id: UInt16) -> DNSQueryMatch {
+        match(client: summary.destination, server: summary.source, clientPort: summary.destinationPort, id: id,
+              ipProtocol: summary.ipProtocol, at: summary.timestamp)
+    }
+}

@@ -497,3 +497,11 @@ struct DNSFrameTests {
         #expect(addresses(answers) == ["10.7.7.7"])
     }
 }
+
+extension DNSResponseDecoder {
+    /// `decode` of the message in `frame`, which `PacketDecoder` decoded into `summary`.
+    static func decode(frame: UnsafeRawBufferPointer, summary: PacketSummary, wireLength: Int? = nil,
+                       into answers: inout DNSAnswers) -> DNSStatus? {
+        decode(frame: frame, span: summary.transportSpan, wireLength: wireLength, into: &answers)
+    }
+}

@@ -66,3 +66,11 @@ private typealias F = TestFrames
         #expect((counters + counters).bytes == doubled)
     }
 }
+
+extension CaptureTally {
+    /// `count` with the fields of `summary`, as the capture callback reads them.
+    mutating func count(_ status: DecodeStatus, wireLength: UInt32, summary: PacketSummary) {
+        count(status, wireLength: wireLength, ipBytes: summary.ipBytes, lengthClamped: summary.lengthClamped,
+              ipVersion: summary.ipVersion)
+    }
+}
