@@ -88,6 +88,7 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
         context.pointee.dns.refused[Int(match.rawValue)] &+= 1
         return
     }
+    DNSResponseDecoder.readQuestionName(frame: captured, span: decoded.pointee.transportSpan, into: &context.pointee.answers)
     context.pointee.answers.capturedAt = Int64(seconds)
     ring._withUnsafeGuaranteedRef { ring in
         if ring.tryPush(context.pointee.answers) { return }

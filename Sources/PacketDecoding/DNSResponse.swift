@@ -12,6 +12,7 @@ public struct DNSAnswers: BitwiseCopyable, Sendable {
 
     /// The queried name, lowercased and dotted, without the root's trailing dot; bytes
     /// that are not letters, digits, '-' or '_' inside a label are written as '?'.
+    /// Written by `DNSResponseDecoder.readQuestionName`, not by `decode`.
     public var name: InlineArray<256, UInt8>
     public var nameLength: Int
     /// The answered addresses (A and AAAA records), `count` of them.
@@ -168,7 +169,7 @@ public enum DNSResponseDecoder {
     /// TCP segment does not hold the whole message its 2-byte length announces (DNS over
     /// TCP, RFC 1035 4.2.2; a message is decoded from one segment, never reassembled).
     /// Nil for a TCP segment without data (a handshake, an acknowledgement, a close):
-    /// it carries no message to count.
+    /// it carries no message to count. The queried name is left for `readQuestionName`.
     public static func decode(frame: UnsafeRawBufferPointer, span: TransportSpan, wireLength: Int? = nil,
                               into answers: inout DNSAnswers) -> DNSStatus? {
         answers.clear()
@@ -179,6 +180,32 @@ public enum DNSResponseDecoder {
             guard whole else { return .truncated }
             return decode(UnsafeRawBufferPointer(rebasing: frame[start..<end]), into: &answers, cut: cut)
         }
+    }
+
+    /// Writes the queried name of the response in `frame` into `answers.name`, once
+    /// `decode(frame:span:wireLength:into:)` found that the response names something
+    /// (`.ok`, `.partial` or `.noAddresses`) and that it answers a query: a flood of
+    /// answers nobody asked for is counted without writing out a name for each.
+    public static func readQuestionName(frame: UnsafeRawBufferPointer, span: TransportSpan, into answers: inout DNSAnswers) {
+        guard case .message(let start, let end, _, _) = locate(frame, span: span) else {
+            answers.nameLength = 0
+            return
+        }
+        readQuestionName(UnsafeRawBufferPointer(rebasing: frame[start..<end]), into: &answers)
+    }
+
+    /// `readQuestionName(frame:span:into:)` for the DNS message `message`, which
+    /// `decode(_:into:cut:)` decoded. A name that does not read whole leaves `nameLength` 0.
+    public static func readQuestionName(_ message: UnsafeRawBufferPointer, into answers: inout DNSAnswers) {
+        answers.nameLength = 0
+        guard let base = message.baseAddress, message.count > 12 else { return }
+        let reader = FrameReader(base: base, count: message.count)
+        // A name that reads whole is at most 253 bytes in canonical form: `name` holds it.
+        let question = withUnsafeMutableBytes(of: &answers.name) { raw in
+            readName(reader, at: 12, into: raw.assumingMemoryBound(to: UInt8.self))
+        }
+        guard question.status == .ok else { return }
+        answers.nameLength = min(question.length, DNSAnswers.maxNameLength)
     }
 
     /// The ID of the standard query (QR clear, opcode 0) that `frame` carries, nil when it
@@ -193,9 +220,10 @@ public enum DNSResponseDecoder {
     }
 
     /// Decodes the DNS message `message` (a UDP payload, or the data of a TCP segment after
-    /// its 2-byte length) into `answers`, which is cleared first. With `cut` (the capture
-    /// kept only the start of the message), a message that ends inside its answers is
-    /// `.partial` when the answers read whole before the cut hold addresses.
+    /// its 2-byte length) into `answers`, which is cleared first: its ID and the addresses
+    /// answered for the queried name, which `readQuestionName` writes out. With `cut` (the
+    /// capture kept only the start of the message), a message that ends inside its answers
+    /// is `.partial` when the answers read whole before the cut hold addresses.
     public static func decode(_ message: UnsafeRawBufferPointer, into answers: inout DNSAnswers, cut: Bool = false) -> DNSStatus {
         answers.clear()
         guard let base = message.baseAddress, message.count >= 12 else { return .truncated }
@@ -208,8 +236,11 @@ public enum DNSResponseDecoder {
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: halfChain) { low in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: halfChain) { high in
                 var chain = Chain(low: low, high: high)
-                // The question's name is the name the host asked for.
-                let question = readName(reader, at: 12, into: chain.slot(0))
+                // The question's name is the name the host asked for. It is checked and
+                // measured here, and written out only when an owner name must be compared
+                // with it (`Chain.contains`) or the response names addresses
+                // (`readQuestionName`): answers nobody asked for never pay for it.
+                let question = readName(reader, at: 12, into: nil)
                 guard question.status == .ok else { return question.status }
                 chain.lengths[0] = question.length
                 chain.offsets[0] = 12
@@ -233,9 +264,6 @@ public enum DNSResponseDecoder {
                     answers.count = 0
                     return status
                 }
-                let length = min(question.length, DNSAnswers.maxNameLength)
-                for index in 0..<length { answers.name[index] = low[index] }
-                answers.nameLength = length
                 if partial { return .partial }
                 return answers.count > 0 ? .ok : .noAddresses
             }
@@ -251,6 +279,9 @@ public enum DNSResponseDecoder {
         /// Where in the message each name was read from.
         var offsets = InlineArray<8, Int>(repeating: 0)
         var count = 0
+        /// Whether slot 0 holds the question's name: it is written out on the first
+        /// comparison, after `decode` has checked it.
+        var questionWritten = false
 
         init(low: UnsafeMutableBufferPointer<UInt8>, high: UnsafeMutableBufferPointer<UInt8>) {
             self.low = low
@@ -264,7 +295,11 @@ public enum DNSResponseDecoder {
             return UnsafeMutableBufferPointer(rebasing: space[start..<(start &+ nameSpace)])
         }
 
-        func contains(_ name: UnsafeMutableBufferPointer<UInt8>, length: Int) -> Bool {
+        mutating func contains(_ name: UnsafeMutableBufferPointer<UInt8>, length: Int, in reader: FrameReader) -> Bool {
+            if !questionWritten {
+                _ = readName(reader, at: offsets[0], into: slot(0))
+                questionWritten = true
+            }
             for index in 0..<count where lengths[index] == length {
                 let candidate = slot(index)
                 var same = true
@@ -311,7 +346,7 @@ public enum DNSResponseDecoder {
                 let data = position &+ 10
                 guard data &+ dataLength <= reader.count else { return .truncated }
                 position = data &+ dataLength
-                guard recordClass == 1, ofChain || chain.contains(owner, length: ownerLength) else { continue }
+                guard recordClass == 1, ofChain || chain.contains(owner, length: ownerLength, in: reader) else { continue }
                 switch (type, dataLength) {
                 case (1, 4):  // A
                     add(IPAddress(ipv4: reader.be32(data)), ttl: ttl, to: &answers)
@@ -350,8 +385,9 @@ public enum DNSResponseDecoder {
     }
 
     /// Reads the name at `start` into `out` in canonical form: labels lowercased and
-    /// joined by '.', bytes other than letters, digits, '-' and '_' written as '?'.
-    static func readName(_ reader: FrameReader, at start: Int, into out: UnsafeMutableBufferPointer<UInt8>) -> NameRead {
+    /// joined by '.', bytes other than letters, digits, '-' and '_' written as '?'. With
+    /// no `out` it checks the name and measures its canonical form without writing it.
+    static func readName(_ reader: FrameReader, at start: Int, into out: UnsafeMutableBufferPointer<UInt8>?) -> NameRead {
         var position = start
         var runStart = start  // where the current run of labels began
         var next = -1  // where the name ends in place: after its first pointer, or its root label
@@ -375,20 +411,22 @@ public enum DNSResponseDecoder {
                 wireLength &+= label &+ 1
                 guard wireLength < 255 else { return NameRead(status: .malformed) }
                 if length > 0 {
-                    out[length] = UInt8(ascii: ".")
+                    out?[length] = UInt8(ascii: ".")
                     length &+= 1
                 }
-                for offset in 1...label {
-                    var byte = reader.u8(position &+ offset)
-                    switch byte {
-                    case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte |= 0x20
-                    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                         UInt8(ascii: "-"), UInt8(ascii: "_"): break
-                    default: byte = UInt8(ascii: "?")
+                if let out {
+                    for offset in 1...label {
+                        var byte = reader.u8(position &+ offset)
+                        switch byte {
+                        case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte |= 0x20
+                        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                             UInt8(ascii: "-"), UInt8(ascii: "_"): break
+                        default: byte = UInt8(ascii: "?")
+                        }
+                        out[length &+ offset &- 1] = byte
                     }
-                    out[length] = byte
-                    length &+= 1
                 }
+                length &+= label
                 position &+= 1 &+ label
             default:
                 // 0x40 and 0x80: extended and reserved label types.
@@ -449,6 +487,7 @@ public struct DNSTally: BitwiseCopyable, Sendable, Equatable {
     /// Counts one message that decoded with `status`, past whose kept addresses
     /// `droppedAddresses` were dropped (its answers' count, passed alone: a caller whose
     /// answers live beside the tally would otherwise copy all 600 bytes of them).
+    @inlinable
     public mutating func count(_ status: DNSStatus, droppedAddresses dropped: Int) {
         messages[Int(status.rawValue)] &+= 1
         droppedAddresses &+= UInt64(dropped)

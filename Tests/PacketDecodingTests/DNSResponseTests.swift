@@ -69,10 +69,21 @@ struct DNSMessageBuilder {
     }
 }
 
+/// `decode` of the message `bytes`, and the queried name of a response that names
+/// something, as the capture reads it for a response that answers a query.
 func decodeDNS(_ bytes: [UInt8]) -> (DNSStatus, DNSAnswers) {
     var answers = DNSAnswers()
-    let status = bytes.withUnsafeBytes { DNSResponseDecoder.decode($0, into: &answers) }
+    let status = bytes.withUnsafeBytes { message in
+        let status = DNSResponseDecoder.decode(message, into: &answers)
+        if status.namesSomething { DNSResponseDecoder.readQuestionName(message, into: &answers) }
+        return status
+    }
     return (status, answers)
+}
+
+extension DNSStatus {
+    /// The statuses after which the capture reads the queried name of a matched response.
+    var namesSomething: Bool { self == .ok || self == .partial || self == .noAddresses }
 }
 
 func addresses(_ answers: DNSAnswers) -> [String] {
@@ -475,6 +486,24 @@ struct DNSFrameTests {
         }
     }
 
+    /// `decode` counts a response without writing its name out; `readQuestionName` does,
+    /// and leaves none for a message whose question does not read whole.
+    @Test func theNameIsWrittenOutOnlyWhenRead() {
+        var m = DNSMessageBuilder(answers: 1)
+        m.question("Mail.Example.COM")
+        m.a("mail.example.com", "192.0.2.7")
+        var answers = DNSAnswers()
+        m.bytes.withUnsafeBytes { message in
+            #expect(DNSResponseDecoder.decode(message, into: &answers) == .ok)
+            #expect(answers.nameLength == 0)
+            #expect(addresses(answers) == ["192.0.2.7"])
+            DNSResponseDecoder.readQuestionName(message, into: &answers)
+        }
+        #expect(answers.nameText == "mail.example.com")
+        Array(m.bytes.prefix(16)).withUnsafeBytes { DNSResponseDecoder.readQuestionName($0, into: &answers) }
+        #expect(answers.nameLength == 0)
+    }
+
     @Test func ttlsWithTheTopBitSetAreZero() {
         var m = DNSMessageBuilder(answers: 1)
         m.question("odd.example")
@@ -499,9 +528,12 @@ struct DNSFrameTests {
 }
 
 extension DNSResponseDecoder {
-    /// `decode` of the message in `frame`, which `PacketDecoder` decoded into `summary`.
+    /// `decode` of the message in `frame`, which `PacketDecoder` decoded into `summary`,
+    /// and its queried name when it names something.
     static func decode(frame: UnsafeRawBufferPointer, summary: PacketSummary, wireLength: Int? = nil,
                        into answers: inout DNSAnswers) -> DNSStatus? {
-        decode(frame: frame, span: summary.transportSpan, wireLength: wireLength, into: &answers)
+        let status = decode(frame: frame, span: summary.transportSpan, wireLength: wireLength, into: &answers)
+        if status?.namesSomething == true { readQuestionName(frame: frame, span: summary.transportSpan, into: &answers) }
+        return status
     }
 }
