@@ -59,13 +59,9 @@ public final class CaptureTask: Service, Sendable {
         self.settings = settings
         self.logger = logger
         self.aggregator = TrafficAggregator(accounting: TrafficAccounting(
-            maxSeries: settings.maxSeries, localAddresses: Self.localAddresses(settings.localNetworks),
+            maxSeries: settings.maxSeries, localAddresses: HostInterfaces.localAddresses(networks: settings.localNetworks),
             ephemeralPorts: EphemeralPortRange.read()), maxDNSNames: settings.maxDNSNames,
             captureClock: { UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000)) })
-    }
-
-    static func localAddresses(_ networks: [IPNetwork]) -> LocalAddresses {
-        LocalAddresses(addresses: HostInterfaces.allAddresses(), networks: networks)
     }
 
     public func run() async throws {
@@ -81,9 +77,10 @@ public final class CaptureTask: Service, Sendable {
 
     /// One maintenance round: local addresses, ended sources, new or failed interfaces.
     func refresh() {
-        let local = Self.localAddresses(settings.localNetworks)
+        let local = HostInterfaces.localAddresses(networks: settings.localNetworks)
         let changed = aggregator.withAccounting { accounting -> Bool in
-            guard accounting.localAddresses.addresses != local.addresses else { return false }
+            guard accounting.localAddresses.addresses != local.addresses
+                    || accounting.localAddresses.hardwareAddresses != local.hardwareAddresses else { return false }
             accounting.localAddresses = local
             return true
         }
@@ -145,8 +142,9 @@ public final class CaptureTask: Service, Sendable {
                 logger.warning("interface \(interface): link-layer type \(handle.linkTypeNumber) is not decoded; its frames count as undecoded (unsupported_link)")
             }
             let aggregator = self.aggregator
+            let loopback = HostInterfaces.list().first { $0.name == interface }?.isLoopback ?? false
             let source = CaptureSource(handle: handle, policy: .drop, wakeUp: aggregator.wakeUp,
-                                       decodesDNS: settings.maxDNSNames > 0, localAddresses: local,
+                                       decodesDNS: settings.maxDNSNames > 0, localAddresses: local, loopback: loopback,
                                        drainIfFree: { aggregator.drainIfFree($0, dns: $1) })
             aggregator.attach(source.ring)
             if let dns = source.dnsRing { aggregator.attach(dns: dns) }

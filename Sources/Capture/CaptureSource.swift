@@ -37,12 +37,39 @@ struct DispatchContext {
     var answers = DNSAnswers()
     /// The host's addresses and local networks; nil while unknown. Freed by `run`.
     var local: LocalAddressMatch?
+    /// Whether the handle captures a loopback interface, whose frames are all the host's own.
+    var loopback = false
 
     /// Whether DNS between `client` and `server` is the host's own DNS service answering
     /// another host: the server is one of the host's addresses and the client is not.
     func hostServes(client: IPAddress, server: IPAddress) -> Bool {
         guard let local else { return false }
         return local.contains(server) && !local.contains(client)
+    }
+
+    /// Whether `frame`, whose source address is `source`, claims to come from one of the
+    /// host's addresses but was sent by another host: on Ethernet its sender is none of the
+    /// host's interfaces' link-layer addresses, or it went to a group (broadcast or
+    /// multicast) address, as no query the host sends to a server does; in a cooked
+    /// capture (`any`) the kernel marks it as arriving, not leaving. Known only live, where
+    /// the host's link-layer addresses are; loopback frames are all the host's own.
+    func isSpoofedFromHost(_ frame: UnsafeRawBufferPointer, source: IPAddress) -> Bool {
+        guard !loopback, let local, local.knowsHardwareAddresses, local.isHostAddress(source) else { return false }
+        // Cooked headers: PACKET_OUTGOING is 4 and ARPHRD_LOOPBACK 772 (linux/if_packet.h, if_arp.h).
+        func be16(_ offset: Int) -> Int { Int(frame[offset]) << 8 | Int(frame[offset + 1]) }
+        switch linkType {
+        case .ethernet?:
+            guard frame.count >= 12 else { return false }
+            return frame[0] & 1 != 0 || local.isForeign(hardwareAddress: (6..<12).reduce(UInt64(0)) { $0 << 8 | UInt64(frame[$1]) })
+        case .linuxSLL?:
+            guard frame.count >= 16 else { return false }
+            return be16(2) != 772 && be16(0) != 4
+        case .linuxSLL2?:
+            guard frame.count >= 20 else { return false }
+            return be16(8) != 772 && frame[10] != 4
+        default:
+            return false
+        }
     }
 }
 
@@ -60,10 +87,15 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
     if decoded.pointee.destinationPort == 53 {
         // A query from another host to one of the host's addresses asks the host's own DNS
         // service: it is not the host's lookup, and a flood of them would crowd the host's
-        // own queries out of the table.
+        // own queries out of the table. So would a flood of queries claiming one of the
+        // host's addresses in frames another host sent: those are counted, not remembered.
         if !context.pointee.hostServes(client: decoded.pointee.source, server: decoded.pointee.destination),
            let id = DNSResponseDecoder.queryID(frame: captured, summary: decoded.pointee) {
-            queries._withUnsafeGuaranteedRef { $0.record(query: decoded.pointee, id: id) }
+            if context.pointee.isSpoofedFromHost(captured, source: decoded.pointee.source) {
+                context.pointee.dns.queriesSpoofed &+= 1
+            } else {
+                queries._withUnsafeGuaranteedRef { $0.record(query: decoded.pointee, id: id) }
+            }
         }
     }
     // From port 53 (to port 53 too, one server asking another: a query, which the decoder
@@ -174,6 +206,8 @@ public final class CaptureSource: @unchecked Sendable {
     /// The DNS queries awaiting their response (nil when names are not decoded).
     private let queries: DNSQueryTable?
     private let policy: RingFullPolicy
+    /// Whether `handle` captures a loopback interface.
+    private let loopback: Bool
     private let published = Mutex(CaptureCounters())
     private let stopRequested = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
@@ -199,9 +233,11 @@ public final class CaptureSource: @unchecked Sendable {
     /// returns false (the consumer is busy), and then `wakeUp` is rung as without it.
     ///
     /// `localAddresses` (and `setLocalAddresses`) tell the host's own DNS lookups from
-    /// its DNS service answering other hosts; see `setLocalAddresses`.
+    /// its DNS service answering other hosts, and, with their link-layer addresses, from
+    /// queries another host forged in the host's name; see `setLocalAddresses`. A
+    /// `loopback` interface's frames are all the host's own.
     public init(handle: PcapHandle, ringCapacity: Int = 65536, policy: RingFullPolicy, wakeUp: WakeUp? = nil,
-                decodesDNS: Bool = true, localAddresses: LocalAddresses? = nil,
+                decodesDNS: Bool = true, localAddresses: LocalAddresses? = nil, loopback: Bool = false,
                 drainIfFree: (@Sendable (SPSCRing<PacketSummary>, SPSCRing<DNSAnswers>?) -> Bool)? = nil) {
         self.handle = handle
         self.localAddresses = Mutex(localAddresses)
@@ -211,6 +247,7 @@ public final class CaptureSource: @unchecked Sendable {
         self.dnsRing = decodesDNS ? SPSCRing(minimumCapacity: 128, wakeUp: wakeUp) : nil
         self.queries = decodesDNS ? DNSQueryTable() : nil
         self.policy = policy
+        self.loopback = loopback
         if let drainIfFree {
             let ring = self.ring, dnsRing = self.dnsRing
             self.drainIfFree = { drainIfFree(ring, dnsRing) }
@@ -222,7 +259,9 @@ public final class CaptureSource: @unchecked Sendable {
     /// The host's addresses and local networks, now. Only the queries the host asks, and
     /// those crossing it, are remembered for their responses: a query from another host to
     /// one of these addresses asks the host's own DNS service, and its response names
-    /// nothing. Until they are known every query is remembered.
+    /// nothing; one from one of these addresses in a frame another host sent (by the
+    /// link-layer addresses given) is forged, and counted in `DNSTally.queriesSpoofed`.
+    /// Until they are known every query is remembered.
     public func setLocalAddresses(_ local: LocalAddresses) {
         localAddresses.withLock { $0 = local }
         localAddressChanges.add(1, ordering: .releasing)
@@ -270,7 +309,7 @@ public final class CaptureSource: @unchecked Sendable {
     public func run() {
         var context = DispatchContext(linkType: handle.linkType, ring: .passUnretained(ring), policy: policy,
                                       dnsRing: dnsRing.map { .passUnretained($0) }, queries: queries.map { .passUnretained($0) },
-                                      local: localAddresses.withLock { $0 }.map { LocalAddressMatch($0) })
+                                      local: localAddresses.withLock { $0 }.map { LocalAddressMatch($0) }, loopback: loopback)
         var localChanges = localAddressChanges.load(ordering: .acquiring)
         defer { context.local?.deallocate() }
         // Each dispatch hands over at most one ring's worth of packets and then wakes the

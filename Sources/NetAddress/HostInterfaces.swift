@@ -8,13 +8,17 @@ public struct HostInterface: Sendable, Equatable {
     public var isUp: Bool
     public var isLoopback: Bool
     public var addresses: [IPAddress]
+    /// Its 6-byte link-layer (Ethernet) address in the low 48 bits, first byte highest;
+    /// nil when it has none, one of another length, or all zeros (loopback).
+    public var hardwareAddress: UInt64?
 
     /// An interface from its fields.
-    public init(name: String, isUp: Bool, isLoopback: Bool, addresses: [IPAddress]) {
+    public init(name: String, isUp: Bool, isLoopback: Bool, addresses: [IPAddress], hardwareAddress: UInt64? = nil) {
         self.name = name
         self.isUp = isUp
         self.isLoopback = isLoopback
         self.addresses = addresses
+        self.hardwareAddress = hardwareAddress
     }
 }
 
@@ -34,8 +38,12 @@ public enum HostInterfaces {
             var interface = byName[name] ?? HostInterface(
                 name: name, isUp: flags & Int32(IFF_UP) != 0,
                 isLoopback: flags & Int32(IFF_LOOPBACK) != 0, addresses: [])
-            if let sockaddr = entry.pointee.ifa_addr, let address = address(of: sockaddr) {
-                interface.addresses.append(address)
+            if let sockaddr = entry.pointee.ifa_addr {
+                if let address = address(of: sockaddr) {
+                    interface.addresses.append(address)
+                } else if let hardware = hardwareAddress(of: sockaddr) {
+                    interface.hardwareAddress = hardware
+                }
             }
             byName[name] = interface
         }
@@ -65,6 +73,26 @@ public enum HostInterfaces {
     /// Every address of every interface (loopback included: loopback traffic is local).
     public static func allAddresses() -> [IPAddress] {
         list().flatMap(\.addresses)
+    }
+
+    /// The host's addresses and local `networks`, with the link-layer addresses of its
+    /// interfaces: what tells a frame the host sent from one another host forged.
+    public static func localAddresses(networks: [IPNetwork] = []) -> LocalAddresses {
+        let interfaces = list()
+        return LocalAddresses(addresses: interfaces.flatMap(\.addresses), networks: networks,
+                              hardwareAddresses: interfaces.compactMap(\.hardwareAddress))
+    }
+
+    /// The 6-byte link-layer address of an AF_PACKET entry, nil for any other, or for one
+    /// of all zeros (loopback's), which proves nothing about who sent a frame.
+    static func hardwareAddress(of sockaddr: UnsafeMutablePointer<sockaddr>) -> UInt64? {
+        guard Int32(sockaddr.pointee.sa_family) == AF_PACKET else { return nil }
+        // struct sockaddr_ll (linux/if_packet.h, which Glibc's module leaves out): the
+        // address length at byte 11, the address from byte 12.
+        let raw = UnsafeRawPointer(sockaddr)
+        guard raw.load(fromByteOffset: 11, as: UInt8.self) == 6 else { return nil }
+        let address = (12..<18).reduce(UInt64(0)) { $0 << 8 | UInt64(raw.load(fromByteOffset: $1, as: UInt8.self)) }
+        return address == 0 ? nil : address
     }
 
     static func address(of sockaddr: UnsafeMutablePointer<sockaddr>) -> IPAddress? {

@@ -11,6 +11,8 @@ public struct LocalAddressMatch {
     @usableFromInline var networks = UnsafeMutableBufferPointer<(mask: IPAddress, network: IPAddress, ipv4: Bool)>(start: nil, count: 0)
     /// 512 bits: 256 for IPv4's first octets, then 256 for IPv6's first bytes.
     @usableFromInline var leadingBytes = UnsafeMutableBufferPointer<UInt64>(start: nil, count: 0)
+    /// The link-layer addresses of the host's interfaces (`LocalAddresses.hardwareAddresses`).
+    var hardwareAddresses = UnsafeMutableBufferPointer<UInt64>(start: nil, count: 0)
 
     public init(_ local: LocalAddresses) { update(local) }
 
@@ -19,6 +21,8 @@ public struct LocalAddressMatch {
         deallocate()
         addresses = .allocate(capacity: local.addresses.count)
         _ = addresses.initialize(from: local.addresses)
+        hardwareAddresses = .allocate(capacity: local.hardwareAddresses.count)
+        _ = hardwareAddresses.initialize(from: local.hardwareAddresses)
         networks = .allocate(capacity: local.networks.count)
         _ = networks.initialize(from: local.networks.map { network -> (mask: IPAddress, network: IPAddress, ipv4: Bool) in
             let all = IPAddress(high: ~0, low: ~0)
@@ -49,8 +53,24 @@ public struct LocalAddressMatch {
     /// Frees the copy; the match must not be used again until `update`.
     public func deallocate() {
         addresses.deallocate()
+        hardwareAddresses.deallocate()
         networks.deallocate()
         leadingBytes.deallocate()
+    }
+
+    /// Whether `address` is one of the host's own addresses (not merely in a local network).
+    public func isHostAddress(_ address: IPAddress) -> Bool {
+        addresses.contains(address)
+    }
+
+    /// Whether the host's link-layer addresses are known: a live capture, not a file.
+    public var knowsHardwareAddresses: Bool { !hardwareAddresses.isEmpty }
+
+    /// Whether the host's link-layer addresses are known and none of them is
+    /// `hardwareAddress` (48 bits, first byte highest): a frame from it was sent by
+    /// another host.
+    public func isForeign(hardwareAddress: UInt64) -> Bool {
+        knowsHardwareAddresses && !hardwareAddresses.contains(hardwareAddress)
     }
 
     /// The same answer as `LocalAddresses.contains`.

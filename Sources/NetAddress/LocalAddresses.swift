@@ -5,11 +5,15 @@ public struct LocalAddresses: Sendable {
     public let addresses: [IPAddress]
     /// Local networks (-capture-local-net / --local-net).
     public let networks: [IPNetwork]
+    /// The link-layer addresses of the host's interfaces (48 bits each, as
+    /// `HostInterface.hardwareAddress`); empty when unknown (a capture file).
+    public let hardwareAddresses: [UInt64]
     @usableFromInline let masks: [(bits: Int, address: IPAddress, ipv4: Bool)]
 
-    public init(addresses: [IPAddress] = [], networks: [IPNetwork] = []) {
+    public init(addresses: [IPAddress] = [], networks: [IPNetwork] = [], hardwareAddresses: [UInt64] = []) {
         self.addresses = Array(Set(addresses)).sorted()
         self.networks = networks
+        self.hardwareAddresses = Array(Set(hardwareAddresses)).sorted()
         self.masks = networks.map { ($0.bits, $0.address, $0.address.isIPv4) }
     }
 

@@ -475,6 +475,9 @@ public struct DNSTally: BitwiseCopyable, Sendable, Equatable {
     public var queries: UInt64 = 0
     /// Queries not remembered because the table of outstanding queries had no room.
     public var queriesDropped: UInt64 = 0
+    /// Queries not remembered because their source was one of the host's addresses in a
+    /// frame another host sent: forged to fill the table with queries the host never asked.
+    public var queriesSpoofed: UInt64 = 0
 
     public init() {}
 
@@ -502,6 +505,7 @@ public struct DNSTally: BitwiseCopyable, Sendable, Equatable {
         for index in 0..<3 { total.refused[index] &+= rhs.refused[index] }
         total.queries &+= rhs.queries
         total.queriesDropped &+= rhs.queriesDropped
+        total.queriesSpoofed &+= rhs.queriesSpoofed
         return total
     }
 
@@ -510,5 +514,6 @@ public struct DNSTally: BitwiseCopyable, Sendable, Equatable {
             && (0..<3).allSatisfy { lhs.refused[$0] == rhs.refused[$0] }
             && lhs.droppedAddresses == rhs.droppedAddresses && lhs.ringDropped == rhs.ringDropped
             && lhs.queries == rhs.queries && lhs.queriesDropped == rhs.queriesDropped
+            && lhs.queriesSpoofed == rhs.queriesSpoofed
     }
 }

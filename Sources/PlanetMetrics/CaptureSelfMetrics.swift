@@ -82,6 +82,7 @@ public enum CaptureSelfMetrics {
         }
         perSource("planet_dns_queries_total", help: "DNS queries to port 53 remembered for their response to answer", \.dns.queries, sources, into: &writer)
         perSource("planet_dns_queries_dropped_total", help: "DNS queries to port 53 not remembered because the table of outstanding queries had no room", \.dns.queriesDropped, sources, into: &writer)
+        perSource("planet_dns_queries_spoofed_total", help: "DNS queries to port 53 not remembered because their source was one of the host's addresses in a frame another host sent", \.dns.queriesSpoofed, sources, into: &writer)
         perSource("planet_dns_ring_dropped_responses_total", help: "DNS responses with addresses lost because the ring to the aggregator was full", \.dns.ringDropped, sources, into: &writer)
         perSource("planet_dns_dropped_addresses_total", help: "Addresses of DNS responses past the 16 kept per response", \.dns.droppedAddresses, sources, into: &writer)
         writer.family("planet_dns_names", help: "Peer addresses held with the name the host asked DNS for", kind: .gauge)

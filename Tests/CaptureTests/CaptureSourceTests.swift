@@ -21,16 +21,30 @@ struct PcapFile {
         addUDP(from: src, to: dst, sport: sport, dport: dport, data: [UInt8](repeating: 0xAB, count: payload))
     }
 
-    /// Adds an Ethernet/IPv4/UDP frame carrying `data`.
-    /// `seconds` is the record's time stamp.
-    mutating func addUDP(from src: UInt32, to dst: UInt32, sport: UInt16, dport: UInt16, data: [UInt8], at seconds: UInt32 = 0) {
+    /// Adds an Ethernet/IPv4/UDP frame carrying `data`, from link-layer address `sender`
+    /// to `receiver` (48 bits, first byte highest). `seconds` is the record's time stamp.
+    mutating func addUDP(from src: UInt32, to dst: UInt32, sport: UInt16, dport: UInt16, data: [UInt8], at seconds: UInt32 = 0,
+                         sender: UInt64 = 0x02_00_00_00_00_02, receiver: UInt64 = 0x02_00_00_00_00_01) {
+        var frame: [UInt8] = []
+        for address in [receiver, sender] {
+            for shift in stride(from: 40, through: 0, by: -8) { frame.append(UInt8(truncatingIfNeeded: address >> UInt64(shift))) }
+        }
+        frame += [0x08, 0x00]
+        add(frame: frame + Self.ipv4UDP(from: src, to: dst, sport: sport, dport: dport, data: data), at: seconds)
+    }
+
+    /// An IPv4 packet of a UDP datagram carrying `data`.
+    static func ipv4UDP(from src: UInt32, to dst: UInt32, sport: UInt16, dport: UInt16, data: [UInt8]) -> [UInt8] {
         let payload = data.count
-        var frame: [UInt8] = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]
         let total = 20 + 8 + payload
-        frame += [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, 0, 0, 64, 17, 0, 0]
-        for v in [src, dst] { frame += [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
-        frame += [UInt8(sport >> 8), UInt8(sport & 0xFF), UInt8(dport >> 8), UInt8(dport & 0xFF), UInt8((8 + payload) >> 8), UInt8((8 + payload) & 0xFF), 0, 0]
-        frame += data
+        var packet: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, 0, 0, 64, 17, 0, 0]
+        for v in [src, dst] { packet += [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+        packet += [UInt8(sport >> 8), UInt8(sport & 0xFF), UInt8(dport >> 8), UInt8(dport & 0xFF), UInt8((8 + payload) >> 8), UInt8((8 + payload) & 0xFF), 0, 0]
+        return packet + data
+    }
+
+    /// Adds a record of `frame`, whole, time-stamped `seconds`.
+    mutating func add(frame: [UInt8], at seconds: UInt32 = 0) {
         append32(seconds); append32(0); append32(UInt32(frame.count)); append32(UInt32(frame.count))
         bytes += frame
     }
@@ -223,13 +237,76 @@ struct PcapFile {
 
     /// Runs `file` through a capture source with DNS names on, into an aggregator; returns
     /// the source's DNS counters and the names the aggregator learned.
-    private func captureDNS(_ file: PcapFile) throws -> (DNSTally, DNSNameSnapshot) {
+    /// Runs `file` through a source that knows the host as `local` (this suite's local
+    /// network by default), returning its DNS counters and the names it recorded.
+    /// A query claiming the host's address from another host's frame is not remembered,
+    /// so its answer names nothing; the host's own query, from its own link-layer address,
+    /// is answered as before. A capture file has no link-layer addresses to go by, and a
+    /// loopback interface's frames are all the host's own: both remember every query.
+    @Test func queriesForgedInTheHostsNameAreNotRemembered() throws {
+        let host: UInt32 = 0x0A00_0005, server: UInt32 = 0xC000_0235
+        let hostHardware: UInt64 = 0x02_00_00_00_00_02, intruder: UInt64 = 0x02_00_00_00_00_66
+        var file = PcapFile()
+        // The host's own lookup, then two forged in its name: from another sender, and to
+        // the broadcast address from the host's own.
+        file.addUDP(from: host, to: server, sport: 40_000, dport: 53, data: Self.dnsMessage(id: 1, name: "own.example.test"))
+        file.addUDP(from: host, to: server, sport: 40_001, dport: 53, data: Self.dnsMessage(id: 2, name: "forged.example.test"),
+                    sender: intruder)
+        file.addUDP(from: host, to: server, sport: 40_002, dport: 53, data: Self.dnsMessage(id: 3, name: "broadcast.example.test"),
+                    receiver: 0xFF_FF_FF_FF_FF_FF)
+        file.addUDP(from: server, to: host, sport: 53, dport: 40_000,
+                    data: Self.dnsMessage(id: 1, name: "own.example.test", answer: 0xCB00_7101))
+        file.addUDP(from: server, to: host, sport: 53, dport: 40_001,
+                    data: Self.dnsMessage(id: 2, name: "forged.example.test", answer: 0xCB00_7102))
+        file.addUDP(from: server, to: host, sport: 53, dport: 40_002,
+                    data: Self.dnsMessage(id: 3, name: "broadcast.example.test", answer: 0xCB00_7103))
+        let live = LocalAddresses(addresses: [IPAddress(ipv4: host)], networks: [IPNetwork("10.0.0.0/24")!],
+                                  hardwareAddresses: [hostHardware, 0x02_00_00_00_00_07])
+        let (dns, names) = try captureDNS(file, local: live)
+        #expect(dns.queries == 1)
+        #expect(dns.queriesSpoofed == 2)
+        #expect(dns.refused[Int(DNSQueryMatch.unsolicited.rawValue)] == 2)
+        #expect(names.name(for: IPAddress(ipv4: 0xCB00_7101)) == "own.example.test")
+        #expect(names.count == 1)
+
+        let fileOnly = LocalAddresses(addresses: [IPAddress(ipv4: host)], networks: [IPNetwork("10.0.0.0/24")!])
+        for (local, loopback) in [(fileOnly, false), (live, true)] {
+            let (dns, names) = try captureDNS(file, local: local, loopback: loopback)
+            #expect(dns.queries == 3, "loopback \(loopback)")
+            #expect(dns.queriesSpoofed == 0, "loopback \(loopback)")
+            #expect(names.count == 3, "loopback \(loopback)")
+        }
+    }
+
+    /// In a cooked capture (`any`) the kernel's packet type tells: a query from the host's
+    /// address marked as arriving is forged, one marked as leaving is the host's, and one
+    /// on a loopback device is the host's either way.
+    @Test func cookedCapturesTellForgedQueriesByPacketType() throws {
+        let host: UInt32 = 0x0A00_0005, server: UInt32 = 0xC000_0235
+        func cooked(packetType: UInt16, deviceType: UInt16, _ packet: [UInt8]) -> [UInt8] {
+            [UInt8(packetType >> 8), UInt8(packetType & 0xFF), UInt8(deviceType >> 8), UInt8(deviceType & 0xFF), 0, 6,
+             2, 0, 0, 0, 0, 2, 0, 0, 0x08, 0x00] + packet
+        }
+        var file = PcapFile(linkType: 113)
+        for (id, packetType, deviceType) in [(1, 4, 1), (2, 0, 1), (3, 0, 772)] as [(UInt16, UInt16, UInt16)] {
+            file.add(frame: cooked(packetType: packetType, deviceType: deviceType,
+                                   PcapFile.ipv4UDP(from: host, to: server, sport: 40_000 + id, dport: 53,
+                                                    data: Self.dnsMessage(id: id, name: "q\(id).example.test"))))
+        }
+        let live = LocalAddresses(addresses: [IPAddress(ipv4: host)], hardwareAddresses: [0x02_00_00_00_00_02])
+        let (dns, _) = try captureDNS(file, local: live)
+        #expect(dns.queries == 2)
+        #expect(dns.queriesSpoofed == 1)
+    }
+
+    private func captureDNS(_ file: PcapFile, local: LocalAddresses? = nil, loopback: Bool = false) throws -> (DNSTally, DNSNameSnapshot) {
+        let local = local ?? self.local
         let path = try file.write()
         defer { try? FileManager.default.removeItem(atPath: path) }
         let aggregator = TrafficAggregator(accounting: TrafficAccounting(maxSeries: 10_000, localAddresses: local),
                                            maxDNSNames: 100)
         let source = CaptureSource(handle: try PcapHandle.openOffline(path: path), policy: .wait,
-                                   wakeUp: aggregator.wakeUp, localAddresses: local)
+                                   wakeUp: aggregator.wakeUp, localAddresses: local, loopback: loopback)
         aggregator.attach(source.ring)
         if let dns = source.dnsRing { aggregator.attach(dns: dns) }
         aggregator.start()

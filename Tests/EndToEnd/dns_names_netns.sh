@@ -9,7 +9,8 @@
 # truncated): its answer names its address too, and the segments without data of those
 # connections are not counted as responses. A forged answer that no query asked for names
 # nothing and is counted as refused. A flood of queries to the agent's host does not
-# crowd out the host's own.
+# crowd out the host's own, nor does a flood of queries forged in the host's name (its
+# address as their source, sent onto the link by another host), which is counted.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -93,6 +94,27 @@ sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(50)]
 for n in range(10000):
     sockets[n % 50].sendto(struct.pack("!HHHHHH", n, 0x0100, 1, 0, 0, 0) + question, ("10.207.0.1", 53))
 PY
+# Queries forged in the host's name: the agent's address as their source, put on the link
+# by the peer's namespace (whose link-layer address is not the host's), 3,000 of them,
+# more than the slots that remember queries, to an address that answers nothing.
+host_mac=$(ip netns exec "$A" cat /sys/class/net/veth-a/address)
+ip netns exec "$B" python3 - "$host_mac" <<'PY' || fail "could not send the forged queries"
+import socket, struct, sys
+def checksum(header):
+    total = sum(struct.unpack("!10H", header))
+    total = (total >> 16) + (total & 0xFFFF)
+    return ~(total + (total >> 16)) & 0xFFFF
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("veth-b", 0))
+link = bytes.fromhex(sys.argv[1].replace(":", "")) + s.getsockname()[4] + b"\x08\x00"
+question = b"".join(bytes([len(l)]) + l.encode() for l in "spoofed.example.test".split(".")) + b"\0\0\1\0\1"
+for n in range(3000):
+    dns = struct.pack("!HHHHHH", n, 0x0100, 1, 0, 0, 0) + question
+    udp = struct.pack("!HHHH", 20000 + n, 53, 8 + len(dns), 0) + dns
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), n, 0, 64, 17, 0,
+                     socket.inet_aton("10.207.0.1"), socket.inet_aton("10.207.0.99"))
+    s.send(link + ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:] + udp)
+PY
 # 10.207.0.12: an address no name points to; 10.207.0.14 by address, so never asked over UDP.
 in_ns_bg "$A" python3 "$E2E_ROOT/Tests/EndToEnd/dns_peers.py" talk www.example.test db.example.test "$alias" 10.207.0.12 10.207.0.14
 
@@ -128,7 +150,9 @@ grep -qE 'planet_dns_answers_refused_total\{interface="veth-a",reason="unsolicit
     || { grep planet_dns "$E2E_TMP/metrics.txt"; fail "the forged answer was not refused"; }
 grep -q 'forged.example.test' "$E2E_TMP/metrics.txt" && fail "the forged answer named a peer"
 grep -qE 'planet_dns_queries_dropped_total\{interface="veth-a"\} 0$' "$E2E_TMP/metrics.txt" \
-    || { grep planet_dns "$E2E_TMP/metrics.txt"; fail "the queries to the agent's host crowded out its own"; }
+    || { grep planet_dns "$E2E_TMP/metrics.txt"; fail "the queries to the agent's host, or those forged in its name, crowded out its own"; }
+grep -qE 'planet_dns_queries_spoofed_total\{interface="veth-a"\} 3000$' "$E2E_TMP/metrics.txt" \
+    || { grep planet_dns "$E2E_TMP/metrics.txt"; fail "the 3,000 queries forged in the host's name were not counted as spoofed"; }
 
 log "the dependency gauges carry the name too"
 wait_for 20 has 'planet_upstream\{[^}]*port="8080",[^}]*remote_dns_name="db.example.test",[^}]*remote_ip="10.207.0.11"\} 1' \

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import NetAddress
 
@@ -30,5 +31,22 @@ import Testing
         #expect(selection.selected == selection.selected.sorted())
         #expect(selection.skipped.count == 12)
         #expect(Set(selection.selected + selection.skipped).count == 20)
+    }
+
+    /// The link-layer addresses read with getifaddrs are the ones the kernel shows in
+    /// /sys/class/net (loopback's all-zero one excepted), and they come with the host's
+    /// addresses.
+    @Test func hardwareAddressesAreTheInterfacesOwn() throws {
+        let interfaces = HostInterfaces.list()
+        for interface in interfaces {
+            let text = (try? String(contentsOfFile: "/sys/class/net/\(interface.name)/address", encoding: .utf8)) ?? ""
+            let bytes = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").compactMap { UInt8($0, radix: 16) }
+            let expected = bytes.count == 6 ? bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } : nil
+            #expect(interface.hardwareAddress == (expected == 0 ? nil : expected), "\(interface.name): \(text)")
+        }
+        #expect(interfaces.contains { $0.isLoopback && $0.hardwareAddress == nil })
+        let local = HostInterfaces.localAddresses()
+        #expect(local.hardwareAddresses == Array(Set(interfaces.compactMap(\.hardwareAddress))).sorted())
+        #expect(local.addresses == Array(Set(interfaces.flatMap(\.addresses))).sorted())
     }
 }
