@@ -106,7 +106,7 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
     else { return }  // a TCP segment without data
     context.pointee.dns.count(status, droppedAddresses: context.pointee.answers.droppedAddresses)
     let named = status == .ok || status == .partial
-    guard named || status == .noAddresses else { return }
+    guard status.answersItsQuery else { return }
     // The host's DNS service answering another host: no query of the host's was asked, so
     // it names nothing and is not refused either.
     guard !context.pointee.hostServes(client: decoded.pointee.destination, server: decoded.pointee.source) else { return }

@@ -88,6 +88,11 @@ public enum DNSStatus: UInt8, Sendable, CaseIterable {
     /// their addresses as an `ok` response's do.
     case partial
 
+    /// Whether the message is a response that answers its query, with addresses or without
+    /// (`.ok`, `.partial`, `.noAddresses`): it is checked against the outstanding queries,
+    /// and its name read (`DNSResponseDecoder.readQuestionName`) when it matches one.
+    public var answersItsQuery: Bool { self == .ok || self == .partial || self == .noAddresses }
+
     /// The `reason` label value of the DNS decoding metric.
     public var reason: String {
         switch self {
@@ -183,8 +188,8 @@ public enum DNSResponseDecoder {
     }
 
     /// Writes the queried name of the response in `frame` into `answers.name`, once
-    /// `decode(frame:span:wireLength:into:)` found that the response names something
-    /// (`.ok`, `.partial` or `.noAddresses`) and that it answers a query: a flood of
+    /// `decode(frame:span:wireLength:into:)` found that the response answers its query
+    /// (`DNSStatus.answersItsQuery`) and the query was seen: a flood of
     /// answers nobody asked for is counted without writing out a name for each.
     public static func readQuestionName(frame: UnsafeRawBufferPointer, span: TransportSpan, into answers: inout DNSAnswers) {
         guard case .message(let start, let end, _, _) = locate(frame, span: span) else {

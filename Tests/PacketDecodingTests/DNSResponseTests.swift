@@ -69,21 +69,16 @@ struct DNSMessageBuilder {
     }
 }
 
-/// `decode` of the message `bytes`, and the queried name of a response that names
-/// something, as the capture reads it for a response that answers a query.
+/// `decode` of the message `bytes`, and the queried name of a response that answers its
+/// query, as the capture reads it for one whose query was seen.
 func decodeDNS(_ bytes: [UInt8]) -> (DNSStatus, DNSAnswers) {
     var answers = DNSAnswers()
     let status = bytes.withUnsafeBytes { message in
         let status = DNSResponseDecoder.decode(message, into: &answers)
-        if status.namesSomething { DNSResponseDecoder.readQuestionName(message, into: &answers) }
+        if status.answersItsQuery { DNSResponseDecoder.readQuestionName(message, into: &answers) }
         return status
     }
     return (status, answers)
-}
-
-extension DNSStatus {
-    /// The statuses after which the capture reads the queried name of a matched response.
-    var namesSomething: Bool { self == .ok || self == .partial || self == .noAddresses }
 }
 
 func addresses(_ answers: DNSAnswers) -> [String] {
@@ -529,11 +524,11 @@ struct DNSFrameTests {
 
 extension DNSResponseDecoder {
     /// `decode` of the message in `frame`, which `PacketDecoder` decoded into `summary`,
-    /// and its queried name when it names something.
+    /// and its queried name when it answers its query.
     static func decode(frame: UnsafeRawBufferPointer, summary: PacketSummary, wireLength: Int? = nil,
                        into answers: inout DNSAnswers) -> DNSStatus? {
         let status = decode(frame: frame, span: summary.transportSpan, wireLength: wireLength, into: &answers)
-        if status?.namesSomething == true { readQuestionName(frame: frame, span: summary.transportSpan, into: &answers) }
+        if status?.answersItsQuery == true { readQuestionName(frame: frame, span: summary.transportSpan, into: &answers) }
         return status
     }
 }

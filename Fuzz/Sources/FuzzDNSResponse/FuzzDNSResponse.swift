@@ -15,7 +15,7 @@ public func fuzzDNSResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let status: DNSStatus
     if data[0] <= 1 {
         status = DNSResponseDecoder.decode(input, into: &answers, cut: data[0] == 1)
-        if status == .ok || status == .partial || status == .noAddresses {
+        if status.answersItsQuery {
             DNSResponseDecoder.readQuestionName(input, into: &answers)
         }
     } else {
@@ -29,7 +29,7 @@ public func fuzzDNSResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                                                       wireLength: input.count + Int(data[0] >> 7), into: &answers)
         else { return 0 }
         status = decoded
-        if status == .ok || status == .partial || status == .noAddresses {
+        if status.answersItsQuery {
             DNSResponseDecoder.readQuestionName(frame: input, span: summary.transportSpan, into: &answers)
         }
     }
