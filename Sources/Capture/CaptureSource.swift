@@ -55,20 +55,10 @@ struct DispatchContext {
     /// the host's link-layer addresses are; loopback frames are all the host's own.
     func isSpoofedFromHost(_ frame: UnsafeRawBufferPointer, source: IPAddress) -> Bool {
         guard !loopback, let local, local.knowsHardwareAddresses, local.isHostAddress(source) else { return false }
-        // Cooked headers: PACKET_OUTGOING is 4 and ARPHRD_LOOPBACK 772 (linux/if_packet.h, if_arp.h).
-        func be16(_ offset: Int) -> Int { Int(frame[offset]) << 8 | Int(frame[offset + 1]) }
-        switch linkType {
-        case .ethernet?:
-            guard frame.count >= 12 else { return false }
-            return frame[0] & 1 != 0 || local.isForeign(hardwareAddress: (6..<12).reduce(UInt64(0)) { $0 << 8 | UInt64(frame[$1]) })
-        case .linuxSLL?:
-            guard frame.count >= 16 else { return false }
-            return be16(2) != 772 && be16(0) != 4
-        case .linuxSLL2?:
-            guard frame.count >= 20 else { return false }
-            return be16(8) != 772 && frame[10] != 4
-        default:
-            return false
+        switch linkType?.sender(of: frame) {
+        case .station(let hardware)?: return local.isForeign(hardwareAddress: hardware)
+        case .group?, .arriving?: return true
+        case .leaving?, .loopback?, .unknown?, nil: return false
         }
     }
 }

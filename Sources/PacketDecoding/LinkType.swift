@@ -37,3 +37,45 @@ public enum LinkType: Sendable, Hashable, CaseIterable {
         }
     }
 }
+
+/// Who put a frame on the link, as far as its link-layer header tells.
+public enum LinkSender: Sendable, Equatable {
+    /// Ethernet, to one station, from this 48-bit link-layer address (first byte highest).
+    case station(UInt64)
+    /// Ethernet, to a group (broadcast or multicast) address.
+    case group
+    /// A cooked capture's frame the kernel marks as leaving the host.
+    case leaving
+    /// A cooked capture's frame arriving at the host, not on a loopback device.
+    case arriving
+    /// A cooked capture's frame on a loopback device.
+    case loopback
+    /// The framing says nothing of it (raw IP, BSD loopback, NFLOG), or the frame is too
+    /// short to hold its header.
+    case unknown
+}
+
+extension LinkType {
+    /// Who put `frame`, of this link type, on the link.
+    public func sender(of frame: UnsafeRawBufferPointer) -> LinkSender {
+        guard let base = frame.baseAddress else { return .unknown }
+        let reader = FrameReader(base: base, count: frame.count)
+        // Cooked headers: PACKET_OUTGOING is 4 and ARPHRD_LOOPBACK 772 (linux/if_packet.h,
+        // if_arp.h); v1 has the packet type at 0 and the device type at 2, v2 the device
+        // type at 8 and the packet type at 10.
+        switch self {
+        case .ethernet:
+            guard frame.count >= 14 else { return .unknown }
+            guard reader.u8(0) & 1 == 0 else { return .group }
+            return .station(UInt64(reader.be16(6)) << 32 | UInt64(reader.be32(8)))
+        case .linuxSLL:
+            guard frame.count >= 16 else { return .unknown }
+            return reader.be16(2) == 772 ? .loopback : reader.be16(0) == 4 ? .leaving : .arriving
+        case .linuxSLL2:
+            guard frame.count >= 20 else { return .unknown }
+            return reader.be16(8) == 772 ? .loopback : reader.u8(10) == 4 ? .leaving : .arriving
+        case .bsdLoopback, .rawIP, .rawIPv4, .rawIPv6, .nflog:
+            return .unknown
+        }
+    }
+}
