@@ -41,7 +41,16 @@ public struct LocalAddressMatch {
 
     /// Sets `count` filter bits from `bit` on.
     private func mark(_ bit: Int, count: Int) {
-        for bit in bit..<bit + count { leadingBytes[bit >> 6] |= 1 << UInt64(bit & 63) }
+        for bit in bit..<bit + count {
+            let (word, mask) = Self.filterPosition(bit)
+            leadingBytes[word] |= mask
+        }
+    }
+
+    /// Where filter bit `bit` lies: its word of `leadingBytes`, and its mask in that word.
+    @inlinable @inline(__always)
+    static func filterPosition(_ bit: Int) -> (word: Int, mask: UInt64) {
+        (bit >> 6, 1 << UInt64(bit & 63))
     }
 
     /// The filter bit of `address`'s leading byte.
@@ -76,8 +85,8 @@ public struct LocalAddressMatch {
     /// The same answer as `LocalAddresses.contains`.
     @inlinable @inline(__always)
     public func contains(_ address: IPAddress) -> Bool {
-        let bit = Self.filterBit(address)
-        guard leadingBytes[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { return false }
+        let (word, flag) = Self.filterPosition(Self.filterBit(address))
+        guard leadingBytes[word] & flag != 0 else { return false }
         for candidate in addresses where candidate == address { return true }
         let isIPv4 = address.isIPv4
         for (mask, network, ipv4) in networks
