@@ -77,29 +77,31 @@ public final class CaptureTask: Service, Sendable {
 
     /// One maintenance round: local addresses, ended sources, new or failed interfaces.
     func refresh() {
-        let local = HostInterfaces.localAddresses(networks: settings.localNetworks)
+        let interfaces = HostInterfaces.list()
+        let local = HostInterfaces.localAddresses(of: interfaces, networks: settings.localNetworks)
         let changed = aggregator.withAccounting { accounting -> Bool in
             guard accounting.localAddresses.addresses != local.addresses
                     || accounting.localAddresses.hardwareAddresses != local.hardwareAddresses else { return false }
             accounting.localAddresses = local
             return true
         }
-        let wanted = wantedInterfaces()
+        let wanted = wantedInterfaces(of: interfaces)
         reapEndedSources(wanted: Set(wanted))
         // Sources opened below start with `local`; the others learn of a change only.
         if changed {
             for source in state.withLock({ Array($0.sources.values) }) { source.setLocalAddresses(local) }
         }
         for interface in wanted where state.withLock({ $0.sources[interface] == nil }) {
-            open(interface, local: local)
+            open(interface, local: local, loopback: interfaces.first { $0.name == interface }?.isLoopback ?? false)
         }
     }
 
-    /// The interfaces named by -capture-interfaces, or else those selected by default (up
-    /// to -capture-max-interfaces; the ones left out are logged when they change).
-    private func wantedInterfaces() -> [String] {
+    /// The interfaces named by -capture-interfaces, or else those of `interfaces` (the
+    /// host's, `HostInterfaces.list()`) selected by default (up to -capture-max-interfaces;
+    /// the ones left out are logged when they change).
+    private func wantedInterfaces(of interfaces: [HostInterface]) -> [String] {
         guard settings.interfaces.isEmpty else { return settings.interfaces }
-        let selection = HostInterfaces.defaultCaptureInterfaces(from: HostInterfaces.list(), limit: settings.maxDefaultInterfaces)
+        let selection = HostInterfaces.defaultCaptureInterfaces(from: interfaces, limit: settings.maxDefaultInterfaces)
         let changed = state.withLock { state in
             defer { state.skipped = selection.skipped }
             return state.skipped != selection.skipped
@@ -113,7 +115,7 @@ public final class CaptureTask: Service, Sendable {
     /// Opens the wanted interfaces' capture handles now, without capturing yet, so that
     /// what needs privilege is open before the agent drops it; run() starts them.
     public func openInterfaces() {
-        for interface in wantedInterfaces() {
+        for interface in wantedInterfaces(of: HostInterfaces.list()) {
             do {
                 let handle = try openLive(interface)
                 state.withLock { $0.opened[interface] = handle }
@@ -130,7 +132,9 @@ public final class CaptureTask: Service, Sendable {
         return options
     }
 
-    private func open(_ interface: String, local: LocalAddresses) {
+    /// Starts capturing on `interface` (a `loopback` one or not), with the handle
+    /// `openInterfaces` left for it if there is one.
+    private func open(_ interface: String, local: LocalAddresses, loopback: Bool) {
         do {
             let handle: PcapHandle
             if let opened = state.withLock({ $0.opened.removeValue(forKey: interface) }) {
@@ -142,7 +146,6 @@ public final class CaptureTask: Service, Sendable {
                 logger.warning("interface \(interface): link-layer type \(handle.linkTypeNumber) is not decoded; its frames count as undecoded (unsupported_link)")
             }
             let aggregator = self.aggregator
-            let loopback = HostInterfaces.list().first { $0.name == interface }?.isLoopback ?? false
             let source = CaptureSource(handle: handle, policy: .drop, wakeUp: aggregator.wakeUp,
                                        decodesDNS: settings.maxDNSNames > 0, localAddresses: local, loopback: loopback,
                                        drainIfFree: { aggregator.drainIfFree($0, dns: $1) })

@@ -78,8 +78,12 @@ public enum HostInterfaces {
     /// The host's addresses and local `networks`, with the link-layer addresses of its
     /// interfaces: what tells a frame the host sent from one another host forged.
     public static func localAddresses(networks: [IPNetwork] = []) -> LocalAddresses {
-        let interfaces = list()
-        return LocalAddresses(addresses: interfaces.flatMap(\.addresses), networks: networks,
+        localAddresses(of: list(), networks: networks)
+    }
+
+    /// `localAddresses(networks:)` of `interfaces`, a `list()` the caller has already.
+    public static func localAddresses(of interfaces: [HostInterface], networks: [IPNetwork] = []) -> LocalAddresses {
+        LocalAddresses(addresses: interfaces.flatMap(\.addresses), networks: networks,
                               hardwareAddresses: interfaces.compactMap(\.hardwareAddress))
     }
 
