@@ -7,8 +7,8 @@
 #   idle    the agent with default flags (socket table on, capture on both veth interfaces),
 #           no traffic: CPU over IDLE_SECONDS from /proc/PID/stat, per thread with its
 #           wake-ups (context switches), resident memory and where it goes (smaps).
-#   flood   trafgen: 64-byte UDP frames from 65,536 random peers to port 53 at top speed,
-#           ROUNDS times; each round the same flood offered four times: to the agent
+#   flood   trafgen: 64-byte UDP frames from 65,536 random peers to port 53 at top speed
+#           from one CPU (TRAFGEN_CPUS), ROUNDS times; each round the same flood offered four times: to the agent
 #           narrowed (one interface, socket table off: the packet path alone), to the
 #           agent with default flags (socket table on, every interface with an address,
 #           DNS names on: what users run), to the agent with default flags while a UDP
@@ -46,7 +46,13 @@
 #   IDLE_SECONDS=N    idle measurement (default 60; 0 skips)
 #   REPLAY_PACKETS=N  tcpreplay capture size (default 1,000,000; 0 skips)
 #   SCRAPES=N         sequential scrapes per encoding (default 5; 0 skips the scrape section)
-#   TRAFGEN_CPUS=N    limit trafgen to N CPUs (default: all)
+#   TRAFGEN_CPUS=N    CPUs trafgen sends from (default 1; "all" for every CPU). With one, the
+#                     program measured has the other cores to itself, as on a server whose
+#                     traffic comes from other hosts. With every CPU it shares its core with
+#                     a sender, and tcpdump's CPU per frame rises about fourfold (0.14-0.17 s
+#                     against 0.64-0.69 s for the same 3M frames, 2026-12-07) where the
+#                     agent's rises by about a third, so the ratio says more about where the
+#                     sender ran than about either program.
 #   PERF_DIR=DIR      also record each agent flood with `perf record -g` (cpu-clock) into
 #                     DIR/NN-LABEL.data, for `perf report -i`; it adds its own cost to the
 #                     CPU figures of those floods
@@ -104,8 +110,10 @@ udp64_trafgen "$mac_a" 10.0.0.5 3 > "$work/peersmany.trafgen"
 udp64_trafgen "$mac_c" 10.0.1.5 2 > "$work/peers65536-c.trafgen"
 
 # trafgen_run CONF N [DEVICE]: offers N frames from B (through veth-b), prints the frames sent.
+trafgen_cpus=${TRAFGEN_CPUS:-1}
+[ "$trafgen_cpus" = all ] && trafgen_cpus=
 trafgen_run() {
-    ip netns exec "$B" trafgen --dev "${3:-veth-b}" --conf "$1" -n "$2" ${TRAFGEN_CPUS:+--cpus $TRAFGEN_CPUS} -q 2>&1 \
+    ip netns exec "$B" trafgen --dev "${3:-veth-b}" --conf "$1" -n "$2" ${trafgen_cpus:+--cpus $trafgen_cpus} -q 2>&1 \
         | tr -d "\r" | awk '/packets outgoing/ {print $1}' | tail -1
 }
 
@@ -216,7 +224,7 @@ start_agent() {
 stop_agent() { kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; }
 scrape_to() { ip netns exec "$A" curl -sf --max-time 60 http://127.0.0.1:19100/metrics > "$1"; }
 
-echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); trafgen sends from ${trafgen_cpus:-every} CPU(s)"
 echo "== agent: $agent ($("$agent" -version 2>&1 | head -1))"
 
 if [ "$idle_seconds" -gt 0 ]; then
@@ -382,9 +390,9 @@ fi
 # flood_both FILE_B FILE_D: half the frames into veth-a and half into veth-c at once, one
 # trafgen on one CPU each; writes the frames each sent into FILE_B and FILE_D.
 flood_both() {
-    TRAFGEN_CPUS=1 trafgen_run "$work/peers65536.trafgen" $((packets / 2)) veth-b > "$1" &
+    trafgen_cpus=1 trafgen_run "$work/peers65536.trafgen" $((packets / 2)) veth-b > "$1" &
     local first=$!
-    TRAFGEN_CPUS=1 trafgen_run "$work/peers65536-c.trafgen" $((packets / 2)) veth-d > "$2"
+    trafgen_cpus=1 trafgen_run "$work/peers65536-c.trafgen" $((packets / 2)) veth-d > "$2"
     wait "$first"
 }
 # flood2_agent LABEL FLAGS...: the agent started with FLAGS under flood_both; sets agent_cpu.
