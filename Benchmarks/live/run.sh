@@ -8,24 +8,27 @@
 #           no traffic: CPU over IDLE_SECONDS from /proc/PID/stat, per thread with its
 #           wake-ups (context switches), resident memory and where it goes (smaps).
 #   flood   trafgen: 64-byte UDP frames from 65,536 random peers to port 53 at top speed
-#           from one CPU (TRAFGEN_CPUS), ROUNDS times; each round the same flood offered four times: to the agent
-#           narrowed (one interface, socket table off: the packet path alone), to the
-#           agent with default flags (socket table on, every interface with an address,
-#           DNS names on: what users run), to the agent with default flags while a UDP
-#           socket listens on the port, and to tcpdump. For each: CPU seconds (from
-#           /proc/PID/stat, from just before the load to a second after it), the
-#           agent/tcpdump ratios, the agent's per-thread split, its peak resident memory
-#           (VmHWM: the capture ring once cycled), drops, and the bytes
-#           counted (once the bytes held for a socket-table reading are settled) against
-#           the bytes offered, and the whole machine's busy CPU during each flood (it
-#           includes the kernel's receive path: the socket filter).
+#           from one CPU (TRAFGEN_CPUS), ROUNDS times; each round the same flood offered
+#           five times: to the agent narrowed (one interface, socket table off: the packet
+#           path alone), to the agent with default flags (socket table on, every interface
+#           with an address, DNS names on: what users run), to the agent with default flags
+#           while a UDP socket listens on the port, to tcpdump, and to the C loop of
+#           Benchmarks/replay/pcap_sum.c capturing live (`-i`): the narrowed agent's
+#           counting into series in plain C, without the DNS names. For each: CPU seconds
+#           (from /proc/PID/stat, from just before the load to a second after it), the
+#           ratios to tcpdump and of the narrowed agent to the C loop, the agent's
+#           per-thread split, its peak resident memory (VmHWM: the capture ring once
+#           cycled), drops, and the bytes counted (once the bytes held for a socket-table
+#           reading are settled) against the bytes offered, and the whole machine's busy
+#           CPU during each flood (it includes the kernel's receive path: the socket filter).
 #   flood53 the same flood sent from UDP port 53 to port 40000 (every frame takes the
 #           DNS path; the payload is not DNS) against the same flood from port 5300, with
 #           default flags, PORT53_ROUNDS times: what the DNS path adds, and the ratio to
 #           tcpdump; then the same pair with DNS answers nobody asked for (85-byte frames).
 #   flood2  the same flood split over two interfaces at once (a second veth pair), with
 #           one trafgen on one CPU each, DUAL_ROUNDS times: the agent narrowed to both and
-#           with default flags against one tcpdump per interface. Both capture threads
+#           with default flags against one tcpdump per interface, and the narrowed agent
+#           against one C loop (pcap_sum.c, as in flood) per interface. Both capture threads
 #           count into one table under one lock, each its own batches while the lock is
 #           free; each time one finds it taken it wakes pe-aggregator, so that thread's
 #           wake-ups in the per-thread split count the contention. The frames go to port
@@ -325,6 +328,25 @@ flood_tcpdump() {
          "machine busy $(seconds $machine) s"
 }
 
+# flood_cloop CONF: Benchmarks/replay/pcap_sum.c capturing veth-a live (the same counting
+# into series in a minimal C libpcap loop) under one flood of CONF; sets cloop_cpu and
+# prints it.
+flood_cloop() {
+    local loop_pid loop_before loop_sent
+    ip netns exec "$A" "$repo/Benchmarks/.build/replay/pcap_sum" -i veth-a 10.0.0.0/24 > "$work/cloop.txt" 2>&1 &
+    loop_pid=$!; pids+=("$loop_pid")
+    for _ in $(seq 1 50); do grep -q "listening on" "$work/cloop.txt" && break; sleep 0.1; done
+    loop_before=$(cpu_ticks "$loop_pid")
+    local switches_before=$(switches "$loop_pid")
+    loop_sent=$(trafgen_run "$1" "$packets")
+    sleep 1
+    cloop_cpu=$(( $(cpu_ticks "$loop_pid") - loop_before ))
+    local wakeups=$(( $(switches "$loop_pid") - switches_before ))
+    kill -INT "$loop_pid"; wait "$loop_pid" 2>/dev/null || true
+    echo "    C loop (pcap_sum -i): $(seconds $cloop_cpu) s CPU ($wakeups context switches); offered $loop_sent;" \
+         "$(awk '/^# packets/ {print "counted " $3 ", bytes " $7}' "$work/cloop.txt")"
+}
+
 ratio() { python3 -c "import sys; print(f'{int(sys.argv[1]) / max(1, int(sys.argv[2])):.2f}')" "$1" "$2"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
@@ -346,7 +368,7 @@ dns_answer_trafgen "$mac_a" 10.0.0.5 5300 > "$work/answers5300.trafgen"
 
 if [ "$rounds" -gt 0 ]; then
     echo "== flood: trafgen, $packets 64-byte UDP frames from 65,536 peers to port 53 of veth-a, $rounds rounds"
-    narrowed_ratios=(); default_ratios=(); listener_ratios=()
+    narrowed_ratios=(); default_ratios=(); listener_ratios=(); cloop_ratios=(); cloop_dump_ratios=()
     for round in $(seq 1 "$rounds"); do
         echo "  round $round (load $(cut -d' ' -f1 /proc/loadavg)):"
         flood_agent "narrowed (veth-a, socket table off)" "$work/peers65536.trafgen" "${narrowed_flags[@]}"; narrowed_cpu=$agent_cpu
@@ -355,13 +377,18 @@ if [ "$rounds" -gt 0 ]; then
         flood_agent "defaults, a UDP socket listens on the port" "$work/peers65536.trafgen"; listener_cpu=$agent_cpu
         kill "$listener_pid"; wait "$listener_pid" 2>/dev/null || true
         flood_tcpdump "$work/peers65536.trafgen"
+        flood_cloop "$work/peers65536.trafgen"
         narrowed_ratios+=("$(ratio "$narrowed_cpu" "$dump_cpu")"); default_ratios+=("$(ratio "$default_cpu" "$dump_cpu")")
         listener_ratios+=("$(ratio "$listener_cpu" "$dump_cpu")")
-        echo "    agent/tcpdump CPU: narrowed ${narrowed_ratios[-1]}x, defaults ${default_ratios[-1]}x, defaults with a listener ${listener_ratios[-1]}x"
+        cloop_ratios+=("$(ratio "$narrowed_cpu" "$cloop_cpu")"); cloop_dump_ratios+=("$(ratio "$cloop_cpu" "$dump_cpu")")
+        echo "    agent/tcpdump CPU: narrowed ${narrowed_ratios[-1]}x, defaults ${default_ratios[-1]}x, defaults with a listener ${listener_ratios[-1]}x;" \
+             "agent narrowed/C loop ${cloop_ratios[-1]}x, C loop/tcpdump ${cloop_dump_ratios[-1]}x"
     done
     echo "  agent/tcpdump CPU ratio per round, narrowed: ${narrowed_ratios[*]} (median $(median "${narrowed_ratios[@]}"))"
     echo "  agent/tcpdump CPU ratio per round, defaults: ${default_ratios[*]} (median $(median "${default_ratios[@]}"))"
     echo "  agent/tcpdump CPU ratio per round, defaults with a listener: ${listener_ratios[*]} (median $(median "${listener_ratios[@]}"))"
+    echo "  agent narrowed/C loop CPU ratio per round: ${cloop_ratios[*]} (median $(median "${cloop_ratios[@]}"));" \
+         "C loop/tcpdump: ${cloop_dump_ratios[*]} (median $(median "${cloop_dump_ratios[@]}"))"
 fi
 
 if [ "$port53_rounds" -gt 0 ]; then
@@ -413,30 +440,43 @@ flood2_agent() {
          "ring drops $rdrop, bytes $bytes of $((sent * 46)) offered"
     thread_split "$work/flood2-before" "$work/flood2-after" 1 | sed 's/^/  /'
 }
+# flood2_pair KIND: one tcpdump (KIND tcpdump) or one C loop of pcap_sum.c (KIND cloop) per
+# interface under flood_both, output in $work/KIND-INTERFACE.txt; sets pair_cpu.
+flood2_pair() {
+    local procs=() interface before
+    for interface in veth-a veth-c; do
+        if [ "$1" = tcpdump ]; then
+            ip netns exec "$A" tcpdump -i "$interface" -p -w /dev/null 2> "$work/$1-$interface.txt" &
+        else
+            ip netns exec "$A" "$repo/Benchmarks/.build/replay/pcap_sum" -i "$interface" 10.0.0.0/23 > "$work/$1-$interface.txt" 2>&1 &
+        fi
+        procs+=($!); pids+=($!)
+        for _ in $(seq 1 50); do grep -q "listening on" "$work/$1-$interface.txt" && break; sleep 0.1; done
+    done
+    before=$(( $(cpu_ticks "${procs[0]}") + $(cpu_ticks "${procs[1]}") ))
+    flood_both "$work/$1-sent-b" "$work/$1-sent-d"
+    sleep 1
+    pair_cpu=$(( $(cpu_ticks "${procs[0]}") + $(cpu_ticks "${procs[1]}") - before ))
+    kill -INT "${procs[@]}"; wait "${procs[@]}" 2>/dev/null || true
+}
 if [ "$dual_rounds" -gt 0 ]; then
     echo "== flood2: $packets frames split over veth-a and veth-c at once, $dual_rounds rounds"
-    dual_narrowed=(); dual_defaults=()
+    dual_narrowed=(); dual_defaults=(); dual_cloop=()
     for round in $(seq 1 "$dual_rounds"); do
         echo "  round $round (load $(cut -d' ' -f1 /proc/loadavg)):"
         flood2_agent "narrowed (veth-a and veth-c, socket table off)" "${narrowed2_flags[@]}"; narrowed_cpu=$agent_cpu
         flood2_agent "defaults (every interface, socket table on)"; default_cpu=$agent_cpu
-        dumps=()
-        for interface in veth-a veth-c; do
-            ip netns exec "$A" tcpdump -i "$interface" -p -w /dev/null 2> "$work/tcpdump-$interface.txt" &
-            dumps+=($!); pids+=($!)
-            for _ in $(seq 1 50); do grep -q "listening on" "$work/tcpdump-$interface.txt" && break; sleep 0.1; done
-        done
-        dump_before=$(( $(cpu_ticks "${dumps[0]}") + $(cpu_ticks "${dumps[1]}") ))
-        flood_both "$work/dump-sent-b" "$work/dump-sent-d"
-        sleep 1
-        dump_cpu=$(( $(cpu_ticks "${dumps[0]}") + $(cpu_ticks "${dumps[1]}") - dump_before ))
-        kill -INT "${dumps[@]}"; wait "${dumps[@]}" 2>/dev/null || true
+        flood2_pair tcpdump; dump_cpu=$pair_cpu
         echo "    two tcpdumps: $(seconds $dump_cpu) s CPU; $(cat "$work"/tcpdump-veth-*.txt | grep -E 'dropped by kernel' | tr '\n' ';')"
+        flood2_pair cloop; cloop_cpu=$pair_cpu
+        echo "    two C loops (pcap_sum -i): $(seconds $cloop_cpu) s CPU; $(awk '/^# packets/ {print "counted " $3 ", bytes " $7 ";"}' "$work"/cloop-veth-*.txt | tr '\n' ' ')"
+        dual_cloop+=("$(ratio "$narrowed_cpu" "$cloop_cpu")")
         dual_narrowed+=("$(ratio "$narrowed_cpu" "$dump_cpu")"); dual_defaults+=("$(ratio "$default_cpu" "$dump_cpu")")
-        echo "    agent/two-tcpdumps CPU: narrowed ${dual_narrowed[-1]}x, defaults ${dual_defaults[-1]}x"
+        echo "    agent/two-tcpdumps CPU: narrowed ${dual_narrowed[-1]}x, defaults ${dual_defaults[-1]}x; agent narrowed/two C loops ${dual_cloop[-1]}x"
     done
     echo "  agent/two-tcpdumps CPU ratio per round, narrowed: ${dual_narrowed[*]} (median $(median "${dual_narrowed[@]}"))"
     echo "  agent/two-tcpdumps CPU ratio per round, defaults: ${dual_defaults[*]} (median $(median "${dual_defaults[@]}"))"
+    echo "  agent narrowed/two C loops CPU ratio per round: ${dual_cloop[*]} (median $(median "${dual_cloop[@]}"))"
 fi
 
 if [ "$replay_packets" -gt 0 ]; then
