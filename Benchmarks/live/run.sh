@@ -54,7 +54,7 @@
 #                     traffic comes from other hosts. With every CPU it shares its core with
 #                     a sender, and tcpdump's CPU per frame rises about fourfold (0.14-0.17 s
 #                     against 0.64-0.69 s for the same 3M frames, 2026-12-07) where the
-#                     agent's rises by about a third, so the ratio says more about where the
+#                     agent's rises by 20-70%, so the ratio says more about where the
 #                     sender ran than about either program.
 #   PERF_DIR=DIR      also record each agent flood with `perf record -g` (cpu-clock) into
 #                     DIR/NN-LABEL.data, for `perf report -i`; it adds its own cost to the
