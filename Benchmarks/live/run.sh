@@ -309,42 +309,52 @@ flood_agent() {
     thread_split "$work/flood-before" "$work/flood-after" 1 | sed 's/^/  /'
 }
 
-# flood_tcpdump CONF: `tcpdump -p -w /dev/null` on veth-a under one flood of CONF; sets
-# dump_cpu (clock ticks) and prints it.
-flood_tcpdump() {
-    local dump_pid dump_before machine_before dump_sent
-    ip netns exec "$A" tcpdump -i veth-a -p -w /dev/null 2> "$work/tcpdump.txt" &
-    dump_pid=$!; pids+=("$dump_pid")
-    for _ in $(seq 1 50); do grep -q "listening on" "$work/tcpdump.txt" && break; sleep 0.1; done
-    dump_before=$(cpu_ticks "$dump_pid"); machine_before=$(machine_ticks)
-    local system_before=$(system_ticks "$dump_pid") switches_before=$(switches "$dump_pid")
-    dump_sent=$(trafgen_run "$1" "$packets")
-    sleep 1
-    dump_cpu=$(( $(cpu_ticks "$dump_pid") - dump_before ))
-    local system=$(( $(system_ticks "$dump_pid") - system_before )) wakeups=$(( $(switches "$dump_pid") - switches_before ))
-    local machine=$(( $(machine_ticks) - machine_before ))
-    kill -INT "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
-    echo "    tcpdump: $(seconds $dump_cpu) s CPU ($(seconds $system) s system, $wakeups context switches); offered $dump_sent; $(grep -E 'captured|dropped by kernel' "$work/tcpdump.txt" | tr '\n' ';')" \
-         "machine busy $(seconds $machine) s"
+# The references the agent is measured beside, KIND tcpdump (`tcpdump -p -w /dev/null`,
+# which counts nothing) or cloop (Benchmarks/replay/pcap_sum.c capturing live: the same
+# counting into series in a minimal C libpcap loop, without the DNS names).
+# start_reference KIND INTERFACE: one of KIND on INTERFACE in A, output in
+# $work/KIND-INTERFACE.txt, once it listens; its pid in reference_pid.
+start_reference() {
+    local output="$work/$1-$2.txt"
+    if [ "$1" = tcpdump ]; then
+        ip netns exec "$A" tcpdump -i "$2" -p -w /dev/null 2> "$output" &
+    else
+        ip netns exec "$A" "$repo/Benchmarks/.build/replay/pcap_sum" -i "$2" 10.0.0.0/23 > "$output" 2>&1 &
+    fi
+    reference_pid=$!; pids+=("$reference_pid")
+    for _ in $(seq 1 50); do grep -q "listening on" "$output" && break; sleep 0.1; done
+}
+# reference_label KIND: how the output names KIND.
+reference_label() { if [ "$1" = tcpdump ]; then echo tcpdump; else echo "C loop (pcap_sum -i)"; fi; }
+# reference_counts KIND INTERFACE...: what the stopped references of KIND on INTERFACE...
+# counted, on one line, each item ending in "; ".
+reference_counts() {
+    local kind=$1 interface
+    shift
+    for interface in "$@"; do
+        if [ "$kind" = tcpdump ]; then
+            grep -E 'captured|dropped by kernel' "$work/$kind-$interface.txt" | sed 's/$/; /' | tr -d '\n'
+        else
+            awk '/^# packets/ {printf "counted %s, bytes %s; ", $3, $7}' "$work/$kind-$interface.txt"
+        fi
+    done
 }
 
-# flood_cloop CONF: Benchmarks/replay/pcap_sum.c capturing veth-a live (the same counting
-# into series in a minimal C libpcap loop) under one flood of CONF; sets cloop_cpu and
-# prints it.
-flood_cloop() {
-    local loop_pid loop_before loop_sent
-    ip netns exec "$A" "$repo/Benchmarks/.build/replay/pcap_sum" -i veth-a 10.0.0.0/24 > "$work/cloop.txt" 2>&1 &
-    loop_pid=$!; pids+=("$loop_pid")
-    for _ in $(seq 1 50); do grep -q "listening on" "$work/cloop.txt" && break; sleep 0.1; done
-    loop_before=$(cpu_ticks "$loop_pid")
-    local switches_before=$(switches "$loop_pid")
-    loop_sent=$(trafgen_run "$1" "$packets")
+# flood_reference KIND CONF: one KIND on veth-a under one flood of CONF; sets reference_cpu
+# (clock ticks) and prints it.
+flood_reference() {
+    local before machine_before sent
+    start_reference "$1" veth-a
+    before=$(cpu_ticks "$reference_pid"); machine_before=$(machine_ticks)
+    local system_before=$(system_ticks "$reference_pid") switches_before=$(switches "$reference_pid")
+    sent=$(trafgen_run "$2" "$packets")
     sleep 1
-    cloop_cpu=$(( $(cpu_ticks "$loop_pid") - loop_before ))
-    local wakeups=$(( $(switches "$loop_pid") - switches_before ))
-    kill -INT "$loop_pid"; wait "$loop_pid" 2>/dev/null || true
-    echo "    C loop (pcap_sum -i): $(seconds $cloop_cpu) s CPU ($wakeups context switches); offered $loop_sent;" \
-         "$(awk '/^# packets/ {print "counted " $3 ", bytes " $7}' "$work/cloop.txt")"
+    reference_cpu=$(( $(cpu_ticks "$reference_pid") - before ))
+    local system=$(( $(system_ticks "$reference_pid") - system_before )) wakeups=$(( $(switches "$reference_pid") - switches_before ))
+    local machine=$(( $(machine_ticks) - machine_before ))
+    kill -INT "$reference_pid"; wait "$reference_pid" 2>/dev/null || true
+    echo "    $(reference_label "$1"): $(seconds $reference_cpu) s CPU ($(seconds $system) s system, $wakeups context switches);" \
+         "offered $sent; $(reference_counts "$1" veth-a)machine busy $(seconds $machine) s"
 }
 
 ratio() { python3 -c "import sys; print(f'{int(sys.argv[1]) / max(1, int(sys.argv[2])):.2f}')" "$1" "$2"; }
@@ -376,8 +386,8 @@ if [ "$rounds" -gt 0 ]; then
         start_listener
         flood_agent "defaults, a UDP socket listens on the port" "$work/peers65536.trafgen"; listener_cpu=$agent_cpu
         kill "$listener_pid"; wait "$listener_pid" 2>/dev/null || true
-        flood_tcpdump "$work/peers65536.trafgen"
-        flood_cloop "$work/peers65536.trafgen"
+        flood_reference tcpdump "$work/peers65536.trafgen"; dump_cpu=$reference_cpu
+        flood_reference cloop "$work/peers65536.trafgen"; cloop_cpu=$reference_cpu
         narrowed_ratios+=("$(ratio "$narrowed_cpu" "$dump_cpu")"); default_ratios+=("$(ratio "$default_cpu" "$dump_cpu")")
         listener_ratios+=("$(ratio "$listener_cpu" "$dump_cpu")")
         cloop_ratios+=("$(ratio "$narrowed_cpu" "$cloop_cpu")"); cloop_dump_ratios+=("$(ratio "$cloop_cpu" "$dump_cpu")")
@@ -399,7 +409,7 @@ if [ "$port53_rounds" -gt 0 ]; then
         echo "  round $round (load $(cut -d' ' -f1 /proc/loadavg)):"
         flood_agent "defaults, not DNS, from port 5300" "$work/from5300.trafgen"; other_cpu=$agent_cpu
         flood_agent "defaults, not DNS, from port 53" "$work/from53.trafgen"; dns_cpu=$agent_cpu
-        flood_tcpdump "$work/from53.trafgen"
+        flood_reference tcpdump "$work/from53.trafgen"; dump_cpu=$reference_cpu
         flood_ip_bytes=71
         flood_agent "defaults, DNS answers, from port 5300" "$work/answers5300.trafgen"; answers_other_cpu=$agent_cpu
         flood_agent "defaults, DNS answers, from port 53" "$work/answers53.trafgen"; answers_cpu=$agent_cpu
@@ -440,24 +450,19 @@ flood2_agent() {
          "ring drops $rdrop, bytes $bytes of $((sent * 46)) offered"
     thread_split "$work/flood2-before" "$work/flood2-after" 1 | sed 's/^/  /'
 }
-# flood2_pair KIND: one tcpdump (KIND tcpdump) or one C loop of pcap_sum.c (KIND cloop) per
-# interface under flood_both, output in $work/KIND-INTERFACE.txt; sets pair_cpu.
+# flood2_pair KIND: one KIND per interface under flood_both; sets pair_cpu and prints it.
 flood2_pair() {
     local procs=() interface before
     for interface in veth-a veth-c; do
-        if [ "$1" = tcpdump ]; then
-            ip netns exec "$A" tcpdump -i "$interface" -p -w /dev/null 2> "$work/$1-$interface.txt" &
-        else
-            ip netns exec "$A" "$repo/Benchmarks/.build/replay/pcap_sum" -i "$interface" 10.0.0.0/23 > "$work/$1-$interface.txt" 2>&1 &
-        fi
-        procs+=($!); pids+=($!)
-        for _ in $(seq 1 50); do grep -q "listening on" "$work/$1-$interface.txt" && break; sleep 0.1; done
+        start_reference "$1" "$interface"
+        procs+=("$reference_pid")
     done
     before=$(( $(cpu_ticks "${procs[0]}") + $(cpu_ticks "${procs[1]}") ))
     flood_both "$work/$1-sent-b" "$work/$1-sent-d"
     sleep 1
     pair_cpu=$(( $(cpu_ticks "${procs[0]}") + $(cpu_ticks "${procs[1]}") - before ))
     kill -INT "${procs[@]}"; wait "${procs[@]}" 2>/dev/null || true
+    echo "    $(reference_label "$1"), one per interface: $(seconds $pair_cpu) s CPU; $(reference_counts "$1" veth-a veth-c)"
 }
 if [ "$dual_rounds" -gt 0 ]; then
     echo "== flood2: $packets frames split over veth-a and veth-c at once, $dual_rounds rounds"
@@ -467,9 +472,7 @@ if [ "$dual_rounds" -gt 0 ]; then
         flood2_agent "narrowed (veth-a and veth-c, socket table off)" "${narrowed2_flags[@]}"; narrowed_cpu=$agent_cpu
         flood2_agent "defaults (every interface, socket table on)"; default_cpu=$agent_cpu
         flood2_pair tcpdump; dump_cpu=$pair_cpu
-        echo "    two tcpdumps: $(seconds $dump_cpu) s CPU; $(cat "$work"/tcpdump-veth-*.txt | grep -E 'dropped by kernel' | tr '\n' ';')"
         flood2_pair cloop; cloop_cpu=$pair_cpu
-        echo "    two C loops (pcap_sum -i): $(seconds $cloop_cpu) s CPU; $(awk '/^# packets/ {print "counted " $3 ", bytes " $7 ";"}' "$work"/cloop-veth-*.txt | tr '\n' ' ')"
         dual_cloop+=("$(ratio "$narrowed_cpu" "$cloop_cpu")")
         dual_narrowed+=("$(ratio "$narrowed_cpu" "$dump_cpu")"); dual_defaults+=("$(ratio "$default_cpu" "$dump_cpu")")
         echo "    agent/two-tcpdumps CPU: narrowed ${dual_narrowed[-1]}x, defaults ${dual_defaults[-1]}x; agent narrowed/two C loops ${dual_cloop[-1]}x"
