@@ -84,7 +84,7 @@ public enum HostInterfaces {
     /// `localAddresses(networks:)` of `interfaces`, a `list()` the caller has already.
     public static func localAddresses(of interfaces: [HostInterface], networks: [IPNetwork] = []) -> LocalAddresses {
         LocalAddresses(addresses: interfaces.flatMap(\.addresses), networks: networks,
-                              hardwareAddresses: interfaces.compactMap(\.hardwareAddress))
+                       hardwareAddresses: interfaces.compactMap(\.hardwareAddress))
     }
 
     /// The 6-byte link-layer address of an AF_PACKET entry, nil for any other, or for one
