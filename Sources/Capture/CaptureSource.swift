@@ -22,6 +22,8 @@ struct DispatchContext {
     var ring: Unmanaged<SPSCRing<PacketSummary>>
     var policy: RingFullPolicy
     var packets: UInt64 = 0
+    /// The captured bytes of `packets` (what libpcap hands over, at most the snap length).
+    var capturedBytes: UInt64 = 0
     var decoded: UInt64 = 0
     var undecoded: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     var bytes = CaptureTally()
@@ -130,6 +132,7 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
     guard let user, let header, let bytes else { return }
     let context = UnsafeMutableRawPointer(user).assumingMemoryBound(to: DispatchContext.self)
     context.pointee.packets &+= 1
+    context.pointee.capturedBytes &+= UInt64(header.pointee.caplen)
     let captured = UnsafeRawBufferPointer(start: bytes, count: Int(header.pointee.caplen))
     context.pointee.ring._withUnsafeGuaranteedRef { ring in
         // The summary is decoded in place, into the ring's next slot, so it is written once
@@ -313,6 +316,7 @@ public final class CaptureSource: @unchecked Sendable {
         // Whether a dispatch since the last pause came back full: packets arrive faster
         // than a block is read.
         var busy = false
+        var busyPause = BusyPause(ringBytes: handle.bufferBytes)
         let readiness = handle.isLive ? pcap_get_selectable_fd(handle.raw) : -1
         while !stopRequested.load(ordering: .acquiring) {
             let changes = localAddressChanges.load(ordering: .acquiring)
@@ -329,15 +333,15 @@ public final class CaptureSource: @unchecked Sendable {
             }
             // Caught up with a busy interface when the next block is not full yet: waiting
             // for it in libpcap's poll costs a wake-up per block (a 256 KiB block holds
-            // about 2,000 small frames); pausing, once this dispatch is handed over, lets
-            // several fill and be read in one go. The kernel ring holds 16 blocks, far more
-            // than a pause's worth.
-            var pause = false
+            // about 1,700 small frames); pausing, once this dispatch is handed over, lets
+            // several fill and be read in one go, a quarter of the kernel ring at the rate
+            // the last pause's reads showed (see `BusyPause`).
+            var pause: UInt32? = nil
             if status == batch {
                 busy = true
             } else if busy, status > 0, readiness >= 0, !Self.blockReady(readiness) {
                 busy = false
-                pause = true
+                pause = busyPause.next(read: BusyPause.ringBytes(frames: context.packets, capturedBytes: context.capturedBytes))
             }
             // What a dispatch read is counted or handed to the aggregator now, not after the
             // next dispatch: on an idle interface that one does not return until packets
@@ -362,15 +366,10 @@ public final class CaptureSource: @unchecked Sendable {
             }
             // A file returns 0 at its end.
             if status == 0 && policy == .wait { break }
-            if pause { usleep(Self.busyPauseMicroseconds) }
+            if let pause { usleep(pause) }
         }
         publish(context)
     }
-
-    /// How long a capture thread that has caught up with a busy interface waits before it
-    /// reads again (see `run`): a tenth of what the 4 MiB kernel ring holds of a flood of
-    /// 64-byte frames at 600,000 a second.
-    static let busyPauseMicroseconds: UInt32 = 5_000
 
     /// Whether the kernel has handed over a block the capture has not read yet.
     private static func blockReady(_ descriptor: Int32) -> Bool {

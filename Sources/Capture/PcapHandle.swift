@@ -56,11 +56,14 @@ public final class PcapHandle: @unchecked Sendable {
     public let linkTypeNumber: Int32
     /// True for an interface, false for a file.
     public let isLive: Bool
+    /// The kernel ring's size asked for (`LiveCaptureOptions.bufferBytes`); 0 for a file.
+    public let bufferBytes: Int
 
-    private init(raw: OpaquePointer, name: String, isLive: Bool) {
+    private init(raw: OpaquePointer, name: String, isLive: Bool, bufferBytes: Int = 0) {
         self.raw = raw
         self.name = name
         self.isLive = isLive
+        self.bufferBytes = bufferBytes
         self.linkTypeNumber = pcap_datalink(raw)
         self.linkType = LinkType(pcapLinkType: UInt32(bitPattern: linkTypeNumber))
     }
@@ -98,7 +101,7 @@ public final class PcapHandle: @unchecked Sendable {
             pcap_close(raw)
             throw Self.activationError(interface: interface, status: status, detail: detail)
         }
-        let handle = PcapHandle(raw: raw, name: interface, isLive: true)
+        let handle = PcapHandle(raw: raw, name: interface, isLive: true, bufferBytes: Int(options.bufferBytes))
         if cutByProgram {
             try handle.setSnapLengthProgram(filter: options.filter, snapLength: UInt32(options.snapLength))
         } else if !options.filter.isEmpty {
