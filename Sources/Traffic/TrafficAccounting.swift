@@ -250,14 +250,14 @@ public final class TrafficAccounting {
     /// `TrafficTable.add(batch:)` does the table's, instead of waiting on each in turn.
     private func hold(_ key: TrafficKey, local: IPAddress, port: UInt16, bytes: UInt64) {
         let keyHash = table.hash(key)
-        let hash = pending.hash(keyHash: keyHash, address: local, port: port)
         // A full set takes no new series, and the packets queued already can only add to
         // those it holds: one not in its filter goes to the table now.
-        if pending.isFull && !pending.mayHold(hash: hash) {
+        if pending.isFull && !pending.mayHold(keyHash: keyHash, address: local, port: port) {
             processUnattributedBytes &+= bytes
             addToBatch(key, bytes, hash: keyHash)
             return
         }
+        let hash = pending.hash(keyHash: keyHash, address: local, port: port)
         pending.prefetchSlot(hash: hash)
         holds[holdCount] = Hold(key: key, local: local, port: port, bytes: bytes, keyHash: keyHash, hash: hash)
         holdCount += 1
@@ -271,7 +271,9 @@ public final class TrafficAccounting {
         for i in 0..<holdCount { pending.prefetchEntry(hash: holds[i].hash) }
         for i in 0..<holdCount {
             let held = holds[i]
-            if pending.add(held.key, address: held.local, port: held.port, bytes: held.bytes, hash: held.hash) { continue }
+            if pending.add(held.key, address: held.local, port: held.port, bytes: held.bytes, keyHash: held.keyHash, hash: held.hash) {
+                continue
+            }
             processUnattributedBytes &+= held.bytes
             addToBatch(held.key, held.bytes, hash: held.keyHash)
         }

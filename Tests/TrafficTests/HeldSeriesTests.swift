@@ -28,14 +28,26 @@ struct HeldSeriesTests {
         let held = HeldSeries(capacity: 4096, seed: 4)
         for peer in 0..<UInt32(4096) { #expect(held.add(Self.key(peer), address: Self.local, port: 53, bytes: 1)) }
         #expect(held.isFull)
-        for peer in 0..<UInt32(4096) {
-            #expect(held.mayHold(hash: held.hash(Self.key(peer), address: Self.local, port: 53)))
-        }
-        let others = (4096..<UInt32(69_632)).filter { held.mayHold(hash: held.hash(Self.key($0), address: Self.local, port: 53)) }
-        #expect(others.count < 65_536 / 8, "about one in 16 of the series not held passes")
+        for peer in 0..<UInt32(4096) { #expect(held.mayHold(keyHash: HeldSeries.keyHash(Self.key(peer)), address: Self.local, port: 53)) }
+        let others = (4096..<UInt32(69_632)).filter { held.mayHold(keyHash: HeldSeries.keyHash(Self.key($0)), address: Self.local, port: 53) }
+        #expect(others.count < 65_536 / 32, "about one in 50 of the series not held passes")
         held.removeAll()
         #expect(!held.isFull)
-        #expect((0..<UInt32(4096)).allSatisfy { !held.mayHold(hash: held.hash(Self.key($0), address: Self.local, port: 53)) })
+        #expect((0..<UInt32(4096)).allSatisfy { !held.mayHold(keyHash: HeldSeries.keyHash(Self.key($0)), address: Self.local, port: 53) })
+    }
+
+    /// New connections to one peer's service from many local ports: one key, each held for
+    /// its own endpoint. The filter tells the endpoints apart as it does the keys.
+    @Test func theFilterTellsTheEndpointsOfOneKeyApart() {
+        let held = HeldSeries(capacity: 4096, seed: 5)
+        let key = Self.key(1, port: 443)
+        for port in 0..<UInt16(4096) { #expect(held.add(key, address: Self.local, port: 30000 + port, bytes: 1)) }
+        let keyHash = HeldSeries.keyHash(key)
+        #expect((0..<UInt16(4096)).allSatisfy { held.mayHold(keyHash: keyHash, address: Self.local, port: 30000 + $0) })
+        let others = (34096..<UInt16(60000)).filter { held.mayHold(keyHash: keyHash, address: Self.local, port: $0) }
+        #expect(others.count < 25_904 / 25, "about one in 50 of the endpoints not held passes")
+        let elsewhere = (0..<UInt16(4096)).filter { held.mayHold(keyHash: keyHash, address: IPAddress("10.0.0.6")!, port: 30000 + $0) }
+        #expect(elsewhere.count < 4096 / 25, "the same ports on another local address")
     }
 
     @Test func theLocalEndpointIsPartOfWhatIsHeld() {
@@ -72,14 +84,15 @@ struct HeldSeriesTests {
 }
 
 extension HeldSeries {
-    /// The hash of `key` held for (`address`, `port`), from the key's hash under a table's
-    /// seed, as the accounting takes it from its series table.
-    func hash(_ key: TrafficKey, address: IPAddress, port: UInt16) -> UInt64 {
-        hash(keyHash: key.hashValue(seed: 0x5EED), address: address, port: port)
+    /// The hash of `key` under a series table's seed, as the accounting takes it from its table.
+    static func keyHash(_ key: TrafficKey) -> UInt64 {
+        key.hashValue(seed: 0x5EED)
     }
 
-    /// `add` with the hash worked out here, as the accounting does a batch before.
+    /// `add` with the hashes worked out here, as the accounting does a batch before.
     func add(_ key: TrafficKey, address: IPAddress, port: UInt16, bytes: UInt64) -> Bool {
-        add(key, address: address, port: port, bytes: bytes, hash: hash(key, address: address, port: port))
+        let keyHash = Self.keyHash(key)
+        return add(key, address: address, port: port, bytes: bytes, keyHash: keyHash,
+                   hash: hash(keyHash: keyHash, address: address, port: port))
     }
 }
