@@ -36,9 +36,10 @@ public final class SocketstatTask: Service, Sendable {
     static let earlyRefreshSpacing: Duration = .seconds(1)
 
     /// Reads every task interval, and sooner (at most once a second) when the aggregator
-    /// sees traffic on local endpoints the last reading did not know, so a new
+    /// sees the host send from local endpoints the last reading did not know, so a new
     /// connection's bytes get their process without waiting a whole interval. The
-    /// aggregator says so itself (once per reading): nothing wakes up to ask.
+    /// aggregator says so itself (once per reading): nothing wakes up to ask. Packets that
+    /// only arrive at unknown endpoints (a scan or a flood of closed ports) do not ask.
     ///
     /// The readings are blocking file and netlink I/O, done on one thread of their own,
     /// pe-sockets, which sleeps on a semaphore between them: an idle agent's reading costs

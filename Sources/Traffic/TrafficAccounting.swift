@@ -35,9 +35,13 @@ public final class TrafficAccounting {
 
     /// Bytes not counted against a peer, indexed by UnattributedReason.rawValue.
     public var unattributedBytes: [UInt64] { [bothLocalBytes, neitherLocalBytes] }
-    /// Packets whose local TCP/UDP endpoint no socket in the snapshot owns: a sign that
-    /// the socket table is older than a new connection, so it is worth re-reading early.
-    @exclusivity(unchecked) public private(set) var unknownLocalEndpointPackets: UInt64 = 0
+    /// Packets the host sent from a local TCP/UDP endpoint no socket in the snapshot owns,
+    /// TCP resets aside: a sign that the socket table is older than a new socket, so it is
+    /// worth re-reading early. Packets that only arrive at such an endpoint are no sign of
+    /// one: a scan or a flood of closed ports brings them, answered by the kernel with a
+    /// reset or an ICMP error, and they would have the table read every second for as
+    /// long as it lasts. Their bytes are held all the same, for the next reading.
+    @exclusivity(unchecked) public private(set) var unknownSendingEndpointPackets: UInt64 = 0
 
     @exclusivity(unchecked) public var localAddresses: LocalAddresses {
         didSet { localMatch.update(localAddresses) }
@@ -226,7 +230,7 @@ public final class TrafficAccounting {
         // A local endpoint the socket table does not know yet: usually a connection newer
         // than the last reading (its handshake). Hold its bytes until the next reading
         // names the process, rather than count them under process_name="" for good.
-        unknownLocalEndpointPackets &+= 1
+        if sourceLocal && (proto != 6 || packet.tcpFlags & Self.tcpReset == 0) { unknownSendingEndpointPackets &+= 1 }
         hold(key, local: local, port: localPort, bytes: bytes)
         return nil
     }
@@ -368,6 +372,9 @@ public final class TrafficAccounting {
         if let endpoints { udpServerPorts = udpServerPorts.intersection(endpoints.udpUnconnected) }
         hasUDPServerPorts = !udpServerPorts.isEmpty
     }
+
+    /// The RST bit of the TCP flags.
+    private static let tcpReset: UInt8 = 0x04
 
     /// A SYN without ACK goes to the server; a SYN+ACK comes from it.
     private func learnHandshake(_ packet: PacketSummary) {

@@ -88,8 +88,8 @@ public final class TrafficAggregator: @unchecked Sendable {
     public let wakeUp = WakeUp()
     /// Most packets taken from one ring per pass (and per lock hold).
     public let batchSize: Int
-    /// Called once, on the thread that counted them, when packets show a local endpoint the
-    /// socket table does not know; see `notifyOnUnknownEndpoint`.
+    /// Called once, on the thread that counted them, when packets show the host sending from
+    /// a local endpoint the socket table does not know; see `notifyOnUnknownEndpoint`.
     private let unknownEndpointWatch = Mutex<(seen: UInt64, body: @Sendable () -> Void)?>(nil)
 
     /// An aggregator counting into `accounting` that keeps at most `maxDNSNames` addresses'
@@ -234,18 +234,20 @@ public final class TrafficAggregator: @unchecked Sendable {
         stopped.wait()
     }
 
-    /// Calls `body` once, on the thread counting them, as soon as packets show a local
-    /// endpoint that the socket table given to the accounting does not know (a new
-    /// connection since its last reading). Replaces an earlier registration. The socket
-    /// task registers again after each reading, so it is called at most once per reading.
+    /// Calls `body` once, on the thread counting them, as soon as packets show the host
+    /// sending from a local endpoint that the socket table given to the accounting does not
+    /// know (a new connection or socket since its last reading; see
+    /// `TrafficAccounting.unknownSendingEndpointPackets`). Replaces an earlier registration.
+    /// The socket task registers again after each reading, so it is called at most once
+    /// per reading.
     public func notifyOnUnknownEndpoint(_ body: @escaping @Sendable () -> Void) {
-        let seen = withAccounting { $0.unknownLocalEndpointPackets }
+        let seen = withAccounting { $0.unknownSendingEndpointPackets }
         unknownEndpointWatch.withLock { $0 = (seen, body) }
     }
 
     private func checkUnknownEndpoints() {
         guard let watch = unknownEndpointWatch.withLock({ $0 }) else { return }
-        let now = withAccounting { $0.unknownLocalEndpointPackets }
+        let now = withAccounting { $0.unknownSendingEndpointPackets }
         guard now != watch.seen else { return }
         let fire = unknownEndpointWatch.withLock { current -> Bool in
             guard current?.seen == watch.seen else { return false }

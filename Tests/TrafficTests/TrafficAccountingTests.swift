@@ -187,7 +187,26 @@ import Testing
         after.timestamp = 2_000_001
         a.count(after)
         #expect(a.pendingBytes == 1500)
-        #expect(a.processAttributedBytes == 1500 && a.unknownLocalEndpointPackets == 1)
+        #expect(a.processAttributedBytes == 1500 && a.unknownSendingEndpointPackets == 1)
+    }
+
+    /// What asks for an early socket-table reading: the host sending from an endpoint the
+    /// last reading did not know. A scan of closed ports brings packets to such endpoints
+    /// and the kernel's resets from them, and no socket a reading could name.
+    @Test func onlyTheHostSendingFromAnUnknownEndpointAsksForAnEarlyReading() {
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, endpoints: table([(.tcp, .listen, "0.0.0.0", 22, "sshd")]))
+        a.count(packet("203.0.113.9", "10.0.0.5", sport: 40000, dport: 23, bytes: 60, flags: 0x02))
+        a.count(packet("10.0.0.5", "203.0.113.9", sport: 23, dport: 40000, bytes: 40, flags: 0x14))
+        a.count(packet("203.0.113.9", "10.0.0.5", proto: 17, sport: 40000, dport: 5353, bytes: 80))
+        #expect(a.unknownSendingEndpointPackets == 0)
+        #expect(a.pendingBytes == 180, "their bytes are held all the same")
+        a.count(packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 443, bytes: 60, flags: 0x02))
+        a.count(packet("10.0.0.5", "203.0.113.9", proto: 17, sport: 41001, dport: 53, bytes: 70))
+        #expect(a.unknownSendingEndpointPackets == 2)
+        // A known endpoint asks for nothing, whichever way its packets go.
+        a.count(packet("203.0.113.9", "10.0.0.5", sport: 40001, dport: 22, bytes: 60, flags: 0x02))
+        a.count(packet("10.0.0.5", "203.0.113.9", sport: 22, dport: 40001, bytes: 60, flags: 0x12))
+        #expect(a.unknownSendingEndpointPackets == 2)
     }
 
     @Test func heldSeriesAreBounded() {

@@ -129,7 +129,7 @@ import Traffic
         #expect(aggregator.drainAll() == 0, "the aggregator thread finds nothing left")
     }
 
-    @Test func tellsOnceAboutTrafficOnAnUnknownLocalEndpoint() {
+    @Test func tellsOnceAboutTheHostSendingFromAnUnknownLocalEndpoint() {
         let accounting = TrafficAccounting(maxSeries: 100, localAddresses: local,
                                            endpoints: EndpointOwners(sockets: []))
         let aggregator = TrafficAggregator(accounting: accounting)
@@ -140,11 +140,21 @@ import Traffic
         #expect(aggregator.drainAll() == 0)
         #expect(told.value == 0)
         ring.push(packet(from: "203.0.113.9"))
-        ring.push(packet(from: "203.0.113.10"))
         aggregator.drainAll()
-        ring.push(packet(from: "203.0.113.11"))
+        #expect(told.value == 0, "packets that only arrive at the endpoint (a scan, a flood) are held, and tell nothing")
+        func sent(to peer: String) -> PacketSummary {
+            var reply = packet(from: peer)
+            swap(&reply.source, &reply.destination)
+            swap(&reply.sourcePort, &reply.destinationPort)
+            return reply
+        }
+        ring.push(sent(to: "203.0.113.9"))
+        ring.push(sent(to: "203.0.113.10"))
+        aggregator.drainAll()
+        ring.push(sent(to: "203.0.113.11"))
         aggregator.drainAll()
         #expect(told.value == 1, "once per registration")
+        #expect(aggregator.withAccounting { $0.pendingBytes } == 400)
     }
 
     @Test func namesItsThread() throws {
