@@ -17,10 +17,11 @@
 #           counting into series in plain C, without the DNS names. For each: CPU seconds
 #           (from /proc/PID/stat, from just before the load to a second after it), the
 #           ratios to tcpdump and of the narrowed agent to the C loop, the agent's
-#           per-thread split, its peak resident memory (VmHWM: the capture ring once
-#           cycled), drops, and the bytes counted (once the bytes held for a socket-table
-#           reading are settled) against the bytes offered, and the whole machine's busy
-#           CPU during each flood (it includes the kernel's receive path: the socket filter).
+#           per-thread split, its peak resident memory under the flood (VmHWM: the
+#           capture ring once cycled), drops, and the bytes counted (once the bytes held
+#           for a socket-table reading are settled) against the bytes offered, and the
+#           whole machine's busy CPU during each flood (it includes the kernel's receive
+#           path: the socket filter).
 #   flood53 the same flood sent from UDP port 53 to port 40000 (every frame takes the
 #           DNS path; the payload is not DNS) against the same flood from port 5300, with
 #           default flags, PORT53_ROUNDS times: what the DNS path adds, and the ratio to
@@ -246,13 +247,15 @@ if [ "$idle_seconds" -gt 0 ]; then
 fi
 
 # flood_counts INTERFACE_REGEX: scrapes the agent once the bytes held for a socket-table
-# reading are settled (polled, at most 10 s), and sets counted, kdrop and rdrop (summed
-# over the interfaces matched) and bytes (of the flood's peers, 198.18.0.0/16).
+# reading are settled (polled every half second, at most 20 s: a flood to a closed port
+# asks for no early reading, so they wait for the next regular one, within the agent's
+# 7 s task interval), and sets counted, kdrop and rdrop (summed over the interfaces
+# matched) and bytes (of the flood's peers, 198.18.0.0/16).
 flood_counts() {
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 40); do
         scrape_to "$work/metrics.txt"
         [ "$(metric_sum "$work/metrics.txt" '^planet_traffic_held_bytes ')" -eq 0 ] && break
-        sleep 0.1
+        sleep 0.5
     done
     counted=$(metric_sum "$work/metrics.txt" "^planet_capture_packets_total\\{interface=\"$1\"\\}")
     kdrop=$(metric_sum "$work/metrics.txt" "^planet_capture_dropped_packets_total\\{interface=\"$1\"\\}")
@@ -300,8 +303,10 @@ flood_agent() {
     agent_cpu=$(( $(cpu_ticks "$agent_pid") - before )); threads "$agent_pid" > "$work/flood-after"
     local system=$(( $(system_ticks "$agent_pid") - system_before ))
     local machine=$(( $(machine_ticks) - machine_before ))
-    flood_counts veth-a
+    # The peak under the flood, before the scrapes that read the counts render the
+    # flood's 65,536 series.
     local peak=$(awk '/^VmHWM/ {print $2 " " $3}' "/proc/$agent_pid/status")
+    flood_counts veth-a
     stop_agent
     echo "    $label: agent $(seconds $agent_cpu) s CPU ($(seconds $system) s system); offered $sent in ${elapsed}s, counted $counted," \
          "kernel drops $kdrop, ring drops $rdrop, bytes $bytes of $((sent * ${flood_ip_bytes:-46})) offered;" \
