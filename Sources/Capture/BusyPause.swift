@@ -7,14 +7,19 @@
 /// frames it reads. A pause lets several blocks fill and be read in one go. Each pause aims
 /// at a quarter of the ring: the bytes read since the previous pause give the rate, and
 /// the next pause is what that rate takes to fill a quarter of the ring, at most twice the
-/// previous one and between `shortest` and `longest`. A rate that triples during a pause
-/// still fits in the ring, and the next pause shrinks to match it.
+/// previous one and between `shortestMicroseconds` and `longest`. A rate that triples
+/// during a pause still fits in the ring, and the next pause shrinks to match it; and no
+/// pause is so long that a burst at the rate the ring is sized for (1.1M minimum-size
+/// frames a second, `LiveCaptureOptions.bufferBytes`) would fill more than three quarters
+/// of it, whatever the rate before.
 struct BusyPause {
     /// The first pause, before any rate is known.
     static let firstMicroseconds: UInt64 = 5_000
     static let shortestMicroseconds: UInt64 = 1_000
     /// Counts are at most this much later under load than when read block by block.
     static let longestMicroseconds: UInt64 = 50_000
+    /// The burst a pause leaves room for, in ring bytes a second.
+    static let burstBytesPerSecond: UInt64 = 1_100_000 * (64 + frameOverhead)
     /// What a frame takes in a TPACKET_V3 block beside its captured bytes: its header, its
     /// link-layer address and the alignment of the two (86 bytes before an Ethernet frame,
     /// then the frame rounded up to 8).
@@ -22,6 +27,9 @@ struct BusyPause {
 
     /// The bytes of the kernel ring; 0 (a file) leaves the first pause as it is.
     let ringBytes: UInt64
+    /// The longest pause: what a burst fills three quarters of the ring in, at most
+    /// `longestMicroseconds` (18.6 ms for the default 4 MiB).
+    let longest: UInt64
     /// The pause to take next.
     private(set) var microseconds = Self.firstMicroseconds
     /// The ring bytes read (`CaptureSource`'s running count) when the last pause began:
@@ -30,6 +38,8 @@ struct BusyPause {
 
     init(ringBytes: Int) {
         self.ringBytes = UInt64(max(0, ringBytes))
+        let burst = self.ringBytes / 4 * 3 * 1_000_000 / Self.burstBytesPerSecond
+        longest = max(Self.shortestMicroseconds, min(burst, Self.longestMicroseconds))
     }
 
     /// The ring bytes `frames` frames of `capturedBytes` in all take.
@@ -53,6 +63,6 @@ struct BusyPause {
         // overestimated and the pause errs short. The pause stays below 2^16 microseconds
         // and the target is capped at 2^46 bytes: the product stays below 2^62.
         let scaled = read == 0 ? UInt64.max : microseconds * min(target, 1 << 46) / read
-        microseconds = max(Self.shortestMicroseconds, min(scaled, microseconds * 2, Self.longestMicroseconds))
+        microseconds = max(Self.shortestMicroseconds, min(scaled, microseconds * 2, longest))
     }
 }

@@ -34,7 +34,7 @@ final class HeldSeries {
     private let index: UnsafeMutablePointer<UInt64>
     private let mask: Int
     private let seed: UInt64
-    /// Two bits of one word per series key held; see `filterPosition`.
+    /// Two bits of one word per series held; see `filterPosition`.
     private let filter: UnsafeMutablePointer<UInt64>
     private static let filterWords = 1024
 

@@ -24,8 +24,8 @@ struct BusyPauseTests {
     @Test func aSteadyRateSettlesOnAQuarterOfTheRingPerPause() {
         var pause = BusyPause(ringBytes: Self.ring)
         var read: UInt64 = 0
-        // 350,000 minimum-size frames a second, 154 ring bytes each: 54 MB/s.
-        let rate: UInt64 = 350 * 154
+        // 400,000 minimum-size frames a second, 154 ring bytes each: 62 MB/s.
+        let rate: UInt64 = 400 * 154
         let (pauses, _) = Self.run(&pause, bytesPerMillisecond: Array(repeating: rate, count: 12), read: &read)
         #expect(pauses.first == BusyPause.firstMicroseconds)
         // Up by at most twice each time, then steady at what a quarter of the ring takes.
@@ -37,8 +37,8 @@ struct BusyPauseTests {
     @Test func aRateThatTriplesDuringAPauseStillFitsTheRing() {
         var pause = BusyPause(ringBytes: Self.ring)
         var read: UInt64 = 0
-        // 300,000 minimum-size frames a second: a quarter of the ring in about 23 ms.
-        let rate: UInt64 = 300 * 154
+        // 400,000 minimum-size frames a second: a quarter of the ring in about 17 ms.
+        let rate: UInt64 = 400 * 154
         _ = Self.run(&pause, bytesPerMillisecond: Array(repeating: rate, count: 12), read: &read)
         let (pauses, largest) = Self.run(&pause, bytesPerMillisecond: [rate * 3, rate * 3, rate * 3], read: &read)
         #expect(largest <= UInt64(Self.ring), "\(pauses)")
@@ -51,12 +51,28 @@ struct BusyPauseTests {
         var read: UInt64 = 0
         // A trickle would ask for seconds, line rate for microseconds.
         let (slow, _) = Self.run(&pause, bytesPerMillisecond: Array(repeating: 10, count: 12), read: &read)
-        #expect(slow.last == BusyPause.longestMicroseconds)
+        #expect(slow.last == pause.longest)
+        #expect(pause.longest > 18_000 && pause.longest < 19_000, "\(pause.longest) µs for 4 MiB")
         let (fast, _) = Self.run(&pause, bytesPerMillisecond: Array(repeating: 1 << 30, count: 3), read: &read)
         #expect(fast.last == BusyPause.shortestMicroseconds)
         // Then nothing read after a pause: the next is twice as long.
         #expect(pause.next(read: read) == UInt32(BusyPause.shortestMicroseconds))
         #expect(pause.next(read: read) == UInt32(2 * BusyPause.shortestMicroseconds))
+    }
+
+    /// After a quiet spell the pause is at its longest; a burst at the rate the ring is
+    /// sized for, arriving then, fills three quarters of it at most, whatever its size.
+    @Test func theLongestPauseLeavesRoomForABurst() {
+        for ring in [1 << 20, 4 << 20, 64 << 20] {
+            var pause = BusyPause(ringBytes: ring)
+            var read: UInt64 = 0
+            _ = Self.run(&pause, bytesPerMillisecond: Array(repeating: 10, count: 12), read: &read)
+            let (pauses, largest) = Self.run(&pause, bytesPerMillisecond: [BusyPause.burstBytesPerSecond / 1_000], read: &read)
+            #expect(pauses == [pause.longest])
+            #expect(largest <= UInt64(ring) / 4 * 3, "\(ring): \(largest) bytes in \(pauses) µs")
+        }
+        #expect(BusyPause(ringBytes: 64 << 20).longest == BusyPause.longestMicroseconds)
+        #expect(BusyPause(ringBytes: 64 << 10).longest == BusyPause.shortestMicroseconds)
     }
 
     @Test func aFileOrAnUnknownRingKeepsTheFirstPause() {
