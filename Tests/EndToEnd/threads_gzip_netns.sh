@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What an operator sees of a running agent: its threads named in /proc (top -H, ps -L),
 # every thread asleep while there is no traffic and the packets counted as soon as they come,
-# bytes of a new local endpoint given to an early socket-table reading (the task
-# interval is a minute, so only an early one can come in time), the kernel's drop
+# bytes of new local endpoints held for a socket-table reading, the early reading the host
+# asks for by sending from one (the task interval is a minute, so only an early one can
+# come in time), where packets that only arrive at a closed port ask for none, the kernel's drop
 # counter, and /metrics gzip-compressed for a scraper that asks for it (curl as the
 # client, gzip -d as the decoder), plain for one that does not.
 set -euo pipefail
@@ -46,14 +47,27 @@ idle_before=$(switches); sleep 2; idle_after=$(switches)
 log "wake-ups of all the agent's threads in 2 s of no traffic: $((idle_after - idle_before))"
 [ $((idle_after - idle_before)) -lt 20 ] || fail "the agent wakes while idle: $((idle_after - idle_before)) times in 2 s"
 
-log "UDP from $B: counted as soon as it comes"
-ip netns exec "$B" python3 -c '
-import socket
+# send NAMESPACE ADDRESS: 10 UDP datagrams of 100 IP bytes each to ADDRESS port 9999,
+# where nothing listens, from a new socket.
+send() {
+    ip netns exec "$1" python3 -c '
+import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for _ in range(10): s.sendto(b"x" * 72, ("10.201.0.1", 9999))'
-# 10 datagrams of 100 IP bytes each, held until an early socket-table reading.
-wait_for 15 bash -c "ip netns exec $A curl -sf http://127.0.0.1:$PORT/metrics | grep -q 'planet_traffic_bytes_total{direction=\"ingress\".*remote_ip=\"10.201.0.2\"} 1000\$'" \
-    || fail "the datagrams were not counted: $(metrics | grep 10.201.0.2)"
+for _ in range(10): s.sendto(b"x" * 72, (sys.argv[1], 9999))' "$2"
+}
+log "UDP from $B to a closed port: counted as soon as it comes, held for a reading"
+send "$B" 10.201.0.1
+# Held, not read early: only the host sending from an endpoint asks for an early reading.
+wait_for 15 bash -c "ip netns exec $A curl -sf http://127.0.0.1:$PORT/metrics | grep -q '^planet_traffic_held_bytes 1000\$'" \
+    || fail "the datagrams were not held: $(metrics | grep -E '^planet_traffic_held_bytes|10\.201\.0\.2')"
+log "UDP from $A: its new endpoint asks for an early reading, which settles both"
+send "$A" 10.201.0.2
+counted() {
+    local series
+    series=$(ip netns exec "$A" curl -sf http://127.0.0.1:$PORT/metrics | grep '^planet_traffic_bytes_total{.*protocol="udp".*remote_ip="10.201.0.2"}') || return 1
+    grep -q 'direction="ingress".* 1000$' <<< "$series" && grep -q 'direction="egress".* 1000$' <<< "$series"
+}
+wait_for 15 counted || fail "the datagrams were not counted: $(metrics | grep -E '^planet_traffic_held_bytes|10\.201\.0\.2')"
 
 log "gzip when asked for, plain when not"
 ip netns exec "$A" curl -sf -D "$E2E_TMP/gzip.headers" -H 'Accept-Encoding: gzip' -o "$E2E_TMP/metrics.gz" "http://127.0.0.1:$PORT/metrics"
