@@ -82,7 +82,7 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
         // own queries out of the table. So would a flood of queries claiming one of the
         // host's addresses in frames another host sent: those are counted, not remembered.
         if !context.pointee.hostServes(client: decoded.pointee.source, server: decoded.pointee.destination),
-           let id = DNSResponseDecoder.queryID(frame: captured, summary: decoded.pointee) {
+           let id = DNSResponseDecoder.queryID(frame: captured, span: decoded.pointee.transportSpan) {
             if context.pointee.isSpoofedFromHost(captured, source: decoded.pointee.source) {
                 context.pointee.dns.queriesSpoofed &+= 1
             } else {

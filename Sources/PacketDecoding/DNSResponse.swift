@@ -213,11 +213,11 @@ public enum DNSResponseDecoder {
         answers.nameLength = min(question.length, DNSAnswers.maxNameLength)
     }
 
-    /// The ID of the standard query (QR clear, opcode 0) that `frame` carries, nil when it
-    /// carries none. Only the first four bytes of the message are needed: a query cut by
-    /// the snap length still has its ID.
-    public static func queryID(frame: UnsafeRawBufferPointer, summary: PacketSummary) -> UInt16? {
-        guard case .message(let start, let end, _, _) = locate(frame, span: summary.transportSpan), start &+ 4 <= end,
+    /// The ID of the standard query (QR clear, opcode 0) that `frame`, whose decoded
+    /// summary gave `span`, carries; nil when it carries none. Only the first four bytes
+    /// of the message are needed: a query cut by the snap length still has its ID.
+    public static func queryID(frame: UnsafeRawBufferPointer, span: TransportSpan) -> UInt16? {
+        guard case .message(let start, let end, _, _) = locate(frame, span: span), start &+ 4 <= end,
               let base = frame.baseAddress else { return nil }
         let reader = FrameReader(base: base, count: frame.count)
         guard reader.be16(start &+ 2) & 0xF800 == 0 else { return nil }

@@ -395,7 +395,7 @@ struct DNSFrameTests {
         frame.withUnsafeBytes { raw in
             var summary = PacketSummary()
             _ = PacketDecoder.decode(raw, wireLength: wireLength ?? raw.count, linkType: .ethernet, into: &summary)
-            return DNSResponseDecoder.queryID(frame: raw, summary: summary)
+            return DNSResponseDecoder.queryID(frame: raw, span: summary.transportSpan)
         }
     }
 
