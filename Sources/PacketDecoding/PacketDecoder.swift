@@ -284,7 +284,7 @@ public enum PacketDecoder {
         summary.tcpWindow = frame.be16(transport &+ 14)
         summary.tcpPayload = UInt16(clamping: max(0, packetEnd &- transport &- headerLength))
         summary.tcpFields = PacketSummary.tcpHeaderRead
-        let syn = frame.u8(transport &+ 13) & 0x02 != 0
+        let syn = frame.u8(transport &+ 13) & PacketSummary.tcpSYN != 0
         // Options: at most 40 bytes, each step moves at least one byte.
         var option = transport &+ 20
         let optionsEnd = min(end, transport &+ headerLength)

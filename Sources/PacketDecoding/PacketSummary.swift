@@ -27,7 +27,7 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     /// The transport protocol: IPv4 protocol, or the IPv6 next header after walking the
     /// extension headers (50 for ESP, 59 for No Next Header).
     public var ipProtocol: UInt8
-    /// TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, ...); zero for
+    /// TCP flags byte (`tcpFIN`, `tcpSYN`, `tcpRST`, PSH 0x08, `tcpACK`, ...); zero for
     /// other protocols or when the byte was not captured.
     public var tcpFlags: UInt8
     /// 4 or 6.
@@ -70,6 +70,12 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     /// zero unless `tcpFields` has `tcpWindowScaleRead`. It fills what was padding: the
     /// summary stays 88 bytes.
     public var tcpWindowShift: UInt8
+
+    /// `tcpFlags` bits.
+    public static let tcpFIN: UInt8 = 0x01
+    public static let tcpSYN: UInt8 = 0x02
+    public static let tcpRST: UInt8 = 0x04
+    public static let tcpACK: UInt8 = 0x10
 
     /// `tcpFields` bit: the fixed 20-byte TCP header was captured.
     public static let tcpHeaderRead: UInt8 = 1

@@ -205,7 +205,8 @@ extension TCPHealth {
         let localPort = fromLocal ? packet.sourcePort : packet.destinationPort
         let remotePort = fromLocal ? packet.destinationPort : packet.sourcePort
         let flags = packet.tcpFlags
-        let syn = flags & 0x02 != 0, rst = flags & 0x04 != 0, ack = flags & 0x10 != 0, fin = flags & 0x01 != 0
+        let syn = flags & PacketSummary.tcpSYN != 0, rst = flags & PacketSummary.tcpRST != 0
+        let ack = flags & PacketSummary.tcpACK != 0, fin = flags & PacketSummary.tcpFIN != 0
         let time = packet.timestamp
         if time > now { now = time }
         let set = connectionIndex(local, localPort, remote, remotePort)

@@ -294,7 +294,8 @@ public final class TCPHealth {
         analyze(packet, fromLocal: fromLocal, servicePort: servicePort)
         let flags = packet.tcpFlags
         // The common packet (data or ACK, no handshake waiting for an ACK) costs these tests.
-        if flags & 0x06 == 0 && (awaitingAck == 0 || fromLocal || flags & 0x10 == 0) { return }
+        if flags & (PacketSummary.tcpSYN | PacketSummary.tcpRST) == 0
+            && (awaitingAck == 0 || fromLocal || flags & PacketSummary.tcpACK == 0) { return }
         track(packet, fromLocal: fromLocal, servicePort: servicePort)
     }
 
@@ -306,7 +307,7 @@ public final class TCPHealth {
         let remote = fromLocal ? packet.destination : packet.source
         let localPort = fromLocal ? packet.sourcePort : packet.destinationPort
         let remotePort = fromLocal ? packet.destinationPort : packet.sourcePort
-        let syn = flags & 0x02 != 0, rst = flags & 0x04 != 0, ack = flags & 0x10 != 0
+        let syn = flags & PacketSummary.tcpSYN != 0, rst = flags & PacketSummary.tcpRST != 0, ack = flags & PacketSummary.tcpACK != 0
         let set = slots + setIndex(local, localPort, remote, remotePort)
         let found = find(in: set, local, localPort, remote, remotePort)
 

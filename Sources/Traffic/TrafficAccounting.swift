@@ -230,7 +230,7 @@ public final class TrafficAccounting {
         // A local endpoint the socket table does not know yet: usually a connection newer
         // than the last reading (its handshake). Hold its bytes until the next reading
         // names the process, rather than count them under process_name="" for good.
-        if sourceLocal && (proto != 6 || packet.tcpFlags & Self.tcpReset == 0) { unknownSendingEndpointPackets &+= 1 }
+        if sourceLocal && (proto != 6 || packet.tcpFlags & PacketSummary.tcpRST == 0) { unknownSendingEndpointPackets &+= 1 }
         hold(key, local: local, port: localPort, bytes: bytes)
         return nil
     }
@@ -373,15 +373,11 @@ public final class TrafficAccounting {
         hasUDPServerPorts = !udpServerPorts.isEmpty
     }
 
-    /// The RST bit of the TCP flags.
-    private static let tcpReset: UInt8 = 0x04
-
     /// A SYN without ACK goes to the server; a SYN+ACK comes from it.
     private func learnHandshake(_ packet: PacketSummary) {
-        let syn: UInt8 = 0x02, ack: UInt8 = 0x10
         let flags = packet.tcpFlags
-        guard flags & syn != 0 else { return }
-        if flags & ack == 0 {
+        guard flags & PacketSummary.tcpSYN != 0 else { return }
+        if flags & PacketSummary.tcpACK == 0 {
             serverEndpoints.insert(packet.destination, port: packet.destinationPort, ipProtocol: 6)
         } else {
             serverEndpoints.insert(packet.source, port: packet.sourcePort, ipProtocol: 6)
