@@ -55,6 +55,8 @@ public final class TrafficAccounting {
     @exclusivity(unchecked) public var endpoints: EndpointOwners? {
         didSet {
             endpointsReference = endpoints.map { .passUnretained($0) }
+            readingTime = endpoints?.readAt ?? 0
+            ownerMemo = OwnerMemo()
             processTranslation = translation(endpoints)
             // Server evidence lasts as long as the socket: a port whose unconnected socket
             // closed may next be a client's.
@@ -68,6 +70,24 @@ public final class TrafficAccounting {
     /// `endpoints` for the packet path, which reads it without retaining it; `endpoints`
     /// keeps it alive.
     @exclusivity(unchecked) private var endpointsReference: Unmanaged<EndpointOwners>?
+    /// When `endpoints` was read (`EndpointOwners.readAt`).
+    @exclusivity(unchecked) private var readingTime: UInt64 = 0
+
+    /// The latest answer of `endpoints` for a local endpoint. A service's packets come to
+    /// one endpoint one after another, from however many peers, and a lookup costs a hash
+    /// per address it tries: a socket listening on a wildcard address is found only after
+    /// the packet's own address has missed. Valid for one reading, and for packets on one
+    /// side of its time, as the lookup may answer differently on either side
+    /// (`EndpointOwners.processIndex(ipProtocol:localAddress:localPort:capturedAt:)`).
+    private struct OwnerMemo {
+        var address = IPAddress(high: 0, low: 0)
+        var port: UInt16 = 0
+        /// 0 while it holds no answer: a lookup is only made for TCP (6) and UDP (17).
+        var ipProtocol: UInt8 = 0
+        var beforeReading = false
+        var index: Int32 = 0
+    }
+    @exclusivity(unchecked) private var ownerMemo = OwnerMemo()
     /// Stable process ids used in TrafficKey.process.
     @exclusivity(unchecked) public private(set) var processRegistry: ProcessRegistry
     @exclusivity(unchecked) private var processTranslation: [UInt32] = [0]
@@ -91,6 +111,7 @@ public final class TrafficAccounting {
         self.processRegistry = ProcessRegistry(limit: processNameLimit)
         self.endpoints = endpoints
         self.endpointsReference = endpoints.map { .passUnretained($0) }
+        self.readingTime = endpoints?.readAt ?? 0
         self.processTranslation = translation(endpoints)
         tcpHealth.update(endpoints: endpoints)
     }
@@ -219,8 +240,16 @@ public final class TrafficAccounting {
             processUnattributedBytes &+= bytes
             return (key, bytes)
         }
-        let index = endpointsReference._withUnsafeGuaranteedRef {
-            $0.processIndex(ipProtocol: proto, localAddress: local, localPort: localPort, capturedAt: packet.timestamp)
+        let beforeReading = packet.timestamp < readingTime
+        let index: Int32
+        if ownerMemo.port == localPort && ownerMemo.ipProtocol == proto && ownerMemo.address == local
+            && ownerMemo.beforeReading == beforeReading {
+            index = ownerMemo.index
+        } else {
+            index = endpointsReference._withUnsafeGuaranteedRef {
+                $0.processIndex(ipProtocol: proto, localAddress: local, localPort: localPort, capturedAt: packet.timestamp)
+            }
+            ownerMemo = OwnerMemo(address: local, port: localPort, ipProtocol: proto, beforeReading: beforeReading, index: index)
         }
         let process = processTranslation[Int(index)]
         if process != 0 {

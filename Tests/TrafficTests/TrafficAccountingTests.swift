@@ -190,6 +190,46 @@ import Testing
         #expect(a.processAttributedBytes == 1500 && a.unknownSendingEndpointPackets == 1)
     }
 
+    /// Consecutive packets of one local endpoint reuse its owner's lookup; a new reading,
+    /// and a packet captured on the other side of the reading's time, look it up again.
+    @Test func anEndpointsOwnerIsLookedUpAgainForANewReadingAndAcrossItsTime() {
+        func reading(_ process: String?, at readAt: UInt64, after previous: EndpointOwners?) -> EndpointOwners {
+            EndpointOwners(sockets: process.map { [EndpointOwners.Socket(ipProtocol: 17, isListener: false, address: IPAddress("0.0.0.0")!,
+                                                                          port: 5000, processName: $0)] } ?? [],
+                           readAt: readAt, previous: previous)
+        }
+        func datagram(at time: UInt64) -> PacketSummary {
+            var summary = packet("203.0.113.9", "10.0.0.5", proto: 17, sport: 40000, dport: 5000, bytes: 100)
+            summary.timestamp = time
+            return summary
+        }
+        let first = reading("collector", at: 1_000_000, after: nil)
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local, endpoints: first)
+        a.count(datagram(at: 1_500_000))
+        a.count(datagram(at: 1_600_000))
+        // The socket closed before the next reading: captured after it, nobody owns the
+        // endpoint; captured before it, the previous reading's owner still does, in
+        // either order.
+        a.endpoints = reading(nil, at: 2_000_000, after: first)
+        a.count(datagram(at: 2_100_000))
+        a.count(datagram(at: 1_900_000))
+        a.count(datagram(at: 2_200_000))
+        // Another process opens it: the next reading names that one.
+        let third = reading("relay", at: 3_000_000, after: a.endpoints)
+        a.endpoints = third
+        a.count(datagram(at: 3_100_000))
+        func counted(_ process: String) -> UInt64? {
+            a.table.counters(for: TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .ingress, ipProtocol: 17, port: 5000,
+                                             process: a.processRegistry.existingID(process)!))?.bytes
+        }
+        #expect(counted("collector") == 300)
+        // The two captured after the second reading were held, and the third reading named
+        // their endpoint's owner.
+        #expect(counted("relay") == 300)
+        #expect(a.lastSettlement.series == 1 && a.lastSettlement.unnamedBytes == 0)
+        #expect(a.processAttributedBytes == 600)
+    }
+
     /// What asks for an early socket-table reading: the host sending from an endpoint the
     /// last reading did not know. A scan of closed ports brings packets to such endpoints
     /// and the kernel's resets from them, and no socket a reading could name.
