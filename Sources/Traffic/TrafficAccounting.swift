@@ -55,7 +55,6 @@ public final class TrafficAccounting {
     @exclusivity(unchecked) public var endpoints: EndpointOwners? {
         didSet {
             endpointsReference = endpoints.map { .passUnretained($0) }
-            readingTime = endpoints?.readAt ?? 0
             ownerMemo = OwnerMemo()
             processTranslation = translation(endpoints)
             // Server evidence lasts as long as the socket: a port whose unconnected socket
@@ -70,9 +69,6 @@ public final class TrafficAccounting {
     /// `endpoints` for the packet path, which reads it without retaining it; `endpoints`
     /// keeps it alive.
     @exclusivity(unchecked) private var endpointsReference: Unmanaged<EndpointOwners>?
-    /// When `endpoints` was read (`EndpointOwners.readAt`).
-    @exclusivity(unchecked) private var readingTime: UInt64 = 0
-
     /// The latest answer of `endpoints` for a local endpoint. A service's packets come to
     /// one endpoint one after another, from however many peers, and a lookup costs a hash
     /// per address it tries: a socket listening on a wildcard address is found only after
@@ -111,7 +107,6 @@ public final class TrafficAccounting {
         self.processRegistry = ProcessRegistry(limit: processNameLimit)
         self.endpoints = endpoints
         self.endpointsReference = endpoints.map { .passUnretained($0) }
-        self.readingTime = endpoints?.readAt ?? 0
         self.processTranslation = translation(endpoints)
         tcpHealth.update(endpoints: endpoints)
     }
@@ -240,7 +235,7 @@ public final class TrafficAccounting {
             processUnattributedBytes &+= bytes
             return (key, bytes)
         }
-        let beforeReading = packet.timestamp < readingTime
+        let beforeReading = packet.timestamp < endpointsReference._withUnsafeGuaranteedRef { $0.readAt }
         let index: Int32
         if ownerMemo.port == localPort && ownerMemo.ipProtocol == proto && ownerMemo.address == local
             && ownerMemo.beforeReading == beforeReading {
