@@ -25,12 +25,14 @@ import Testing
     enum TransportProtocol: UInt8 { case tcp = 6, udp = 17 }
     enum SocketState { case listen, established }
 
-    /// What a socket-table reading of (protocol, state, local address, local port, process) tells the counting rules.
-    func table(_ rows: [(TransportProtocol, SocketState, String, UInt16, String)]) -> EndpointOwners {
+    /// What a socket-table reading of (protocol, state, local address, local port, process) tells the counting rules;
+    /// taken at `readAt` (microseconds), after `previous`.
+    func table(_ rows: [(TransportProtocol, SocketState, String, UInt16, String)], at readAt: UInt64 = 0,
+               after previous: EndpointOwners? = nil) -> EndpointOwners {
         EndpointOwners(sockets: rows.map { row in
             EndpointOwners.Socket(ipProtocol: row.0.rawValue, isListener: row.1 == .listen, address: IPAddress(row.2)!,
                                   port: row.3, processName: row.4)
-        })
+        }, readAt: readAt, previous: previous)
     }
 
     func bytes(_ a: TrafficAccounting, _ peer: String, _ direction: Direction, proto: UInt8 = 6, port: UInt16?) -> UInt64? {
@@ -164,17 +166,10 @@ import Testing
     /// the kernel hands those packets over after it. The reading no longer has the socket
     /// (TIME_WAIT is owned by nobody), the one before it did: the bytes keep their process.
     @Test func bytesCapturedBeforeAReadingTheConnectionClosedBeforeKeepTheirProcess() {
-        func reading(_ rows: [(TransportProtocol, SocketState, String, UInt16, String)], at readAt: UInt64,
-                     after previous: EndpointOwners?) -> EndpointOwners {
-            EndpointOwners(sockets: rows.map { row in
-                EndpointOwners.Socket(ipProtocol: row.0.rawValue, isListener: row.1 == .listen, address: IPAddress(row.2)!,
-                                      port: row.3, processName: row.4)
-            }, readAt: readAt, previous: previous)
-        }
         let listener: [(TransportProtocol, SocketState, String, UInt16, String)] = [(.tcp, .listen, "0.0.0.0", 22, "sshd")]
-        let open = reading(listener + [(.tcp, .established, "10.0.0.5", 41000, "curl")], at: 1_000_000, after: nil)
+        let open = table(listener + [(.tcp, .established, "10.0.0.5", 41000, "curl")], at: 1_000_000)
         let a = TrafficAccounting(maxSeries: 100, localAddresses: local, endpoints: open)
-        a.endpoints = reading(listener, at: 2_000_000, after: open)
+        a.endpoints = table(listener, at: 2_000_000, after: open)
         var late = packet("10.0.0.5", "203.0.113.9", sport: 41000, dport: 7001, bytes: 1500)
         late.timestamp = 1_950_000
         a.count(late)
@@ -193,29 +188,24 @@ import Testing
     /// Consecutive packets of one local endpoint reuse its owner's lookup; a new reading,
     /// and a packet captured on the other side of the reading's time, look it up again.
     @Test func anEndpointsOwnerIsLookedUpAgainForANewReadingAndAcrossItsTime() {
-        func reading(_ process: String?, at readAt: UInt64, after previous: EndpointOwners?) -> EndpointOwners {
-            EndpointOwners(sockets: process.map { [EndpointOwners.Socket(ipProtocol: 17, isListener: false, address: IPAddress("0.0.0.0")!,
-                                                                          port: 5000, processName: $0)] } ?? [],
-                           readAt: readAt, previous: previous)
-        }
         func datagram(at time: UInt64) -> PacketSummary {
             var summary = packet("203.0.113.9", "10.0.0.5", proto: 17, sport: 40000, dport: 5000, bytes: 100)
             summary.timestamp = time
             return summary
         }
-        let first = reading("collector", at: 1_000_000, after: nil)
+        let first = table([(.udp, .established, "0.0.0.0", 5000, "collector")], at: 1_000_000)
         let a = TrafficAccounting(maxSeries: 100, localAddresses: local, endpoints: first)
         a.count(datagram(at: 1_500_000))
         a.count(datagram(at: 1_600_000))
         // The socket closed before the next reading: captured after it, nobody owns the
         // endpoint; captured before it, the previous reading's owner still does, in
         // either order.
-        a.endpoints = reading(nil, at: 2_000_000, after: first)
+        a.endpoints = table([], at: 2_000_000, after: first)
         a.count(datagram(at: 2_100_000))
         a.count(datagram(at: 1_900_000))
         a.count(datagram(at: 2_200_000))
         // Another process opens it: the next reading names that one.
-        let third = reading("relay", at: 3_000_000, after: a.endpoints)
+        let third = table([(.udp, .established, "0.0.0.0", 5000, "relay")], at: 3_000_000, after: a.endpoints)
         a.endpoints = third
         a.count(datagram(at: 3_100_000))
         func counted(_ process: String) -> UInt64? {
