@@ -42,11 +42,13 @@ struct DispatchContext {
     /// Whether the handle captures a loopback interface, whose frames are all the host's own.
     var loopback = false
 
-    /// Whether DNS between `client` and `server` is the host's own DNS service answering
-    /// another host: the server is one of the host's addresses and the client is not.
-    func hostServes(client: IPAddress, server: IPAddress) -> Bool {
-        guard let local else { return false }
-        return local.contains(server) && !local.contains(client)
+    /// Marks which of `summary`'s addresses are local, when the host's addresses are known.
+    @inline(__always)
+    func markLocality(_ summary: UnsafeMutablePointer<PacketSummary>) {
+        guard let local else { return }
+        summary.pointee.locality = PacketSummary.localityKnown
+            | (local.contains(summary.pointee.source) ? PacketSummary.sourceLocal : 0)
+            | (local.contains(summary.pointee.destination) ? PacketSummary.destinationLocal : 0)
     }
 
     /// Whether `frame`, whose source address is `source`, claims to come from one of the
@@ -65,6 +67,14 @@ struct DispatchContext {
     }
 }
 
+/// Whether DNS between a client and a server is the host's own DNS service answering
+/// another host: by a summary's `locality`, the server's address (bit `server`) is local
+/// and the client's (bit `client`) is not. False while the host's addresses are unknown.
+@inline(__always)
+private func hostServes(client: UInt8, server: UInt8, _ locality: UInt8) -> Bool {
+    locality & (PacketSummary.localityKnown | client | server) == PacketSummary.localityKnown | server
+}
+
 /// Remembers a DNS query (to port 53), or decodes a DNS response (from port 53) and, when it
 /// answers a remembered query, hands its answers to the aggregator.
 /// Out of line: the flood's packets only pay the port comparisons.
@@ -81,7 +91,7 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
         // service: it is not the host's lookup, and a flood of them would crowd the host's
         // own queries out of the table. So would a flood of queries claiming one of the
         // host's addresses in frames another host sent: those are counted, not remembered.
-        if !context.pointee.hostServes(client: decoded.pointee.source, server: decoded.pointee.destination),
+        if !hostServes(client: PacketSummary.sourceLocal, server: PacketSummary.destinationLocal, decoded.pointee.locality),
            let id = DNSResponseDecoder.queryID(frame: captured, span: decoded.pointee.transportSpan) {
             if context.pointee.isSpoofedFromHost(captured, source: decoded.pointee.source) {
                 context.pointee.dns.queriesSpoofed &+= 1
@@ -101,7 +111,7 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
     guard status.answersItsQuery else { return }
     // The host's DNS service answering another host: no query of the host's was asked, so
     // it names nothing and is not refused either.
-    guard !context.pointee.hostServes(client: decoded.pointee.destination, server: decoded.pointee.source) else { return }
+    guard !hostServes(client: PacketSummary.destinationLocal, server: PacketSummary.sourceLocal, decoded.pointee.locality) else { return }
     // Every response answers its query, with addresses or without.
     let match = queries._withUnsafeGuaranteedRef {
         $0.match(client: decoded.pointee.destination, server: decoded.pointee.source, clientPort: decoded.pointee.destinationPort,
@@ -173,6 +183,7 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
         let timestamp = UInt64(clamping: Int64(time.tv_sec)) &* 1_000_000 &+ UInt64(clamping: Int64(time.tv_usec))
         summary.pointee.timestamp = timestamp
         context.pointee.latestTimestamp = timestamp
+        context.pointee.markLocality(summary)
         let sourcePort = summary.pointee.sourcePort, destinationPort = summary.pointee.destinationPort
         let ipProtocol = summary.pointee.ipProtocol
         if sourcePort == 53 || destinationPort == 53, ipProtocol == 17 || ipProtocol == 6, context.pointee.queries != nil {

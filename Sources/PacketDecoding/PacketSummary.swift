@@ -2,7 +2,8 @@ import NetAddress
 
 /// What the traffic accounting needs from one captured packet, in a fixed-size, trivially
 /// copyable value that can travel through a ring without allocation (88-byte stride: the
-/// 64 bytes every packet needs, then the TCP header fields the connection analysis reads).
+/// 64 bytes every packet needs, then the TCP header fields the connection analysis reads
+/// and which addresses are local).
 ///
 /// Fields that a packet does not carry are zero: `sourcePort`/`destinationPort` when
 /// `hasPorts` is false, `tcpFlags` unless the TCP header was captured, the fragment
@@ -70,12 +71,24 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
     /// zero unless `tcpFields` has `tcpWindowScaleRead`. It fills what was padding: the
     /// summary stays 88 bytes.
     public var tcpWindowShift: UInt8
+    /// Which addresses are the host's own or in a local network (`sourceLocal`,
+    /// `destinationLocal`), as the capture source found them when it decoded the packet;
+    /// zero, without `localityKnown`, when it did not (the host's addresses not known yet,
+    /// a summary made elsewhere), and the accounting then looks the addresses up itself.
+    /// Decided once per packet: the DNS check and the counting rules both ask. It fills
+    /// what was padding too: the summary stays 88 bytes.
+    public var locality: UInt8
 
     /// `tcpFlags` bits.
     public static let tcpFIN: UInt8 = 0x01
     public static let tcpSYN: UInt8 = 0x02
     public static let tcpRST: UInt8 = 0x04
     public static let tcpACK: UInt8 = 0x10
+
+    /// `locality` bits.
+    public static let localityKnown: UInt8 = 1
+    public static let sourceLocal: UInt8 = 2
+    public static let destinationLocal: UInt8 = 4
 
     /// `tcpFields` bit: the fixed 20-byte TCP header was captured.
     public static let tcpHeaderRead: UInt8 = 1
@@ -111,6 +124,7 @@ public struct PacketSummary: BitwiseCopyable, Sendable, Equatable {
         tcpFields = 0
         transportOffset = 0
         transportEnd = 0
+        locality = 0
         timestamp = 0
         tcpSequence = 0
         tcpAcknowledgment = 0

@@ -46,8 +46,9 @@ public final class TrafficAccounting {
     @exclusivity(unchecked) public var localAddresses: LocalAddresses {
         didSet { localMatch.update(localAddresses) }
     }
-    /// `localAddresses` in memory this object owns, so the two lookups per packet do no
-    /// reference counting on its arrays.
+    /// `localAddresses` in memory this object owns, so the lookups of a packet whose summary
+    /// does not say which addresses are local (`PacketSummary.locality`) do no reference
+    /// counting on its arrays.
     @exclusivity(unchecked) private var localMatch: LocalAddressMatch
     @exclusivity(unchecked) public var ephemeralPorts: EphemeralPortRange
     /// What the latest socket-table reading says (nil: none, as in replay); its process
@@ -192,8 +193,16 @@ public final class TrafficAccounting {
     /// next socket-table reading (queued by `hold`).
     func classify(_ packet: PacketSummary) -> (TrafficKey, UInt64)? {
         let bytes = UInt64(packet.ipBytes)
-        let sourceLocal = localMatch.contains(packet.source)
-        let destinationLocal = localMatch.contains(packet.destination)
+        let sourceLocal: Bool, destinationLocal: Bool
+        let locality = packet.locality
+        if locality & PacketSummary.localityKnown != 0 {
+            // The capture source looked them up when it decoded the packet.
+            sourceLocal = locality & PacketSummary.sourceLocal != 0
+            destinationLocal = locality & PacketSummary.destinationLocal != 0
+        } else {
+            sourceLocal = localMatch.contains(packet.source)
+            destinationLocal = localMatch.contains(packet.destination)
+        }
         if sourceLocal == destinationLocal {
             if sourceLocal { bothLocalBytes &+= bytes } else { neitherLocalBytes &+= bytes }
             return nil

@@ -117,6 +117,29 @@ struct PcapFile {
         #expect(held.map(\.destination) == (0..<64).map { IPAddress(ipv4: 0xCB00_7100 | UInt32($0)) })
     }
 
+    /// With the host's addresses known, each summary says which of its addresses are
+    /// local, as the counting rules and the DNS check read it; without them, it says
+    /// nothing and the accounting looks the addresses up itself.
+    @Test func summariesSayWhichAddressesAreLocalWhenTheHostsAreKnown() throws {
+        var file = PcapFile()
+        let pairs: [(UInt32, UInt32)] = [(0x0A00_0005, 0xCB00_7109), (0xCB00_7109, 0x0A00_0005),
+                                         (0x0A00_0005, 0x0A00_0007), (0xCB00_7109, 0xC633_6401)]
+        for (from, to) in pairs { file.addUDP(from: from, to: to, sport: 41000, dport: 8000, payload: 10) }
+        let path = try file.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func localities(_ local: LocalAddresses?) throws -> [UInt8] {
+            let source = CaptureSource(handle: try PcapHandle.openOffline(path: path), ringCapacity: 64, policy: .wait,
+                                       decodesDNS: false, localAddresses: local)
+            source.run()
+            var summaries: [PacketSummary] = []
+            _ = source.ring.drain(max: 64) { summaries.append($0) }
+            return summaries.map(\.locality)
+        }
+        let known = PacketSummary.localityKnown, from = PacketSummary.sourceLocal, to = PacketSummary.destinationLocal
+        #expect(try localities(local) == [known | from, known | to, known | from | to, known])
+        #expect(try localities(nil) == [0, 0, 0, 0])
+    }
+
     @Test func truncatedFileKeepsWhatCameBeforeAndSaysSo() throws {
         var file = PcapFile()
         file.addUDP(from: 0xCB00_7109, to: 0x0A00_0005, sport: 53, dport: 41000, payload: 72)

@@ -95,6 +95,31 @@ import Testing
         #expect(a.unattributedBytes[UnattributedReason.neitherLocal.rawValue] == 52)
     }
 
+    /// A summary that says which addresses are local (`PacketSummary.locality`, set by the
+    /// capture source when it decoded the packet) is counted by what it says; one that does
+    /// not is looked up in the accounting's own local addresses.
+    @Test func aSummarysLocalityIsTakenAsTheCaptureFoundIt() {
+        let a = TrafficAccounting(maxSeries: 100, localAddresses: local)
+        func marked(_ p: PacketSummary, _ locality: UInt8) -> PacketSummary {
+            var p = p
+            p.locality = PacketSummary.localityKnown | locality
+            return p
+        }
+        // 10.0.0.9 is not local here; the capture found it was (an address the host had then).
+        a.count(marked(packet("10.0.0.9", "203.0.113.9", proto: 1, bytes: 84), PacketSummary.sourceLocal))
+        a.count(marked(packet("203.0.113.9", "10.0.0.9", proto: 1, bytes: 60), PacketSummary.destinationLocal))
+        // 10.0.0.5 is local here; the capture found it was not.
+        a.count(marked(packet("10.0.0.5", "203.0.113.9", proto: 1, bytes: 52), 0))
+        a.count(marked(packet("10.0.0.5", "192.168.1.9", proto: 1, bytes: 40), PacketSummary.sourceLocal | PacketSummary.destinationLocal))
+        // Unmarked: the accounting's own addresses.
+        a.count(packet("10.0.0.9", "203.0.113.9", proto: 1, bytes: 30))
+        a.count(packet("10.0.0.5", "203.0.113.9", proto: 1, bytes: 20))
+        #expect(bytes(a, "203.0.113.9", .egress, proto: 1, port: nil) == 84 + 20)
+        #expect(bytes(a, "203.0.113.9", .ingress, proto: 1, port: nil) == 60)
+        #expect(a.unattributedBytes[UnattributedReason.neitherLocal.rawValue] == 52 + 30)
+        #expect(a.unattributedBytes[UnattributedReason.bothLocal.rawValue] == 40)
+    }
+
     @Test func handshakeDecidesServicePortBothWays() {
         let a = TrafficAccounting(maxSeries: 100, localAddresses: local)
         // A peer connects to local port 40000 (inside the ephemeral range): the SYN says it is the server.
