@@ -278,6 +278,25 @@ import Testing
                 == UInt64(a.maxPendingEndpoints + 100))
     }
 
+    /// Once the held set is full, packets counted in batches (`enqueue`) still add to the
+    /// series it holds, and those of series it does not hold go to the table at once.
+    @Test func aFullHeldSetStillTakesItsOwnSeriesPacketsInABatch() {
+        let a = TrafficAccounting(maxSeries: 100_000, localAddresses: local, endpoints: table([(.tcp, .listen, "0.0.0.0", 22, "sshd")]))
+        let held = UInt16(a.maxPendingEndpoints)
+        for port in 0..<held { a.enqueue(packet("10.0.0.5", "203.0.113.9", sport: 30000 + port, dport: 443, bytes: 1)) }
+        a.flush()
+        // Interleaved: a second packet of each held series, and one of a series not held.
+        for port in 0..<held {
+            a.enqueue(packet("10.0.0.5", "203.0.113.9", sport: 30000 + port, dport: 443, bytes: 2))
+            if port % 40 == 0 { a.enqueue(packet("10.0.0.5", "203.0.113.9", sport: 20000 + port, dport: 443, bytes: 5)) }
+        }
+        a.flush()
+        let notHeld = UInt64((0..<held).filter { $0 % 40 == 0 }.count)
+        #expect(a.pendingBytes == 3 * UInt64(held))
+        #expect(a.table.counters(for: TrafficKey(peer: IPAddress("203.0.113.9")!, direction: .egress, ipProtocol: 6, port: 443))
+                == TrafficCounters(bytes: 5 * notHeld, packets: notHeld))
+    }
+
     @Test func laterFragmentsTakeTheFirstFragmentsPort() {
         let a = TrafficAccounting(maxSeries: 100, localAddresses: local)
         var first = packet("203.0.113.9", "10.0.0.5", proto: 17, sport: 53, dport: 41000, bytes: 1500)
