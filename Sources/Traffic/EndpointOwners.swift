@@ -143,6 +143,14 @@ public final class EndpointOwners: Sendable {
         return bound != 0 ? bound : owners.portIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
     }
 
+    /// Whether a packet captured at `capturedAt` (microseconds since 1970) came before this
+    /// reading was taken: the previous reading's owners of endpoints gone since then answer
+    /// for it too (`processIndex(ipProtocol:localAddress:localPort:capturedAt:)`).
+    @inline(__always)
+    public func isBeforeReading(capturedAt: UInt64) -> Bool {
+        capturedAt < readAt
+    }
+
     /// The index in `processes` of the process that owned a local endpoint when a packet
     /// captured at `capturedAt` (microseconds since 1970) was sent or received. For a
     /// packet captured before this reading was taken the previous reading's owners of
@@ -151,7 +159,7 @@ public final class EndpointOwners: Sendable {
     /// socket on the port alone in this reading, then in the previous one. 0 when none.
     @inline(__always)
     public func processIndex(ipProtocol: UInt8, localAddress: IPAddress, localPort: UInt16, capturedAt: UInt64) -> Int32 {
-        guard capturedAt < readAt, let departed else {
+        guard isBeforeReading(capturedAt: capturedAt), let departed else {
             return processIndex(ipProtocol: ipProtocol, localAddress: localAddress, localPort: localPort)
         }
         let owned = owners.mayOwn(ipProtocol: ipProtocol, port: localPort)

@@ -244,7 +244,7 @@ public final class TrafficAccounting {
             processUnattributedBytes &+= bytes
             return (key, bytes)
         }
-        let beforeReading = packet.timestamp < endpointsReference._withUnsafeGuaranteedRef { $0.readAt }
+        let beforeReading = endpointsReference._withUnsafeGuaranteedRef { $0.isBeforeReading(capturedAt: packet.timestamp) }
         let index: Int32
         if ownerMemo.port == localPort && ownerMemo.ipProtocol == proto && ownerMemo.address == local
             && ownerMemo.beforeReading == beforeReading {
