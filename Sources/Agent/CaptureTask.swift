@@ -90,6 +90,7 @@ public final class CaptureTask: Service, Sendable {
         // Sources opened below start with `local`; the others learn of a change only.
         if changed {
             for source in state.withLock({ Array($0.sources.values) }) { source.setLocalAddresses(local) }
+            logger.debug("local addresses", metadata: ["addresses": "\(local.addresses.map(\.description).joined(separator: ","))"])
         }
         for interface in wanted where state.withLock({ $0.sources[interface] == nil }) {
             open(interface, local: local, loopback: interfaces.first { $0.name == interface }?.isLoopback ?? false)

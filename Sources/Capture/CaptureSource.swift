@@ -265,10 +265,13 @@ public final class CaptureSource: @unchecked Sendable {
     /// one of these addresses asks the host's own DNS service, and its response names
     /// nothing; one from one of these addresses in a frame another host sent (by the
     /// link-layer addresses given) is forged, and counted in `DNSTally.queriesSpoofed`.
-    /// Until they are known every query is remembered.
+    /// Until they are known every query is remembered. Each packet's `locality` is marked
+    /// by them as it is decoded: the reading thread, perhaps waiting on an idle interface,
+    /// is woken so the next packet it decodes is marked by these, not by the ones before.
     public func setLocalAddresses(_ local: LocalAddresses) {
         localAddresses.withLock { $0 = local }
         localAddressChanges.add(1, ordering: .releasing)
+        handle.breakLoop()
     }
 
     /// The latest counters, with the kernel's drop count read now (live handles).
@@ -359,9 +362,12 @@ public final class CaptureSource: @unchecked Sendable {
             // come (out of immediate mode libpcap polls its TPACKET_V3 ring without a
             // timeout, and the kernel hands a block over at the buffer timeout only when it
             // holds packets). Nothing read, nothing published: the aggregator stays asleep.
-            if status > 0, drainIfFree?() != true { ring.wakeUp?.notify() }
-            if status == cpcap_error_break { break }
-            if status < 0 {
+            // A break also comes from `setLocalAddresses`: a dispatch it ended may have
+            // handed packets over before it returned.
+            let woken = status == cpcap_error_break && !stopRequested.load(ordering: .acquiring)
+            if status > 0 || woken, drainIfFree?() != true { ring.wakeUp?.notify() }
+            if status == cpcap_error_break && !woken { break }
+            if status < 0 && !woken {
                 // Read the error text before anything else asks libpcap and overwrites it.
                 let message = "\(handle.name): \(handle.lastError)"
                 failure.withLock { $0 = CaptureError(message, isTransient: true) }
