@@ -66,6 +66,7 @@ public final class CaptureTask: Service, Sendable {
 
     public func run() async throws {
         aggregator.start()
+        logLocalAddresses(aggregator.withAccounting { $0.localAddresses })
         defer {
             let sources = state.withLock { $0.sources.values }
             for source in sources { source.stop() }
@@ -90,11 +91,17 @@ public final class CaptureTask: Service, Sendable {
         // Sources opened below start with `local`; the others learn of a change only.
         if changed {
             for source in state.withLock({ Array($0.sources.values) }) { source.setLocalAddresses(local) }
-            logger.debug("local addresses", metadata: ["addresses": "\(local.addresses.map(\.description).joined(separator: ","))"])
+            logLocalAddresses(local)
         }
         for interface in wanted where state.withLock({ $0.sources[interface] == nil }) {
             open(interface, local: local, loopback: interfaces.first { $0.name == interface }?.isLoopback ?? false)
         }
+    }
+
+    /// Logs (at debug level) the host's addresses the capture counts by: at the start, and
+    /// after each change, once every source has them.
+    private func logLocalAddresses(_ local: LocalAddresses) {
+        logger.debug("local addresses", metadata: ["addresses": "\(local.addresses.map(\.description).joined(separator: ","))"])
     }
 
     /// The interfaces named by -capture-interfaces, or else those of `interfaces` (the

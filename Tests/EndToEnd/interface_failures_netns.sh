@@ -35,6 +35,8 @@ wait_for 10 bash -c "grep 'level=error' $E2E_TMP/agent.log | grep -q veth-a" || 
 has 'planet_exporter_build_info' || fail "agent stopped serving"
 veth_pair "$A" veth-a 10.204.0.1/24 "$B" veth-b 10.204.0.2/24
 wait_for 20 bash -c "[ \$(grep -c 'msg=capturing.*veth-a' $E2E_TMP/agent.log) -ge 2 ]" || { cat "$E2E_TMP/agent.log"; fail "veth-a not reopened"; }
+# It may have reopened veth-a before the address was added.
+wait_for 10 agent_read_address "$E2E_TMP/agent.log" 10.204.0.1 || { cat "$E2E_TMP/agent.log"; fail "the agent did not read 10.204.0.1 back"; }
 send
-wait_for 10 has 'remote_ip="10.204.0.2"} 1280' || { metrics | grep 'planet_traffic_bytes'; fail "traffic after reopening not counted on top of the old"; }
+wait_for 10 has 'remote_ip="10.204.0.2"} 1280' || { metrics | grep 'planet_traffic_bytes'; cat "$E2E_TMP/agent.log"; fail "traffic after reopening not counted on top of the old"; }
 echo "interface failures end to end: ok"

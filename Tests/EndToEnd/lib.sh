@@ -115,6 +115,14 @@ wait_for() {
     done
 }
 
+# agent_read_address LOG ADDRESS: the last change of the host's addresses that the agent
+# logging to LOG (at -log-level debug) logged lists ADDRESS. Traffic to an address counts
+# as the host's only once the agent has read it (every task interval); a test that adds an
+# address, or re-creates an interface, waits for this before it sends.
+agent_read_address() {
+    grep 'msg="local addresses"' "$1" | tail -1 | matches -E "[=,\"]${2//./\\.}([,\"]|\$)"
+}
+
 # scrape NS URL: GET URL from inside NS.
 scrape() { ip netns exec "$1" curl -sf --max-time 10 "$2"; }
 

@@ -35,10 +35,6 @@ reader_waits() {
     done
     return 1
 }
-# last_addresses_have ADDRESS: the last change of local addresses the agent logged lists it.
-last_addresses_have() {
-    grep 'msg="local addresses"' "$E2E_TMP/agent.log" | tail -1 | matches -E "[=,\"]${1//./\\.}([,\"]|\$)"
-}
 
 log "veth-a captured with no IPv4 address; its reading thread waits"
 wait_for 30 has 'planet_capture_packets_total{interface="veth-a"}' || { cat "$E2E_TMP/agent.log"; fail "the agent did not start capturing"; }
@@ -46,7 +42,7 @@ wait_for 10 reader_waits || fail "the capture thread of veth-a is not waiting in
 
 log "10.209.0.1 added: 5 datagrams to it count as the host's, 640 bytes"
 ip -n "$A" addr add 10.209.0.1/24 dev veth-a
-wait_for 10 last_addresses_have 10.209.0.1 || { cat "$E2E_TMP/agent.log"; fail "the agent did not read 10.209.0.1"; }
+wait_for 10 agent_read_address "$E2E_TMP/agent.log" 10.209.0.1 || { cat "$E2E_TMP/agent.log"; fail "the agent did not read 10.209.0.1"; }
 send
 wait_for 10 has 'planet_traffic_bytes_total{direction="ingress",local_domain="",local_hostgroup="",port="5353",process_name="",process_unit="",protocol="udp",remote_dns_name="",remote_domain="",remote_hostgroup="",remote_ip="10.209.0.2"} 640' \
     || { metrics | grep planet_traffic_bytes; cat "$E2E_TMP/agent.log"; fail "traffic to the added address not counted"; }

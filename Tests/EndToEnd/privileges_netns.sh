@@ -72,10 +72,8 @@ ip -n "$A" link del veth-a
 wait_for 10 bash -c "grep 'level=error' $E2E_TMP/agent.log | grep -q veth-a" || { cat "$E2E_TMP/agent.log"; fail "losing veth-a was not logged"; }
 veth_pair "$A" veth-a 10.206.0.1/24 "$B" veth-b 10.206.0.2/24
 wait_for 20 bash -c "[ \$(grep -c 'msg=capturing.*veth-a' $E2E_TMP/agent.log) -ge 2 ]" || { cat "$E2E_TMP/agent.log"; fail "veth-a not reopened after the drop"; }
-# Traffic counts as the host's once the agent has read the address back (it may have
-# reopened veth-a before the address was added): the last change it logged has it.
-knows_address() { grep 'msg="local addresses"' "$E2E_TMP/agent.log" | tail -1 | matches -E '[=,"]10\.206\.0\.1([,"]|$)'; }
-wait_for 10 knows_address || { cat "$E2E_TMP/agent.log"; fail "the agent did not read 10.206.0.1 back"; }
+# It may have reopened veth-a before the address was added.
+wait_for 10 agent_read_address "$E2E_TMP/agent.log" 10.206.0.1 || { cat "$E2E_TMP/agent.log"; fail "the agent did not read 10.206.0.1 back"; }
 send
 wait_for 10 has 'remote_ip="10.206.0.2"} 1280' || { metrics | grep planet_traffic_bytes; cat "$E2E_TMP/agent.log"; fail "traffic after reopening not counted"; }
 check_thread "/proc/$agent/status" "$all_caps" "$raw_only"
