@@ -42,11 +42,17 @@ struct DispatchContext {
     /// Whether the handle captures a loopback interface, whose frames are all the host's own.
     var loopback = false
 
-    /// Marks which of `summary`'s addresses are local, when the host's addresses are known.
+    /// Whether summaries leave marked with their `locality`: only where `local` is never
+    /// behind the host's (a file, or a handle that `setLocalAddresses` wakes). Elsewhere
+    /// the accounting looks the addresses up itself, with the addresses of the moment.
+    var marksLocality = true
+
+    /// Which of `summary`'s addresses are local (`PacketSummary.locality` bits); zero when
+    /// the host's addresses are not known.
     @inline(__always)
-    func markLocality(_ summary: UnsafeMutablePointer<PacketSummary>) {
-        guard let local else { return }
-        summary.pointee.locality = PacketSummary.localityKnown
+    func locality(of summary: UnsafeMutablePointer<PacketSummary>) -> UInt8 {
+        guard let local else { return 0 }
+        return PacketSummary.localityKnown
             | (local.contains(summary.pointee.source) ? PacketSummary.sourceLocal : 0)
             | (local.contains(summary.pointee.destination) ? PacketSummary.destinationLocal : 0)
     }
@@ -68,7 +74,7 @@ struct DispatchContext {
 }
 
 /// Whether DNS between a client and a server is the host's own DNS service answering
-/// another host: by a summary's `locality`, the server's address (bit `server`) is local
+/// another host: by a packet's `locality` bits, the server's address (bit `server`) is local
 /// and the client's (bit `client`) is not. False while the host's addresses are unknown.
 @inline(__always)
 private func hostServes(client: UInt8, server: UInt8, _ locality: UInt8) -> Bool {
@@ -80,7 +86,7 @@ private func hostServes(client: UInt8, server: UInt8, _ locality: UInt8) -> Bool
 /// Out of line: the flood's packets only pay the port comparisons.
 @inline(never)
 private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decoded: UnsafePointer<PacketSummary>,
-                       _ captured: UnsafeRawBufferPointer, wireLength: Int, seconds: Int) {
+                       _ captured: UnsafeRawBufferPointer, locality: UInt8, wireLength: Int, seconds: Int) {
     guard let queries = context.pointee.queries else { return }
     // The summary is read field by field through the pointer, and copied whole only for the
     // host's own queries: the decoder has just written it field by field, and a copy's wide
@@ -91,7 +97,7 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
         // service: it is not the host's lookup, and a flood of them would crowd the host's
         // own queries out of the table. So would a flood of queries claiming one of the
         // host's addresses in frames another host sent: those are counted, not remembered.
-        if !hostServes(client: PacketSummary.sourceLocal, server: PacketSummary.destinationLocal, decoded.pointee.locality),
+        if !hostServes(client: PacketSummary.sourceLocal, server: PacketSummary.destinationLocal, locality),
            let id = DNSResponseDecoder.queryID(frame: captured, span: decoded.pointee.transportSpan) {
             if context.pointee.isSpoofedFromHost(captured, source: decoded.pointee.source) {
                 context.pointee.dns.queriesSpoofed &+= 1
@@ -111,7 +117,7 @@ private func handleDNS(_ context: UnsafeMutablePointer<DispatchContext>, _ decod
     guard status.answersItsQuery else { return }
     // The host's DNS service answering another host: no query of the host's was asked, so
     // it names nothing and is not refused either.
-    guard !hostServes(client: PacketSummary.destinationLocal, server: PacketSummary.sourceLocal, decoded.pointee.locality) else { return }
+    guard !hostServes(client: PacketSummary.destinationLocal, server: PacketSummary.sourceLocal, locality) else { return }
     // Every response answers its query, with addresses or without.
     let match = queries._withUnsafeGuaranteedRef {
         $0.match(client: decoded.pointee.destination, server: decoded.pointee.source, clientPort: decoded.pointee.destinationPort,
@@ -183,11 +189,12 @@ private func handlePacket(user: UnsafeMutablePointer<UInt8>?, header: UnsafePoin
         let timestamp = UInt64(clamping: Int64(time.tv_sec)) &* 1_000_000 &+ UInt64(clamping: Int64(time.tv_usec))
         summary.pointee.timestamp = timestamp
         context.pointee.latestTimestamp = timestamp
-        context.pointee.markLocality(summary)
+        let locality = context.pointee.locality(of: summary)
+        summary.pointee.locality = context.pointee.marksLocality ? locality : 0
         let sourcePort = summary.pointee.sourcePort, destinationPort = summary.pointee.destinationPort
         let ipProtocol = summary.pointee.ipProtocol
         if sourcePort == 53 || destinationPort == 53, ipProtocol == 17 || ipProtocol == 6, context.pointee.queries != nil {
-            handleDNS(context, summary, captured, wireLength: Int(header.pointee.len), seconds: time.tv_sec)
+            handleDNS(context, summary, captured, locality: locality, wireLength: Int(header.pointee.len), seconds: time.tv_sec)
         }
         if slot != nil {
             ring.publish()
@@ -268,10 +275,12 @@ public final class CaptureSource: @unchecked Sendable {
     /// Until they are known every query is remembered. Each packet's `locality` is marked
     /// by them as it is decoded: the reading thread, perhaps waiting on an idle interface,
     /// is woken so the next packet it decodes is marked by these, not by the ones before.
+    /// Where libpcap cannot wake it without losing packets (nflog), packets are not marked
+    /// and the accounting looks their addresses up itself.
     public func setLocalAddresses(_ local: LocalAddresses) {
         localAddresses.withLock { $0 = local }
         localAddressChanges.add(1, ordering: .releasing)
-        handle.breakLoop()
+        if handle.breakWakesWithoutLoss { handle.breakLoop() }
     }
 
     /// The latest counters, with the kernel's drop count read now (live handles).
@@ -317,6 +326,7 @@ public final class CaptureSource: @unchecked Sendable {
         var context = DispatchContext(linkType: handle.linkType, ring: .passUnretained(ring), policy: policy,
                                       dnsRing: dnsRing.map { .passUnretained($0) }, queries: queries.map { .passUnretained($0) },
                                       local: localAddresses.withLock { $0 }.map { LocalAddressMatch($0) }, loopback: loopback)
+        context.marksLocality = !handle.isLive || handle.breakWakesWithoutLoss
         var localChanges = localAddressChanges.load(ordering: .acquiring)
         defer { context.local?.deallocate() }
         // Each dispatch hands over at most one ring's worth of packets and then wakes the

@@ -58,6 +58,11 @@ public final class PcapHandle: @unchecked Sendable {
     public let isLive: Bool
     /// The kernel ring's size asked for (`LiveCaptureOptions.bufferBytes`); 0 for a file.
     public let bufferBytes: Int
+    /// True when `breakLoop` wakes a dispatch waiting for packets and loses none: a Linux
+    /// packet socket (an interface, `any`), whose poll waits on libpcap's break event too.
+    /// False for a file, and for nflog, whose dispatch waits in recv() until packets come
+    /// and then drops what that recv() read when a break was asked meanwhile.
+    public let breakWakesWithoutLoss: Bool
 
     private init(raw: OpaquePointer, name: String, isLive: Bool, bufferBytes: Int = 0) {
         self.raw = raw
@@ -66,6 +71,13 @@ public final class PcapHandle: @unchecked Sendable {
         self.bufferBytes = bufferBytes
         self.linkTypeNumber = pcap_datalink(raw)
         self.linkType = LinkType(pcapLinkType: UInt32(bitPattern: linkTypeNumber))
+        self.breakWakesWithoutLoss = isLive && Self.isPacketSocket(pcap_fileno(raw))
+    }
+
+    private static func isPacketSocket(_ descriptor: Int32) -> Bool {
+        var domain: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return descriptor >= 0 && getsockopt(descriptor, SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0 && domain == AF_PACKET
     }
 
     deinit { pcap_close(raw) }

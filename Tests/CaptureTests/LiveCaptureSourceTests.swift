@@ -32,6 +32,21 @@ import Testing
         #expect(try Self.nextLocality(source) == known | both)
     }
 
+    /// A break wakes a dispatch without loss on a packet socket only: not on nflog (its
+    /// dispatch drops what its recv() read when a break was asked meanwhile), and a file
+    /// never waits.
+    @Test(.enabled(if: isRoot, "needs root to open capture handles on lo and nflog"))
+    func onlyAPacketSocketIsWokenByABreak() throws {
+        #expect(try PcapHandle.openLive(interface: "lo", options: LiveCaptureOptions()).breakWakesWithoutLoss)
+        let group = Int.random(in: 1000...60000)
+        #expect(try !PcapHandle.openLive(interface: "nflog:\(group)", options: LiveCaptureOptions()).breakWakesWithoutLoss)
+        var file = PcapFile()
+        file.addUDP(from: 0x0A00_0005, to: 0x0A00_0007, sport: 41000, dport: 8000, payload: 10)
+        let path = try file.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try !PcapHandle.openOffline(path: path).breakWakesWithoutLoss)
+    }
+
     /// The locality of the next summary in `source`'s ring, within five seconds.
     static func nextLocality(_ source: CaptureSource) throws -> UInt8 {
         let deadline = ContinuousClock.now + .seconds(5)
