@@ -225,6 +225,8 @@ public final class CaptureSource: @unchecked Sendable {
     private let finished = Atomic<Bool>(false)
     private let joined = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
+    /// The reading thread while it runs, when only a signal ends its wait (see `stop`).
+    private let interruptible = Mutex<pthread_t?>(nil)
     private let failure = Mutex<CaptureError?>(nil)
     private let kernelDrops = KernelDropReader()
     /// Counts what the rings hold on the reading thread; see `init`.
@@ -298,7 +300,13 @@ public final class CaptureSource: @unchecked Sendable {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
             nameCurrentThread("pe-cap-\(handle.name)")
+            if handle.isLive && !handle.breakWakesWithoutLoss {
+                ReaderInterrupt.prepareCurrentThread()
+                interruptible.withLock { $0 = pthread_self() }
+            }
             run()
+            // Under the lock: `stop` signals this thread only while it has not ended.
+            interruptible.withLock { $0 = nil }
             finished.store(true, ordering: .releasing)
             done.signal()
         }
@@ -318,6 +326,14 @@ public final class CaptureSource: @unchecked Sendable {
     public func stop() {
         stopRequested.store(true, ordering: .releasing)
         handle.breakLoop()
+        // On nflog libpcap waits in recv(), which a break does not end: a signal does
+        // (EINTR), and libpcap then sees the break. It is sent again until the thread ends,
+        // for one that comes just before recv() is entered is lost; for 5 s at most.
+        for _ in 0..<250 {
+            let signalled = interruptible.withLock { thread in thread.map { pthread_kill($0, ReaderInterrupt.signal) == 0 } ?? false }
+            guard signalled, !hasFinished else { break }
+            usleep(20_000)
+        }
         wait()
     }
 
@@ -427,5 +443,28 @@ public final class CaptureSource: @unchecked Sendable {
             // The batch's last packet: capture files are written in time order.
             counters.latestPacketMicros = max(counters.latestPacketMicros, context.latestTimestamp)
         }
+    }
+}
+
+/// The signal that ends a reading thread's wait in recv() (nflog): a handler that does
+/// nothing, installed without SA_RESTART, so the call returns EINTR.
+enum ReaderInterrupt {
+    static let signal = SIGUSR2
+
+    private static let installed: Void = {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(signal, &action, nil)
+    }()
+
+    /// Installs the handler (once) and lets the calling thread take the signal.
+    static func prepareCurrentThread() {
+        _ = installed
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, signal)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

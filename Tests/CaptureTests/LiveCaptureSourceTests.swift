@@ -26,7 +26,7 @@ import Testing
         try Self.sendDatagram(port: port)
         #expect(try Self.nextLocality(source) == known)
         // The reading thread is back in libpcap's poll, waiting for the next block.
-        try Self.waitUntilPolling(thread: "pe-cap-lo")
+        try Self.waitUntilWaiting(thread: "pe-cap-lo", in: "poll")
         source.setLocalAddresses(LocalAddresses(addresses: [IPAddress("127.0.0.1")!]))
         try Self.sendDatagram(port: port)
         #expect(try Self.nextLocality(source) == known | both)
@@ -58,20 +58,37 @@ import Testing
         return try #require(locality, "no packet captured within 5 s")
     }
 
-    /// Waits (up to five seconds) until the thread of this process named `name` sleeps in
-    /// poll(2), as /proc shows it.
-    static func waitUntilPolling(thread name: String) throws {
+    /// Waits (up to five seconds) until the thread of this process named `name` (cut to
+    /// the kernel's 15 bytes) sleeps in a kernel function whose name holds `function`, as
+    /// /proc shows it.
+    static func waitUntilWaiting(thread name: String, in function: String) throws {
         let deadline = ContinuousClock.now + .seconds(5)
         while ContinuousClock.now < deadline {
             let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
             for task in tasks {
                 let comm = (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? ""
                 let wchan = (try? String(contentsOfFile: "/proc/self/task/\(task)/wchan", encoding: .utf8)) ?? ""
-                if comm.trimmingCharacters(in: .whitespacesAndNewlines) == name, wchan.contains("poll") { return }
+                if comm.trimmingCharacters(in: .whitespacesAndNewlines) == String(name.utf8.prefix(15))!, wchan.contains(function) { return }
             }
             usleep(2_000)
         }
-        Issue.record("thread \(name) not waiting in poll within 5 s")
+        Issue.record("thread \(name) not waiting in \(function) within 5 s")
+    }
+
+    /// stop() ends a reading thread that waits on an idle nflog group, in recv(), which
+    /// libpcap's break alone does not end.
+    @Test(.enabled(if: isRoot, "needs root to open a capture handle on nflog"))
+    func stopEndsAWaitOnAnIdleNflogGroup() throws {
+        let group = Int.random(in: 1000...60000)
+        let source = CaptureSource(handle: try PcapHandle.openLive(interface: "nflog:\(group)", options: LiveCaptureOptions()),
+                                   ringCapacity: 64, policy: .drop, decodesDNS: false)
+        source.start()
+        try Self.waitUntilWaiting(thread: "pe-cap-nflog:\(group)", in: "wait_for_more_packets")
+        let stopped = DispatchSemaphore(value: 0)
+        // On a thread of its own: without the signal, stop() would wait for a packet.
+        Thread { source.stop(); stopped.signal() }.start()
+        #expect(stopped.wait(timeout: .now() + 10) == .success, "stop() did not return within 10 s")
+        #expect(source.hasFinished)
     }
 
     /// Sends one 10-byte UDP datagram to 127.0.0.1:`port`.

@@ -4,7 +4,8 @@
 # debug level), traffic to it counts as the host's, exactly, even when the interface was
 # idle and its reading thread waited in libpcap with the addresses it had before; and an
 # address removed stops counting as the host's. The same on nflog, where libpcap cannot
-# wake the reading thread without losing what it reads next.
+# wake the reading thread without losing what it reads next; and an agent waiting on an
+# idle nflog group still stops at once.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -71,4 +72,7 @@ send
 at_least_five_more() { local v; v=$(metrics | awk '$1 == "planet_capture_packets_total{interface=\"veth-a\"}" { print $2 }'); [ "$v" -ge $((packets_before + 5)) ]; }
 wait_for 10 at_least_five_more || { metrics | grep planet_capture; fail "the datagrams after the removal were not captured"; }
 has 'remote_ip="10.209.0.2"} 640' || { metrics | grep planet_traffic_bytes; fail "traffic to a removed address counted as the host's"; }
+log "SIGTERM: the agent waiting on the idle nflog group stops its capture at once"
+kill -TERM "$nflog_agent"
+wait_for 5 grep -q 'msg="capture stopped"' "$E2E_TMP/nflog.log" || { cat "$E2E_TMP/nflog.log"; fail "the nflog capture did not stop within 5 s"; }
 echo "local address added end to end: ok"
