@@ -17,10 +17,7 @@ require_agent
 
 A=pe-ifc-a-$$ B=pe-ifc-b-$$
 new_netns "$A"; new_netns "$B"
-for ns in "$A" "$B"; do
-    # No IPv6: no router solicitations or MLD reports, so every frame on the pair is the test's.
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
+without_ipv6 "$A" "$B"
 veth_pair "$A" veth-a 10.212.0.1/24 "$B" veth-b 10.212.0.2/24
 
 # sysfs_totals NS IF: "rx_packets tx_packets rx_bytes tx_bytes" from the kernel itself.

@@ -13,10 +13,8 @@ require_agent
 
 A=pe-dif-a-$$ B=pe-dif-b-$$ C=pe-dif-c-$$ D=pe-dif-d-$$
 new_netns "$A"; new_netns "$B"; new_netns "$C"; new_netns "$D"
-# No IPv6 chatter (router solicitations, MLD) on the interfaces whose packets are counted.
-for ns in "$A" "$B" "$C" "$D"; do
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
+# No IPv6 chatter on the interfaces whose packets are counted.
+without_ipv6 "$A" "$B" "$C" "$D"
 veth_pair "$A" veth-v4 10.206.0.1/24 "$B" veth-b 10.206.0.2/24
 veth_pair "$A" veth-gone 10.207.0.1/24 "$C" veth-c 10.207.0.2/24
 # An interface with no address of its own but the IPv6 link-local one the kernel gives it.

@@ -55,6 +55,15 @@ new_netns() {
     ip -n "$1" link set lo up
 }
 
+# without_ipv6 NS...: no IPv6 on the interfaces made in these namespaces from now on, so
+# no router solicitations, MLD reports or DAD: every frame on their links is the test's.
+without_ipv6() {
+    local ns
+    for ns in "$@"; do
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    done
+}
+
 # veth_pair NS_A IF_A ADDR_A NS_B IF_B ADDR_B [V6_A V6_B]: joins two namespaces.
 veth_pair() {
     ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"

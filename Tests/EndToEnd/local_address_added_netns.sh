@@ -14,10 +14,8 @@ require_agent
 
 A=pe-lad-a-$$ B=pe-lad-b-$$
 new_netns "$A"; new_netns "$B"
-# No IPv6 chatter (router solicitations, MLD): nothing wakes the idle capture.
-for ns in "$A" "$B"; do
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
+# No IPv6 chatter: nothing wakes the idle capture.
+without_ipv6 "$A" "$B"
 ip link add veth-a netns "$A" type veth peer name veth-b netns "$B"
 ip -n "$B" addr add 10.209.0.2/24 dev veth-b
 ip -n "$A" link set veth-a up

@@ -14,10 +14,8 @@ require_agent
 
 A=pe-thr-a-$$ B=pe-thr-b-$$
 new_netns "$A"; new_netns "$B"
-# No IPv6 on the link: its address autoconfiguration (solicitations, MLD reports, DAD)
-# would be real traffic during the idle window below.
-ip netns exec "$A" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip netns exec "$B" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+# No IPv6 on the link: its chatter would be real traffic during the idle window below.
+without_ipv6 "$A" "$B"
 veth_pair "$A" veth-a 10.201.0.1/24 "$B" veth-b 10.201.0.2/24
 
 PORT=19100
